@@ -1,0 +1,40 @@
+// Naive matmul, the baseline for tests and bench: one invocation per output element,
+// 16x16 workgroups, operands read straight from storage buffers through strides.
+//
+// C[z, m, n] = alpha * sum_k A[z, m, k] * B[z, k, n] (+ bias[n]) (GELU if {{GELU}}) + beta * C[z, m, n]
+// Element (z, m, k) of A is a[a0 + z*saz + m*sam + k*sak] (so any transpose is a choice of
+// strides); likewise B with sbz, sbk, sbn. C is row-major [Z, M, N] from element c0.
+// Bindings: a @1, b @2, bias @3 (ignored unless {{BIAS}}), c @4 (read_write).
+struct Params {
+  M: u32, N: u32, K: u32, a0: u32,
+  saz: u32, sam: u32, sak: u32, b0: u32,
+  sbz: u32, sbk: u32, sbn: u32, c0: u32,
+  alpha: f32, beta: f32, bias0: u32, _pad: u32,
+}
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> c: array<f32>;
+
+#include "common/gelu.wgsl"
+
+@compute @workgroup_size(16, 16)
+fn main(@builtin(global_invocation_id) g: vec3u) {
+  let n = g.x;
+  let m = g.y;
+  let z = g.z;
+  if (m >= p.M || n >= p.N) { return; }
+  var acc = 0.0;
+  let ab = p.a0 + z * p.saz + m * p.sam;
+  let bb = p.b0 + z * p.sbz + n * p.sbn;
+  for (var k = 0u; k < p.K; k++) {
+    acc += a[ab + k * p.sak] * b[bb + k * p.sbk];
+  }
+  var v = p.alpha * acc;
+  if ({{BIAS}}) { v += bias[p.bias0 + n]; }
+  if ({{GELU}}) { v = gelu_f(v); }
+  let ci = p.c0 + (z * p.M + m) * p.N + n;
+  if (p.beta != 0.0) { v += p.beta * c[ci]; }
+  c[ci] = v;
+}

@@ -1,0 +1,226 @@
+// The GPU runtime: kernels read from kernels/*.wgsl and specialised by text substitution,
+// a pipeline cache keyed by that specialisation, and a command batcher.
+//
+// Every op enqueues dispatches synchronously; work is submitted in batches (at a
+// download, at sync(), or when a batch grows large). Kernel parameters go in one
+// uniform arena per batch: binding 0 of every kernel is `var<uniform> p: Params`,
+// storage buffers follow from binding 1 in the order the caller gives them.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { getGpu, type Gpu, type GpuOptions } from './device.ts';
+
+export const KERNEL_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../kernels');
+
+let G: Gpu | undefined;
+
+/** Acquire the device (once). Every op needs this to have been awaited. */
+export async function init(opts: GpuOptions = {}): Promise<Gpu> {
+  if (!G) {
+    G = await getGpu(opts);
+    G.device.onuncapturederror = (ev: GPUUncapturedErrorEvent) => {
+      pendingErrors.push(ev.error.message);
+    };
+  }
+  return G;
+}
+
+export function gpu(): Gpu {
+  if (!G) throw new Error('GPU runtime not initialised: await init() first');
+  return G;
+}
+
+// ---------------------------------------------------------------- errors
+const pendingErrors: string[] = [];
+
+export class GpuError extends Error {
+  constructor(msg: string) { super(msg); this.name = 'GpuError'; }
+}
+
+/** Throw the first WebGPU error reported since the last check (messages name kernel labels). */
+export function checkErrors() {
+  if (pendingErrors.length) {
+    const msgs = pendingErrors.splice(0);
+    throw new GpuError(`WebGPU error: ${msgs[0]}${msgs.length > 1 ? ` (+${msgs.length - 1} more)` : ''}`);
+  }
+}
+
+// ---------------------------------------------------------------- kernels
+export type Defs = Record<string, string | number | boolean>;
+
+export interface Kernel {
+  name: string;           // "file.wgsl:entry{defs}" — used as a label in every error
+  pipeline: GPUComputePipeline;
+  layout: GPUBindGroupLayout;
+}
+
+const sources = new Map<string, string>();
+const kernels = new Map<string, Kernel>();
+
+/** A kernel's WGSL with each `#include "file"` line replaced by that file (from kernels/). */
+function source(file: string, seen: string[] = []): string {
+  let s = sources.get(file);
+  if (s === undefined) {
+    if (seen.includes(file)) throw new Error(`kernels/${file}: #include cycle (${seen.join(' -> ')})`);
+    s = fs.readFileSync(path.join(KERNEL_DIR, file), 'utf8')
+      .replace(/^#include "([^"]+)"\s*$/gm, (_, inc: string) => source(inc, [...seen, file]));
+    sources.set(file, s);
+  }
+  return s;
+}
+
+/** Replace each {{NAME}} in the WGSL with defs[NAME]; an unknown name is an error. */
+export function specialise(file: string, wgsl: string, defs: Defs): string {
+  return wgsl.replace(/\{\{(\w+)\}\}/g, (_, k: string) => {
+    if (!(k in defs)) throw new Error(`kernels/${file}: placeholder {{${k}}} has no value`);
+    const v = defs[k];
+    return typeof v === 'boolean' ? (v ? 'true' : 'false') : String(v);
+  });
+}
+
+/** Compile (or fetch from the cache) `entry` of kernels/`file`, specialised with `defs`. */
+export function kernel(file: string, entry: string, defs: Defs = {}): Kernel {
+  const key = `${file}:${entry}${JSON.stringify(defs)}`;
+  let k = kernels.get(key);
+  if (k) return k;
+  const g = gpu();
+  let code = specialise(file, source(file), defs);
+  if (/\bf16\b/.test(code) && !/enable f16;/.test(code)) code = `enable f16;\n${code}`;
+  if (/\bsubgroup\w*\(/.test(code) && !/enable subgroups;/.test(code)) code = `enable subgroups;\n${code}`;
+  g.device.pushErrorScope('validation');
+  const module = g.device.createShaderModule({ label: key, code });
+  const pipeline = g.device.createComputePipeline({ label: key, layout: 'auto', compute: { module, entryPoint: entry } });
+  const layout = pipeline.getBindGroupLayout(0);
+  // Compilation errors surface through the error scope; they are thrown at the next check.
+  g.device.popErrorScope().then((err) => {
+    if (err) pendingErrors.unshift(`kernels/${file} (${entry}) failed to compile:\n${err.message}`);
+  });
+  k = { name: key, pipeline, layout };
+  kernels.set(key, k);
+  return k;
+}
+
+/** Compile synchronously-checked: await the shader's compilation messages (used by tests and autotune). */
+export async function compileChecked(file: string, entry: string, defs: Defs = {}): Promise<Kernel> {
+  const k = kernel(file, entry, defs);
+  await gpu().device.queue.onSubmittedWorkDone();
+  checkErrors();
+  return k;
+}
+
+// ---------------------------------------------------------------- parameters
+/** A kernel parameter. Plain numbers are u32; wrap with f32()/i32() for other types. */
+export type Param = number | { f32: number } | { i32: number };
+export const f32 = (v: number): Param => ({ f32: v });
+export const i32 = (v: number): Param => ({ i32: v });
+
+// ---------------------------------------------------------------- batching
+const ARENA_BYTES = 1 << 16; // uniforms of one batch
+const SLOT = 256;            // minUniformBufferOffsetAlignment
+const MAX_DISPATCHES = 512;  // submit at least this often
+
+interface Batch {
+  encoder: GPUCommandEncoder;
+  pass: GPUComputePassEncoder | null;
+  arena: GPUBuffer;
+  staging: ArrayBuffer;
+  used: number;
+  dispatches: number;
+}
+
+let arena: GPUBuffer | undefined;
+let batch: Batch | undefined;
+
+function openBatch(): Batch {
+  if (batch) return batch;
+  const g = gpu();
+  // One arena serves every batch: queue order makes reuse safe (the writeBuffer of
+  // the next batch is ordered after the submit of the previous one).
+  arena ??= g.device.createBuffer({ label: 'uniform-arena', size: ARENA_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  batch = {
+    encoder: g.device.createCommandEncoder(),
+    pass: null,
+    arena,
+    staging: new ArrayBuffer(ARENA_BYTES),
+    used: 0,
+    dispatches: 0,
+  };
+  return batch;
+}
+
+/** The open command encoder, with any compute pass ended (for copies). */
+export function encoder(): GPUCommandEncoder {
+  const b = openBatch();
+  if (b.pass) { b.pass.end(); b.pass = null; }
+  return b.encoder;
+}
+
+/** Submit everything enqueued so far. */
+export function flush() {
+  if (!batch) return;
+  const b = batch;
+  batch = undefined;
+  if (b.pass) b.pass.end();
+  const q = gpu().device.queue;
+  if (b.used) q.writeBuffer(b.arena, 0, b.staging, 0, b.used);
+  q.submit([b.encoder.finish()]);
+}
+
+/** Submit and wait for the GPU to finish; then report any WebGPU error. */
+export async function sync() {
+  flush();
+  await gpu().device.queue.onSubmittedWorkDone();
+  checkErrors();
+}
+
+/** A buffer range to bind. `offset` must be a multiple of the device's offset alignment. */
+export interface BufferRange { buffer: GPUBuffer; offset?: number; size?: number }
+
+/**
+ * Enqueue one dispatch of `k`: binding 0 receives `params` (packed as consecutive 32-bit
+ * scalars, padded to 16 bytes), bindings 1.. receive `buffers` in order.
+ */
+export function dispatch(k: Kernel, params: Param[], buffers: (BufferRange | GPUTextureView)[], groups: [number, number?, number?]) {
+  const [x, y = 1, z = 1] = groups;
+  const lim = gpu().device.limits.maxComputeWorkgroupsPerDimension;
+  if (x > lim || y > lim || z > lim) throw new Error(`${k.name}: dispatch ${x}x${y}x${z} exceeds ${lim} workgroups per dimension`);
+  if (x === 0 || y === 0 || z === 0) return;
+  let b = openBatch();
+  const bytes = Math.max(16, Math.ceil(params.length / 4) * 16);
+  if (b.used + bytes > ARENA_BYTES || b.dispatches >= MAX_DISPATCHES) { flush(); b = openBatch(); }
+  const off = b.used;
+  const dv = new DataView(b.staging, off, bytes);
+  params.forEach((p, i) => {
+    if (typeof p === 'number') {
+      if (!Number.isInteger(p) || p < 0 || p > 0xffffffff) throw new Error(`${k.name}: parameter ${i} = ${p} is not a u32`);
+      dv.setUint32(i * 4, p, true);
+    } else if ('f32' in p) dv.setFloat32(i * 4, p.f32, true);
+    else dv.setInt32(i * 4, p.i32, true);
+  });
+  b.used += Math.ceil(bytes / SLOT) * SLOT;
+  const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: b.arena, offset: off, size: bytes } }];
+  buffers.forEach((r, i) => {
+    entries.push({ binding: i + 1, resource: 'buffer' in r ? { buffer: r.buffer, offset: r.offset ?? 0, size: r.size } : r });
+  });
+  const group = gpu().device.createBindGroup({ label: k.name, layout: k.layout, entries });
+  if (!b.pass) b.pass = b.encoder.beginComputePass({ label: k.name });
+  b.pass.setPipeline(k.pipeline);
+  b.pass.setBindGroup(0, group);
+  b.pass.dispatchWorkgroups(x, y, z);
+  b.dispatches++;
+}
+
+/** Split `total` workgroups of one dimension into launches that respect the per-dimension limit (as [x, y]). */
+export function grid(total: number): [number, number] {
+  const lim = gpu().device.limits.maxComputeWorkgroupsPerDimension;
+  if (total <= lim) return [total, 1];
+  const y = Math.ceil(total / lim);
+  return [Math.ceil(total / y), y];
+}
+
+let dummyBuf: GPUBuffer | undefined;
+/** A small buffer to bind where a kernel's optional input is unused. */
+export function dummy(): BufferRange {
+  dummyBuf ??= gpu().device.createBuffer({ label: 'dummy', size: 256, usage: GPUBufferUsage.STORAGE });
+  return { buffer: dummyBuf, offset: 0, size: 256 };
+}

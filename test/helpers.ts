@@ -1,0 +1,61 @@
+// Shared test helpers: seeded random data, poisoned outputs, tolerance checks.
+import { expect } from 'vitest';
+import { init } from '../src/gpu/runtime.ts';
+import { Tensor } from '../src/gpu/tensor.ts';
+import { fill } from '../src/ops/elementwise.ts';
+
+export async function setup() {
+  return init();
+}
+
+/** mulberry32: a small seeded PRNG */
+export function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function randn(n: number, seed: number, scale = 1): Float32Array {
+  const r = rng(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const u = Math.max(r(), 1e-12), v = r();
+    out[i] = scale * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  }
+  return out;
+}
+
+/** An output tensor filled with NaN, so that any element a kernel fails to write fails the test. */
+export function poisoned(shape: number[]): Tensor {
+  const t = Tensor.empty(shape);
+  fill(t, NaN);
+  return t;
+}
+
+/** Every element finite and within atol + rtol·|ref| of the reference. */
+export function expectClose(got: ArrayLike<number>, ref: ArrayLike<number>, rtol = 1e-4, atol = 1e-4, what = '') {
+  expect(got.length, `${what} length`).toBe(ref.length);
+  let worst = -1, worstErr = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const g = got[i], r = ref[i];
+    const err = Math.abs(g - r);
+    if (!Number.isFinite(g) || !(err <= atol + rtol * Math.abs(r))) {
+      if (worst < 0 || !Number.isFinite(g) || err > worstErr) { worst = i; worstErr = Number.isFinite(g) ? err : Infinity; }
+    }
+  }
+  if (worst >= 0) {
+    expect.fail(`${what} element ${worst}: got ${got[worst]}, expected ${ref[worst]} (|err| ${worstErr})`);
+  }
+}
+
+/** relative L2 error ||got - ref|| / ||ref|| */
+export function relL2(got: ArrayLike<number>, ref: ArrayLike<number>): number {
+  let num = 0, den = 0;
+  for (let i = 0; i < ref.length; i++) { num += (got[i] - ref[i]) ** 2; den += ref[i] ** 2; }
+  return Math.sqrt(num / Math.max(den, 1e-30));
+}

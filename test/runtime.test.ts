@@ -1,0 +1,107 @@
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { setup, randn, poisoned, expectClose } from './helpers.ts';
+import { Tensor, poolStats } from '../src/gpu/tensor.ts';
+import { setMaxBinding } from '../src/gpu/device.ts';
+import { dispatch, kernel, sync, specialise } from '../src/gpu/runtime.ts';
+import * as ew from '../src/ops/elementwise.ts';
+import * as ref from '../src/ref/cpu.ts';
+
+beforeAll(setup);
+afterEach(() => setMaxBinding(undefined));
+
+describe('tensor', () => {
+  it('round-trips f32, f16, u32 and i32 data, and views', async () => {
+    const x = randn(1001, 7);
+    expectClose(await Tensor.from(x, [7, 143]).toArray(), x, 0, 0);
+    const h = Tensor.from([1, -2.5, 65504, 0.333251953125, 7], [5], 'f16');
+    expect([...(await h.toArray())]).toEqual([1, -2.5, 65504, 0.333251953125, 7]);
+    expect([...(await Tensor.from([0, 1, 4294967295], [3], 'u32').read())]).toEqual([0, 1, 4294967295]);
+    expect([...(await Tensor.from([-3, 0, 5], [3], 'i32').read())]).toEqual([-3, 0, 5]);
+    const big = Tensor.from(x, [1001]);
+    const v = big.view(37, [11, 3]);
+    expectClose(await v.toArray(), x.subarray(37, 70), 0, 0);
+    // an op on a view at an unaligned offset writes only that window
+    ew.fill(v, 2);
+    const after = await big.toArray();
+    expect(after[36]).toBe(x[36]);
+    expect(after[37]).toBe(2);
+    expect(after[69]).toBe(2);
+    expect(after[70]).toBe(x[70]);
+  });
+
+  it('reuses pool buffers instead of allocating', () => {
+    const t = Tensor.empty([1000]);
+    t.release();
+    const before = poolStats.allocations;
+    const u = Tensor.empty([999]);
+    expect(poolStats.allocations).toBe(before);
+    u.release();
+    expect(() => u.buffer).toThrow(/used after release/);
+  });
+});
+
+describe('elementwise', () => {
+  const n = 1027;
+  const a = randn(n, 1, 3), b = randn(n, 2, 3);
+  const A = () => Tensor.from(a, [n]), B = () => Tensor.from(b, [n]);
+  const cases: [string, (o: Tensor) => Tensor, (i: number) => number][] = [
+    ['add', (o) => ew.add(A(), B(), o), (i) => a[i] + b[i]],
+    ['mul', (o) => ew.mul(A(), B(), o), (i) => a[i] * b[i]],
+    ['axpby', (o) => ew.axpby(0.5, A(), -2, B(), o), (i) => 0.5 * a[i] - 2 * b[i]],
+    ['scale', (o) => ew.scale(A(), 1.5, o), (i) => 1.5 * a[i]],
+    ['copy', (o) => ew.copy(A(), o), (i) => a[i]],
+    ['gelu', (o) => ew.gelu(A(), o), (i) => ref.gelu(a[i])],
+    ['gelu_backward', (o) => ew.geluBackward(A(), B(), o), (i) => b[i] * ref.geluGrad(a[i])],
+  ];
+  for (const [name, op, want] of cases) {
+    it(name, async () => {
+      const out = poisoned([n]);
+      op(out);
+      expectClose(await out.toArray(), Array.from({ length: n }, (_, i) => want(i)), 1e-5, 1e-6, name);
+    });
+  }
+
+  it('GELU stays finite for large |x|', async () => {
+    const x = [-1e4, -100, -20, 20, 100, 1e4, 3e38, -3e38];
+    const y = await ew.gelu(Tensor.from(x, [x.length])).toArray();
+    const dy = await ew.geluBackward(Tensor.from(x, [x.length]), Tensor.from(x.map(() => 1), [x.length])).toArray();
+    expectClose(y, x.map((v) => (v > 0 ? v : 0)), 1e-6, 0, 'gelu');
+    expectClose(dy, x.map((v) => (v > 0 ? 1 : 0)), 1e-6, 0, 'gelu grad');
+  });
+
+  it('splits tensors larger than one storage binding into windows', async () => {
+    await setMaxBinding(4096); // 1024 floats per binding
+    const m = 5000 + 13;
+    const x = randn(m, 3), y = randn(m, 4);
+    const out = poisoned([m]);
+    ew.add(Tensor.from(x, [m]), Tensor.from(y, [m]), out);
+    expectClose(await out.toArray(), Array.from({ length: m }, (_, i) => x[i] + y[i]), 1e-6, 1e-6);
+  });
+
+  it('rejects mismatched shapes naming the op', () => {
+    expect(() => ew.add(Tensor.empty([3]), Tensor.empty([4]))).toThrow(/add: shapes \[3\] and \[4\]/);
+  });
+});
+
+describe('runtime', () => {
+  it('reports a WGSL compile error with the kernel file name', async () => {
+    expect(() => specialise('x.wgsl', 'let a = {{MISSING}};', {})).toThrow(/kernels\/x.wgsl: placeholder \{\{MISSING\}\}/);
+    const fs = await import('node:fs');
+    const path = await import('node:path');
+    const { KERNEL_DIR } = await import('../src/gpu/runtime.ts');
+    const file = path.join(KERNEL_DIR, '_broken_test.wgsl');
+    fs.writeFileSync(file, '@compute @workgroup_size(1) fn main() { let x: f32 = undefined_thing; }\n');
+    try {
+      kernel('_broken_test.wgsl', 'main');
+      await expect(sync()).rejects.toThrow(/kernels\/_broken_test.wgsl \(main\) failed to compile/);
+    } finally { fs.unlinkSync(file); }
+  });
+
+  it('turns a validation error into an exception naming the kernel', async () => {
+    const k = kernel('elementwise.wgsl', 'add');
+    const t = Tensor.empty([4]);
+    // binding 3 (the output) missing: createBindGroup fails validation
+    dispatch(k, [4, 0, 0, 0, 0, 0, 4, 0], [t.b, t.b], [1]);
+    await expect(sync()).rejects.toThrow(/elementwise.wgsl:add/);
+  });
+});
