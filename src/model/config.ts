@@ -1,0 +1,93 @@
+// GPT-2 configurations: the from-scratch model, distilgpt2, gpt2, or any HF config.json.
+
+export interface GPT2Config {
+  /** real vocabulary (50257 for GPT-2's tokenizer) */
+  vocab_size: number;
+  /** context length (positions) */
+  n_positions: number;
+  n_embd: number;
+  n_layer: number;
+  n_head: number;
+  /** rows of wte as stored; >= vocab_size (padded for speed); logits beyond vocab_size are never sampled */
+  padded_vocab_size: number;
+  layer_norm_epsilon: number;
+}
+
+export const GPT2_VOCAB = 50257;
+
+function make(c: Partial<GPT2Config> & Pick<GPT2Config, 'n_layer' | 'n_embd' | 'n_head'>): GPT2Config {
+  const vocab_size = c.vocab_size ?? GPT2_VOCAB;
+  return {
+    vocab_size,
+    n_positions: c.n_positions ?? 1024,
+    n_embd: c.n_embd,
+    n_layer: c.n_layer,
+    n_head: c.n_head,
+    padded_vocab_size: c.padded_vocab_size ?? vocab_size,
+    layer_norm_epsilon: c.layer_norm_epsilon ?? 1e-5,
+  };
+}
+
+export const CONFIGS = {
+  /** ~35M parameters with GPT-2's tokenizer (the seed's Model 1); vocab padded to a multiple of 64 */
+  scratch: make({ n_layer: 8, n_embd: 384, n_head: 6, n_positions: 256, padded_vocab_size: 50304 }),
+  /** a small model that learns visibly in minutes on a CPU adapter */
+  tiny: make({ n_layer: 4, n_embd: 128, n_head: 4, n_positions: 128, padded_vocab_size: 50304 }),
+  distilgpt2: make({ n_layer: 6, n_embd: 768, n_head: 12, n_positions: 1024 }),
+  gpt2: make({ n_layer: 12, n_embd: 768, n_head: 12, n_positions: 1024 }),
+} satisfies Record<string, GPT2Config>;
+
+export type ConfigName = keyof typeof CONFIGS;
+
+/** A config from a Hugging Face config.json object (GPT2LMHeadModel); throws naming the bad field. */
+export function fromHF(j: Record<string, unknown>, source = 'config.json'): GPT2Config {
+  const num = (k: string, alt?: string): number => {
+    const v = j[k] ?? (alt ? j[alt] : undefined);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new Error(`${source}: field "${k}" must be a positive integer (got ${JSON.stringify(v)})`);
+    return v;
+  };
+  const n_embd = num('n_embd', 'hidden_size');
+  const n_head = num('n_head', 'num_attention_heads');
+  if (n_embd % n_head) throw new Error(`${source}: n_embd ${n_embd} is not divisible by n_head ${n_head}`);
+  const eps = j.layer_norm_epsilon ?? 1e-5;
+  if (typeof eps !== 'number' || !(eps > 0)) throw new Error(`${source}: layer_norm_epsilon must be a positive number`);
+  const act = j.activation_function ?? 'gelu_new';
+  if (act !== 'gelu_new' && act !== 'gelu_pytorch_tanh') throw new Error(`${source}: activation_function "${act}" is not supported (gelu_new only)`);
+  return make({
+    vocab_size: num('vocab_size'),
+    n_positions: num('n_positions', 'max_position_embeddings'),
+    n_embd, n_head,
+    n_layer: num('n_layer', 'num_hidden_layers'),
+    layer_norm_epsilon: eps,
+  });
+}
+
+/** The config.json we write next to an exported model.safetensors (loadable by transformers). */
+export function toHF(c: GPT2Config): Record<string, unknown> {
+  return {
+    architectures: ['GPT2LMHeadModel'],
+    model_type: 'gpt2',
+    activation_function: 'gelu_new',
+    vocab_size: c.vocab_size,
+    n_positions: c.n_positions,
+    n_ctx: c.n_positions,
+    n_embd: c.n_embd,
+    n_layer: c.n_layer,
+    n_head: c.n_head,
+    n_inner: null,
+    layer_norm_epsilon: c.layer_norm_epsilon,
+    resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0,
+    initializer_range: 0.02,
+    bos_token_id: 50256,
+    eos_token_id: 50256,
+    tie_word_embeddings: true,
+    torch_dtype: 'float32',
+  };
+}
+
+/** Parameter count of the model (wte counted once at the real vocabulary: lm_head is tied). */
+export function paramCount(c: GPT2Config): number {
+  const C = c.n_embd;
+  const block = 2 * 2 * C + (C * 3 * C + 3 * C) + (C * C + C) + (C * 4 * C + 4 * C) + (4 * C * C + C);
+  return c.vocab_size * C + c.n_positions * C + c.n_layer * block + 2 * C;
+}
