@@ -1,0 +1,137 @@
+// Token + position embedding, forward and backward (src/ops/embedding.ts).
+//
+// Shapes: ids i32 [N]; wte [V,C]; wpe [P,C]; out / dout [N,C]. Row n uses position
+// posOffset + n % T. An id outside [0,V) gives an all-zero output row and no gradient.
+// wte may be larger than one binding: every wte kernel sees a window of rows
+// [r0, r0+nr) of it, bound from element wte0; the host loops over the windows.
+//
+// forward (one invocation per element of a chunk of out rows [n0, n0+rows)):
+//   ids @1, wte @2 (window), wpe @3 (rows from posOffset, from element wpe0), out @4 (rw).
+//   The first window's dispatch (first = 1) writes every element (wpe + wte if the id
+//   falls in the window, 0 for an invalid id); later windows add wte to their rows only.
+// sort_ids (one invocation per id): a stable counting-by-rank sort of the ids, done on
+//   the GPU because the host never sees them: key(n) = (id, n) with invalid ids mapped to
+//   0xffffffff; rank = #{m : key(m) < key(n)}; perm[rank] = n, sid[rank] = key id.
+//   ids @1, perm @2 (u32 rw), sid @3 (u32 rw). O(N²) comparisons through workgroup tiles.
+// dwte (one invocation per (sorted position k, channel c)): the invocation at the first
+//   k of each run of equal ids owns row sid[k] and adds Σ dout[perm[j], c] over the run,
+//   in sorted (= ascending n) order: deterministic and free of atomics.
+//   perm @1, sid @2, dout @3, dwte @4 (window, rw).
+// dwpe (one invocation per (t, c), t < T): dwpe[t, c] += Σ_{n ≡ t mod T} dout[n, c] in
+//   ascending n. ids @1, dout @2, dwpe @3 (rw).
+struct Params {
+  N: u32, C: u32, T: u32, V: u32,
+  ids0: u32, wte0: u32, wpe0: u32, out0: u32,
+  r0: u32, nr: u32, first: u32, row: u32,
+  n0: u32, count: u32, _p1: u32, _p2: u32,
+}
+@group(0) @binding(0) var<uniform> p: Params;
+
+// forward
+@group(0) @binding(1) var<storage, read> ids: array<i32>;
+@group(0) @binding(2) var<storage, read> wte: array<f32>;
+@group(0) @binding(3) var<storage, read> wpe: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(256)
+fn forward(@builtin(global_invocation_id) g: vec3u) {
+  let i = g.y * p.row + g.x;
+  if (i >= p.count) { return; }
+  let nl = i / p.C;
+  let c = i % p.C;
+  let n = p.n0 + nl;
+  let id = ids[p.ids0 + n];
+  let valid = id >= 0 && u32(id) < p.V;
+  let oi = p.out0 + nl * p.C + c;
+  let r = u32(id);
+  let inWin = valid && r >= p.r0 && r - p.r0 < p.nr;
+  if (p.first != 0u) {
+    var acc = 0.0;
+    if (valid) {
+      acc = wpe[p.wpe0 + (n % p.T) * p.C + c];
+      if (inWin) { acc += wte[p.wte0 + (r - p.r0) * p.C + c]; }
+    }
+    out[oi] = acc;
+  } else if (inWin) {
+    out[oi] = out[oi] + wte[p.wte0 + (r - p.r0) * p.C + c];
+  }
+}
+
+// sort_ids
+@group(0) @binding(2) var<storage, read_write> perm_w: array<u32>;
+@group(0) @binding(3) var<storage, read_write> sid_w: array<u32>;
+var<workgroup> tile: array<u32, 256>;
+
+fn key_of(n: u32) -> u32 {
+  let id = ids[p.ids0 + n];
+  if (id >= 0 && u32(id) < p.V) { return u32(id); }
+  return 0xffffffffu;
+}
+
+@compute @workgroup_size(256)
+fn sort_ids(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let n = wid.x * 256u + lid;
+  var mine = 0xffffffffu;
+  if (n < p.N) { mine = key_of(n); }
+  var rank = 0u;
+  for (var t0 = 0u; t0 < p.N; t0 += 256u) {
+    let m = t0 + lid;
+    var km = 0xffffffffu;
+    if (m < p.N) { km = key_of(m); }
+    tile[lid] = km;
+    workgroupBarrier();
+    let lim = min(256u, p.N - t0);
+    for (var j = 0u; j < lim; j++) {
+      let kj = tile[j];
+      if (kj < mine || (kj == mine && t0 + j < n)) { rank += 1u; }
+    }
+    workgroupBarrier();
+  }
+  if (n < p.N) {
+    perm_w[rank] = n;
+    sid_w[rank] = mine;
+  }
+}
+
+// dwte
+@group(0) @binding(1) var<storage, read> perm: array<u32>;
+@group(0) @binding(2) var<storage, read> sid: array<u32>;
+@group(0) @binding(3) var<storage, read> dout: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dwte: array<f32>;
+
+@compute @workgroup_size(64)
+fn dwte_acc(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  // row = groups per grid row; count = channel groups per sorted position
+  let w = wid.y * p.row + wid.x;
+  let k = w / p.count;
+  let c = (w % p.count) * 64u + lid;
+  if (k >= p.N || c >= p.C) { return; }
+  let id = sid[k];
+  if (id == 0xffffffffu || (k > 0u && sid[k - 1u] == id)) { return; }
+  if (id < p.r0 || id - p.r0 >= p.nr) { return; }
+  let o = p.wte0 + (id - p.r0) * p.C + c;
+  var acc = 0.0;
+  for (var j = k; j < p.N && sid[j] == id; j++) {
+    acc += dout[p.out0 + perm[j] * p.C + c];
+  }
+  dwte[o] = dwte[o] + acc;
+}
+
+// dwpe
+@group(0) @binding(2) var<storage, read> dout2: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dwpe: array<f32>;
+
+@compute @workgroup_size(256)
+fn dwpe_acc(@builtin(global_invocation_id) g: vec3u) {
+  let i = g.y * p.row + g.x;
+  if (i >= p.count) { return; }
+  let t = i / p.C;
+  let c = i % p.C;
+  var acc = 0.0;
+  for (var n = t; n < p.N; n += p.T) {
+    let id = ids[p.ids0 + n];
+    if (id >= 0 && u32(id) < p.V) { acc += dout2[p.out0 + n * p.C + c]; }
+  }
+  let o = p.wpe0 + t * p.C + c;
+  dwpe[o] = dwpe[o] + acc;
+}

@@ -1,0 +1,91 @@
+// Token + position embedding (kernels/embedding.wgsl).
+//
+// Forward: out[n] = wte[ids[n]] + wpe[posOffset + n % T]. An id outside [0, V) cannot
+// read out of bounds: its output row is all zeros (and it gets no gradient).
+//
+// Backward, deterministic and without float atomics: the ids are sorted on the GPU
+// (stable rank sort of (id, n), since the host never sees the ids), then one invocation
+// per (run of equal ids, channel) owns that wte row and sums its dout rows in ascending n.
+// dwpe: one invocation per (t, c) sums rows n ≡ t (mod T) in ascending n.
+// wte / dwte larger than one storage binding (GPT-2: 50257×768×4 = 154 MB) are bound by
+// windows of whole rows, one dispatch per window; out / dout are cut into row chunks.
+import { dispatch, grid, gpu, kernel } from '../gpu/runtime.ts';
+import { Tensor, expectShape, shapeStr } from '../gpu/tensor.ts';
+
+const F = 'embedding.wgsl';
+
+/** Rows per window so that a window of `rows` × `rowElems` f32 always fits one binding. */
+function rowsPerWindow(op: string, rowElems: number): number {
+  const g = gpu();
+  const rows = Math.floor((g.maxBinding - g.offsetAlign) / (rowElems * 4));
+  if (rows < 1) throw new Error(`${op}: a row of ${rowElems} floats exceeds the ${g.maxBinding}-byte binding limit`);
+  return rows;
+}
+
+function check(op: string, ids: Tensor, wte: Tensor, wpe: Tensor, T: number) {
+  if (ids.rank !== 1) throw new Error(`${op}: ids has shape ${shapeStr(ids.shape)}, expected [N]`);
+  expectShape(op, 'ids', ids, [null], 'i32');
+  expectShape(op, 'wte', wte, [null, null]);
+  const C = wte.shape[1];
+  expectShape(op, 'wpe', wpe, [null, C]);
+  if (!Number.isInteger(T) || T < 1) throw new Error(`${op}: T = ${T} must be a positive integer`);
+  return { N: ids.shape[0], V: wte.shape[0], C, P: wpe.shape[0] };
+}
+
+export function embeddingForward(ids: Tensor, wte: Tensor, wpe: Tensor, T: number, posOffset = 0): Tensor {
+  const op = 'embeddingForward';
+  const { N, V, C, P } = check(op, ids, wte, wpe, T);
+  const Tu = Math.min(T, N);
+  if (posOffset + Tu > P) throw new Error(`${op}: positions ${posOffset}..${posOffset + Tu - 1} exceed wpe ${shapeStr(wpe.shape)}`);
+  const out = Tensor.empty([N, C]);
+  const k = kernel(F, 'forward');
+  const rWin = rowsPerWindow(op, C), nWin = rowsPerWindow(op, C);
+  const idsB = ids.b;
+  const wpeB = wpe.range(posOffset * C, Tu * C);
+  for (let n0 = 0; n0 < N; n0 += nWin) {
+    const rows = Math.min(nWin, N - n0);
+    const outB = out.range(n0 * C, rows * C);
+    const count = rows * C;
+    const [gx, gy] = grid(Math.ceil(count / 256));
+    for (let r0 = 0; r0 < V || r0 === 0; r0 += rWin) {
+      const nr = Math.min(rWin, V - r0);
+      const wteB = nr > 0 ? wte.range(r0 * C, nr * C) : wte.range(0, 0);
+      dispatch(k, [N, C, T, V, idsB.base, wteB.base, wpeB.base, outB.base, r0, nr, r0 === 0 ? 1 : 0, gx * 256, n0, count, 0, 0],
+        [idsB, wteB, wpeB, outB], [gx, gy]);
+    }
+  }
+  return out;
+}
+
+export function embeddingBackward(ids: Tensor, dout: Tensor, dwte: Tensor, dwpe: Tensor, T: number): void {
+  const op = 'embeddingBackward';
+  const { N, V, C, P } = check(op, ids, dwte, dwpe, T);
+  expectShape(op, 'dout', dout, [N, C]);
+  if (Math.min(T, N) > P) throw new Error(`${op}: T = ${T} exceeds dwpe ${shapeStr(dwpe.shape)}`);
+  if (!dout.fitsBinding) throw new Error(`${op}: dout ${shapeStr(dout.shape)} exceeds one storage binding`);
+  if (N === 0) return;
+  const idsB = ids.b, doutB = dout.b;
+  // 1. sort (id, n) on the GPU
+  const perm = Tensor.empty([N], 'u32'), sid = Tensor.empty([N], 'u32');
+  dispatch(kernel(F, 'sort_ids'), [N, C, T, V, idsB.base, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    [idsB, perm.b, sid.b], [Math.ceil(N / 256)]);
+  // 2. dwte, window by window of rows
+  const kw = kernel(F, 'dwte_acc');
+  const cg = Math.ceil(C / 64);
+  const [gx, gy] = grid(N * cg);
+  const rWin = rowsPerWindow(op, C);
+  for (let r0 = 0; r0 < V; r0 += rWin) {
+    const nr = Math.min(rWin, V - r0);
+    const wB = dwte.range(r0 * C, nr * C);
+    dispatch(kw, [N, C, T, V, 0, wB.base, 0, doutB.base, r0, nr, 0, gx, 0, cg, 0, 0],
+      [perm.b, sid.b, doutB, wB], [gx, gy]);
+  }
+  // 3. dwpe rows [0, T)
+  const Tu = Math.min(T, N);
+  const pB = dwpe.range(0, Tu * C);
+  const count = Tu * C;
+  const [px, py] = grid(Math.ceil(count / 256));
+  dispatch(kernel(F, 'dwpe_acc'), [N, C, T, V, idsB.base, 0, pB.base, doutB.base, 0, 0, 0, px * 256, 0, count, 0, 0],
+    [idsB, doutB, pB], [px, py]);
+  perm.release(); sid.release();
+}
