@@ -1,0 +1,174 @@
+// LayerNorm over the last dimension, forward and backward (src/ops/layernorm.ts).
+//
+// Shapes: x, y, dy, dx [N,C] row-major; w, b, dw, db [C]; mean, rstd [N].
+// y = (x - mean)·rstd·w + b, rstd = 1/sqrt(var + eps) (biased variance, two-pass).
+// The host cuts x/y/dy/dx into chunks of whole rows that fit one binding: row r of a chunk
+// is global row n0 + r; x0, y0, dx0 are the chunk's element bases inside its bindings.
+// {{WG}} threads (a power of two) per row; thread t holds columns t + k·WG, k < {{VPT}}.
+// Reductions are fixed-order workgroup trees: results are deterministic.
+//
+// forward: one workgroup per row. x @1, w @2, b @3, y @4 (rw), mean @5 (rw), rstd @6 (rw).
+// backward: one workgroup per block of R rows (global block index = n0 / R + group):
+//   dx = rstd·(w·dy - mean_c(w·dy) - xhat·mean_c(w·dy·xhat)) for each row, and the block's
+//   partial sums of dw = Σ dy·xhat and db = Σ dy written to part[block, 0..C) and
+//   part[block, C..2C). dy @1, x @2, w @3, mean @4, rstd @5, dx @6 (rw), part @7 (rw).
+// reduce (one invocation per c < 2C): dw/db[c] = Σ_blocks part[block, c] in block order.
+//   part @1, dw @2 (rw), db @3 (rw).
+const WG: u32 = {{WG}};
+const VPT: u32 = {{VPT}};
+
+struct Params {
+  rows: u32, C: u32, x0: u32, y0: u32,
+  w0: u32, b0: u32, m0: u32, s0: u32,
+  eps: f32, row: u32, n0: u32, R: u32,
+  dx0: u32, nblk: u32, _p1: u32, _p2: u32,
+}
+@group(0) @binding(0) var<uniform> p: Params;
+
+// forward
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(3) var<storage, read> b: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(5) var<storage, read_write> mean_w: array<f32>;
+@group(0) @binding(6) var<storage, read_write> rstd_w: array<f32>;
+
+var<workgroup> red: array<f32, WG>;
+var<workgroup> red2: array<vec2<f32>, WG>;
+
+fn wsum(v: f32, lid: u32) -> f32 {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (lid < s) { red[lid] += red[lid + s]; }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+
+fn wsum2(v: vec2<f32>, lid: u32) -> vec2<f32> {
+  red2[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (lid < s) { red2[lid] += red2[lid + s]; }
+    workgroupBarrier();
+  }
+  let r = red2[0];
+  workgroupBarrier();
+  return r;
+}
+
+@compute @workgroup_size(WG)
+fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let r = wid.y * p.row + wid.x;
+  if (r >= p.rows) { return; }
+  let C = p.C;
+  let xb = p.x0 + r * C;
+  var xv: array<f32, VPT>;
+  var s = 0.0;
+  for (var k = 0u; k < VPT; k++) {
+    let c = lid + k * WG;
+    var v = 0.0;
+    if (c < C) { v = x[xb + c]; }
+    xv[k] = v;
+    s += v;
+  }
+  let mu = wsum(s, lid) / f32(C);
+  var q = 0.0;
+  for (var k = 0u; k < VPT; k++) {
+    let c = lid + k * WG;
+    if (c < C) { let d = xv[k] - mu; q += d * d; }
+  }
+  let rs = inverseSqrt(wsum(q, lid) / f32(C) + p.eps);
+  let yb = p.y0 + r * C;
+  for (var k = 0u; k < VPT; k++) {
+    let c = lid + k * WG;
+    if (c < C) { y[yb + c] = (xv[k] - mu) * rs * w[p.w0 + c] + b[p.b0 + c]; }
+  }
+  if (lid == 0u) {
+    mean_w[p.m0 + p.n0 + r] = mu;
+    rstd_w[p.s0 + p.n0 + r] = rs;
+  }
+}
+
+// backward
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read> xb_: array<f32>;
+@group(0) @binding(3) var<storage, read> wb_: array<f32>;
+@group(0) @binding(4) var<storage, read> mean_r: array<f32>;
+@group(0) @binding(5) var<storage, read> rstd_r: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(7) var<storage, read_write> part: array<f32>;
+
+@compute @workgroup_size(WG)
+fn backward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let g = wid.y * p.row + wid.x;
+  let r0 = g * p.R;
+  if (r0 >= p.rows) { return; }
+  let r1 = min(r0 + p.R, p.rows);
+  let C = p.C;
+  let invC = 1.0 / f32(C);
+  var wv: array<f32, VPT>;
+  var dwa: array<f32, VPT>;
+  var dba: array<f32, VPT>;
+  for (var k = 0u; k < VPT; k++) {
+    let c = lid + k * WG;
+    var v = 0.0;
+    if (c < C) { v = wb_[p.w0 + c]; }
+    wv[k] = v;
+    dwa[k] = 0.0;
+    dba[k] = 0.0;
+  }
+  for (var r = r0; r < r1; r++) {
+    let mu = mean_r[p.m0 + p.n0 + r];
+    let rs = rstd_r[p.s0 + p.n0 + r];
+    var dyv: array<f32, VPT>;
+    var xh: array<f32, VPT>;
+    var s = vec2<f32>(0.0, 0.0);
+    for (var k = 0u; k < VPT; k++) {
+      let c = lid + k * WG;
+      var d = 0.0;
+      var h = 0.0;
+      if (c < C) {
+        d = dy[p.y0 + r * C + c];
+        h = (xb_[p.x0 + r * C + c] - mu) * rs;
+      }
+      dyv[k] = d;
+      xh[k] = h;
+      let gw = wv[k] * d;
+      s += vec2<f32>(gw, gw * h);
+      dwa[k] += d * h;
+      dba[k] += d;
+    }
+    let t = wsum2(s, lid) * invC;
+    for (var k = 0u; k < VPT; k++) {
+      let c = lid + k * WG;
+      if (c < C) { dx[p.dx0 + r * C + c] = rs * (wv[k] * dyv[k] - t.x - xh[k] * t.y); }
+    }
+  }
+  let blk = p.n0 / p.R + g;
+  for (var k = 0u; k < VPT; k++) {
+    let c = lid + k * WG;
+    if (c < C) {
+      part[blk * 2u * C + c] = dwa[k];
+      part[blk * 2u * C + C + c] = dba[k];
+    }
+  }
+}
+
+// reduce
+@group(0) @binding(1) var<storage, read> part_r: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dw: array<f32>;
+@group(0) @binding(3) var<storage, read_write> db: array<f32>;
+
+@compute @workgroup_size(64)
+fn reduce(@builtin(global_invocation_id) gid: vec3u) {
+  let c = gid.x;
+  let C = p.C;
+  if (c >= 2u * C) { return; }
+  var acc = 0.0;
+  for (var k = 0u; k < p.nblk; k++) { acc += part_r[k * 2u * C + c]; }
+  if (c < C) { dw[p.w0 + c] = acc; } else { db[p.b0 + c - C] = acc; }
+}

@@ -1,0 +1,84 @@
+// LayerNorm over the last dimension (kernels/layernorm.wgsl).
+//
+// Forward: one workgroup per row, two-pass mean/variance held in registers, writes y and
+// the per-row mean and rstd for the backward pass.
+// Backward: dx row by row plus per-block partial sums of dw, db (blocks of R rows, one
+// workgroup each), then a second pass sums the partials over blocks in a fixed order:
+// no atomics, deterministic. x/y/dy/dx larger than one binding are cut into row chunks.
+import { dispatch, f32, grid, gpu, kernel } from '../gpu/runtime.ts';
+import { Tensor, expectShape, shapeStr } from '../gpu/tensor.ts';
+
+const F = 'layernorm.wgsl';
+
+function defs(C: number) {
+  let wg = 32;
+  while (wg < 256 && wg * 4 < C) wg *= 2;
+  return { WG: wg, VPT: Math.max(1, Math.ceil(C / wg)) };
+}
+
+/** Rows per chunk (a multiple of `mult`) so that rows × C floats fit one binding. */
+function chunkRows(op: string, C: number, mult = 1): number {
+  const g = gpu();
+  const rows = Math.floor(Math.floor((g.maxBinding - g.offsetAlign) / (C * 4)) / mult) * mult;
+  if (rows < 1) throw new Error(`${op}: rows of ${C} floats exceed the ${g.maxBinding}-byte binding limit`);
+  return rows;
+}
+
+function rowsOf(op: string, x: Tensor): { N: number; C: number } {
+  if (x.rank < 1) throw new Error(`${op}: x has shape ${shapeStr(x.shape)}, expected [..., C]`);
+  const C = x.shape[x.rank - 1];
+  return { N: C ? x.size / C : 0, C };
+}
+
+export function layernormForward(x: Tensor, w: Tensor, b: Tensor, eps = 1e-5): { y: Tensor; mean: Tensor; rstd: Tensor } {
+  const op = 'layernormForward';
+  const { N, C } = rowsOf(op, x);
+  expectShape(op, 'x', x, x.shape);
+  expectShape(op, 'w', w, [C]);
+  expectShape(op, 'b', b, [C]);
+  const y = Tensor.empty(x.shape), mean = Tensor.empty([N]), rstd = Tensor.empty([N]);
+  const k = kernel(F, 'forward', defs(C));
+  const wB = w.b, bB = b.b, mB = mean.b, sB = rstd.b;
+  const step = chunkRows(op, C);
+  for (let n0 = 0; n0 < N; n0 += step) {
+    const rows = Math.min(step, N - n0);
+    const xB = x.range(n0 * C, rows * C), yB = y.range(n0 * C, rows * C);
+    const [gx, gy] = grid(rows);
+    dispatch(k, [rows, C, xB.base, yB.base, wB.base, bB.base, mB.base, sB.base, f32(eps), gx, n0, 1, 0, 0, 0, 0],
+      [xB, wB, bB, yB, mB, sB], [gx, gy]);
+  }
+  return { y, mean, rstd };
+}
+
+export function layernormBackward(dy: Tensor, x: Tensor, w: Tensor, mean: Tensor, rstd: Tensor): { dx: Tensor; dw: Tensor; db: Tensor } {
+  const op = 'layernormBackward';
+  const { N, C } = rowsOf(op, x);
+  expectShape(op, 'x', x, x.shape);
+  expectShape(op, 'dy', dy, x.shape);
+  expectShape(op, 'w', w, [C]);
+  expectShape(op, 'mean', mean, [N]);
+  expectShape(op, 'rstd', rstd, [N]);
+  const dx = Tensor.empty(x.shape), dw = Tensor.empty([C]), db = Tensor.empty([C]);
+  // rows per block: enough blocks to fill a GPU, few enough partials to sum quickly
+  // (and the partials [nblk, 2C] must fit one binding)
+  const g = gpu();
+  const maxBlk = Math.max(1, Math.floor((g.maxBinding - g.offsetAlign) / (8 * C)));
+  const R = Math.max(1, Math.min(32, Math.ceil(N / 256)), Math.ceil(N / maxBlk));
+  const nblk = Math.ceil(N / R);
+  const part = Tensor.empty([Math.max(1, nblk), 2 * C]);
+  const k = kernel(F, 'backward', defs(C));
+  const wB = w.b, mB = mean.b, sB = rstd.b, pB = part.b;
+  const step = chunkRows(op, C, R);
+  for (let n0 = 0; n0 < N; n0 += step) {
+    const rows = Math.min(step, N - n0);
+    const xB = x.range(n0 * C, rows * C), dyB = dy.range(n0 * C, rows * C), dxB = dx.range(n0 * C, rows * C);
+    const [gx, gy] = grid(Math.ceil(rows / R));
+    dispatch(k, [rows, C, xB.base, dyB.base, wB.base, 0, mB.base, sB.base, f32(0), gx, n0, R, dxB.base, 0, 0, 0],
+      [dyB, xB, wB, mB, sB, dxB, pB], [gx, gy]);
+  }
+  const dwB = dw.b, dbB = db.b;
+  dispatch(kernel(F, 'reduce', defs(C)), [0, C, 0, 0, dwB.base, dbB.base, 0, 0, f32(0), 0, 0, R, 0, nblk, 0, 0],
+    [pB, dwB, dbB], [Math.ceil((2 * C) / 64)]);
+  part.release();
+  return { dx, dw, db };
+}
