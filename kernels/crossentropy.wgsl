@@ -1,0 +1,120 @@
+// Fused softmax cross-entropy (src/ops/crossentropy.ts).
+//
+// Shapes: logits [N,Vp] row-major (only columns < V, the real vocabulary, enter the
+// softmax); targets i32 [N] (a target outside [0,V), e.g. -1, means "ignore this row");
+// weights [N] (optional, {{WEIGHTS}}); losses [N]; dlogits [N,Vp].
+// The host binds logits / dlogits by chunks of whole rows: row r of a chunk is global row
+// n0 + r, l0 / d0 are the chunk's element bases inside those bindings.
+//
+// rows (one workgroup of 256 per row):
+//   pass 1: each thread keeps an online (max, sum of exp) over columns t, t+256, .. < V;
+//           a fixed-order tree merges them: lse = max + log(sum).
+//   losses[n] = lse - logits[n, target] (0 for an ignored row);
+//   pass 2 ({{GRAD}}): dlogits[n, c] = (exp(logits[n,c] - lse) - [c = target]) · w_n · inv_norm
+//           for c < V, 0 for c ≥ V and in ignored rows. With {{INPLACE}} dlogits overwrites
+//           the logits (same binding, read_write; every element is read before it is written,
+//           by the same thread).
+//   logits @1 ({{LACCESS}}), targets @2, weights @3 (dummy unless {{WEIGHTS}}), losses @4 (rw),
+//   dlogits @5 (rw; dummy when {{INPLACE}} or not {{GRAD}}).
+// logits_out(i, v) (from {{INPLACE_FN}}): logits[i] = v when in place, otherwise a no-op
+// (a read-only binding cannot be assigned, even in a branch that never runs).
+// total (one workgroup): loss[0] = inv_norm · Σ_n w_n·losses[n] (strided per thread, then a
+//   tree: deterministic). losses @1, weights @2 (dummy unless {{WEIGHTS}}), loss @3 (rw).
+const WG: u32 = 256u;
+const NEG: f32 = -3.0e38;
+
+struct Params {
+  rows: u32, Vp: u32, V: u32, n0: u32,
+  l0: u32, d0: u32, t0: u32, w0: u32,
+  s0: u32, row: u32, inv_norm: f32, N: u32,
+}
+@group(0) @binding(0) var<uniform> p: Params;
+
+@group(0) @binding(1) var<storage, {{LACCESS}}> logits: array<f32>;
+@group(0) @binding(2) var<storage, read> targets: array<i32>;
+@group(0) @binding(3) var<storage, read> weights: array<f32>;
+@group(0) @binding(4) var<storage, read_write> losses: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dlogits: array<f32>;
+
+var<workgroup> rm: array<f32, WG>;
+var<workgroup> rs: array<f32, WG>;
+
+@compute @workgroup_size(256)
+fn rows(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let r = wid.y * p.row + wid.x;
+  if (r >= p.rows) { return; }
+  let n = p.n0 + r;
+  let lb = p.l0 + r * p.Vp;
+  // pass 1: online max / sum
+  var m = NEG;
+  var s = 0.0;
+  for (var c = lid; c < p.V; c += WG) {
+    let x = logits[lb + c];
+    if (x > m) { s = s * exp(m - x) + 1.0; m = x; } else { s += exp(x - m); }
+  }
+  rm[lid] = m;
+  rs[lid] = s;
+  workgroupBarrier();
+  for (var k = WG / 2u; k > 0u; k >>= 1u) {
+    if (lid < k) {
+      let m1 = rm[lid];
+      let m2 = rm[lid + k];
+      let mx = max(m1, m2);
+      rs[lid] = rs[lid] * exp(m1 - mx) + rs[lid + k] * exp(m2 - mx);
+      rm[lid] = mx;
+    }
+    workgroupBarrier();
+  }
+  let lse = rm[0] + log(rs[0]);
+  let t = targets[p.t0 + n];
+  let valid = t >= 0 && u32(t) < p.V;
+  let tc = u32(t);
+  if (lid == 0u) {
+    var l = 0.0;
+    if (valid) { l = lse - logits[lb + tc]; }
+    losses[p.s0 + n] = l;
+  }
+  if ({{GRAD}}) {
+    // every thread reads logits[lb + tc] above (lid 0) before anyone overwrites it in place
+    workgroupBarrier();
+    var coef = 0.0;
+    if (valid) {
+      coef = p.inv_norm;
+      if ({{WEIGHTS}}) { coef *= weights[p.w0 + n]; }
+    }
+    let db = select(p.d0 + r * p.Vp, lb, {{INPLACE}});
+    for (var c = lid; c < p.Vp; c += WG) {
+      var d = 0.0;
+      if (coef != 0.0 && c < p.V) {
+        d = exp(logits[lb + c] - lse);
+        if (c == tc) { d -= 1.0; }
+        d *= coef;
+      }
+      if ({{INPLACE}}) { logits_out(db + c, d); } else { dlogits[db + c] = d; }
+    }
+  }
+}
+
+{{INPLACE_FN}}
+
+// total
+@group(0) @binding(1) var<storage, read> losses_r: array<f32>;
+@group(0) @binding(2) var<storage, read> weights_r: array<f32>;
+@group(0) @binding(3) var<storage, read_write> loss: array<f32>;
+
+@compute @workgroup_size(256)
+fn total(@builtin(local_invocation_index) lid: u32) {
+  var acc = 0.0;
+  for (var n = lid; n < p.N; n += WG) {
+    var l = losses_r[p.s0 + n];
+    if ({{WEIGHTS}}) { l *= weights_r[p.w0 + n]; }
+    acc += l;
+  }
+  rs[lid] = acc;
+  workgroupBarrier();
+  for (var k = WG / 2u; k > 0u; k >>= 1u) {
+    if (lid < k) { rs[lid] += rs[lid + k]; }
+    workgroupBarrier();
+  }
+  if (lid == 0u) { loss[p.l0] = rs[0] * p.inv_norm; }
+}
