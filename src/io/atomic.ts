@@ -1,0 +1,49 @@
+// Atomic file writes: a temporary file in the same directory, fsync, rename over the target,
+// then fsync the directory, so that a crash leaves either the old file or the new one, never half.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+/** Write all of `bytes` to `fd` (writeSync may write less than asked). */
+export function writeAll(fd: number, bytes: Uint8Array): void {
+  let done = 0;
+  while (done < bytes.byteLength) {
+    // at most 1 GiB a call: some platforms refuse larger single writes
+    const n = fs.writeSync(fd, bytes, done, Math.min(bytes.byteLength - done, 1 << 30));
+    if (n <= 0) throw new Error('write made no progress');
+    done += n;
+  }
+}
+
+/**
+ * Create `target` atomically: `write(fd)` fills a temporary file next to it, which is then
+ * fsynced and renamed over `target`. On any error the temporary file is removed and the error
+ * rethrown; an existing `target` is left untouched.
+ */
+export function writeFileAtomicWith(target: string, write: (fd: number) => void): void {
+  const dir = path.dirname(path.resolve(target));
+  const tmp = path.join(dir, `.${path.basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  let fd: number | undefined = fs.openSync(tmp, 'wx', 0o644);
+  try {
+    write(fd);
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = undefined;
+    fs.renameSync(tmp, target);
+  } catch (e) {
+    if (fd !== undefined) { try { fs.closeSync(fd); } catch { /* already failing */ } }
+    try { fs.unlinkSync(tmp); } catch { /* may not exist */ }
+    throw e;
+  }
+  // make the rename itself durable; not possible on every platform (e.g. Windows), so best effort
+  try {
+    const dfd = fs.openSync(dir, 'r');
+    try { fs.fsyncSync(dfd); } finally { fs.closeSync(dfd); }
+  } catch { /* best effort */ }
+}
+
+/** Atomically replace `target` with `data` (a string is written as UTF-8). */
+export function writeFileAtomic(target: string, data: Uint8Array | string): void {
+  const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+  writeFileAtomicWith(target, (fd) => writeAll(fd, bytes));
+}
