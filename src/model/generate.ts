@@ -1,0 +1,99 @@
+// Text generation: a decoder that turns the tokens so far into next-token logits (with a
+// KV cache, or by recomputing the whole sequence), and the sampling loop around it.
+import { Tensor } from '../gpu/tensor.ts';
+import { Tape } from '../tape/tape.ts';
+import { sampleToken, uniform, type SampleOpts } from './sample.ts';
+import type { GPT2 } from './gpt2.ts';
+import { KVCache } from './kvcache.ts';
+
+/** Logits of the last position for a batch of one sequence, by full recomputation. */
+export async function lastLogits(model: GPT2, ids: number[]): Promise<Float32Array> {
+  const T = ids.length;
+  const tape = new Tape({ grad: false });
+  const input = Tensor.from(ids, [T], 'i32');
+  try {
+    const logits = model.forward(tape, input, 1, T);
+    const Vp = model.config.padded_vocab_size;
+    return await logits.value.view((T - 1) * Vp, [Vp]).toArray();
+  } finally {
+    tape.free();
+    input.release();
+  }
+}
+
+export interface Decoder {
+  /** Feed the prompt; returns the logits after its last token. */
+  prefill(ids: number[]): Promise<Float32Array>;
+  /** Feed one more token; returns the logits after it. */
+  step(id: number): Promise<Float32Array>;
+  dispose(): void;
+}
+
+/** Recompute the whole sequence at every step (no cache): the reference for the cached decoder. */
+export class RecomputeDecoder implements Decoder {
+  private ids: number[] = [];
+  constructor(private model: GPT2) {}
+  async prefill(ids: number[]) { this.ids = [...ids]; return lastLogits(this.model, this.ids); }
+  async step(id: number) { this.ids.push(id); return lastLogits(this.model, this.ids); }
+  dispose() {}
+}
+
+export interface GenerateOpts extends SampleOpts {
+  maxNew: number;
+  seed?: number;
+  /** stop after generating any of these ids (default: end-of-text 50256) */
+  stopIds?: number[];
+  /** stop when the decoded continuation contains one of these (the stop string is cut off) */
+  stopStrings?: string[];
+  decode?: (ids: number[]) => string;
+  /** use the KV cache (default true) */
+  cache?: boolean;
+  onToken?: (id: number) => void;
+  onWarning?: (msg: string) => void;
+}
+
+export interface Generation {
+  ids: number[];            // the new tokens (without the stop token)
+  text?: string;            // decoded continuation (cut at a stop string)
+  stoppedBy: 'eot' | 'stop-string' | 'max-new' | 'context';
+}
+
+export async function generate(model: GPT2, prompt: number[], o: GenerateOpts): Promise<Generation> {
+  const P = model.config.n_positions;
+  if (prompt.length === 0) throw new Error('generate: empty prompt');
+  if (prompt.length > P) {
+    throw new Error(`prompt of ${prompt.length} tokens exceeds the model's context of ${P} positions`);
+  }
+  let maxNew = o.maxNew;
+  if (prompt.length + maxNew > P) {
+    maxNew = P - prompt.length;
+    o.onWarning?.(`context of ${P} positions allows only ${maxNew} new tokens after a ${prompt.length}-token prompt`);
+  }
+  const stopIds = o.stopIds ?? [50256];
+  const rand = uniform(o.seed ?? 0);
+  const dec: Decoder = o.cache === false ? new RecomputeDecoder(model) : new KVCache(model);
+  const out: number[] = [];
+  let stoppedBy: Generation['stoppedBy'] = 'max-new';
+  let text: string | undefined;
+  try {
+    if (maxNew <= 0) return { ids: [], text: o.decode ? '' : undefined, stoppedBy: 'context' };
+    let logits = await dec.prefill(prompt);
+    for (let i = 0; i < maxNew; i++) {
+      const id = sampleToken(logits, model.config.vocab_size, o, [...prompt, ...out], rand);
+      if (stopIds.includes(id)) { stoppedBy = 'eot'; break; }
+      out.push(id);
+      o.onToken?.(id);
+      if (o.stopStrings?.length && o.decode) {
+        const t = o.decode(out);
+        const hit = o.stopStrings.map((s) => t.indexOf(s)).filter((k) => k >= 0);
+        if (hit.length) { text = t.slice(0, Math.min(...hit)); stoppedBy = 'stop-string'; break; }
+      }
+      if (i === maxNew - 1) { if (maxNew < o.maxNew) stoppedBy = 'context'; break; }
+      logits = await dec.step(id);
+    }
+  } finally {
+    dec.dispose();
+  }
+  if (text === undefined && o.decode) text = o.decode(out);
+  return { ids: out, text, stoppedBy };
+}

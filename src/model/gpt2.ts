@@ -1,0 +1,136 @@
+// GPT-2, top to bottom (as nanoGPT's model.py), over the tape's ops.
+//
+// Parameter names are Hugging Face's: wte, wpe, h.{i}.ln_1, h.{i}.attn.c_attn,
+// h.{i}.attn.c_proj, h.{i}.ln_2, h.{i}.mlp.c_fc, h.{i}.mlp.c_proj, ln_f; lm_head is tied
+// to wte. Linear weights use HF's Conv1D layout [in, out]. wte has padded_vocab_size rows
+// (the padding rows stay zero and their logits are excluded from the loss and sampling).
+import { Tensor } from '../gpu/tensor.ts';
+import { Params, type ParamSpec } from '../tape/params.ts';
+import { Tape, Var } from '../tape/tape.ts';
+import { attention, cachedAttention, crossEntropyLoss, embedding, gelu, layernorm, linear, lmHead, residual } from '../tape/ops.ts';
+import type { GPT2Config } from './config.ts';
+import type { KVCache } from './kvcache.ts';
+
+export interface ForwardOpts {
+  /** position of the first token (with a KV cache: the number of tokens already cached) */
+  posOffset?: number;
+  /** attend through (and append to) this KV cache instead of within the batch (B = 1, inference) */
+  cache?: KVCache;
+  /** compute logits for the last position only */
+  lastOnly?: boolean;
+  /** called with the residual stream after each block (logit lens) */
+  onLayer?: (layer: number, x: Var) => void;
+}
+
+export function paramSpecs(c: GPT2Config): ParamSpec[] {
+  const C = c.n_embd;
+  const specs: ParamSpec[] = [
+    { name: 'wte.weight', shape: [c.padded_vocab_size, C] },
+    { name: 'wpe.weight', shape: [c.n_positions, C] },
+  ];
+  for (let i = 0; i < c.n_layer; i++) {
+    const h = `h.${i}.`;
+    specs.push(
+      { name: h + 'ln_1.weight', shape: [C] }, { name: h + 'ln_1.bias', shape: [C] },
+      { name: h + 'attn.c_attn.weight', shape: [C, 3 * C] }, { name: h + 'attn.c_attn.bias', shape: [3 * C] },
+      { name: h + 'attn.c_proj.weight', shape: [C, C] }, { name: h + 'attn.c_proj.bias', shape: [C] },
+      { name: h + 'ln_2.weight', shape: [C] }, { name: h + 'ln_2.bias', shape: [C] },
+      { name: h + 'mlp.c_fc.weight', shape: [C, 4 * C] }, { name: h + 'mlp.c_fc.bias', shape: [4 * C] },
+      { name: h + 'mlp.c_proj.weight', shape: [4 * C, C] }, { name: h + 'mlp.c_proj.bias', shape: [C] },
+    );
+  }
+  specs.push({ name: 'ln_f.weight', shape: [C] }, { name: 'ln_f.bias', shape: [C] });
+  return specs;
+}
+
+export class GPT2 {
+  constructor(readonly config: GPT2Config, readonly params: Params) {}
+
+  /** A model with uninitialised (zero) parameters. */
+  static empty(config: GPT2Config): GPT2 {
+    return new GPT2(config, new Params(paramSpecs(config)));
+  }
+
+  /** GPT-2's initialisation: N(0, 0.02), residual projections scaled by 1/sqrt(2·n_layer), LayerNorm 1/0, biases 0. */
+  static init(config: GPT2Config, seed = 1337): GPT2 {
+    const m = GPT2.empty(config);
+    const rand = gaussian(seed);
+    for (const s of m.params.specs) {
+      const n = s.shape.reduce((a, b) => a * b, 1);
+      const data = new Float32Array(n);
+      if (s.name.endsWith('ln_1.weight') || s.name.endsWith('ln_2.weight') || s.name === 'ln_f.weight') data.fill(1);
+      else if (s.shape.length >= 2) {
+        const std = s.name.endsWith('c_proj.weight') ? 0.02 / Math.sqrt(2 * config.n_layer) : 0.02;
+        // wte's padding rows stay zero
+        const live = s.name === 'wte.weight' ? config.vocab_size * config.n_embd : n;
+        for (let i = 0; i < live; i++) data[i] = std * rand();
+      }
+      m.params.set(s.name, data);
+    }
+    return m;
+  }
+
+  private p(name: string): Var { return this.params.get(name); }
+
+  /** Logits [B·T, padded_vocab] (or [1, padded_vocab] with lastOnly) for token ids (i32 [B·T]). */
+  forward(tape: Tape, ids: Tensor, B: number, T: number, o: ForwardOpts = {}): Var {
+    const c = this.config;
+    const posOffset = o.posOffset ?? 0;
+    const eps = c.layer_norm_epsilon;
+    if (T + posOffset > c.n_positions) throw new Error(`sequence of ${T + posOffset} tokens exceeds the model's ${c.n_positions} positions`);
+    if (ids.size !== B * T) throw new Error(`forward: ${ids.size} ids for B=${B} T=${T}`);
+    let x = embedding(tape, ids, this.p('wte.weight'), this.p('wpe.weight'), T, posOffset);
+    for (let i = 0; i < c.n_layer; i++) {
+      const h = `h.${i}.`;
+      // attention
+      const a = layernorm(tape, x, this.p(h + 'ln_1.weight'), this.p(h + 'ln_1.bias'), eps);
+      const qkv = linear(tape, a, this.p(h + 'attn.c_attn.weight'), this.p(h + 'attn.c_attn.bias'));
+      const att = o.cache ? cachedAttention(tape, qkv, o.cache.layers[i], posOffset, c.n_head) : attention(tape, qkv, B, T, c.n_head);
+      x = residual(tape, x, linear(tape, att, this.p(h + 'attn.c_proj.weight'), this.p(h + 'attn.c_proj.bias')));
+      // MLP
+      const m = layernorm(tape, x, this.p(h + 'ln_2.weight'), this.p(h + 'ln_2.bias'), eps);
+      const f = gelu(tape, linear(tape, m, this.p(h + 'mlp.c_fc.weight'), this.p(h + 'mlp.c_fc.bias')));
+      x = residual(tape, x, linear(tape, f, this.p(h + 'mlp.c_proj.weight'), this.p(h + 'mlp.c_proj.bias')));
+      o.onLayer?.(i, x);
+    }
+    if (o.lastOnly) x = lastRow(tape, x, B * T);
+    x = layernorm(tape, x, this.p('ln_f.weight'), this.p('ln_f.bias'), eps);
+    return lmHead(tape, x, this.p('wte.weight'));
+  }
+
+  /**
+   * Forward + loss for a batch: tokens i32 [B·T] inputs, targets i32 [B·T] (negative = ignored),
+   * optional per-position weights [B·T]; loss = sum(w·l) / normalizer.
+   */
+  loss(tape: Tape, inputs: Tensor, targets: Tensor, B: number, T: number, o: { weights?: Tensor; normalizer: number }) {
+    const logits = this.forward(tape, inputs, B, T);
+    return { logits, ...crossEntropyLoss(tape, logits, targets, { vocab: this.config.vocab_size, ...o }) };
+  }
+}
+
+/** The last row of x [N, C] as a Var (inference only: no gradient flows through it). */
+function lastRow(tape: Tape, x: Var, N: number): Var {
+  if (tape.grad) throw new Error('lastOnly is for inference (no-grad tapes)');
+  const C = x.value.size / N;
+  return new Var(x.value.view((N - 1) * C, [1, C]));
+}
+
+/** Seeded standard normal samples (mulberry32 + Box–Muller). */
+export function gaussian(seed: number): () => number {
+  let s = seed >>> 0;
+  const u = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  let spare: number | null = null;
+  return () => {
+    if (spare !== null) { const v = spare; spare = null; return v; }
+    const r = Math.sqrt(-2 * Math.log(Math.max(u(), 1e-12)));
+    const th = 2 * Math.PI * u();
+    spare = r * Math.sin(th);
+    return r * Math.cos(th);
+  };
+}

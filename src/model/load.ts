@@ -1,0 +1,55 @@
+// Moving a GPT2 between the GPU and Hugging Face's layout on disk.
+import { loadHF, saveHF } from '../io/hf.ts';
+import { CONFIGS, type GPT2Config } from './config.ts';
+import { GPT2 } from './gpt2.ts';
+
+/** Round the vocabulary up to a multiple of 64 (tile-friendly rows for wte and the logits). */
+export function padVocab(c: GPT2Config, multiple = 64): GPT2Config {
+  return { ...c, padded_vocab_size: Math.ceil(c.vocab_size / multiple) * multiple };
+}
+
+/** Load a model from an HF directory (config.json + model.safetensors) onto the GPU. */
+export function loadModel(dir: string, o: { padVocab?: boolean } = {}): GPT2 {
+  const { config: raw, tensors } = loadHF(dir);
+  const config = o.padVocab === false ? raw : padVocab(raw);
+  const model = GPT2.empty(config);
+  for (const s of model.params.specs) {
+    const t = tensors.get(s.name);
+    if (!t) throw new Error(`${dir}: missing tensor ${s.name}`);
+    if (s.name === 'wte.weight' && config.padded_vocab_size !== config.vocab_size) {
+      const padded = new Float32Array(config.padded_vocab_size * config.n_embd);
+      padded.set(t.data);
+      model.params.set(s.name, padded);
+    } else model.params.set(s.name, t.data);
+  }
+  return model;
+}
+
+/** Read every parameter back, in the HF layout (wte trimmed to the real vocabulary). */
+export async function modelTensors(model: GPT2): Promise<Map<string, { shape: number[]; data: Float32Array }>> {
+  const c = model.config;
+  const out = new Map<string, { shape: number[]; data: Float32Array }>();
+  const all = await model.params.values.toArray();
+  for (const s of model.params.specs) {
+    const off = model.params.offsets.get(s.name)!;
+    let shape = s.shape;
+    if (s.name === 'wte.weight') shape = [c.vocab_size, c.n_embd];
+    const n = shape.reduce((a, b) => a * b, 1);
+    out.set(s.name, { shape, data: all.slice(off, off + n) });
+  }
+  return out;
+}
+
+/** Export in the HF layout (config.json + model.safetensors), atomically. */
+export async function saveModel(model: GPT2, dir: string) {
+  saveHF(dir, model.config, await modelTensors(model));
+}
+
+/** A named config or a fresh model with optional overrides. */
+export function configFor(name: keyof typeof CONFIGS, over: Partial<GPT2Config> = {}): GPT2Config {
+  const base = CONFIGS[name];
+  const c = { ...base, ...Object.fromEntries(Object.entries(over).filter(([, v]) => v !== undefined)) } as GPT2Config;
+  if (c.n_embd % c.n_head) throw new Error(`n_embd ${c.n_embd} is not divisible by n_head ${c.n_head}`);
+  if (c.padded_vocab_size < c.vocab_size) c.padded_vocab_size = Math.ceil(c.vocab_size / 64) * 64;
+  return c;
+}

@@ -1,0 +1,185 @@
+// The differentiable ops of a GPT-2: each runs its forward kernel(s), gives the tensors it
+// creates to the tape (released by tape.free()), and records a backward closure (a no-op
+// on a no-grad tape, used for inference).
+//
+// Gradients of parameters go straight into their persistent gradient views (matmul with
+// beta = 1 accumulates dW in place); gradients of activations are fresh tensors handed to
+// Var.accumulate, which takes ownership.
+import { Tensor } from '../gpu/tensor.ts';
+import { matmul, type MatmulOpts } from '../ops/matmul.ts';
+import { add, copy, gelu as geluFwd, geluBackward, fill } from '../ops/elementwise.ts';
+import { layernormForward, layernormBackward } from '../ops/layernorm.ts';
+import { embeddingForward, embeddingBackward } from '../ops/embedding.ts';
+import { attentionForward, attentionBackward, attentionDecode, kvAppend } from '../ops/attention.ts';
+import { crossEntropy } from '../ops/crossentropy.ts';
+import { Tape, Var, takeGrad } from './tape.ts';
+
+/** v.grad += op(a)·op(b), in place for parameters. */
+function accumulateMatmul(v: Var, a: Tensor, b: Tensor, o: MatmulOpts) {
+  if (!v.requiresGrad) return;
+  if (v.persistentGrad) matmul(a, b, { ...o, out: v.persistentGrad, beta: 1 });
+  else v.accumulate(matmul(a, b, o));
+}
+
+/** v.grad += t (consumes t) */
+function accumulateAdd(v: Var, t: Tensor) {
+  if (!v.requiresGrad) { t.release(); return; }
+  v.accumulate(t);
+}
+
+const onesCache = new Map<number, Tensor>();
+function ones(n: number): Tensor {
+  let t = onesCache.get(n);
+  if (!t) { t = Tensor.empty([1, n]); fill(t, 1); onesCache.set(n, t); }
+  return t;
+}
+
+/** y = x·W + b with HF Conv1D layout: x [N, Cin], W [Cin, Cout], b [Cout]. */
+export function linear(tape: Tape, x: Var, w: Var, b: Var | null): Var {
+  const y = new Var(matmul(x.value, w.value, { bias: b?.value }), true);
+  tape.own(y.value);
+  tape.record(() => {
+    const gy = takeGrad(y);
+    if (!gy) return;
+    if (x.requiresGrad) x.accumulate(matmul(gy, w.value, { transB: true }));   // dx = dy·Wᵀ
+    accumulateMatmul(w, x.value, gy, { transA: true });                      // dW += xᵀ·dy
+    if (b) accumulateMatmul(b, ones(gy.shape[0]), gy, {});                    // db += 1ᵀ·dy
+    gy.release();
+  });
+  return y;
+}
+
+/** logits = x·wteᵀ (the tied lm_head): x [N, C], wte [Vp, C] → [N, Vp]. */
+export function lmHead(tape: Tape, x: Var, wte: Var): Var {
+  const y = new Var(matmul(x.value, wte.value, { transB: true }), true);
+  tape.own(y.value);
+  tape.record(() => {
+    const gy = takeGrad(y);
+    if (!gy) return;
+    if (x.requiresGrad) x.accumulate(matmul(gy, wte.value, {}));              // dx = dlogits·wte
+    accumulateMatmul(wte, gy, x.value, { transA: true });                   // dwte += dlogitsᵀ·x
+    gy.release();
+  });
+  return y;
+}
+
+export function gelu(tape: Tape, x: Var): Var {
+  const y = new Var(geluFwd(x.value), true);
+  tape.own(y.value);
+  tape.record(() => {
+    const gy = takeGrad(y);
+    if (!gy) return;
+    accumulateAdd(x, geluBackward(x.value, gy));
+    gy.release();
+  });
+  return y;
+}
+
+/** The residual connection a + b. */
+export function residual(tape: Tape, a: Var, b: Var): Var {
+  const y = new Var(add(a.value, b.value), true);
+  tape.own(y.value);
+  tape.record(() => {
+    const gy = takeGrad(y);
+    if (!gy) return;
+    // the same gradient flows to both inputs: the second gets a copy
+    if (a.requiresGrad && b.requiresGrad) {
+      a.accumulate(copy(gy));
+      b.accumulate(gy);
+    } else if (a.requiresGrad) a.accumulate(gy);
+    else if (b.requiresGrad) b.accumulate(gy);
+    else gy.release();
+  });
+  return y;
+}
+
+export function layernorm(tape: Tape, x: Var, w: Var, b: Var, eps = 1e-5): Var {
+  const { y: yt, mean, rstd } = layernormForward(x.value, w.value, b.value, eps);
+  const y = new Var(yt, true);
+  tape.own(yt, mean, rstd);
+  tape.record(() => {
+    const gy = takeGrad(y);
+    if (!gy) return;
+    const { dx, dw, db } = layernormBackward(gy, x.value, w.value, mean, rstd);
+    accumulateAdd(x, dx);
+    accumulateAdd(w, dw);
+    accumulateAdd(b, db);
+    gy.release();
+  });
+  return y;
+}
+
+/** x = wte[ids] + wpe[pos]: ids i32 [B·T] → [B·T, C]. Gradients accumulate into the tables. */
+export function embedding(tape: Tape, ids: Tensor, wte: Var, wpe: Var, T: number, posOffset = 0): Var {
+  const y = new Var(embeddingForward(ids, wte.value, wpe.value, T, posOffset), true);
+  tape.own(y.value);
+  tape.record(() => {
+    const gy = takeGrad(y);
+    if (!gy) return;
+    if (!wte.persistentGrad || !wpe.persistentGrad) throw new Error('embedding backward needs the parameters\' gradient buffers (Params)');
+    embeddingBackward(ids, gy, wte.persistentGrad, wpe.persistentGrad, T);
+    gy.release();
+  });
+  return y;
+}
+
+/** Causal self-attention over qkv [B·T, 3C] (the c_attn output) → [B·T, C]. */
+export function attention(tape: Tape, qkv: Var, B: number, T: number, nHead: number): Var {
+  const { y: yt, lse } = attentionForward(qkv.value, B, T, nHead);
+  const y = new Var(yt, true);
+  tape.own(yt, lse);
+  tape.record(() => {
+    const gy = takeGrad(y);
+    if (!gy) return;
+    accumulateAdd(qkv, attentionBackward(gy, qkv.value, yt, lse, B, T, nHead));
+    gy.release();
+  });
+  return y;
+}
+
+/**
+ * Attention through a KV cache (inference): append the k, v of qkv [Tn, 3C] at positions
+ * pos.., then attend each new row over positions 0..its own.
+ */
+export function cachedAttention(tape: Tape, qkv: Var, layer: { k: Tensor; v: Tensor }, pos: number, nHead: number): Var {
+  if (tape.grad) throw new Error('cachedAttention is for inference (no-grad tapes)');
+  kvAppend(qkv.value, layer.k, layer.v, pos);
+  const y = new Var(attentionDecode(qkv.value, layer.k, layer.v, pos, nHead));
+  tape.own(y.value);
+  return y;
+}
+
+export interface LossOut {
+  /** the scalar loss: sum_n w_n·l_n / normalizer */
+  loss: Var;
+  /** per-position -log p(target), unweighted */
+  losses: Tensor;
+}
+
+/**
+ * Softmax cross-entropy over the vocabulary. The gradient is computed in the forward pass
+ * (fused), so the loss must be the root of backward() with the default seed of 1.
+ */
+export function crossEntropyLoss(
+  tape: Tape, logits: Var, targets: Tensor,
+  o: { vocab: number; weights?: Tensor; normalizer: number },
+): LossOut {
+  const r = crossEntropy(logits.value, targets, { ...o, grad: tape.grad });
+  const loss = new Var(r.loss, true);
+  tape.own(r.loss, r.losses);
+  if (r.dlogits) {
+    const dlogits = r.dlogits;
+    tape.own(dlogits);
+    tape.record(() => {
+      const g = takeGrad(loss);
+      if (!g) return;
+      g.release();
+      if (!tape.isUnitRoot(loss)) throw new Error('crossEntropyLoss: the loss must be the root of backward() with the default seed (its gradient is fused into the forward pass)');
+      if (logits.requiresGrad) {
+        // hand over a tensor the tape does not own: copy-free, the tape's copy is released at free()
+        logits.accumulate(dlogits.view(0, dlogits.shape));
+      }
+    });
+  }
+  return { loss, losses: r.losses };
+}

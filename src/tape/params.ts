@@ -1,0 +1,75 @@
+// The parameter registry: named parameters laid out in one flat buffer (as llm.c does),
+// with matching flat buffers for gradients and AdamW's m and v.
+//
+// Layout: tensors that take weight decay (2+ dimensions: wte, wpe, matmul weights) come
+// first, then the rest (biases, LayerNorm), so AdamW is two dispatches over two ranges.
+// Each tensor starts on a 64-element (256-byte) boundary, so views bind without shifting.
+import { Tensor, numel } from '../gpu/tensor.ts';
+import { Var } from './tape.ts';
+
+export interface ParamSpec { name: string; shape: number[] }
+
+const ALIGN = 64;
+
+export class Params {
+  readonly specs: ParamSpec[];
+  readonly offsets = new Map<string, number>();
+  readonly total: number;
+  /** elements [0, decayEnd) take weight decay, [decayEnd, total) do not */
+  readonly decayEnd: number;
+  readonly values: Tensor;
+  readonly grads: Tensor;
+  private vars = new Map<string, Var>();
+  private state: { m: Tensor; v: Tensor } | null = null;
+
+  constructor(specs: ParamSpec[]) {
+    const decay = specs.filter((s) => s.shape.length >= 2);
+    const rest = specs.filter((s) => s.shape.length < 2);
+    this.specs = [...decay, ...rest];
+    let off = 0;
+    let decayEnd = 0;
+    for (const s of this.specs) {
+      if (this.offsets.has(s.name)) throw new Error(`duplicate parameter ${s.name}`);
+      this.offsets.set(s.name, off);
+      off += Math.ceil(numel(s.shape) / ALIGN) * ALIGN;
+      if (s.shape.length >= 2) decayEnd = off;
+    }
+    this.total = off;
+    this.decayEnd = decayEnd;
+    this.values = Tensor.zeros([off]);
+    this.grads = Tensor.zeros([off]);
+    for (const s of this.specs) {
+      const o = this.offsets.get(s.name)!;
+      this.vars.set(s.name, new Var(this.values.view(o, s.shape), true, s.name, this.grads.view(o, s.shape)));
+    }
+  }
+
+  /** The parameter's Var (its value and persistent gradient are views of the flat buffers). */
+  get(name: string): Var {
+    const v = this.vars.get(name);
+    if (!v) throw new Error(`no parameter named ${name}`);
+    return v;
+  }
+
+  has(name: string) { return this.vars.has(name); }
+
+  /** Number of scalars (without alignment padding). */
+  get count() { return this.specs.reduce((a, s) => a + numel(s.shape), 0); }
+
+  zeroGrad() { this.grads.zero(); }
+
+  /** AdamW's first and second moments, allocated (zeroed) on first use. */
+  get adamState() {
+    if (!this.state) this.state = { m: Tensor.zeros([this.total]), v: Tensor.zeros([this.total]) };
+    return this.state;
+  }
+
+  /** Write one parameter's values from the CPU. */
+  set(name: string, data: ArrayLike<number>) {
+    const v = this.get(name);
+    if (data.length !== v.value.size) throw new Error(`parameter ${name}: ${data.length} values for shape [${v.shape}]`);
+    v.value.write(data);
+  }
+
+  async read(name: string): Promise<Float32Array> { return this.get(name).value.toArray(); }
+}

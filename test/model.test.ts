@@ -1,0 +1,115 @@
+// The GPT-2 forward pass against float64 PyTorch references (test/fixtures/gpt2-reference),
+// and generation with the KV cache against recomputation.
+import { beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { setup, relL2 } from './helpers.ts';
+import { Tensor } from '../src/gpu/tensor.ts';
+import { Tape } from '../src/tape/tape.ts';
+import { loadModel } from '../src/model/load.ts';
+import { generate } from '../src/model/generate.ts';
+import { logSumExp } from '../src/model/sample.ts';
+import { GPT2 } from '../src/model/gpt2.ts';
+import { CONFIGS } from '../src/model/config.ts';
+
+const FIX = path.join(import.meta.dirname, 'fixtures/gpt2-reference');
+
+interface RefResult {
+  tokens: number[];
+  last_logits: number[];
+  top10: { id: number; logit: number; prob: number }[];
+  loss: number | null;
+  per_token_loss: number[];
+}
+
+beforeAll(setup);
+
+for (const [name, refFile] of [['hot-plain-f32', 'reference_hot.json'], ['tiny-prefixed-f16', 'reference_tiny.json']] as const) {
+  describe(`forward matches the float64 reference: ${name}`, () => {
+    const ref = JSON.parse(fs.readFileSync(path.join(FIX, refFile), 'utf8')).results as RefResult[];
+    for (const padVocab of [false, true]) {
+      for (const r of ref) {
+        it(`T=${r.tokens.length}${padVocab ? ' (padded vocab)' : ''}`, async () => {
+          const model = loadModel(path.join(FIX, name), { padVocab });
+          const V = model.config.vocab_size, Vp = model.config.padded_vocab_size;
+          const T = r.tokens.length;
+          const tape = new Tape({ grad: false });
+          const ids = Tensor.from(r.tokens, [T], 'i32');
+          const logits = await model.forward(tape, ids, 1, T).value.toArray();
+          const last = logits.subarray((T - 1) * Vp, (T - 1) * Vp + V);
+          expect(relL2(last, r.last_logits)).toBeLessThan(1e-4);
+          const order = Array.from({ length: V }, (_, i) => i).sort((a, b) => last[b] - last[a]);
+          expect(order.slice(0, 10)).toEqual(r.top10.map((t) => t.id));
+          // per-token losses from our logits, on the CPU
+          const losses: number[] = [];
+          for (let t = 0; t + 1 < T; t++) {
+            const row = logits.subarray(t * Vp, t * Vp + V);
+            losses.push(logSumExp(row, V) - row[r.tokens[t + 1]]);
+          }
+          expect(losses.length).toBe(r.per_token_loss.length);
+          losses.forEach((l, i) => expect(Math.abs(l - r.per_token_loss[i])).toBeLessThan(1e-4));
+          if (r.loss !== null) {
+            // and the loss through the fused GPU cross-entropy
+            const tape2 = new Tape({ grad: false });
+            const inputs = Tensor.from(r.tokens.slice(0, -1), [T - 1], 'i32');
+            const targets = Tensor.from(r.tokens.slice(1), [T - 1], 'i32');
+            const out = model.loss(tape2, inputs, targets, 1, T - 1, { normalizer: T - 1 });
+            const [loss] = await out.loss.value.toArray();
+            expect(Math.abs(loss - r.loss)).toBeLessThan(1e-4);
+            const gpuLosses = await out.losses.toArray();
+            gpuLosses.forEach((l, i) => expect(Math.abs(l - r.per_token_loss[i])).toBeLessThan(1e-4));
+            tape2.free();
+          }
+          tape.free();
+        });
+      }
+    }
+  });
+}
+
+describe('generation', () => {
+  it('with the KV cache equals recomputation without it (greedy and sampled)', async () => {
+    const model = loadModel(path.join(FIX, 'hot-plain-f32'));
+    const prompt = [5, 17, 300, 2000, 42, 7, 1];
+    for (const o of [{ temperature: 0 }, { temperature: 0.9, topK: 50, topP: 0.95, repetitionPenalty: 1.3, seed: 7 }]) {
+      const a = await generate(model, prompt, { ...o, maxNew: 24, cache: true, stopIds: [] });
+      const b = await generate(model, prompt, { ...o, maxNew: 24, cache: false, stopIds: [] });
+      expect(a.ids).toHaveLength(24);
+      expect(a.ids).toEqual(b.ids);
+    }
+  });
+
+  it('cached logits equal full-sequence logits at every step', async () => {
+    const model = GPT2.init({ ...CONFIGS.tiny, vocab_size: 300, padded_vocab_size: 320, n_positions: 40 }, 3);
+    const { KVCache } = await import('../src/model/kvcache.ts');
+    const { lastLogits } = await import('../src/model/generate.ts');
+    const ids = [1, 2, 3, 250, 99, 4, 7, 8, 9, 10, 11];
+    const cache = new KVCache(model);
+    let got = await cache.prefill(ids.slice(0, 5));
+    for (let t = 5; t <= ids.length; t++) {
+      const want = await lastLogits(model, ids.slice(0, t));
+      expect(relL2(got.subarray(0, 300), want.subarray(0, 300))).toBeLessThan(1e-5);
+      if (t < ids.length) got = await cache.step(ids[t]);
+    }
+    cache.dispose();
+  });
+
+  it('stops at end-of-text, at a stop string, and at the context end', async () => {
+    const model = loadModel(path.join(FIX, 'hot-plain-f32'));
+    const greedy = await generate(model, [5, 6], { temperature: 0, maxNew: 5, stopIds: [] });
+    const first = greedy.ids[0];
+    const eot = await generate(model, [5, 6], { temperature: 0, maxNew: 5, stopIds: [first] });
+    expect(eot).toMatchObject({ ids: [], stoppedBy: 'eot' });
+    const decode = (ids: number[]) => ids.map((i) => `<${i}>`).join('');
+    const s = await generate(model, [5, 6], { temperature: 0, maxNew: 5, stopIds: [], decode, stopStrings: [`<${greedy.ids[1]}>`] });
+    expect(s.stoppedBy).toBe('stop-string');
+    expect(s.text).toBe(`<${first}>`);
+    const warnings: string[] = [];
+    const long = Array.from({ length: 126 }, (_, i) => i + 1);
+    const c = await generate(model, long, { temperature: 0, maxNew: 5, stopIds: [], onWarning: (w) => warnings.push(w) });
+    expect(c.ids).toHaveLength(2);
+    expect(c.stoppedBy).toBe('context');
+    expect(warnings[0]).toMatch(/allows only 2 new tokens/);
+    await expect(generate(model, Array(129).fill(1), { maxNew: 1 })).rejects.toThrow(/exceeds the model's context of 128/);
+  });
+});
