@@ -1,0 +1,322 @@
+// GPT-2's byte-level BPE tokenizer, through js-tiktoken's r50k_base ranks (identical to GPT-2's
+// encoder.json ids: tiktoken builds r50k from GPT-2's vocab.bpe and asserts it equals
+// encoder.json). Only the lite API and this one rank file are loaded.
+//
+// A weights directory may carry its own tokenizer files (vocab.json + merges.txt, or
+// tokenizer.json). They are checked entry by entry against GPT-2's; any other tokenizer is an
+// error, since the engine only implements this one.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Tiktoken } from 'js-tiktoken/lite';
+import r50k from 'js-tiktoken/ranks/r50k_base';
+
+export interface Tokenizer {
+  encode(text: string): number[];
+  decode(ids: number[]): string;
+  /** the text of one token (bytes that are not valid UTF-8 on their own decode to U+FFFD) */
+  decodeOne(id: number): string;
+  /** the raw bytes of one token (a copy) */
+  bytes(id: number): Uint8Array;
+  /** <|endoftext|> = 50256 */
+  eot: number;
+  /** 50257 */
+  vocabSize: number;
+}
+
+export const EOT_TEXT = '<|endoftext|>';
+export const GPT2_EOT = 50256;
+export const GPT2_VOCAB_SIZE = 50257;
+const MAX_FILE_BYTES = 100_000_000;
+
+interface Base {
+  enc: Tiktoken;
+  /** bytes of every id, 0..50256 (50256 = "<|endoftext|>"); built on first use */
+  readonly tokenBytes: Uint8Array[];
+}
+
+let base: Base | undefined;
+let tokenBytesCache: Uint8Array[] | undefined;
+
+/** The bytes of every rank, from the rank file: lines "<sep> <first rank> <base64> <base64> ...". */
+function buildTokenBytes(): Uint8Array[] {
+  if (tokenBytesCache) return tokenBytesCache;
+  const tokenBytes: Uint8Array[] = new Array(GPT2_VOCAB_SIZE);
+  for (const line of r50k.bpe_ranks.split('\n')) {
+    if (!line) continue;
+    const parts = line.split(' ');
+    const first = Number.parseInt(parts[1], 10);
+    for (let i = 2; i < parts.length; i++) tokenBytes[first + i - 2] = new Uint8Array(Buffer.from(parts[i], 'base64'));
+  }
+  tokenBytes[GPT2_EOT] = new TextEncoder().encode(EOT_TEXT);
+  for (let i = 0; i < GPT2_VOCAB_SIZE; i++) {
+    if (!tokenBytes[i]) throw new Error(`js-tiktoken r50k_base: rank ${i} is missing (unexpected rank file)`);
+  }
+  tokenBytesCache = tokenBytes;
+  return tokenBytes;
+}
+
+function getBase(): Base {
+  if (base) return base;
+  if (r50k.special_tokens[EOT_TEXT] !== GPT2_EOT) throw new Error('js-tiktoken r50k_base: <|endoftext|> is not 50256 (unexpected rank file)');
+  const enc = new Tiktoken(r50k);
+  base = { enc, get tokenBytes() { return buildTokenBytes(); } };
+  return base;
+}
+
+const lossy = new TextDecoder('utf-8', { ignoreBOM: true });
+
+function checkId(id: number): void {
+  if (!Number.isInteger(id) || id < 0 || id >= GPT2_VOCAB_SIZE) {
+    throw new Error(`token id ${id} is outside GPT-2's vocabulary (0..${GPT2_VOCAB_SIZE - 1})`);
+  }
+}
+
+function makeTokenizer(b: Base): Tokenizer {
+  return {
+    // <|endoftext|> in the text becomes 50256; no other special tokens exist
+    encode: (text) => b.enc.encode(text, [EOT_TEXT], []),
+    decode: (ids) => {
+      for (const id of ids) checkId(id);
+      return b.enc.decode(ids);
+    },
+    decodeOne: (id) => {
+      checkId(id);
+      return lossy.decode(b.tokenBytes[id]);
+    },
+    bytes: (id) => {
+      checkId(id);
+      return b.tokenBytes[id].slice();
+    },
+    eot: GPT2_EOT,
+    vocabSize: GPT2_VOCAB_SIZE,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// GPT-2's byte <-> unicode mapping, as used by vocab.json, merges.txt and tokenizer.json
+
+let b2u: string[] | undefined;
+let u2b: Map<string, number> | undefined;
+/** GPT-2's bytes_to_unicode: printable bytes map to themselves, the rest to U+0100 upwards. */
+export function byteToUnicode(): string[] {
+  if (b2u) return b2u;
+  const keep = (b: number) => (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+  const out: string[] = new Array(256);
+  let n = 0;
+  for (let b = 0; b < 256; b++) out[b] = keep(b) ? String.fromCharCode(b) : String.fromCharCode(256 + n++);
+  b2u = out;
+  u2b = new Map(out.map((c, b) => [c, b]));
+  return out;
+}
+
+/** A token's bytes in the vocab.json spelling ("Ġthe" for " the"). */
+export function bytesToVocabString(bytes: Uint8Array): string {
+  const m = byteToUnicode();
+  let s = '';
+  for (const x of bytes) s += m[x];
+  return s;
+}
+
+/** The bytes of a vocab.json spelling, or undefined if it uses a character outside the mapping. */
+export function vocabStringToBytes(s: string): Uint8Array | undefined {
+  byteToUnicode();
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) {
+    const b = u2b!.get(s[i]);
+    if (b === undefined) return undefined;
+    out[i] = b;
+  }
+  return out;
+}
+
+let vocabStrings: string[] | undefined;
+/** vocab.json spelling of every id (50256 = "<|endoftext|>"). */
+function gpt2VocabStrings(): string[] {
+  if (vocabStrings) return vocabStrings;
+  const { tokenBytes } = getBase();
+  const v: string[] = new Array(GPT2_VOCAB_SIZE);
+  for (let i = 0; i < GPT2_EOT; i++) v[i] = bytesToVocabString(tokenBytes[i]);
+  v[GPT2_EOT] = EOT_TEXT;
+  vocabStrings = v;
+  return v;
+}
+
+/** GPT-2's vocab.json as an object (spelling -> id), built from the r50k ranks. */
+export function gpt2Vocab(): Record<string, number> {
+  const v: Record<string, number> = {};
+  gpt2VocabStrings().forEach((s, i) => { v[s] = i; });
+  return v;
+}
+
+/**
+ * GPT-2's 50000 merges ("a b" in vocab spelling), in rank order: merge i creates token 256 + i.
+ * Rebuilt from the ranks: the pair that makes token t is what BPE with the ranks below t leaves
+ * just before t's own merge.
+ */
+export function gpt2Merges(): string[] {
+  const { tokenBytes } = getBase();
+  const key = (b: Uint8Array) => Buffer.from(b).toString('latin1');
+  const rank = new Map<string, number>();
+  for (let i = 0; i < GPT2_EOT; i++) rank.set(key(tokenBytes[i]), i);
+  const merges: string[] = [];
+  for (let t = 256; t < GPT2_EOT; t++) {
+    const s = key(tokenBytes[t]);
+    let parts = [...s];
+    while (parts.length > 2) {
+      let best = -1, bestRank = Infinity;
+      for (let i = 0; i + 1 < parts.length; i++) {
+        const r = rank.get(parts[i] + parts[i + 1]);
+        if (r !== undefined && r < t && r < bestRank) { bestRank = r; best = i; }
+      }
+      if (best < 0) throw new Error(`cannot rebuild the merge that makes token ${t}`);
+      parts = [...parts.slice(0, best), parts[best] + parts[best + 1], ...parts.slice(best + 2)];
+    }
+    const toV = (p: string) => bytesToVocabString(new Uint8Array(Buffer.from(p, 'latin1')));
+    merges.push(`${toV(parts[0])} ${toV(parts[1])}`);
+  }
+  return merges;
+}
+
+// ---------------------------------------------------------------------------------------------
+// checking a directory's tokenizer files
+
+const notGPT2 = (file: string, why: string) =>
+  new Error(`${file}: ${why} — this is not GPT-2's tokenizer, and only GPT-2's byte-level BPE is supported`);
+
+function readJsonFile(file: string): unknown {
+  const size = fs.statSync(file).size;
+  if (size > MAX_FILE_BYTES) throw new Error(`${file}: ${size} bytes, larger than the ${MAX_FILE_BYTES}-byte limit`);
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+function checkVocab(vocab: unknown, file: string, b: Base, extra: Map<string, number> = new Map()): void {
+  if (typeof vocab !== 'object' || vocab === null || Array.isArray(vocab)) throw notGPT2(file, 'the vocabulary is not an object of token -> id');
+  const entries = Object.entries(vocab as Record<string, unknown>);
+  for (const [k, v] of extra) if (!(k in (vocab as object))) entries.push([k, v]);
+  if (entries.length !== GPT2_VOCAB_SIZE) throw notGPT2(file, `${entries.length} tokens, GPT-2 has ${GPT2_VOCAB_SIZE}`);
+  const seen = new Uint8Array(GPT2_VOCAB_SIZE);
+  for (const [tok, id] of entries) {
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= GPT2_VOCAB_SIZE) throw notGPT2(file, `token ${JSON.stringify(tok)} has id ${JSON.stringify(id)}`);
+    if (seen[id]) throw notGPT2(file, `id ${id} is used twice`);
+    seen[id] = 1;
+    if (id === GPT2_EOT) {
+      if (tok !== EOT_TEXT) throw notGPT2(file, `id ${GPT2_EOT} is ${JSON.stringify(tok)}, GPT-2 has "${EOT_TEXT}"`);
+      continue;
+    }
+    // the spelling is a bijection of the bytes, so comparing spellings compares bytes
+    const want = gpt2VocabStrings()[id];
+    if (tok !== want) throw notGPT2(file, `token ${JSON.stringify(tok)} has id ${id}, GPT-2's id ${id} is ${JSON.stringify(want)}`);
+  }
+}
+
+function checkMerges(merges: unknown[], file: string, b: Base): void {
+  if (merges.length !== GPT2_EOT - 256) throw notGPT2(file, `${merges.length} merges, GPT-2 has ${GPT2_EOT - 256}`);
+  for (let i = 0; i < merges.length; i++) {
+    const m = merges[i];
+    let pair: unknown[] | undefined;
+    if (typeof m === 'string') pair = m.split(' ');
+    else if (Array.isArray(m)) pair = m;
+    if (!pair || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') throw notGPT2(file, `merge ${i} is ${JSON.stringify(m)}, not a pair`);
+    const made = pair[0] + pair[1];
+    const want = gpt2VocabStrings()[256 + i];
+    if (made !== want) throw notGPT2(file, `merge ${i} (${JSON.stringify(pair.join(' '))}) makes ${JSON.stringify(made)}, GPT-2's makes ${JSON.stringify(want)}`);
+  }
+}
+
+/** Throws unless `dir`'s tokenizer files (if any) describe GPT-2's tokenizer. */
+export function checkTokenizerFiles(dir: string): void {
+  const b = getBase();
+  const vocabFile = path.join(dir, 'vocab.json');
+  if (fs.existsSync(vocabFile)) {
+    checkVocab(readJsonFile(vocabFile), vocabFile, b);
+    const mergesFile = path.join(dir, 'merges.txt');
+    if (fs.existsSync(mergesFile)) {
+      const size = fs.statSync(mergesFile).size;
+      if (size > MAX_FILE_BYTES) throw new Error(`${mergesFile}: ${size} bytes, larger than the ${MAX_FILE_BYTES}-byte limit`);
+      const lines = fs.readFileSync(mergesFile, 'utf8').split('\n').map((l) => l.replace(/\r$/, ''));
+      if (lines.length && lines[0].startsWith('#version')) lines.shift();
+      while (lines.length && lines[lines.length - 1] === '') lines.pop();
+      checkMerges(lines, mergesFile, b);
+    }
+  }
+  const tokFile = path.join(dir, 'tokenizer.json');
+  if (fs.existsSync(tokFile)) {
+    const j = readJsonFile(tokFile) as Record<string, unknown> | null;
+    if (typeof j !== 'object' || j === null || Array.isArray(j)) throw notGPT2(tokFile, 'not a JSON object');
+    const model = j.model as Record<string, unknown> | undefined;
+    if (typeof model !== 'object' || model === null) throw notGPT2(tokFile, 'no "model"');
+    if (model.type !== undefined && model.type !== 'BPE') throw notGPT2(tokFile, `model type ${JSON.stringify(model.type)}, GPT-2's is BPE`);
+    const extra = new Map<string, number>();
+    const added = j.added_tokens ?? [];
+    if (!Array.isArray(added)) throw notGPT2(tokFile, '"added_tokens" is not an array');
+    for (const a of added as Record<string, unknown>[]) {
+      if (a?.content !== EOT_TEXT || a?.id !== GPT2_EOT) throw notGPT2(tokFile, `added token ${JSON.stringify(a?.content)} (id ${JSON.stringify(a?.id)}); GPT-2 has only ${EOT_TEXT} = ${GPT2_EOT}`);
+      extra.set(EOT_TEXT, GPT2_EOT);
+    }
+    checkVocab(model.vocab, tokFile, b, extra);
+    if (model.merges !== undefined) {
+      if (!Array.isArray(model.merges)) throw notGPT2(tokFile, '"model.merges" is not an array');
+      checkMerges(model.merges, tokFile, b);
+    }
+  }
+}
+
+/**
+ * GPT-2's tokenizer. With `dir` (a weights directory), its vocab.json/merges.txt or
+ * tokenizer.json, when present, must match GPT-2's exactly; otherwise this throws.
+ */
+export function getTokenizer(dir?: string): Tokenizer {
+  const b = getBase();
+  if (dir !== undefined) checkTokenizerFiles(dir);
+  return makeTokenizer(b);
+}
+
+/**
+ * A token's text made visible for tables: space -> '␣', newline -> '\n', tab -> '\t',
+ * carriage return -> '\r', other control characters -> '\xNN' / '\u{...}'.
+ */
+export function visible(token: string): string {
+  let s = '';
+  for (const ch of token) {
+    const c = ch.codePointAt(0)!;
+    if (ch === ' ') s += '␣';
+    else if (ch === '\n') s += '\\n';
+    else if (ch === '\t') s += '\\t';
+    else if (ch === '\r') s += '\\r';
+    else if (c < 0x20 || c === 0x7f) s += '\\x' + c.toString(16).padStart(2, '0');
+    else if ((c >= 0x80 && c < 0xa0) || c === 0xa0 || c === 0xad || c === 0x2028 || c === 0x2029 || c === 0xfeff || (c >= 0x200b && c <= 0x200f)) s += `\\u{${c.toString(16)}}`;
+    else s += ch;
+  }
+  return s;
+}
+
+/**
+ * A label for token `id` in tables: its text made visible, with bytes that are not valid UTF-8
+ * on their own (pieces of a multi-byte character) shown as \xNN instead of U+FFFD.
+ */
+export function tokenLabel(tok: Tokenizer, id: number): string {
+  const bytes = tok.bytes(id);
+  try {
+    return visible(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes));
+  } catch {
+    let s = '';
+    let i = 0;
+    while (i < bytes.length) {
+      // longest valid UTF-8 sequence starting at i, else one escaped byte
+      let done = false;
+      for (let n = Math.min(4, bytes.length - i); n >= 1 && !done; n--) {
+        try {
+          s += visible(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes.subarray(i, i + n)));
+          i += n;
+          done = true;
+        } catch { /* shorter */ }
+      }
+      if (!done) { s += '\\x' + bytes[i].toString(16).padStart(2, '0'); i++; }
+    }
+    return s;
+  }
+}

@@ -1,0 +1,148 @@
+// GPT-2 tokenizer: known ids, round trips, single tokens, checking a directory's tokenizer files.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { checkTokenizerFiles, getTokenizer, gpt2Merges, gpt2Vocab, tokenLabel, visible } from '../src/io/tokenizer.ts';
+import { rng } from './helpers.ts';
+
+const REF = path.join(import.meta.dirname, 'fixtures', 'gpt2-reference');
+let tmp: string;
+beforeAll(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tok-test-')); });
+afterAll(() => { fs.rmSync(tmp, { recursive: true, force: true }); });
+
+const tok = getTokenizer();
+
+describe('encode / decode', () => {
+  it('gives GPT-2 ids', () => {
+    expect(tok.eot).toBe(50256);
+    expect(tok.vocabSize).toBe(50257);
+    expect(tok.encode('Hello world')).toEqual([15496, 995]);
+    expect(tok.encode(' the')).toEqual([262]);
+    expect(tok.encode('\n')).toEqual([198]);
+    expect(tok.encode('!')).toEqual([0]);
+    expect(tok.encode('<|endoftext|>')).toEqual([50256]);
+    expect(tok.encode('a<|endoftext|>b')).toEqual([64, 50256, 65]);
+    expect(tok.encode('')).toEqual([]);
+  });
+
+  it('round-trips text, including unicode, whitespace runs and <|endoftext|>', () => {
+    const fixed = [
+      'The quick brown fox jumps over the lazy dog.',
+      "  leading spaces, trailing  \n\n\ttabs\r\nand CRLF   ",
+      'naïve café — “quotes” … 日本語のテキスト 🤖🧠 Ω≈ç√',
+      "it's we're they've I'm you'll he'd 'quoted'",
+      'x<|endoftext|>y<|endoftext|><|endoftext|>',
+      '12345 3.14159 0xdeadbeef $100,000.00',
+      '<|endoftext',
+    ];
+    for (const s of fixed) expect(tok.decode(tok.encode(s)), s).toBe(s);
+    const pool = [...'abcXYZ  \n\t.,!?\'"0123456789éßж中文🙂-_=+()[]{}<>|'];
+    const r = rng(42);
+    for (let k = 0; k < 200; k++) {
+      let s = '';
+      for (let n = Math.floor(r() * 60); n > 0; n--) s += pool[Math.floor(r() * pool.length)];
+      expect(tok.decode(tok.encode(s)), JSON.stringify(s)).toBe(s);
+    }
+  });
+
+  it('the tokens\' bytes concatenate to the UTF-8 text', () => {
+    const s = 'héllo 🙂 wörld\n';
+    const ids = tok.encode(s);
+    const parts = ids.map((id) => tok.bytes(id));
+    expect(Buffer.concat(parts).toString('utf8')).toBe(s);
+  });
+
+  it('decodeOne gives the raw text of a token', () => {
+    expect(tok.decodeOne(262)).toBe(' the');
+    expect(tok.decodeOne(198)).toBe('\n');
+    expect(tok.decodeOne(15496)).toBe('Hello');
+    expect(tok.decodeOne(50256)).toBe('<|endoftext|>');
+    expect(tok.decodeOne(447)).toBe('\ufffd'); // a piece of a multi-byte character
+    expect(Array.from(tok.bytes(447))).toEqual([0xe2, 0x80]);
+  });
+
+  it('refuses ids outside the vocabulary', () => {
+    expect(() => tok.decode([1, 50257])).toThrow(/token id 50257 is outside GPT-2's vocabulary \(0\.\.50256\)/);
+    expect(() => tok.decodeOne(-1)).toThrow(/outside/);
+    expect(() => tok.decodeOne(1.5)).toThrow(/outside/);
+  });
+
+  it('visible() and tokenLabel() make whitespace and byte pieces readable', () => {
+    expect(visible(' a\n\tb\r')).toBe('␣a\\n\\tb\\r');
+    expect(visible('\u0000\u007f')).toBe('\\x00\\x7f');
+    expect(visible('\u00a0x')).toBe('\\u{a0}x');
+    expect(visible('日本')).toBe('日本');
+    expect(tokenLabel(tok, 262)).toBe('␣the');
+    expect(tokenLabel(tok, 628)).toBe('\\n\\n');
+    expect(tokenLabel(tok, 447)).toBe('\\xe2\\x80');
+    expect(tokenLabel(tok, 50256)).toBe('<|endoftext|>');
+  });
+});
+
+describe('tokenizer files in a weights directory', () => {
+  let vocab: Record<string, number>;
+  let merges: string[];
+  let vocabJson: string;
+  beforeAll(() => { vocab = gpt2Vocab(); merges = gpt2Merges(); vocabJson = JSON.stringify(vocab); });
+
+  const dirWith = (name: string, files: Record<string, string>) => {
+    const d = path.join(tmp, name);
+    fs.mkdirSync(d, { recursive: true });
+    for (const [f, text] of Object.entries(files)) fs.writeFileSync(path.join(d, f), text);
+    return d;
+  };
+  const mergesTxt = (m: string[]) => '#version: 0.2\n' + m.join('\n') + '\n';
+  const tokenizerJson = (v: unknown, m: unknown, added: unknown[] = [{ id: 50256, content: '<|endoftext|>', special: true }]) =>
+    JSON.stringify({ version: '1.0', added_tokens: added, pre_tokenizer: { type: 'ByteLevel' }, model: { type: 'BPE', vocab: v, merges: m } });
+
+  it('GPT-2\'s vocab.json and merges.txt, rebuilt from the ranks, have GPT-2\'s known entries', () => {
+    expect(Object.keys(vocab).length).toBe(50257);
+    expect(vocab['!']).toBe(0);
+    expect(vocab['Ġthe']).toBe(262);
+    expect(vocab['Hello']).toBe(15496);
+    expect(vocab['Ġworld']).toBe(995);
+    expect(vocab['Ċ']).toBe(198);
+    expect(vocab['<|endoftext|>']).toBe(50256);
+    expect(merges.length).toBe(50000);
+    expect(merges.slice(0, 5)).toEqual(['Ġ t', 'Ġ a', 'h e', 'i n', 'r e']);
+  });
+
+  it('accepts a directory with no tokenizer files, or GPT-2\'s own', () => {
+    expect(getTokenizer(path.join(REF, 'hot-plain-f32')).encode('Hello world')).toEqual([15496, 995]);
+    const d = dirWith('gpt2-files', {
+      'vocab.json': vocabJson,
+      'merges.txt': mergesTxt(merges),
+      'tokenizer.json': tokenizerJson(vocab, merges),
+    });
+    expect(getTokenizer(d).encode(' the')).toEqual([262]);
+    // the newer tokenizer.json form with merges as pairs
+    const d2 = dirWith('gpt2-pairs', { 'tokenizer.json': tokenizerJson(vocab, merges.map((m) => m.split(' '))) });
+    expect(() => checkTokenizerFiles(d2)).not.toThrow();
+  });
+
+  it('refuses a different tokenizer with a clear error', () => {
+    const swapped = { ...vocab, 'Ġthe': 995, 'Ġworld': 262 };
+    const small = Object.fromEntries(Object.entries(vocab).slice(0, 1000));
+    const renamed = { ...vocab };
+    delete renamed['Ġthe'];
+    renamed['Ġteh'] = 262;
+    const cases: [string, Record<string, string>, RegExp][] = [
+      ['swapped', { 'vocab.json': JSON.stringify(swapped) }, /vocab\.json: token "Ġthe" has id 995, GPT-2's id 995 is "Ġworld" — this is not GPT-2's tokenizer, and only GPT-2's byte-level BPE is supported/],
+      ['small', { 'vocab.json': JSON.stringify(small) }, /vocab\.json: 1000 tokens, GPT-2 has 50257/],
+      ['renamed', { 'vocab.json': JSON.stringify(renamed) }, /token "Ġteh" has id 262/],
+      ['eot moved', { 'vocab.json': JSON.stringify({ ...vocab, '<|endoftext|>': 0, '!': 50256 }) }, /not GPT-2's tokenizer/],
+      ['not json', { 'vocab.json': '{' }, /vocab\.json: not valid JSON/],
+      ['array', { 'vocab.json': '[]' }, /not an object/],
+      ['merges', { 'vocab.json': vocabJson, 'merges.txt': mergesTxt([merges[1], merges[0], ...merges.slice(2)]) }, /merges\.txt: merge 0 \("Ġ a"\) makes "Ġa", GPT-2's makes "Ġt"/],
+      ['merges short', { 'vocab.json': vocabJson, 'merges.txt': mergesTxt(merges.slice(0, 100)) }, /100 merges, GPT-2 has 50000/],
+      ['tokenizer.json vocab', { 'tokenizer.json': tokenizerJson(swapped, merges) }, /tokenizer\.json: token "Ġthe" has id 995/],
+      ['tokenizer.json added', { 'tokenizer.json': tokenizerJson(vocab, merges, [{ id: 50257, content: '<pad>' }]) }, /added token "<pad>" \(id 50257\)/],
+      ['tokenizer.json type', { 'tokenizer.json': JSON.stringify({ model: { type: 'Unigram', vocab: [] } }) }, /model type "Unigram", GPT-2's is BPE/],
+    ];
+    for (const [name, files, re] of cases) {
+      const d = dirWith('bad-' + name.replace(/ /g, '-'), files);
+      expect(() => getTokenizer(d), name).toThrow(re);
+    }
+  });
+});
