@@ -202,6 +202,7 @@ describe('report on odd input', () => {
       'garbage',
       JSON.stringify({ type: 'sample', text: 'x' }),
       JSON.stringify({ type: 'eval', step: 1, tokens: 100, val_loss: 8, qa_keyword_recall: 12 }),
+      JSON.stringify({ type: 'train', step: 2, loss: 7 }),
       '',
     ].join('\n'));
     const empty = path.join(tmp, 'empty');
@@ -219,6 +220,10 @@ describe('report on odd input', () => {
     expect(notes).toContain('that are not JSON objects were skipped (line 3)');
     expect(notes).toContain('qa_keyword_recall looks like a percentage (12); read as 12%');
     expect(notes).toContain('no metrics.jsonl');
+    expect(rep.summaries[0].notes).toEqual([
+      '1 train line has no "tokens" field and is not plotted (charts use tokens seen)',
+      'qa_keyword_recall looks like a percentage (12); read as 12%',
+    ]);
     expect(notes).toContain('format 7 is newer than this report knows');
     expect(notes).toContain('no run probed the seed question');
     expect(rep.html).toContain('No run recorded probes.');

@@ -108,6 +108,10 @@ export function summarize(run: RunData): RunSummary {
   if (m.started && !Number.isFinite(started)) notes.push(`run.json: "started" is not a date (${m.started})`);
   if (m.finished && !Number.isFinite(finished)) notes.push(`run.json: "finished" is not a date (${m.finished})`);
 
+  const noTok = run.train.filter((t) => t.tokens === undefined).length;
+  if (noTok) notes.push(`${noTok} train line${noTok > 1 ? 's have' : ' has'} no "tokens" field and ${noTok > 1 ? 'are' : 'is'} not plotted (charts use tokens seen)`);
+  const noX = evalTokens(run).filter((x) => x === undefined).length;
+  if (noX) notes.push(`${noX} eval line${noX > 1 ? 's have' : ' has'} no "tokens" (nor a train line at its step) and ${noX > 1 ? 'are' : 'is'} not plotted`);
   s.medianTokensPerS = median(run.train.map((t) => t.tokens_per_s).filter((v): v is number => v !== undefined));
 
   const ev = run.evals;
