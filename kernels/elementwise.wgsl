@@ -4,7 +4,7 @@
 // starts inside the binding of a, b, o (bindings start at aligned offsets); alpha, beta
 // = scalars; row = invocations per row of the 2-D grid (gid.y * row + gid.x).
 // Binary entries (add, axpby, gelu_backward, mul): a @1, b @2 read; o @3 written.
-// Unary entries (scale, gelu, copy): a @1 read (bound as x), o @2 written (bound as y).
+// Unary entries (scale, gelu, copy, accumulate): a @1 read (bound as x), o @2 written (bound as y).
 // fill: o @1 written.
 // GELU: kernels/common/gelu.wgsl.
 struct Params { n: u32, a0: u32, b0: u32, o0: u32, alpha: f32, beta: f32, row: u32, _pad: u32 }
@@ -70,6 +70,14 @@ fn copy(@builtin(global_invocation_id) g: vec3u) {
   let i = g.y * p.row + g.x;
   if (i >= p.n) { return; }
   y[p.o0 + i] = x[p.a0 + i];
+}
+
+// y += alpha * x (in place: y is read and written through its one binding)
+@compute @workgroup_size(256)
+fn accumulate(@builtin(global_invocation_id) g: vec3u) {
+  let i = g.y * p.row + g.x;
+  if (i >= p.n) { return; }
+  y[p.o0 + i] += p.alpha * x[p.a0 + i];
 }
 
 @compute @workgroup_size(256)

@@ -41,5 +41,7 @@ export const scale = (a: Tensor, alpha: number, out = Tensor.empty(a.shape)) => 
 export const gelu = (x: Tensor, out = Tensor.empty(x.shape)) => run('gelu', [x], out);
 /** dx = dy · gelu'(x) */
 export const geluBackward = (x: Tensor, dy: Tensor, out = Tensor.empty(x.shape)) => run('gelu_backward', [x, dy], out);
+/** out += alpha·a, in place (out is bound once, read_write) */
+export const accumulate = (out: Tensor, a: Tensor, alpha = 1) => run('accumulate', [a], out, alpha);
 export const copy = (a: Tensor, out = Tensor.empty(a.shape)) => run('copy', [a], out);
 export const fill = (out: Tensor, value: number) => run('fill', [], out, value);

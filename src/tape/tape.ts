@@ -7,7 +7,7 @@
 // twice receives the sum). Once a closure has run, the tensors it saved and its output's
 // gradient go back to the buffer pool, so memory stays flat from step to step.
 import { Tensor, shapeStr } from '../gpu/tensor.ts';
-import { add } from '../ops/elementwise.ts';
+import { accumulate } from '../ops/elementwise.ts';
 
 export class Var {
   grad: Tensor | null = null;
@@ -28,7 +28,7 @@ export class Var {
     if (g.size !== this.value.size) throw new Error(`gradient ${shapeStr(g.shape)} does not match ${this.name || 'value'} ${shapeStr(this.value.shape)}`);
     const target = this.persistentGrad ?? this.grad;
     if (!target) { this.grad = g; return; }
-    add(target, g, target);
+    accumulate(target, g);
     g.release();
   }
 

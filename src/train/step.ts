@@ -1,0 +1,71 @@
+// One optimisation step: zero the gradients, forward + backward over each micro-batch
+// (gradient accumulation), then AdamW. Returns GPU scalars; the caller reads them once.
+import { Tensor } from '../gpu/tensor.ts';
+import { Tape } from '../tape/tape.ts';
+import type { GPT2 } from '../model/gpt2.ts';
+import type { AdamW } from './optimizer.ts';
+
+/** A micro-batch on the CPU: tokens [B, T+1] row-major; weights [B, T] (1 = count the target). */
+export interface Batch {
+  tokens: Int32Array;
+  weights?: Float32Array;
+  B: number;
+  T: number;
+}
+
+export interface StepResult {
+  /** sum over micro-batches of each one's loss contribution ([1] each) */
+  losses: Tensor[];
+  /** global gradient norm before clipping ([1]) */
+  gradNorm: Tensor;
+}
+
+/** inputs = tokens[:, :-1], targets = tokens[:, 1:] as i32 tensors; weights [B·T] when given. */
+export function uploadBatch(b: Batch): { inputs: Tensor; targets: Tensor; weights?: Tensor; count: number } {
+  const { B, T } = b;
+  if (b.tokens.length !== B * (T + 1)) throw new Error(`batch of ${b.tokens.length} tokens is not ${B} rows of ${T + 1}`);
+  const inp = new Int32Array(B * T), tgt = new Int32Array(B * T);
+  for (let r = 0; r < B; r++) {
+    inp.set(b.tokens.subarray(r * (T + 1), r * (T + 1) + T), r * T);
+    tgt.set(b.tokens.subarray(r * (T + 1) + 1, (r + 1) * (T + 1)), r * T);
+  }
+  let count = B * T;
+  if (b.weights) { count = 0; for (const w of b.weights) count += w; }
+  return {
+    inputs: Tensor.from(inp, [B * T], 'i32'),
+    targets: Tensor.from(tgt, [B * T], 'i32'),
+    weights: b.weights ? Tensor.from(b.weights, [B * T]) : undefined,
+    count,
+  };
+}
+
+/**
+ * One update from `micro` batches. The loss is the weighted mean over every counted target
+ * of all micro-batches (so accumulation equals one big batch).
+ */
+export function trainStep(model: GPT2, opt: AdamW, micro: Batch[], lr: number): StepResult {
+  model.params.zeroGrad();
+  const up = micro.map(uploadBatch);
+  const normalizer = Math.max(1, up.reduce((a, u) => a + u.count, 0));
+  const losses: Tensor[] = [];
+  micro.forEach((b, i) => {
+    const u = up[i];
+    const tape = new Tape();
+    const { loss } = model.loss(tape, u.inputs, u.targets, b.B, b.T, { weights: u.weights, normalizer });
+    tape.detach(loss.value);
+    losses.push(loss.value);
+    tape.backward(loss);
+    u.inputs.release(); u.targets.release(); u.weights?.release();
+  });
+  const gradNorm = opt.update(lr);
+  return { losses, gradNorm };
+}
+
+/** Read a step's loss and gradient norm back (one sync); releases the GPU scalars. */
+export async function readStep(r: StepResult): Promise<{ loss: number; gradNorm: number }> {
+  let loss = 0;
+  for (const t of r.losses) { loss += (await t.toArray())[0]; t.release(); }
+  const gradNorm = (await r.gradNorm.toArray())[0];
+  r.gradNorm.release();
+  return { loss, gradNorm };
+}
