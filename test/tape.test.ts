@@ -1,0 +1,127 @@
+// The autograd tape: accumulation, errors, finite differences through a whole model,
+// overfitting one batch, and flat memory across training steps.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { setup, randn, rng } from './helpers.ts';
+import { Tensor, poolStats } from '../src/gpu/tensor.ts';
+import { Tape, Var } from '../src/tape/tape.ts';
+import { linear, residual } from '../src/tape/ops.ts';
+import { GPT2 } from '../src/model/gpt2.ts';
+import type { GPT2Config } from '../src/model/config.ts';
+import { AdamW } from '../src/train/optimizer.ts';
+import { trainStep, readStep, uploadBatch, type Batch } from '../src/train/step.ts';
+
+beforeAll(setup);
+
+const tinyConfig: GPT2Config = { vocab_size: 97, padded_vocab_size: 128, n_positions: 32, n_embd: 32, n_layer: 2, n_head: 2, layer_norm_epsilon: 1e-5 };
+
+function randomBatch(seed: number, B: number, T: number, V: number): Batch {
+  const r = rng(seed);
+  return { tokens: Int32Array.from({ length: B * (T + 1) }, () => Math.floor(r() * V)), B, T };
+}
+
+describe('tape', () => {
+  it('accumulates the gradient of a value used twice', async () => {
+    const x = new Var(Tensor.from(randn(6, 1), [2, 3]), true);
+    const tape = new Tape();
+    const y = residual(tape, x, x);
+    const seed = randn(6, 2);
+    tape.backward(y, Tensor.from(seed, [2, 3]));
+    const g = await x.grad!.toArray();
+    g.forEach((v, i) => expect(v).toBeCloseTo(2 * seed[i], 6));
+  });
+
+  it('linear: dx, dW, db against the analytic formulas', async () => {
+    const N = 5, I = 3, O = 4;
+    const xv = randn(N * I, 1), wv = randn(I * O, 2), bv = randn(O, 3), gy = randn(N * O, 4);
+    const x = new Var(Tensor.from(xv, [N, I]), true), w = new Var(Tensor.from(wv, [I, O]), true), b = new Var(Tensor.from(bv, [O]), true);
+    const tape = new Tape();
+    tape.backward(linear(tape, x, w, b), Tensor.from(gy, [N, O]));
+    const [dx, dw, db] = await Promise.all([x.grad!.toArray(), w.grad!.toArray(), b.grad!.toArray()]);
+    for (let n = 0; n < N; n++) for (let i = 0; i < I; i++) {
+      let s = 0; for (let o = 0; o < O; o++) s += gy[n * O + o] * wv[i * O + o];
+      expect(dx[n * I + i]).toBeCloseTo(s, 5);
+    }
+    for (let i = 0; i < I; i++) for (let o = 0; o < O; o++) {
+      let s = 0; for (let n = 0; n < N; n++) s += xv[n * I + i] * gy[n * O + o];
+      expect(dw[i * O + o]).toBeCloseTo(s, 5);
+    }
+    for (let o = 0; o < O; o++) {
+      let s = 0; for (let n = 0; n < N; n++) s += gy[n * O + o];
+      expect(db[o]).toBeCloseTo(s, 5);
+    }
+  });
+
+  it('refuses backward() twice, on a non-scalar without a seed, and on a no-grad tape', () => {
+    const x = new Var(Tensor.from([1, 2, 3], [3]), true);
+    const t1 = new Tape();
+    const y = residual(t1, x, x);
+    expect(() => t1.backward(y)).toThrow(/non-scalar \[3\] needs a seed gradient/);
+    t1.backward(y, Tensor.from([1, 1, 1], [3]));
+    expect(() => t1.backward(y, Tensor.from([1, 1, 1], [3]))).toThrow(/backward\(\) called twice/);
+    const t2 = new Tape({ grad: false });
+    const z = residual(t2, x, x);
+    expect(() => t2.backward(z, Tensor.from([1, 1, 1], [3]))).toThrow(/no-grad tape/);
+  });
+
+  it('whole-model gradients agree with finite differences of the loss', async () => {
+    const model = GPT2.init(tinyConfig, 11);
+    const batch = randomBatch(5, 2, 9, tinyConfig.vocab_size);
+    const u = uploadBatch(batch);
+    const lossAt = async () => {
+      const tape = new Tape({ grad: false });
+      const { loss } = model.loss(tape, u.inputs, u.targets, batch.B, batch.T, { normalizer: u.count });
+      const [l] = await loss.value.toArray();
+      tape.free();
+      return l;
+    };
+    model.params.zeroGrad();
+    const tape = new Tape();
+    tape.backward(model.loss(tape, u.inputs, u.targets, batch.B, batch.T, { normalizer: u.count }).loss);
+    const r = rng(9);
+    let checked = 0;
+    for (const name of ['h.0.attn.c_attn.weight', 'h.1.mlp.c_fc.weight', 'h.0.ln_1.weight', 'wpe.weight', 'wte.weight', 'ln_f.bias', 'h.1.attn.c_proj.bias']) {
+      const p = model.params.get(name);
+      const grad = await p.gradient!.toArray();
+      const values = await p.value.toArray();
+      // the entry with the largest gradient, and one random entry
+      let big = 0;
+      for (let i = 0; i < grad.length; i++) if (Math.abs(grad[i]) > Math.abs(grad[big])) big = i;
+      for (const i of [big, Math.floor(r() * grad.length)]) {
+        if (Math.abs(grad[i]) < 1e-3) continue;
+        const h = 1e-2 * Math.max(1, Math.abs(values[i]));
+        const orig = values[i];
+        p.value.write([orig + h], i); const lp = await lossAt();
+        p.value.write([orig - h], i); const lm = await lossAt();
+        p.value.write([orig], i);
+        const fd = (lp - lm) / (2 * h);
+        expect(Math.abs(fd - grad[i]), `${name}[${i}] fd ${fd} vs ${grad[i]}`).toBeLessThan(0.05 * Math.abs(grad[i]) + 2e-4);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(7);
+  });
+
+  it('a 2-layer GPT overfits one fixed batch to loss < 0.1', async () => {
+    const model = GPT2.init(tinyConfig, 1);
+    const opt = new AdamW(model.params, { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0, clip: 1 });
+    const batch = randomBatch(3, 4, 16, tinyConfig.vocab_size);
+    let loss = Infinity;
+    const first = (await readStep(trainStep(model, opt, [batch], 1e-2))).loss;
+    for (let s = 0; s < 150 && loss >= 0.1; s++) loss = (await readStep(trainStep(model, opt, [batch], 1e-2))).loss;
+    expect(first).toBeGreaterThan(3);
+    expect(loss).toBeLessThan(0.1);
+  });
+
+  it('GPU memory stays flat over 50 training steps', async () => {
+    const model = GPT2.init(tinyConfig, 2);
+    const opt = new AdamW(model.params);
+    const batch = randomBatch(4, 2, 16, tinyConfig.vocab_size);
+    const sample: number[] = [];
+    for (let s = 0; s < 50; s++) {
+      await readStep(trainStep(model, opt, [batch], 1e-3));
+      if (s === 4 || s === 49) sample.push(poolStats.allocatedBytes, poolStats.inUseBytes);
+    }
+    expect(sample[2]).toBe(sample[0]); // nothing allocated after the first steps
+    expect(sample[3]).toBe(sample[1]); // and nothing leaked
+  });
+});
