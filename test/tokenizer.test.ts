@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Tiktoken } from 'js-tiktoken/lite';
+import r50k from 'js-tiktoken/ranks/r50k_base';
 import { checkTokenizerFiles, getTokenizer, gpt2Merges, gpt2Vocab, tokenLabel, visible } from '../src/io/tokenizer.ts';
 import { rng } from './helpers.ts';
 
@@ -35,6 +37,7 @@ describe('encode / decode', () => {
       'x<|endoftext|>y<|endoftext|><|endoftext|>',
       '12345 3.14159 0xdeadbeef $100,000.00',
       '<|endoftext',
+      '\ufeffa leading byte-order mark',
     ];
     for (const s of fixed) expect(tok.decode(tok.encode(s)), s).toBe(s);
     const pool = [...'abcXYZ  \n\t.,!?\'"0123456789éßж中文🙂-_=+()[]{}<>|'];
@@ -44,6 +47,35 @@ describe('encode / decode', () => {
       for (let n = Math.floor(r() * 60); n > 0; n--) s += pool[Math.floor(r() * pool.length)];
       expect(tok.decode(tok.encode(s)), JSON.stringify(s)).toBe(s);
     }
+  });
+
+  it('encodes exactly as js-tiktoken\'s own r50k encoder, short and long pieces alike', () => {
+    const ref = new Tiktoken(r50k);
+    const refEncode = (s: string) => ref.encode(s, ['<|endoftext|>'], []);
+    const pool = [...'aabbeeinnorsttTH  \n\n\t\r.,;:!?\'"-_0123456789éèßжщ中文日本🙂🧠\u0301\u00a0\u2028\u3000\ufeff\ud800$%&*()[]{}<>|/\\'];
+    const r = rng(7);
+    const pick = () => pool[Math.floor(r() * pool.length)];
+    for (let k = 0; k < 300; k++) {
+      let s = '';
+      for (let n = Math.floor(r() * 80); n > 0; n--) s += pick();
+      if (k % 10 === 0) s += '<|endoftext|>' + pick();
+      expect(tok.encode(s), JSON.stringify(s)).toEqual(refEncode(s));
+    }
+    // long pieces (the heap merge): runs of letters, digits, punctuation, spaces
+    const runs = ['ab'.repeat(300), 'a'.repeat(700), 'xyzzy'.repeat(40) + 'q', '1234567890'.repeat(30), '-='.repeat(200), ' '.repeat(500) + 'x', 'é'.repeat(150), '🙂'.repeat(100)];
+    for (let k = 0; k < 6; k++) {
+      let w = '';
+      for (let n = 100 + Math.floor(r() * 300); n > 0; n--) w += 'etaoinshrdlu'[Math.floor(r() * 12)];
+      runs.push(w);
+    }
+    for (const s of runs) expect(tok.encode(s), s.slice(0, 20)).toEqual(refEncode(s));
+    // and a long natural text, twice (the second time from the cache)
+    const text = fs.readFileSync(path.join(import.meta.dirname, '..', 'README.md'), 'utf8');
+    expect(tok.encode(text)).toEqual(refEncode(text));
+    expect(tok.encode(text)).toEqual(refEncode(text));
+    // decoding agrees too (away from a leading BOM, which js-tiktoken's decoder drops)
+    const ids = refEncode(text);
+    expect(tok.decode(ids)).toBe(ref.decode(ids));
   });
 
   it('the tokens\' bytes concatenate to the UTF-8 text', () => {

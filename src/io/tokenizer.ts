@@ -1,17 +1,24 @@
-// GPT-2's byte-level BPE tokenizer, through js-tiktoken's r50k_base ranks (identical to GPT-2's
+// GPT-2's byte-level BPE tokenizer over js-tiktoken's r50k_base encoding (its ranks are GPT-2's
 // encoder.json ids: tiktoken builds r50k from GPT-2's vocab.bpe and asserts it equals
-// encoder.json). Only the lite API and this one rank file are loaded.
+// encoder.json). Only this one rank file is loaded, not js-tiktoken's full set of encodings.
+//
+// The rank file and the pre-tokenisation pattern are js-tiktoken's; the merge loop is our own,
+// because js-tiktoken's is quadratic with a large constant (a 3000-letter word takes about a
+// second, 30000 letters minutes) and has no cache. Ours picks the same pair at every step (the
+// lowest rank, leftmost on ties), keeps a cache of frequent words, and uses a heap for long
+// pieces; test/tokenizer.test.ts checks it against js-tiktoken's own encode on random text.
 //
 // A weights directory may carry its own tokenizer files (vocab.json + merges.txt, or
 // tokenizer.json). They are checked entry by entry against GPT-2's; any other tokenizer is an
 // error, since the engine only implements this one.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Tiktoken } from 'js-tiktoken/lite';
 import r50k from 'js-tiktoken/ranks/r50k_base';
 
 export interface Tokenizer {
+  /** text to ids; "<|endoftext|>" in the text becomes 50256 */
   encode(text: string): number[];
+  /** ids to text (bytes that do not form valid UTF-8 become U+FFFD); throws on ids outside 0..50256 */
   decode(ids: number[]): string;
   /** the text of one token (bytes that are not valid UTF-8 on their own decode to U+FFFD) */
   decodeOne(id: number): string;
@@ -29,41 +36,160 @@ export const GPT2_VOCAB_SIZE = 50257;
 const MAX_FILE_BYTES = 100_000_000;
 
 interface Base {
-  enc: Tiktoken;
-  /** bytes of every id, 0..50256 (50256 = "<|endoftext|>"); built on first use */
-  readonly tokenBytes: Uint8Array[];
+  /** bytes of every id, 0..50256 (50256 = "<|endoftext|>") */
+  tokenBytes: Uint8Array[];
+  /** token bytes as a latin1 string (one char per byte) -> id, ids 0..50255 */
+  rank: Map<string, number>;
+  /** js-tiktoken's pre-tokenisation pattern for r50k */
+  pattern: RegExp;
 }
 
 let base: Base | undefined;
-let tokenBytesCache: Uint8Array[] | undefined;
 
-/** The bytes of every rank, from the rank file: lines "<sep> <first rank> <base64> <base64> ...". */
-function buildTokenBytes(): Uint8Array[] {
-  if (tokenBytesCache) return tokenBytesCache;
+/** Parse the rank file: lines "<sep> <first rank> <base64 token> <base64 token> ...". */
+function getBase(): Base {
+  if (base) return base;
+  if (r50k.special_tokens[EOT_TEXT] !== GPT2_EOT) throw new Error('js-tiktoken r50k_base: <|endoftext|> is not 50256 (unexpected rank file)');
   const tokenBytes: Uint8Array[] = new Array(GPT2_VOCAB_SIZE);
+  const rank = new Map<string, number>();
   for (const line of r50k.bpe_ranks.split('\n')) {
     if (!line) continue;
     const parts = line.split(' ');
     const first = Number.parseInt(parts[1], 10);
-    for (let i = 2; i < parts.length; i++) tokenBytes[first + i - 2] = new Uint8Array(Buffer.from(parts[i], 'base64'));
+    for (let i = 2; i < parts.length; i++) {
+      const b = Buffer.from(parts[i], 'base64');
+      tokenBytes[first + i - 2] = new Uint8Array(b);
+      rank.set(b.toString('latin1'), first + i - 2);
+    }
   }
   tokenBytes[GPT2_EOT] = new TextEncoder().encode(EOT_TEXT);
   for (let i = 0; i < GPT2_VOCAB_SIZE; i++) {
     if (!tokenBytes[i]) throw new Error(`js-tiktoken r50k_base: rank ${i} is missing (unexpected rank file)`);
   }
-  tokenBytesCache = tokenBytes;
-  return tokenBytes;
-}
-
-function getBase(): Base {
-  if (base) return base;
-  if (r50k.special_tokens[EOT_TEXT] !== GPT2_EOT) throw new Error('js-tiktoken r50k_base: <|endoftext|> is not 50256 (unexpected rank file)');
-  const enc = new Tiktoken(r50k);
-  base = { enc, get tokenBytes() { return buildTokenBytes(); } };
+  if (rank.size !== GPT2_EOT) throw new Error(`js-tiktoken r50k_base: ${rank.size} distinct tokens, expected ${GPT2_EOT}`);
+  base = { tokenBytes, rank, pattern: new RegExp(r50k.pat_str, 'gu') };
   return base;
 }
 
+// ---------------------------------------------------------------------------------------------
+// byte-pair merging of one pre-tokenised piece (a latin1 string of its UTF-8 bytes)
+
+/** Short pieces: rescan the pair ranks after each merge (fast for the usual 2-15 bytes). */
+function mergeShort(s: string, rank: Map<string, number>, out: number[]): void {
+  const start: number[] = [];
+  for (let i = 0; i <= s.length; i++) start.push(i);
+  const pr: number[] = [];
+  const pairRank = (i: number) => (i + 2 < start.length ? rank.get(s.slice(start[i], start[i + 2])) ?? Infinity : Infinity);
+  for (let i = 0; i + 2 < start.length; i++) pr.push(pairRank(i));
+  while (start.length > 2) {
+    let best = -1, br = Infinity;
+    for (let i = 0; i < pr.length; i++) if (pr[i] < br) { br = pr[i]; best = i; }
+    if (best < 0) break;
+    start.splice(best + 1, 1);
+    pr.splice(best, 1);
+    if (best < pr.length) pr[best] = pairRank(best);
+    if (best > 0) pr[best - 1] = pairRank(best - 1);
+  }
+  for (let i = 0; i + 1 < start.length; i++) out.push(rank.get(s.slice(start[i], start[i + 1]))!);
+}
+
+/**
+ * Long pieces: parts in a linked list, candidate pairs in a min-heap ordered by (rank, start),
+ * stale entries skipped. O(n log n), and the same merge order as mergeShort.
+ */
+function mergeLong(s: string, rank: Map<string, number>, out: number[]): void {
+  const n = s.length;
+  // part i starts at byte i while alive; next[i]/prev[i] link live parts; -1 = none
+  const next = new Int32Array(n), prev = new Int32Array(n);
+  const alive = new Uint8Array(n).fill(1);
+  for (let i = 0; i < n; i++) { next[i] = i + 1 < n ? i + 1 : -1; prev[i] = i - 1; }
+  const end = (i: number) => (next[i] < 0 ? n : next[i]);
+  // heap of [rank, start, nextStart, nextEnd] (the pair is valid only if unchanged when popped)
+  const heap: number[][] = [];
+  const less = (a: number[], b: number[]) => a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
+  const push = (e: number[]) => {
+    heap.push(e);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!less(heap[i], heap[p])) break;
+      [heap[i], heap[p]] = [heap[p], heap[i]];
+      i = p;
+    }
+  };
+  const pop = (): number[] => {
+    const top = heap[0];
+    const last = heap.pop()!;
+    if (heap.length) {
+      heap[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1, r = l + 1;
+        let m = i;
+        if (l < heap.length && less(heap[l], heap[m])) m = l;
+        if (r < heap.length && less(heap[r], heap[m])) m = r;
+        if (m === i) break;
+        [heap[i], heap[m]] = [heap[m], heap[i]];
+        i = m;
+      }
+    }
+    return top;
+  };
+  const consider = (i: number) => {
+    const j = next[i];
+    if (j < 0) return;
+    const r = rank.get(s.slice(i, end(j)));
+    if (r !== undefined) push([r, i, j, end(j)]);
+  };
+  for (let i = 0; i + 1 < n; i++) consider(i);
+  while (heap.length) {
+    const [, i, j, e] = pop();
+    if (!alive[i] || next[i] !== j || !alive[j] || end(j) !== e) continue; // stale
+    // merge part j into part i
+    alive[j] = 0;
+    next[i] = next[j];
+    if (next[j] >= 0) prev[next[j]] = i;
+    if (prev[i] >= 0) consider(prev[i]);
+    consider(i);
+  }
+  for (let i = 0; i >= 0 && i < n; i = next[i]) out.push(rank.get(s.slice(i, end(i)))!);
+}
+
+const LONG_PIECE = 64;
+const CACHE_MAX = 200_000;
+
+function makeEncoder(b: Base): (text: string) => number[] {
+  const te = new TextEncoder();
+  const cache = new Map<string, number[]>();
+  const encodePiece = (piece: string, out: number[]) => {
+    const hit = cache.get(piece);
+    if (hit) { for (const x of hit) out.push(x); return; }
+    const s = Buffer.from(te.encode(piece)).toString('latin1');
+    const whole = b.rank.get(s);
+    const ids: number[] = [];
+    if (whole !== undefined) ids.push(whole);
+    else if (s.length <= LONG_PIECE) mergeShort(s, b.rank, ids);
+    else mergeLong(s, b.rank, ids);
+    if (s.length <= LONG_PIECE) {
+      if (cache.size >= CACHE_MAX) cache.clear();
+      cache.set(piece, ids);
+    }
+    for (const x of ids) out.push(x);
+  };
+  return (text: string) => {
+    const out: number[] = [];
+    const segments = text.split(EOT_TEXT);
+    for (let k = 0; k < segments.length; k++) {
+      if (k > 0) out.push(GPT2_EOT);
+      b.pattern.lastIndex = 0;
+      for (const m of segments[k].matchAll(b.pattern)) encodePiece(m[0], out);
+    }
+    return out;
+  };
+}
+
 const lossy = new TextDecoder('utf-8', { ignoreBOM: true });
+let shared: Tokenizer | undefined;
 
 function checkId(id: number): void {
   if (!Number.isInteger(id) || id < 0 || id >= GPT2_VOCAB_SIZE) {
@@ -73,11 +199,14 @@ function checkId(id: number): void {
 
 function makeTokenizer(b: Base): Tokenizer {
   return {
-    // <|endoftext|> in the text becomes 50256; no other special tokens exist
-    encode: (text) => b.enc.encode(text, [EOT_TEXT], []),
+    encode: makeEncoder(b),
     decode: (ids) => {
-      for (const id of ids) checkId(id);
-      return b.enc.decode(ids);
+      let n = 0;
+      for (const id of ids) { checkId(id); n += b.tokenBytes[id].length; }
+      const all = new Uint8Array(n);
+      let at = 0;
+      for (const id of ids) { all.set(b.tokenBytes[id], at); at += b.tokenBytes[id].length; }
+      return lossy.decode(all);
     },
     decodeOne: (id) => {
       checkId(id);
@@ -270,9 +399,8 @@ export function checkTokenizerFiles(dir: string): void {
  * tokenizer.json, when present, must match GPT-2's exactly; otherwise this throws.
  */
 export function getTokenizer(dir?: string): Tokenizer {
-  const b = getBase();
   if (dir !== undefined) checkTokenizerFiles(dir);
-  return makeTokenizer(b);
+  return (shared ??= makeTokenizer(getBase()));
 }
 
 /**
