@@ -123,6 +123,19 @@ describe('loadHF refuses what it cannot load', () => {
       /lm_head\.weight has shape \[64,2053\], wte\.weight \[2053,64\]: an untied lm_head is not supported/);
   });
 
+  it('compares a large lm_head chunk by chunk (F16, the real vocabulary)', () => {
+    const r = SafetensorsReader.open(path.join(TINY, 'model.safetensors'));
+    const tinyRaw: RawTensor[] = r.entries().map((e) => ({ name: e.name, dtype: e.dtype, shape: e.shape, bytes: r.readRaw(e.name) }));
+    r.close();
+    const config = JSON.parse(fs.readFileSync(path.join(TINY, 'config.json'), 'utf8'));
+    const wte = tinyRaw.find((t) => t.name === 'transformer.wte.weight')!;
+    expect(loadHF(makeDir('tiny-lm-head', [...tinyRaw, { ...wte, name: 'lm_head.weight' }], config)).source.lmHead).toBe(true);
+    const changed = wte.bytes.slice();
+    changed[2 * 2_500_000] ^= 1; // in the third chunk of 2^20 elements
+    expectLoadError(makeDir('tiny-lm-head-untied', [...tinyRaw, { ...wte, name: 'lm_head.weight', bytes: changed }], config),
+      /lm_head\.weight differs from wte\.weight \(first at element 2500000\)/);
+  });
+
   it('config fields that contradict the tensor shapes are errors naming both', () => {
     expectLoadError(makeDir('c-embd', hotRaw, { ...HOT_CONFIG, n_embd: 32, n_head: 4 }),
       /tensor "wte\.weight" has shape \[2053,64\] but .*config\.json \(vocab_size=2053, n_embd=32\) implies \[2053,32\]/);

@@ -87,6 +87,24 @@ describe('reading the fixtures', () => {
     }
   });
 
+  it('readSlice reads part of a tensor, checked against its bounds', () => {
+    for (const file of [HOT, TINY]) {
+      const r = SafetensorsReader.open(file);
+      try {
+        const name = r.names().find((n) => n.endsWith('wte.weight'))!;
+        const all = r.read(name);
+        expectBitsEqual(r.readSlice(name, 12345, 6789), all.subarray(12345, 12345 + 6789), name);
+        expect(r.readSlice(name, all.length, 0).length).toBe(0);
+        expectStError(() => r.readSlice(name, all.length - 1, 2), /slice \[\d+, \d+\+2\) is outside its \d+ elements/);
+        expectStError(() => r.readSlice(name, -1, 1), /is outside/);
+      } finally {
+        r.close();
+      }
+    }
+    const r = SafetensorsReader.fromBytes(encodeSafetensorsRaw([{ name: 'i', dtype: 'I32', shape: [2], bytes: new Uint8Array(8) }]));
+    expectStError(() => r.readSlice('i', 0, 1), /dtype I32 is not supported/);
+  });
+
   it('readSafetensors reads everything or what the filter keeps', () => {
     const all = readSafetensors(HOT);
     expect(all.size).toBe(32);

@@ -196,11 +196,16 @@ export function loadHF(dir: string): LoadedHF {
       if (!sameShape(e.shape, wte.shape)) {
         throw new Error(`${where}: lm_head.weight has shape ${fmt(e.shape)}, wte.weight ${fmt(wte.shape)}: an untied lm_head is not supported`);
       }
-      const head = new Uint32Array(src.read(lmHeadKey).buffer);
+      // compared bit for bit, a chunk at a time (a second full copy of wte would be 150 MB for GPT-2)
       const w = new Uint32Array(wte.data.buffer, wte.data.byteOffset, wte.data.length);
-      for (let i = 0; i < w.length; i++) {
-        if (head[i] !== w[i]) {
-          throw new Error(`${where}: lm_head.weight differs from wte.weight (first at element ${i}): an untied lm_head is not supported`);
+      const CHUNK = 1 << 20;
+      for (let at = 0; at < w.length; at += CHUNK) {
+        const part = src.readSlice(lmHeadKey, at, Math.min(CHUNK, w.length - at));
+        const head = new Uint32Array(part.buffer, part.byteOffset, part.length);
+        for (let i = 0; i < head.length; i++) {
+          if (head[i] !== w[at + i]) {
+            throw new Error(`${where}: lm_head.weight differs from wte.weight (first at element ${at + i}): an untied lm_head is not supported`);
+          }
         }
       }
       skipped.push(lmHeadKey);

@@ -62,6 +62,8 @@ export interface TensorSource {
   read(name: string): Float32Array;
   /** the tensor's raw little-endian bytes, any dtype */
   readRaw(name: string): Uint8Array;
+  /** elements [start, start + count) of the flattened tensor, as float32 */
+  readSlice(name: string, start: number, count: number): Float32Array;
   close(): void;
 }
 
@@ -366,6 +368,21 @@ export class SafetensorsReader implements TensorSource {
     return toFloat32(this.readRaw(name), e.dtype, e.numel, what);
   }
 
+  readSlice(name: string, start: number, count: number): Float32Array {
+    const e = this.entry(name);
+    const what = `${this.file}: tensor "${name}"`;
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(count) || start < 0 || count < 0 || start + count > e.numel) {
+      throw new SafetensorsError(`${what}: slice [${start}, ${start}+${count}) is outside its ${e.numel} elements`);
+    }
+    if (!FLOAT_DTYPES.includes(e.dtype)) {
+      throw new SafetensorsError(`${what}: dtype ${e.dtype} is not supported here (only F32, F16 and BF16 weights are read)`);
+    }
+    const size = DTYPE_BYTES[e.dtype];
+    const raw = new Uint8Array(count * size);
+    this.src.readInto(this.dataStart + e.begin + start * size, raw);
+    return toFloat32(raw, e.dtype, count, what);
+  }
+
   close(): void { this.src.close(); }
 }
 
@@ -602,6 +619,7 @@ class ShardedSource implements TensorSource {
   entry(name: string): TensorEntry { return this.reader(name).entry(name); }
   read(name: string): Float32Array { return this.reader(name).read(name); }
   readRaw(name: string): Uint8Array { return this.reader(name).readRaw(name); }
+  readSlice(name: string, start: number, count: number): Float32Array { return this.reader(name).readSlice(name, start, count); }
   close(): void { for (const r of this.readers) r.close(); }
 }
 
