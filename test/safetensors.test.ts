@@ -385,6 +385,7 @@ describe('hostile input', () => {
       ['garbage', imageFrom(null, data, 'PK\u0003\u0004'), /not valid JSON .*does not start with "\{": not a safetensors file/],
       ['invalid UTF-8', imageFrom(null, data, '{"ab": 1}').map((b, i) => (i === 10 ? 0xff : b)), /header is not valid UTF-8/],
       ['unknown dtype', mod((h) => { h['wte.weight'].dtype = 'F12'; }), /tensor "wte\.weight": unknown dtype "F12"/],
+      ['sub-byte dtype', mod((h) => { h['wte.weight'].dtype = 'F4'; }), /tensor "wte\.weight": dtype F4 \(packed, under a byte per element\) is not supported/],
       ['dtype not a string', mod((h) => { h['wte.weight'].dtype = 4; }), /tensor "wte\.weight": "dtype" must be a string/],
       ['shape inconsistent', mod((h) => { h['wte.weight'].shape = [6, 5]; }), /tensor "wte\.weight": data_offsets \[0, 96\] span 96 bytes but shape \[6,5\] of F32 needs 30 x 4 = 120/],
       ['negative dim', mod((h) => { h['wte.weight'].shape = [-6, -4]; }), /tensor "wte\.weight": shape \[-6,-4\] has a dimension/],

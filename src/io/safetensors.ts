@@ -21,8 +21,10 @@ export const DTYPE_BYTES = {
   F64: 8, F32: 4, F16: 2, BF16: 2,
   I64: 8, I32: 4, I16: 2, I8: 1,
   U64: 8, U32: 4, U16: 2, U8: 1,
-  BOOL: 1, F8_E4M3: 1, F8_E5M2: 1,
+  BOOL: 1, F8_E4M3: 1, F8_E5M2: 1, F8_E8M0: 1, C64: 8,
 } as const;
+/** Packed sub-byte dtypes of newer files: recognised, never read. */
+const SUB_BYTE_DTYPES = ['F4', 'F6_E2M3', 'F6_E3M2'];
 export type DType = keyof typeof DTYPE_BYTES;
 /** The dtypes `read()` converts to float32 (exactly: every F16 and BF16 value is a float32). */
 export const FLOAT_DTYPES: readonly DType[] = ['F32', 'F16', 'BF16'];
@@ -179,6 +181,7 @@ export function parseHeader(headerBytes: Uint8Array, dataLength: number, file: s
     const e = v as Record<string, unknown>;
     const dtype = e.dtype;
     if (typeof dtype !== 'string') bad(`"dtype" must be a string, got ${show(dtype)}`);
+    if (SUB_BYTE_DTYPES.includes(dtype as string)) bad(`dtype ${dtype} (packed, under a byte per element) is not supported`);
     if (!Object.prototype.hasOwnProperty.call(DTYPE_BYTES, dtype as string)) {
       bad(`unknown dtype ${show(dtype)} (known: ${Object.keys(DTYPE_BYTES).join(', ')})`);
     }
