@@ -1,18 +1,21 @@
-// GPT-2's byte-level BPE tokenizer over js-tiktoken's r50k_base encoding (its ranks are GPT-2's
+// GPT-2's byte-level BPE tokenizer: js-tiktoken's r50k_base encoding (its ranks are GPT-2's
 // encoder.json ids: tiktoken builds r50k from GPT-2's vocab.bpe and asserts it equals
-// encoder.json). Only this one rank file is loaded, not js-tiktoken's full set of encodings.
+// encoder.json). encode and decode are js-tiktoken's own; only the lite entry point with this one
+// rank file is loaded, not js-tiktoken's full set of encodings. The rank file is also parsed here
+// for each token's bytes (bytes(), decodeOne(), and the vocab.json/merges.txt checks below).
 //
-// The rank file and the pre-tokenisation pattern are js-tiktoken's; the merge loop is our own,
-// because js-tiktoken's is quadratic with a large constant (a 3000-letter word takes about a
-// second, 30000 letters minutes) and has no cache. Ours picks the same pair at every step (the
-// lowest rank, leftmost on ties), keeps a cache of frequent words, and uses a heap for long
-// pieces; test/tokenizer.test.ts checks it against js-tiktoken's own encode on random text.
+// Limitation: js-tiktoken's merge loop is quadratic in the length of one pre-tokenised piece (a
+// run of letters, of digits, of punctuation, or of whitespace): 1,000 letters without a space take
+// about 0.25 s, 3,000 about 1 s, 6,000 about 5 s. Splitting the text cannot help (such a run is a
+// single piece of r50k's pattern, and cutting inside it could change the tokens), so such inputs
+// are simply slow. Ordinary English text takes about 1-2 s per MB.
 //
 // A weights directory may carry its own tokenizer files (vocab.json + merges.txt, or
 // tokenizer.json). They are checked entry by entry against GPT-2's; any other tokenizer is an
 // error, since the engine only implements this one.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Tiktoken } from 'js-tiktoken/lite';
 import r50k from 'js-tiktoken/ranks/r50k_base';
 
 export interface Tokenizer {
@@ -35,157 +38,24 @@ export const GPT2_EOT = 50256;
 export const GPT2_VOCAB_SIZE = 50257;
 const MAX_FILE_BYTES = 100_000_000;
 
-interface Base {
-  /** bytes of every id, 0..50256 (50256 = "<|endoftext|>") */
-  tokenBytes: Uint8Array[];
-  /** token bytes as a latin1 string (one char per byte) -> id, ids 0..50255 */
-  rank: Map<string, number>;
-  /** js-tiktoken's pre-tokenisation pattern for r50k */
-  pattern: RegExp;
-}
+let tokenBytesCache: Uint8Array[] | undefined;
 
-let base: Base | undefined;
-
-/** Parse the rank file: lines "<sep> <first rank> <base64 token> <base64 token> ...". */
-function getBase(): Base {
-  if (base) return base;
+/** Bytes of every id, 0..50256, from the rank file: lines "<sep> <first rank> <base64 token> ...". */
+function tokenBytes(): Uint8Array[] {
+  if (tokenBytesCache) return tokenBytesCache;
   if (r50k.special_tokens[EOT_TEXT] !== GPT2_EOT) throw new Error('js-tiktoken r50k_base: <|endoftext|> is not 50256 (unexpected rank file)');
-  const tokenBytes: Uint8Array[] = new Array(GPT2_VOCAB_SIZE);
-  const rank = new Map<string, number>();
+  const out: Uint8Array[] = new Array(GPT2_VOCAB_SIZE);
   for (const line of r50k.bpe_ranks.split('\n')) {
     if (!line) continue;
     const parts = line.split(' ');
     const first = Number.parseInt(parts[1], 10);
-    for (let i = 2; i < parts.length; i++) {
-      const b = Buffer.from(parts[i], 'base64');
-      tokenBytes[first + i - 2] = new Uint8Array(b);
-      rank.set(b.toString('latin1'), first + i - 2);
-    }
+    for (let i = 2; i < parts.length; i++) out[first + i - 2] = new Uint8Array(Buffer.from(parts[i], 'base64'));
   }
-  tokenBytes[GPT2_EOT] = new TextEncoder().encode(EOT_TEXT);
+  out[GPT2_EOT] = new TextEncoder().encode(EOT_TEXT);
   for (let i = 0; i < GPT2_VOCAB_SIZE; i++) {
-    if (!tokenBytes[i]) throw new Error(`js-tiktoken r50k_base: rank ${i} is missing (unexpected rank file)`);
+    if (!out[i]) throw new Error(`js-tiktoken r50k_base: rank ${i} is missing (unexpected rank file)`);
   }
-  if (rank.size !== GPT2_EOT) throw new Error(`js-tiktoken r50k_base: ${rank.size} distinct tokens, expected ${GPT2_EOT}`);
-  base = { tokenBytes, rank, pattern: new RegExp(r50k.pat_str, 'gu') };
-  return base;
-}
-
-// ---------------------------------------------------------------------------------------------
-// byte-pair merging of one pre-tokenised piece (a latin1 string of its UTF-8 bytes)
-
-/** Short pieces: rescan the pair ranks after each merge (fast for the usual 2-15 bytes). */
-function mergeShort(s: string, rank: Map<string, number>, out: number[]): void {
-  const start: number[] = [];
-  for (let i = 0; i <= s.length; i++) start.push(i);
-  const pr: number[] = [];
-  const pairRank = (i: number) => (i + 2 < start.length ? rank.get(s.slice(start[i], start[i + 2])) ?? Infinity : Infinity);
-  for (let i = 0; i + 2 < start.length; i++) pr.push(pairRank(i));
-  while (start.length > 2) {
-    let best = -1, br = Infinity;
-    for (let i = 0; i < pr.length; i++) if (pr[i] < br) { br = pr[i]; best = i; }
-    if (best < 0) break;
-    start.splice(best + 1, 1);
-    pr.splice(best, 1);
-    if (best < pr.length) pr[best] = pairRank(best);
-    if (best > 0) pr[best - 1] = pairRank(best - 1);
-  }
-  for (let i = 0; i + 1 < start.length; i++) out.push(rank.get(s.slice(start[i], start[i + 1]))!);
-}
-
-/**
- * Long pieces: parts in a linked list, candidate pairs in a min-heap ordered by (rank, start),
- * stale entries skipped. O(n log n), and the same merge order as mergeShort.
- */
-function mergeLong(s: string, rank: Map<string, number>, out: number[]): void {
-  const n = s.length;
-  // part i starts at byte i while alive; next[i]/prev[i] link live parts; -1 = none
-  const next = new Int32Array(n), prev = new Int32Array(n);
-  const alive = new Uint8Array(n).fill(1);
-  for (let i = 0; i < n; i++) { next[i] = i + 1 < n ? i + 1 : -1; prev[i] = i - 1; }
-  const end = (i: number) => (next[i] < 0 ? n : next[i]);
-  // heap of [rank, start, nextStart, nextEnd] (the pair is valid only if unchanged when popped)
-  const heap: number[][] = [];
-  const less = (a: number[], b: number[]) => a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
-  const push = (e: number[]) => {
-    heap.push(e);
-    let i = heap.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!less(heap[i], heap[p])) break;
-      [heap[i], heap[p]] = [heap[p], heap[i]];
-      i = p;
-    }
-  };
-  const pop = (): number[] => {
-    const top = heap[0];
-    const last = heap.pop()!;
-    if (heap.length) {
-      heap[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1, r = l + 1;
-        let m = i;
-        if (l < heap.length && less(heap[l], heap[m])) m = l;
-        if (r < heap.length && less(heap[r], heap[m])) m = r;
-        if (m === i) break;
-        [heap[i], heap[m]] = [heap[m], heap[i]];
-        i = m;
-      }
-    }
-    return top;
-  };
-  const consider = (i: number) => {
-    const j = next[i];
-    if (j < 0) return;
-    const r = rank.get(s.slice(i, end(j)));
-    if (r !== undefined) push([r, i, j, end(j)]);
-  };
-  for (let i = 0; i + 1 < n; i++) consider(i);
-  while (heap.length) {
-    const [, i, j, e] = pop();
-    if (!alive[i] || next[i] !== j || !alive[j] || end(j) !== e) continue; // stale
-    // merge part j into part i
-    alive[j] = 0;
-    next[i] = next[j];
-    if (next[j] >= 0) prev[next[j]] = i;
-    if (prev[i] >= 0) consider(prev[i]);
-    consider(i);
-  }
-  for (let i = 0; i >= 0 && i < n; i = next[i]) out.push(rank.get(s.slice(i, end(i)))!);
-}
-
-const LONG_PIECE = 64;
-const CACHE_MAX = 200_000;
-
-function makeEncoder(b: Base): (text: string) => number[] {
-  const te = new TextEncoder();
-  const cache = new Map<string, number[]>();
-  const encodePiece = (piece: string, out: number[]) => {
-    const hit = cache.get(piece);
-    if (hit) { for (const x of hit) out.push(x); return; }
-    const s = Buffer.from(te.encode(piece)).toString('latin1');
-    const whole = b.rank.get(s);
-    const ids: number[] = [];
-    if (whole !== undefined) ids.push(whole);
-    else if (s.length <= LONG_PIECE) mergeShort(s, b.rank, ids);
-    else mergeLong(s, b.rank, ids);
-    if (s.length <= LONG_PIECE) {
-      if (cache.size >= CACHE_MAX) cache.clear();
-      cache.set(piece, ids);
-    }
-    for (const x of ids) out.push(x);
-  };
-  return (text: string) => {
-    const out: number[] = [];
-    const segments = text.split(EOT_TEXT);
-    for (let k = 0; k < segments.length; k++) {
-      if (k > 0) out.push(GPT2_EOT);
-      b.pattern.lastIndex = 0;
-      for (const m of segments[k].matchAll(b.pattern)) encodePiece(m[0], out);
-    }
-    return out;
-  };
+  return (tokenBytesCache = out);
 }
 
 const lossy = new TextDecoder('utf-8', { ignoreBOM: true });
@@ -197,24 +67,29 @@ function checkId(id: number): void {
   }
 }
 
-function makeTokenizer(b: Base): Tokenizer {
+function makeTokenizer(): Tokenizer {
+  const enc = new Tiktoken(r50k);
+  const tb = tokenBytes();
+  /** whether the ids' bytes start with a UTF-8 byte-order mark (EF BB BF) */
+  const startsWithBOM = (ids: number[]) => {
+    const head: number[] = [];
+    for (let k = 0; k < ids.length && head.length < 3; k++) head.push(...tb[ids[k]]);
+    return head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf;
+  };
   return {
-    encode: makeEncoder(b),
+    encode: (text) => enc.encode(text, [EOT_TEXT], []),
     decode: (ids) => {
-      let n = 0;
-      for (const id of ids) { checkId(id); n += b.tokenBytes[id].length; }
-      const all = new Uint8Array(n);
-      let at = 0;
-      for (const id of ids) { all.set(b.tokenBytes[id], at); at += b.tokenBytes[id].length; }
-      return lossy.decode(all);
+      ids.forEach(checkId); // js-tiktoken skips unknown ids silently
+      // js-tiktoken's TextDecoder drops a leading byte-order mark; keep it
+      return (startsWithBOM(ids) ? '\ufeff' : '') + enc.decode(ids);
     },
     decodeOne: (id) => {
       checkId(id);
-      return lossy.decode(b.tokenBytes[id]);
+      return lossy.decode(tb[id]);
     },
     bytes: (id) => {
       checkId(id);
-      return b.tokenBytes[id].slice();
+      return tb[id].slice();
     },
     eot: GPT2_EOT,
     vocabSize: GPT2_VOCAB_SIZE,
@@ -262,9 +137,9 @@ let vocabStrings: string[] | undefined;
 /** vocab.json spelling of every id (50256 = "<|endoftext|>"). */
 function gpt2VocabStrings(): string[] {
   if (vocabStrings) return vocabStrings;
-  const { tokenBytes } = getBase();
+  const tb = tokenBytes();
   const v: string[] = new Array(GPT2_VOCAB_SIZE);
-  for (let i = 0; i < GPT2_EOT; i++) v[i] = bytesToVocabString(tokenBytes[i]);
+  for (let i = 0; i < GPT2_EOT; i++) v[i] = bytesToVocabString(tb[i]);
   v[GPT2_EOT] = EOT_TEXT;
   vocabStrings = v;
   return v;
@@ -283,13 +158,13 @@ export function gpt2Vocab(): Record<string, number> {
  * just before t's own merge.
  */
 export function gpt2Merges(): string[] {
-  const { tokenBytes } = getBase();
+  const tb = tokenBytes();
   const key = (b: Uint8Array) => Buffer.from(b).toString('latin1');
   const rank = new Map<string, number>();
-  for (let i = 0; i < GPT2_EOT; i++) rank.set(key(tokenBytes[i]), i);
+  for (let i = 0; i < GPT2_EOT; i++) rank.set(key(tb[i]), i);
   const merges: string[] = [];
   for (let t = 256; t < GPT2_EOT; t++) {
-    const s = key(tokenBytes[t]);
+    const s = key(tb[t]);
     let parts = [...s];
     while (parts.length > 2) {
       let best = -1, bestRank = Infinity;
@@ -322,7 +197,7 @@ function readJsonFile(file: string): unknown {
   }
 }
 
-function checkVocab(vocab: unknown, file: string, b: Base, extra: Map<string, number> = new Map()): void {
+function checkVocab(vocab: unknown, file: string, extra: Map<string, number> = new Map()): void {
   if (typeof vocab !== 'object' || vocab === null || Array.isArray(vocab)) throw notGPT2(file, 'the vocabulary is not an object of token -> id');
   const entries = Object.entries(vocab as Record<string, unknown>);
   for (const [k, v] of extra) if (!(k in (vocab as object))) entries.push([k, v]);
@@ -342,7 +217,7 @@ function checkVocab(vocab: unknown, file: string, b: Base, extra: Map<string, nu
   }
 }
 
-function checkMerges(merges: unknown[], file: string, b: Base): void {
+function checkMerges(merges: unknown[], file: string): void {
   if (merges.length !== GPT2_EOT - 256) throw notGPT2(file, `${merges.length} merges, GPT-2 has ${GPT2_EOT - 256}`);
   for (let i = 0; i < merges.length; i++) {
     const m = merges[i];
@@ -358,10 +233,9 @@ function checkMerges(merges: unknown[], file: string, b: Base): void {
 
 /** Throws unless `dir`'s tokenizer files (if any) describe GPT-2's tokenizer. */
 export function checkTokenizerFiles(dir: string): void {
-  const b = getBase();
   const vocabFile = path.join(dir, 'vocab.json');
   if (fs.existsSync(vocabFile)) {
-    checkVocab(readJsonFile(vocabFile), vocabFile, b);
+    checkVocab(readJsonFile(vocabFile), vocabFile);
     const mergesFile = path.join(dir, 'merges.txt');
     if (fs.existsSync(mergesFile)) {
       const size = fs.statSync(mergesFile).size;
@@ -369,7 +243,7 @@ export function checkTokenizerFiles(dir: string): void {
       const lines = fs.readFileSync(mergesFile, 'utf8').split('\n').map((l) => l.replace(/\r$/, ''));
       if (lines.length && lines[0].startsWith('#version')) lines.shift();
       while (lines.length && lines[lines.length - 1] === '') lines.pop();
-      checkMerges(lines, mergesFile, b);
+      checkMerges(lines, mergesFile);
     }
   }
   const tokFile = path.join(dir, 'tokenizer.json');
@@ -386,10 +260,10 @@ export function checkTokenizerFiles(dir: string): void {
       if (a?.content !== EOT_TEXT || a?.id !== GPT2_EOT) throw notGPT2(tokFile, `added token ${JSON.stringify(a?.content)} (id ${JSON.stringify(a?.id)}); GPT-2 has only ${EOT_TEXT} = ${GPT2_EOT}`);
       extra.set(EOT_TEXT, GPT2_EOT);
     }
-    checkVocab(model.vocab, tokFile, b, extra);
+    checkVocab(model.vocab, tokFile, extra);
     if (model.merges !== undefined) {
       if (!Array.isArray(model.merges)) throw notGPT2(tokFile, '"model.merges" is not an array');
-      checkMerges(model.merges, tokFile, b);
+      checkMerges(model.merges, tokFile);
     }
   }
 }
@@ -400,7 +274,7 @@ export function checkTokenizerFiles(dir: string): void {
  */
 export function getTokenizer(dir?: string): Tokenizer {
   if (dir !== undefined) checkTokenizerFiles(dir);
-  return (shared ??= makeTokenizer(getBase()));
+  return (shared ??= makeTokenizer());
 }
 
 /**
