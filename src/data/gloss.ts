@@ -35,6 +35,8 @@ export interface PersonGloss {
   first: string;
   /** further facts as subject-less predicates: "was noted for his use of color", "developed Tiffany glass" */
   predicates: string[];
+  /** predicates[0] restates the tail of the first clause (so it repeats `first`) */
+  headTail: boolean;
   /** "was noted for his use of color" when the gloss says so */
   knownFor?: string;
   pronoun?: 'he' | 'she';
@@ -89,6 +91,9 @@ const DEMONYMS: Record<string, [string, string]> = {
   Byzantine: ['Byzantine', 'the Byzantine Empire'], Carthaginian: ['Carthaginian', 'Carthage'],
 };
 const DEMONYM_KEYS = Object.keys(DEMONYMS).sort((a, b) => b.length - a.length);
+const DEMONYM_WORD_RE = new RegExp(`\\b(${DEMONYM_KEYS.join('|')})\\b`);
+/** the leftmost demonym in a phrase (longest first at the same position) */
+const DEMONYM_RE = new RegExp(`(?:^| )(${DEMONYM_KEYS.join('|')})(?:man|woman)?(?=[ -]|$)`);
 
 /** words that begin a predicate with "was": participles and predicate adjectives */
 const PARTICIPLES = new Set([
@@ -258,18 +263,11 @@ export function parsePersonGloss(rawDef: string): PersonGloss {
   const cut = first.search(HEAD_END);
   const head = (cut > 0 ? first.slice(0, cut) : first).trim();
   // the nationality is the earliest demonym in the head ("surrealist Spanish painter")
-  let nationality: string | undefined;
-  let at = Infinity;
-  for (const k of DEMONYM_KEYS) {
-    const m = new RegExp(`(^| )${k}(man|woman)?(?=[ -]|$)`).exec(head);
-    if (m && m.index < at) {
-      at = m.index;
-      nationality = k;
-    }
-  }
+  const nationality: string | undefined = DEMONYM_RE.exec(head)?.[1];
   const living = !!life && !!life.born && !life.died && !life.century && !/^died/.test(life.text) && !/\?/.test(life.text);
   const past = !living;
   const predicates: string[] = [];
+  const headTail = cut > 0 && !!first.slice(cut).replace(/^,?\s*/, '');
   if (cut > 0) {
     const tail = first.slice(cut).replace(/^,?\s*/, '');
     if (/^whose\s/.test(tail)) predicates.push(`'s ${tail.slice(6)}`);
@@ -288,7 +286,7 @@ export function parsePersonGloss(rawDef: string): PersonGloss {
   const dem = nationality ? DEMONYMS[nationality] : undefined;
   return {
     context, nationality, nationalityAdj: dem?.[0], country: dem?.[1], birthplace, life,
-    def, head, first, predicates, knownFor, pronoun, living,
+    def, head, first, predicates, headTail, knownFor, pronoun, living,
   };
 }
 
@@ -323,8 +321,6 @@ export function findPeriod(def: string): string | undefined {
 export function findPlace(def: string): string | undefined {
   const m = def.match(/\bin ((?:the )?(?:United States|United Kingdom|[A-Z][a-z]+(?: [A-Z][a-z]+)?))\b/);
   if (m && !/^(the )?(World|Europe and|English|French)$/.test(m[1])) return m[1];
-  for (const k of DEMONYM_KEYS) {
-    if (new RegExp(`\\b${k}\\b`).test(def)) return DEMONYMS[k][1];
-  }
-  return undefined;
+  const d = DEMONYM_WORD_RE.exec(def);
+  return d ? DEMONYMS[d[1]][1] : undefined;
 }
