@@ -35,7 +35,7 @@ describe('WordNet art data', () => {
     expect(again.heldOut).toEqual(art.heldOut);
     const first = await loadDataset({ mix: 'art', cacheDir: dir, tokenizer: tok });
     expect(first.cached).toBe(false);
-    expect(first.path).toMatch(/data-art-s1234-v\d+\.json$/);
+    expect(first.path).toMatch(/data-art-s1234-v\d+-[0-9a-f]{8}\.json$/);
     const second = await loadDataset({ mix: 'art', cacheDir: dir });
     expect(second.cached).toBe(true);
     expect(second.train).toEqual(art.train);
@@ -114,7 +114,8 @@ describe('WordNet art data', () => {
     console.log(formatStats(mixed.stats));
     expect(general.stats.entities.art).toBe(0);
     expect(general.stats.entities.total).toBeGreaterThanOrEqual(art.stats.entities.total);
-    expect(new Set(general.stats.entities.byKind.person ? ['person'] : []).size).toBe(1);
+    expect(general.stats.entities.byKind.person).toBeGreaterThan(100);
+    expect(general.stats.train.qa).toBeGreaterThan(art.stats.train.qa);
     expect(mixed.stats.entities.art).toBe(art.stats.entities.total);
     expect(mixed.stats.entities.general).toBe(general.stats.entities.total);
     expect(findQA(mixed, 'What is Impressionism?')).toBeDefined();

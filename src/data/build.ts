@@ -10,8 +10,22 @@ import { WordNet } from './wordnet.ts';
 
 export type Mix = 'art' | 'general' | 'mixed';
 
-/** Bump when the builder's output changes: it names the cache file. */
-export const DATA_VERSION = 'v1';
+/** Bump when the builder's output format changes; it names the cache file, with BUILDER_HASH. */
+export const DATA_VERSION = 'v2';
+
+/** A hash of the builder's own source files, so any change to them also invalidates old caches. */
+export const BUILDER_HASH = (() => {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const parts = ['wordnet.ts', 'gloss.ts', 'entities.ts', 'render.ts', 'build.ts', 'types.ts', 'rng.ts'].map((f) => {
+    try {
+      return readFileSync(join(here, f), 'utf8');
+    } catch {
+      return f;
+    }
+  });
+  return hash32(...parts).toString(16).padStart(8, '0');
+})();
+const VERSION = `${DATA_VERSION}-${BUILDER_HASH}`;
 
 export interface BuildOptions {
   mix?: Mix;
@@ -79,7 +93,7 @@ export interface Dataset {
 /** the two facts the project's motivating failure asked about: both always in training */
 export const SEED_ENTITIES = ['impressionism', 'vincent van gogh'];
 
-const DEFAULTS = { mix: 'art' as Mix, seed: 1234, heldOutFraction: 0.05, valRate: 0.35, generalRatio: 2 };
+const DEFAULTS = { mix: 'art' as Mix, seed: 1234, heldOutFraction: 0.08, valRate: 0.35, generalRatio: 2 };
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -211,7 +225,7 @@ export function buildDataset(options: BuildOptions = {}): Dataset {
   const usedTrain = new Set(train.filter((x) => x.template && !x.template.startsWith('group.')).map((x) => x.template));
   const usedVal = new Set(vp.filter((x) => x.template && !x.template.startsWith('group.')).map((x) => x.template));
   const stats: DataStats = {
-    version: DATA_VERSION,
+    version: VERSION,
     mix: o.mix,
     seed: o.seed,
     entities: {
@@ -229,7 +243,7 @@ export function buildDataset(options: BuildOptions = {}): Dataset {
     buildMs: 0,
   };
   const ds: Dataset = {
-    version: DATA_VERSION,
+    version: VERSION,
     mix: o.mix,
     seed: o.seed,
     train,
@@ -266,7 +280,7 @@ export function datasetCachePath(options: BuildOptions = {}, cacheDir = join(REP
   const o = { ...DEFAULTS, ...options };
   const nonDefault = o.heldOutFraction !== DEFAULTS.heldOutFraction || o.valRate !== DEFAULTS.valRate || o.generalRatio !== DEFAULTS.generalRatio;
   const tag = nonDefault ? `-${hash32(o.heldOutFraction, o.valRate, o.generalRatio).toString(16)}` : '';
-  return join(cacheDir, `data-${o.mix}-s${o.seed}${tag}-${DATA_VERSION}.json`);
+  return join(cacheDir, `data-${o.mix}-s${o.seed}${tag}-${VERSION}.json`);
 }
 
 export interface LoadOptions extends BuildOptions {
@@ -285,7 +299,7 @@ export async function loadDataset(options: LoadOptions = {}): Promise<Dataset & 
   const path = datasetCachePath(options, options.cacheDir);
   if (!options.rebuild && existsSync(path)) {
     const ds = JSON.parse(readFileSync(path, 'utf8')) as Dataset;
-    if (ds.version === DATA_VERSION) return { ...ds, cached: true, path };
+    if (ds.version === VERSION) return { ...ds, cached: true, path };
   }
   const ds = buildDataset(options);
   const tok = options.tokenizer === undefined ? await gpt2Tokenizer() : options.tokenizer;

@@ -64,8 +64,8 @@ const WORK_CLASSES = /^(palace|temple|skyscraper|memorial|tower|statue|museum|ma
 /** further art-history periods and groups not under the roots above */
 const ART_EXTRA_LEMMAS = ['Renaissance', 'Italian Renaissance', 'High Renaissance', 'Bloomsbury Group'];
 
-const ART_KW = /\b(works? of art|artworks?|of art|in art|(?:fine|visual|decorative|graphic|plastic|applied|folk|pop|op|modern|abstract|commercial|religious) arts?|art (?:form|history|museum|gallery|galleries|dealer|collector|school|movement|nouveau|deco)|artists?|artistic|paintings?|painters?|sculptures?|sculptors?|sculptured|sculptural|architecture|architectural|architects?|photographs?|photography|photographic|engravings?|etchings?|murals?|watercolou?rs?|portraits?|portraiture|frescoe?s?|mosaics?|ornamentation|decorative)\b/;
-const ART_NEG = /\b(martial arts?|computer|computing|software|medical|medicine|surgery|surgical|x-ray|radiograph\w*|state of the art|black arts?|art of war|rhetoric|self-defense|cooking|cosmetics?|tattoo\w*|legal|military|anatomy|music|musical|poetry|poem|literary|literature|theater|theatre|dance|dancing|film|cinema|weapon|ammunition|fencing|wrestling|singing|songs?|opera|ballet)\b/i;
+const ART_KW = /\b(works? of art|artworks?|of art|in art|(?:fine|visual|decorative|graphic|plastic|applied|folk|pop|op|modern|abstract|commercial|religious) arts?|art (?:form|history|museum|gallery|galleries|dealer|collector|school|movement|nouveau|deco)|artists?|artistic|paintings?|painters?|sculptures?|sculptors?|sculptured|sculptural|architecture|architectural|architects?|photographs?|photography|photographic|engravings?|etchings?|murals?|watercolou?rs?|portraits?|portraiture|frescoe?s?|mosaics?)\b/;
+const ART_NEG = /\b(martial arts?|computer|computing|software|medical|medicine|surgery|surgical|x-ray|radiograph\w*|state of the art|black arts?|art of war|rhetoric|self-defense|cooking|cosmetics?|tattoo\w*|legal|military|anatomy|music|musical|poetry|poem|literary|literature|theater|theatre|dance|dancing|film|cinema|weapon|ammunition|fencing|wrestling|singing|songs?|opera|ballet|jazz)\b/i;
 /** lexicographer files searched by keyword: act, artifact, attribute, cognition, communication,
  *  group, substance, time */
 const KW_LEXFILES = new Set([4, 6, 7, 9, 10, 14, 27, 28]);
@@ -154,7 +154,8 @@ export function selectArt(wn: WordNet): Pick[] {
   // keyword search of the glosses in a few lexicographer files
   for (const off of wn.offsets((l) => ART_KW.test(l.slice(l.indexOf(' | ') + 3)))) {
     const s = wn.get(off)!;
-    if (!KW_LEXFILES.has(s.lexFile) || ART_NEG.test(s.def) || stop(s)) continue;
+    // the definition must say it, not just a usage example ("the paintings were delivered in an armored car")
+    if (!KW_LEXFILES.has(s.lexFile) || !ART_KW.test(s.def) || ART_NEG.test(s.def) || stop(s)) continue;
     // substances only as artists' materials, not photographic chemistry
     if (s.lexFile === 27 && !/\b(paints?|pigments?|painting|artists?|sculpture|sculptors?)\b/.test(s.def)) continue;
     if (/^(genus|family|order) /.test(s.words[0])) continue;

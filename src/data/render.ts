@@ -35,10 +35,11 @@ export interface RenderCtx {
 
 // --- names and small pieces ---------------------------------------------------------------------
 
-/** "the Parthenon": instances of buildings take "the" except saints' names and the like. */
+const THE_CLASSES = /\b(palace|temple|tower|museum|mausoleum|cathedral|chapel|church|memorial|monument|statue|abbey|bridge|canal|river|ocean|sea|gallery|library|building|skyscraper|castle|fortress|amphitheater|campanile|shrine|obelisk|ziggurat|desert|mountain range|range|strait|gulf|bay|ship|dam|peninsula|archipelago|islands|lake|channel|hall|theater|wall)\b/;
+/** "the Parthenon": instances of buildings, rivers, seas take "the", except names like "St. Paul's". */
 function instanceName(e: Entity): string {
-  if (e.kind !== 'instance' || /^(the |St\.? |Saint |San |Santa |Notre |Stonehenge|Westminster)/i.test(e.name) || /'s\b/.test(e.name)) return e.name;
-  return /^[A-Z]/.test(e.name) ? `the ${e.name}` : e.name;
+  if (e.kind !== 'instance' || /^(the |St\.? |Saint |San |Santa |Notre |Stonehenge|Westminster|Lake |Mount )/i.test(e.name) || /'s\b/.test(e.name)) return e.name;
+  return /^[A-Z]/.test(e.name) && THE_CLASSES.test(e.hypers[0]?.name ?? '') ? `the ${e.name}` : e.name;
 }
 
 /** Countable common nouns whose gloss starts "a …" are asked about as "a fresco". */
@@ -217,17 +218,27 @@ function defSentence(e: Entity, i: number, r: Rng, subj = subject(e)): string {
   ]);
 }
 
+const PREP = /^(in|by|on|at|from|with|for|to|as|into|during|after|around|under|over|near|through|throughout|mainly|chiefly|especially|primarily|only|mostly|largely|widely)$/;
+const ADVERB = /^(usually|often|especially|typically|sometimes|originally|formerly|now|also|always|never|generally|chiefly|mainly|mostly|commonly|frequently|traditionally|primarily|largely|widely)$/;
+
+/** A later "; "-clause of a gloss as a sentence about the entity ("it is …", "it …"). */
+function extraSentence(c: string, past: boolean): string {
+  const be = past ? 'was' : 'is';
+  const w = c.split(' ');
+  const first = w[0].toLowerCase();
+  const second = (w[1] ?? '').toLowerCase();
+  if (/^(he|she|it|they|its|their|this|these)$/.test(first) || /^(the )?[\w-]+( [\w-]+)? (was|were|is|are|has|had|have)\b/i.test(c)) return sentence(c);
+  if (/^(was|is|were|are|has|had|have|can|may|will|must|should|does|did)$/.test(first)) return sentence(`it ${c}`);
+  if (ADVERB.test(first)) return sentence(/(s|ed)$/.test(second) && !PREP.test(w[2]?.toLowerCase() ?? '') ? `it ${c}` : `it ${be} ${c}`);
+  if (/ed$/.test(first) || /^(made|built|held|known|drawn|done|found|seen|shown|worn|sold|written|given|taken|grown)$/.test(first)) {
+    // "located on …", "characterized by …" are participles; "painted wilderness landscapes" is a verb
+    return sentence(PREP.test(second) || second === '' ? `it ${be} ${c}` : `it ${c}`);
+  }
+  return sentence(`it ${be} ${c}`);
+}
+
 function extraSentences(e: Entity, i: number): string[] {
-  const g = e.glosses[i];
-  const past = e.kind === 'movement';
-  return g.extra.map((c) => {
-    if (/^(he|she|it|they|its|their|this|these)\b/i.test(c) || /^(the )?[\w-]+( [\w-]+)? (was|were|is|are|has|had|have)\b/i.test(c)) return sentence(c);
-    const first = c.split(' ')[0].toLowerCase();
-    if (/ed$/.test(first) && !/^(based|used|derived|characterized|marked|noted|known|developed|influenced|made|painted|built|designed)$/.test(first)) return sentence(`it ${c}`);
-    if (/^(a|an|the|one|any)$/.test(first)) return sentence(`it ${past ? 'was' : 'is'} ${c}`);
-    if (/^(usually|often|especially|typically|sometimes|originally|formerly|now|also)$/.test(first)) return sentence(`it is ${c}`);
-    return sentence(`it ${past ? 'was' : 'is'} ${c}`);
-  });
+  return e.glosses[i].extra.map((c) => extraSentence(c, e.kind === 'movement'));
 }
 
 function allSenses(e: Entity, r: Rng): string {
@@ -388,8 +399,10 @@ export const INTENTS: Intent[] = [
       const d = e.glosses[0].def;
       return r.pick([
         sentence(`${subject(e)} is ${withArticle(h.name)}: ${d}`),
-        sentence(`${subject(e)} is a kind of ${h.name}; specifically, it is ${d}`),
-        sentence(`${subject(e)} belongs to the category of ${plural(h.name)}: ${d}`),
+        sentence(`${subject(e)} is a kind of ${h.name}; specifically, ${e.lexName === 'noun.person' ? subject(e).replace(/^A /, 'a ').replace(/^An /, 'an ') : 'it'} is ${d}`),
+        /(ness|ity|ism|ics|ing|ion|ment|ance|ence|ure|dom|ship|hood|ery|ry|work|care)$/.test(h.name)
+          ? sentence(`${subject(e)} is a type of ${h.name}: ${d}`)
+          : sentence(`${subject(e)} belongs to the category of ${plural(h.name)}: ${d}`),
       ]);
     },
   },
@@ -540,11 +553,20 @@ function fillQuestion(t: string, e: Entity, r: Rng): string {
   return q;
 }
 
+const ART_FORM = /\b(art|arts|painting|paintings|sculpture|drawing|print|engraving|etching|style|genre|movement|school|photograph|picture|mural|carving|relief|mosaic|ornament|decoration|design|architecture|technique|representation|graphic|graphics|statue|image)\b/;
+/** a form, genre, style or technique of art ("What kind of art is fresco?" makes sense) */
+function isArtForm(e: Entity): boolean {
+  if (e.kind === 'movement') return true;
+  if (e.kind !== 'concept' || e.lexName === 'noun.person' || e.lexName === 'noun.substance') return false;
+  const head = (e.glosses[0]?.def ?? '').split(' ').slice(0, 5).join(' ');
+  return ART_FORM.test(`${e.hypers[0]?.name ?? ''} ${head}`);
+}
+
 function phrasingsFor(i: Intent, e: Entity, list: string[]): string[] {
   return list.filter((t) => {
     if (ART_ONLY_PHRASINGS.has(t) && e.domain !== 'art') return false;
     if (t === 'What kind of artist {be} {X}?' && !/\b(painter|sculptor|artist|architect|photographer|engraver|illustrator|cartoonist|printmaker|lithographer|designer|potter|draftsman|caricaturist|goldsmith)\b/.test(e.person?.head ?? '')) return false;
-    if (t === 'What kind of art is {X}?' && (e.kind === 'instance' || e.lexName === 'noun.person' || e.lexName === 'noun.substance')) return false;
+    if (t === 'What kind of art is {X}?' && !isArtForm(e)) return false;
     if (t === 'Where is {X}?' && e.kind !== 'instance') return false;
     if (t === 'Where did {N} originate?' && e.kind === 'instance') return false;
     if ((t === 'What does {N} mean?' || t === 'What is the meaning of {N}?') && /^[A-Z]/.test(e.name) && e.kind !== 'concept') return false;
