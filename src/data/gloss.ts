@@ -213,7 +213,7 @@ export function parseLifespan(t: string): (Lifespan & { birthplace?: string }) |
 
 /** Turn a clause that follows a person's name into a predicate ("was …", "developed …"). */
 export function toPredicate(clause: string, past: boolean): string {
-  const c = clause.trim().replace(/^(and|but)\s+/, '');
+  const c = clause.trim().replace(/^(and|but)\s+/, '').replace(/ and (who|that) /g, ' and ');
   const be = past ? 'was' : 'is';
   const first = c.split(/\s+/)[0].toLowerCase().replace(/[^a-z-]/g, '');
   if (first === 'who' || first === 'that') return c.replace(/^(who|that)\s+/i, '');

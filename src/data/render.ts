@@ -227,7 +227,11 @@ function extraSentence(c: string, past: boolean): string {
   const w = c.split(' ');
   const first = w[0].toLowerCase();
   const second = (w[1] ?? '').toLowerCase();
-  if (/^(he|she|it|they|its|their|this|these)$/.test(first) || /^(the )?[\w-]+( [\w-]+)? (was|were|is|are|has|had|have)\b/i.test(c)) return sentence(c);
+  // a clause with its own subject: "its construction was begun …", "Muslims turn in its direction …"
+  const ownSubject =
+    /^(he|she|it|they|its|their|this|these)$/.test(first) || /^[A-Z]/.test(w[0]) ||
+    (!/(ed|ing)$/.test(first) && second !== 'to' && /^(the )?[\w-]+( [\w-]+)? (was|were|is|are|has|had|have)\b/i.test(c));
+  if (ownSubject) return sentence(c);
   if (/^(was|is|were|are|has|had|have|can|may|will|must|should|does|did)$/.test(first)) return sentence(`it ${c}`);
   if (ADVERB.test(first)) return sentence(/(s|ed)$/.test(second) && !PREP.test(w[2]?.toLowerCase() ?? '') ? `it ${c}` : `it ${be} ${c}`);
   if (/ed$/.test(first) || /^(made|built|held|known|drawn|done|found|seen|shown|worn|sold|written|given|taken|grown)$/.test(first)) {
