@@ -72,10 +72,9 @@ function parser() {
     .usage([
       '$0 --weights DIR [options]',
       '',
-      'Look inside a GPT-2-architecture model (a Hugging Face directory or one of our checkpoints:',
-      'config.json + model.safetensors). By default: the top next tokens after the prompt, with their',
-      'logits (scores) and probabilities (softmax over the real vocabulary).',
-      '',
+      'Look inside a GPT-2-architecture model: a Hugging Face directory or one of our checkpoints',
+      '(config.json + model.safetensors). By default it lists the top next tokens after the prompt',
+      'with their logits (scores) and probabilities (softmax over the real vocabulary).',
       'Prompts accept \\n, \\t and \\\\ escapes as typed on a shell command line.',
     ].join('\n'))
     .option('weights', { alias: 'w', type: 'string', describe: 'model directory (config.json + model.safetensors)' })
@@ -100,23 +99,26 @@ function parser() {
     .option('fw-threshold', { type: 'number', default: DEFAULT_THRESHOLDS.functionWordShare, describe: 'function-word share at or above which predictions are "generic"' })
     .option('gain-threshold', { type: 'number', default: DEFAULT_THRESHOLDS.likelihoodGain, describe: 'answer likelihood gain (nats/token) at or above which "the question helps"' })
     .option('logit-lens', { type: 'boolean', default: false, describe: 'top tokens read out of the residual stream after each block (ln_f + lm_head), last position' })
-    .option('compare', { type: 'string', describe: 'a second model directory, shown side by side' })
+    .option('compare', { type: 'string', describe: 'a second model directory, shown side by side (with --json: {"models": [A, B]})' })
     .option('json', { type: 'boolean', default: false, describe: 'print only JSON on stdout: {ids, top, loss, token_losses, ...}' })
     .option('full-logits', { type: 'boolean', default: false, describe: 'with --json: add "logits", the last position\'s logits over the real vocabulary' })
     .example('$0 -w weights/distilgpt2', 'top 10 next tokens after the seed prompt')
     .example('$0 -w weights/distilgpt2 -p "Q: Who was Vincent van Gogh?\\nA:" -n 40', 'and a greedy answer')
     .example('$0 -w weights/distilgpt2 --loss --target " A school of French painters."', 'surprisal of an answer')
-    .example('$0 -w runs/scratch/final --diagnose --compare weights/distilgpt2', 'does either model use its prompt?')
+    .example('$0 -w runs/scratch-mixed/final --diagnose --compare weights/distilgpt2', 'does either model use its prompt?')
     .epilogue([
-      `--diagnose: function words are ${FUNCTION_WORDS.map((w) => JSON.stringify(w)).join(' ')}.`,
-      `Default prompts: ${DEFAULT_PROMPTS.map((p) => JSON.stringify(p.prompt)).join(', ')}.`,
-      'Exit status: 0 done, 1 usage or input error.',
+      '--diagnose compares each prompt with the null prompt: KL(p_prompt || p_null), the share of top-k',
+      'probability on function words, and (for prompts with a reference answer) how much the question',
+      'raises the answer\'s log-likelihood per token. Each votes against its threshold; the verdict follows',
+      `the majority. Function words: ${FUNCTION_WORDS.map((w) => JSON.stringify(w)).join(' ')}.`,
+      `Default prompts (with WordNet-gloss answers): ${DEFAULT_PROMPTS.map((p) => JSON.stringify(p.prompt)).join(', ')}.`,
+      'Exit status: 0 done, 1 usage or input error (one line on stderr), 2 internal error.',
     ].join('\n'))
     .parserConfiguration({ 'parse-positional-numbers': false })
     .strict()
     .help()
     .version(false)
-    .wrap(Math.min(110, process.stdout.columns || 100));
+    .wrap(null);
 }
 
 interface Argv {
