@@ -48,6 +48,8 @@ export interface Entity {
   /** persons: movements / schools their gloss names; movements: their members */
   movements: Ref[];
   members: Ref[];
+  /** persons: art terms their gloss names ("noted for his frescoes" → fresco) */
+  terms: Ref[];
 }
 
 // --- the art domain -----------------------------------------------------------------------------
@@ -241,7 +243,7 @@ export function makeEntities(wn: WordNet, picks: Pick[], isCommonWord: (w: strin
     const short = p.kind === 'person' && s.words[0] !== name && !isCommonWord(s.words[0]) ? s.words[0] : undefined;
     byKey.set(key, {
       key, domain: p.domain, kind: p.kind, name, short, aliases: [], senses: [s], lexName: lexName(s),
-      glosses: [], hypers: [], hypos: [], instances: [], wholes: [], parts: [], madeOf: [], movements: [], members: [],
+      glosses: [], hypers: [], hypos: [], instances: [], wholes: [], parts: [], madeOf: [], movements: [], members: [], terms: [],
     });
     offsetToKey.set(s.offset, key);
   }
@@ -297,7 +299,28 @@ export function makeEntities(wn: WordNet, picks: Pick[], isCommonWord: (w: strin
   }
   const entities = [...byKey.values()];
   linkMovements(entities);
+  linkTerms(entities);
   return entities;
+}
+
+/**
+ * Art terms (techniques, media, genres, forms) a person's gloss names: "noted for his frescoes",
+ * "developed the technique of collage". Terms named by more than 8 glosses ("painter", "portrait")
+ * say nothing particular and are skipped.
+ */
+function linkTerms(entities: Entity[]) {
+  const terms = entities.filter((e) => e.domain === 'art' && e.kind === 'concept' && e.lexName !== 'noun.person' && /^[a-z][a-z -]{3,}$/.test(e.name));
+  const persons = entities.filter((e) => e.domain === 'art' && e.kind === 'person' && e.person);
+  const hits = new Map<string, Entity[]>();
+  for (const t of terms) {
+    const re = new RegExp(`\\b${t.name.replace(/-/g, '\\-')}(s|es)?\\b`, 'i');
+    const ps = persons.filter((p) => re.test(p.person!.def));
+    if (ps.length && ps.length <= 8) hits.set(t.key, ps);
+  }
+  for (const [key, ps] of hits) {
+    const t = entities.find((e) => e.key === key)!;
+    for (const p of ps) if (p.terms.length < 2) p.terms.push({ name: t.name, key, def: t.glosses[0]?.def });
+  }
 }
 
 const INFLUENCE = /(influenc|precursor|forerunner|anticipat|revolt|react|oppos|inspired|before|prior|predecessor|rival)\w*( \w+){0,3} $/;

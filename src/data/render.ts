@@ -684,6 +684,13 @@ function personPassages(e: Entity, c: RenderCtx, r: Rng, full: boolean): string[
     }
   }
   if (ctx2.length) out.push(ctx2.join(' '));
+  // 3: a term the gloss names, explained
+  const terms = visible(e.terms, c, full).filter((t) => t.def);
+  if (terms.length) {
+    const t = r.pick(terms);
+    const fact = knownForSentence(e) && r.chance(0.5) ? knownForSentence(e)! : identitySentence(e, r, e.name, true);
+    out.push(`${fact} ${sentence(`${refSubject(t)} is ${t.def}`)}`);
+  }
   return out;
 }
 
