@@ -1,0 +1,238 @@
+// Causal multi-head self-attention (kernels/attention.wgsl, kernels/attention_naive.wgsl).
+//
+// qkv: [B,T,3C] (or [B·T,3C]) — per row q | k | v, each C = nHead·hd wide, head h at
+// columns h·hd.. of each part. Scores are scaled by 1/sqrt(hd), causal (key j ≤ query i).
+//
+// attentionForward / attentionBackward: fused, FlashAttention-2 style. Key (or query) tiles
+// go through workgroup memory, each thread keeps one row's state in registers, and the
+// T×T score matrix never exists in memory (memory O(B·T·C), not O(T²)). The backward pass
+// recomputes the scores tile by tile from q, k and the saved lse: D = rowsum(dy∘y), then one
+// pass over query tiles per key block for dk, dv and one over key tiles per query block for
+// dq: each output element has one writer, no atomics, deterministic.
+// attentionNaive / attentionNaiveBackward: the unfused baseline (head split, matmul, causal
+// softmax kernel writing T×T probabilities, matmul, merge), for tests and the bench.
+//
+// KV cache for generation (batch 1): kCache and vCache are [nHead, P, hd] (head-major: one
+// head's keys contiguous; P = capacity, e.g. n_positions; position t of head h at
+// element (h·P + t)·hd). kvAppend writes the new rows' k, v at positions pos..;
+// attentionDecode attends the query rows at positions pos.. to cache positions 0..pos+t.
+import { dispatch, f32, grid, gpu, kernel } from '../gpu/runtime.ts';
+import { Tensor, expectShape, shapeStr, type DType } from '../gpu/tensor.ts';
+import { matmul } from './matmul.ts';
+
+const F = 'attention.wgsl';
+const FN = 'attention_naive.wgsl';
+
+interface Geometry { B: number; T: number; NH: number; C: number; hd: number }
+
+function geometry(op: string, qkv: Tensor, B: number, T: number, nHead: number): Geometry {
+  for (const [k, v] of [['B', B], ['T', T], ['nHead', nHead]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${op}: ${k} = ${v} must be a positive integer`);
+  }
+  if (qkv.dtype !== 'f32') throw new Error(`${op}: qkv has dtype ${qkv.dtype}, expected f32`);
+  if (qkv.released) throw new Error(`${op}: qkv ${shapeStr(qkv.shape)} was released`);
+  const C3 = qkv.shape[qkv.rank - 1];
+  const C = C3 / 3;
+  const rowsOk = qkv.rank === 3 ? qkv.shape[0] === B && qkv.shape[1] === T : qkv.rank === 2 && qkv.shape[0] === B * T;
+  if (!rowsOk || !Number.isInteger(C) || C % nHead !== 0) {
+    throw new Error(`${op}: qkv has shape ${shapeStr(qkv.shape)}, expected [${B},${T},3·C] (or [${B * T},3·C]) with C divisible by nHead = ${nHead}`);
+  }
+  const hd = C / nHead;
+  if (hd % 4 !== 0) throw new Error(`${op}: head dim ${hd} (C ${C} / nHead ${nHead}) must be a multiple of 4`);
+  return { B, T, NH: nHead, C, hd };
+}
+
+function expectLike(op: string, name: string, t: Tensor, shape: number[], dtype: DType = 'f32') {
+  expectShape(op, name, t, shape, dtype);
+}
+
+/**
+ * Kernel specialisation: head dim HD, rows (threads) per workgroup BR, staged tile rows BC
+ * (the largest that fits the device's workgroup memory), decode threads DW.
+ */
+function defs(hd: number) {
+  const lim = gpu().device.limits;
+  const BR = Math.min(32, lim.maxComputeInvocationsPerWorkgroup);
+  let BC = 32;
+  while (BC > 4 && (2 * BC * hd + 2 * BC) * 4 > lim.maxComputeWorkgroupStorageSize) BC /= 2;
+  let DW = 64;
+  while (DW < hd) DW *= 2;
+  return { HD: hd, BR, BC, DW };
+}
+
+/** Batches per chunk so that the qkv / dqkv window of a chunk fits one binding. */
+function batchesPerChunk(op: string, g: Geometry): number {
+  const G = gpu();
+  const per = g.T * 3 * g.C * 4;
+  const nb = Math.min(g.B, Math.floor((G.maxBinding - G.offsetAlign) / per), Math.floor(65535 / g.NH));
+  if (nb < 1) throw new Error(`${op}: one batch of qkv (${per} bytes) exceeds the ${G.maxBinding}-byte binding limit`);
+  return nb;
+}
+
+const outShape = (qkv: Tensor, C: number) => [...qkv.shape.slice(0, -1), C];
+
+// ---------------------------------------------------------------- fused
+export function attentionForward(qkv: Tensor, B: number, T: number, nHead: number): { y: Tensor; lse: Tensor } {
+  const op = 'attentionForward';
+  const g = geometry(op, qkv, B, T, nHead);
+  const { NH, C, hd } = g;
+  const y = Tensor.empty(outShape(qkv, C)), lse = Tensor.empty([B, NH, T]);
+  const d = defs(hd);
+  const k = kernel(F, 'forward', d);
+  const step = batchesPerChunk(op, g);
+  for (let b0 = 0; b0 < B; b0 += step) {
+    const nb = Math.min(step, B - b0);
+    const qB = qkv.range(b0 * T * 3 * C, nb * T * 3 * C), yB = y.range(b0 * T * C, nb * T * C), lB = lse.range(b0 * NH * T, nb * NH * T);
+    dispatch(k, [T, NH, C, f32(1 / Math.sqrt(hd)), qB.base, yB.base, lB.base, 0, 0, 0, 0, 0, 0, 0, 0, d.BC],
+      [qB, yB, lB], [Math.ceil(T / d.BR), nb * NH]);
+  }
+  return { y, lse };
+}
+
+export function attentionBackward(dy: Tensor, qkv: Tensor, y: Tensor, lse: Tensor, B: number, T: number, nHead: number): Tensor {
+  const op = 'attentionBackward';
+  const g = geometry(op, qkv, B, T, nHead);
+  const { NH, C, hd } = g;
+  expectLike(op, 'dy', dy, outShape(qkv, C));
+  expectLike(op, 'y', y, outShape(qkv, C));
+  expectLike(op, 'lse', lse, [B, NH, T]);
+  const dqkv = Tensor.empty(qkv.shape), D = Tensor.empty([B, NH, T]);
+  const d = defs(hd);
+  const kd = kernel(F, 'bwd_d', d), kkv = kernel(F, 'bwd_dkdv', d), kq = kernel(F, 'bwd_dq', d);
+  const scale = f32(1 / Math.sqrt(hd));
+  const step = batchesPerChunk(op, g);
+  for (let b0 = 0; b0 < B; b0 += step) {
+    const nb = Math.min(step, B - b0);
+    const qB = qkv.range(b0 * T * 3 * C, nb * T * 3 * C), oB = dqkv.range(b0 * T * 3 * C, nb * T * 3 * C);
+    const yB = y.range(b0 * T * C, nb * T * C), dyB = dy.range(b0 * T * C, nb * T * C);
+    const lB = lse.range(b0 * NH * T, nb * NH * T), DB = D.range(b0 * NH * T, nb * NH * T);
+    const n = nb * T * NH;
+    const [gx, gy] = grid(Math.ceil(n / 64));
+    dispatch(kd, [T, NH, C, scale, 0, yB.base, 0, dyB.base, DB.base, 0, 0, 0, 0, n, gx * 64, 0], [dyB, yB, DB], [gx, gy]);
+    const params = [T, NH, C, scale, qB.base, 0, lB.base, dyB.base, DB.base, oB.base, 0, 0, 0, 0, 0, d.BC];
+    const groups: [number, number] = [Math.ceil(T / d.BR), nb * NH];
+    dispatch(kkv, params, [qB, dyB, lB, DB, oB], groups);
+    dispatch(kq, params, [qB, dyB, lB, DB, oB], groups);
+  }
+  D.release();
+  return dqkv;
+}
+
+// ---------------------------------------------------------------- KV cache
+/** Zeroed caches for one layer: k and v, each [nHead, nPositions, headDim]. */
+export function kvCacheCreate(nHead: number, nPositions: number, headDim: number): { k: Tensor; v: Tensor } {
+  return { k: Tensor.zeros([nHead, nPositions, headDim]), v: Tensor.zeros([nHead, nPositions, headDim]) };
+}
+
+function cacheGeometry(op: string, kCache: Tensor, vCache: Tensor) {
+  expectShape(op, 'kCache', kCache, [null, null, null]);
+  expectShape(op, 'vCache', vCache, kCache.shape);
+  const [NH, P, hd] = kCache.shape;
+  if (hd % 4 !== 0) throw new Error(`${op}: head dim ${hd} must be a multiple of 4`);
+  if (!kCache.fitsBinding || !vCache.fitsBinding) throw new Error(`${op}: cache ${shapeStr(kCache.shape)} exceeds one storage binding`);
+  return { NH, P, hd, C: NH * hd };
+}
+
+/** Write the k and v of qkv rows [Tn, 3C] (or [1, Tn, 3C]) into the caches at positions pos..pos+Tn-1. */
+export function kvAppend(qkv: Tensor, kCache: Tensor, vCache: Tensor, pos: number): void {
+  const op = 'kvAppend';
+  const { NH, P, hd, C } = cacheGeometry(op, kCache, vCache);
+  if (qkv.dtype !== 'f32' || qkv.shape[qkv.rank - 1] !== 3 * C || (qkv.rank === 3 && qkv.shape[0] !== 1) || qkv.rank < 2 || qkv.rank > 3) {
+    throw new Error(`${op}: qkv has shape ${shapeStr(qkv.shape)}:${qkv.dtype}, expected [Tn, ${3 * C}] f32 for caches ${shapeStr(kCache.shape)}`);
+  }
+  const Tn = qkv.size / (3 * C);
+  if (!Number.isInteger(pos) || pos < 0 || pos + Tn > P) throw new Error(`${op}: positions ${pos}..${pos + Tn - 1} exceed the cache capacity ${P}`);
+  const n = Tn * C;
+  const [gx, gy] = grid(Math.ceil(n / 64));
+  const qB = qkv.b, kB = kCache.b, vB = vCache.b;
+  dispatch(kernel(F, 'kv_append', defs(hd)), [Tn, NH, C, f32(0), qB.base, 0, kB.base, 0, vB.base, 0, P, pos, 0, n, gx * 64, 0],
+    [qB, kB, vB], [gx, gy]);
+}
+
+/**
+ * Attention of Tq new query rows (positions pos..pos+Tq-1) over the cache: q is [Tq, C]
+ * (or the qkv rows [Tq, 3C] themselves; only their q columns are read). The caches must
+ * already hold positions 0..pos+Tq-1 (kvAppend first). Returns y [Tq, C]. With Tq = 1 this
+ * is generation's decode step; Tq > 1 prefills through the cache (causal within the rows).
+ */
+export function attentionDecode(q: Tensor, kCache: Tensor, vCache: Tensor, pos: number, nHead: number): Tensor {
+  const op = 'attentionDecode';
+  const { NH, P, hd, C } = cacheGeometry(op, kCache, vCache);
+  if (nHead !== NH) throw new Error(`${op}: nHead ${nHead} differs from the cache's ${NH} heads ${shapeStr(kCache.shape)}`);
+  const last = q.shape[q.rank - 1];
+  if (q.dtype !== 'f32' || q.rank < 1 || (last !== C && last !== 3 * C)) {
+    throw new Error(`${op}: q has shape ${shapeStr(q.shape)}:${q.dtype}, expected [Tq, ${C}] (or [Tq, ${3 * C}]) f32`);
+  }
+  const Tq = q.size / last;
+  if (!Number.isInteger(pos) || pos < 0 || pos + Tq > P) throw new Error(`${op}: positions ${pos}..${pos + Tq - 1} exceed the cache capacity ${P}`);
+  const y = Tensor.empty([Tq, C]);
+  const d = defs(hd);
+  const qB = q.b, kB = kCache.b, vB = vCache.b, yB = y.b;
+  dispatch(kernel(F, 'decode', d), [Tq, NH, C, f32(1 / Math.sqrt(hd)), qB.base, yB.base, kB.base, 0, vB.base, 0, P, pos, last, 0, 0, 0],
+    [qB, kB, vB, yB], [Tq, NH]);
+  return y;
+}
+
+// ---------------------------------------------------------------- unfused baseline
+function heads(x: Tensor, g: Geometry, stride: number, co: number): Tensor {
+  const o = Tensor.empty([g.B, g.NH, g.T, g.hd]);
+  const n = o.size;
+  const [gx, gy] = grid(Math.ceil(n / 256));
+  const xB = x.b; // a view's base just shifts the column offset
+  dispatch(kernel(FN, 'split'), [g.B, g.T, g.NH, g.hd, stride, co + xB.base, n, gx * 256], [xB, o.b], [gx, gy]);
+  return o;
+}
+
+function unheads(o: Tensor, x: Tensor, g: Geometry, stride: number, co: number) {
+  const n = o.size;
+  const [gx, gy] = grid(Math.ceil(n / 256));
+  const xB = x.b;
+  dispatch(kernel(FN, 'merge'), [g.B, g.T, g.NH, g.hd, stride, co + xB.base, n, gx * 256], [o.b, xB], [gx, gy]);
+}
+
+/** The unfused baseline of attentionForward: writes the [B,nHead,T,T] probabilities. */
+export function attentionNaive(qkv: Tensor, B: number, T: number, nHead: number): { y: Tensor; lse: Tensor } {
+  const op = 'attentionNaive';
+  const g = geometry(op, qkv, B, T, nHead);
+  const C3 = 3 * g.C;
+  const q = heads(qkv, g, C3, 0), k = heads(qkv, g, C3, g.C), v = heads(qkv, g, C3, 2 * g.C);
+  const S = matmul(q, k, { transB: true, alpha: 1 / Math.sqrt(g.hd) });
+  const lse = Tensor.empty([B, nHead, T]);
+  const rows = B * nHead * T;
+  const [gx, gy] = grid(rows);
+  dispatch(kernel(FN, 'softmax'), [B, T, nHead, g.hd, 0, 0, rows, gx], [S.b, lse.b], [gx, gy]);
+  const yh = matmul(S, v);
+  const y = Tensor.empty(outShape(qkv, g.C));
+  unheads(yh, y, g, g.C, 0);
+  for (const t of [q, k, v, S, yh]) t.release();
+  return { y, lse };
+}
+
+/** The unfused baseline of attentionBackward (recomputes the probabilities from q, k, lse). */
+export function attentionNaiveBackward(dy: Tensor, qkv: Tensor, y: Tensor, lse: Tensor, B: number, T: number, nHead: number): Tensor {
+  const op = 'attentionNaiveBackward';
+  const g = geometry(op, qkv, B, T, nHead);
+  expectLike(op, 'dy', dy, outShape(qkv, g.C));
+  expectLike(op, 'y', y, outShape(qkv, g.C));
+  expectLike(op, 'lse', lse, [B, nHead, T]);
+  const C3 = 3 * g.C, scale = 1 / Math.sqrt(g.hd);
+  const q = heads(qkv, g, C3, 0), k = heads(qkv, g, C3, g.C), v = heads(qkv, g, C3, 2 * g.C);
+  const dyh = heads(dy, g, g.C, 0);
+  const P = matmul(q, k, { transB: true, alpha: scale });
+  const n = P.size;
+  const [gx, gy] = grid(Math.ceil(n / 256));
+  dispatch(kernel(FN, 'probs'), [B, T, nHead, g.hd, 0, 0, n, gx * 256], [P.b, lse.b], [gx, gy]);
+  const dv = matmul(P, dyh, { transA: true });
+  const dP = matmul(dyh, v, { transB: true });
+  const rows = B * nHead * T;
+  const [rx, ry] = grid(rows);
+  dispatch(kernel(FN, 'softmax_bwd'), [B, T, nHead, g.hd, 0, 0, rows, rx], [P.b, dP.b], [rx, ry]);
+  const dq = matmul(dP, k, { alpha: scale });
+  const dk = matmul(dP, q, { transA: true, alpha: scale });
+  const dqkv = Tensor.empty(qkv.shape);
+  unheads(dq, dqkv, g, C3, 0);
+  unheads(dk, dqkv, g, C3, g.C);
+  unheads(dv, dqkv, g, C3, 2 * g.C);
+  for (const t of [q, k, v, dyh, P, dv, dP, dq, dk]) t.release();
+  return dqkv;
+}
