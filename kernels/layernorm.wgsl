@@ -4,14 +4,14 @@
 // y = (x - mean)·rstd·w + b, rstd = 1/sqrt(var + eps) (biased variance, two-pass).
 // The host cuts x/y/dy/dx into chunks of whole rows that fit one binding: row r of a chunk
 // is global row n0 + r; x0, y0, dx0 are the chunk's element bases inside its bindings.
-// {{WG}} threads (a power of two) per row; thread t holds columns t + k·WG, k < {{VPT}}.
+// (kernels/layernorm_sg.wgsl has subgroup versions of forward / backward_dx, used when the
+// device supports subgroups.) {{WG}} threads (a power of two) per row; thread t holds columns t + k·WG, k < {{VPT}}.
 // Reductions are fixed-order workgroup trees: results are deterministic.
 //
 // forward: one workgroup per row. x @1, w @2, b @3, y @4 (rw), mean @5 (rw), rstd @6 (rw).
-// backward: one workgroup per block of R rows (global block index = n0 / R + group):
-//   dx = rstd·(w·dy - mean_c(w·dy) - xhat·mean_c(w·dy·xhat)) for each row, and the block's
-//   partial sums of dw = Σ dy·xhat and db = Σ dy written to part[block, 0..C) and
-//   part[block, C..2C). dy @1, x @2, w @3, mean @4, rstd @5, dx @6 (rw), part @7 (rw).
+// backward_dx: one workgroup per row: dx = rstd·(w·dy - mean_c(w·dy) - xhat·mean_c(w·dy·xhat)).
+//   dy @1, x @2, w @3, mean @4, rstd @5, dx @6 (rw).
+// dwdb: see below (partials of dw, db per block of R rows, one invocation per channel).
 // reduce (one invocation per c < 2C): dw/db[c] = Σ_blocks part[block, c] in block order.
 //   part @1, dw @2 (rw), db @3 (rw).
 const WG: u32 = {{WG}};
@@ -93,69 +93,70 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l
   }
 }
 
-// backward
+// backward_dx
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read> xb_: array<f32>;
 @group(0) @binding(3) var<storage, read> wb_: array<f32>;
 @group(0) @binding(4) var<storage, read> mean_r: array<f32>;
 @group(0) @binding(5) var<storage, read> rstd_r: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(7) var<storage, read_write> part: array<f32>;
 
 @compute @workgroup_size(WG)
-fn backward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let g = wid.y * p.row + wid.x;
-  let r0 = g * p.R;
-  if (r0 >= p.rows) { return; }
-  let r1 = min(r0 + p.R, p.rows);
+fn backward_dx(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let r = wid.y * p.row + wid.x;
+  if (r >= p.rows) { return; }
   let C = p.C;
-  let invC = 1.0 / f32(C);
-  var wv: array<f32, VPT>;
-  var dwa: array<f32, VPT>;
-  var dba: array<f32, VPT>;
+  let mu = mean_r[p.m0 + p.n0 + r];
+  let rs = rstd_r[p.s0 + p.n0 + r];
+  var gw: array<f32, VPT>;
+  var xh: array<f32, VPT>;
+  var s = vec2<f32>(0.0, 0.0);
   for (var k = 0u; k < VPT; k++) {
     let c = lid + k * WG;
-    var v = 0.0;
-    if (c < C) { v = wb_[p.w0 + c]; }
-    wv[k] = v;
-    dwa[k] = 0.0;
-    dba[k] = 0.0;
-  }
-  for (var r = r0; r < r1; r++) {
-    let mu = mean_r[p.m0 + p.n0 + r];
-    let rs = rstd_r[p.s0 + p.n0 + r];
-    var dyv: array<f32, VPT>;
-    var xh: array<f32, VPT>;
-    var s = vec2<f32>(0.0, 0.0);
-    for (var k = 0u; k < VPT; k++) {
-      let c = lid + k * WG;
-      var d = 0.0;
-      var h = 0.0;
-      if (c < C) {
-        d = dy[p.y0 + r * C + c];
-        h = (xb_[p.x0 + r * C + c] - mu) * rs;
-      }
-      dyv[k] = d;
-      xh[k] = h;
-      let gw = wv[k] * d;
-      s += vec2<f32>(gw, gw * h);
-      dwa[k] += d * h;
-      dba[k] += d;
-    }
-    let t = wsum2(s, lid) * invC;
-    for (var k = 0u; k < VPT; k++) {
-      let c = lid + k * WG;
-      if (c < C) { dx[p.dx0 + r * C + c] = rs * (wv[k] * dyv[k] - t.x - xh[k] * t.y); }
-    }
-  }
-  let blk = p.n0 / p.R + g;
-  for (var k = 0u; k < VPT; k++) {
-    let c = lid + k * WG;
+    var g = 0.0;
+    var h = 0.0;
     if (c < C) {
-      part[blk * 2u * C + c] = dwa[k];
-      part[blk * 2u * C + C + c] = dba[k];
+      g = wb_[p.w0 + c] * dy[p.y0 + r * C + c];
+      h = (xb_[p.x0 + r * C + c] - mu) * rs;
     }
+    gw[k] = g;
+    xh[k] = h;
+    s += vec2<f32>(g, g * h);
   }
+  let t = wsum2(s, lid) / f32(C);
+  for (var k = 0u; k < VPT; k++) {
+    let c = lid + k * WG;
+    if (c < C) { dx[p.dx0 + r * C + c] = rs * (gw[k] - t.x - xh[k] * t.y); }
+  }
+}
+
+// dwdb (one invocation per (channel c, block of R rows), no barriers): the block's partial
+// sums dw = Σ dy·xhat, db = Σ dy over its rows in order, to part[block, c] and
+// part[block, C + c]; global block = n0 / R + group row. dy @1, x @2, mean @3, rstd @4, part @5 (rw).
+@group(0) @binding(1) var<storage, read> dy_c: array<f32>;
+@group(0) @binding(2) var<storage, read> x_c: array<f32>;
+@group(0) @binding(3) var<storage, read> mean_c: array<f32>;
+@group(0) @binding(4) var<storage, read> rstd_c: array<f32>;
+@group(0) @binding(5) var<storage, read_write> part: array<f32>;
+
+@compute @workgroup_size(64)
+fn dwdb(@builtin(global_invocation_id) gid: vec3u) {
+  let c = gid.x;
+  let k = gid.y;
+  let C = p.C;
+  let r0 = k * p.R;
+  if (c >= C || r0 >= p.rows) { return; }
+  let r1 = min(r0 + p.R, p.rows);
+  var aw = 0.0;
+  var ab = 0.0;
+  for (var r = r0; r < r1; r++) {
+    let d = dy_c[p.y0 + r * C + c];
+    aw += d * (x_c[p.x0 + r * C + c] - mean_c[p.m0 + p.n0 + r]) * rstd_c[p.s0 + p.n0 + r];
+    ab += d;
+  }
+  let blk = p.n0 / p.R + k;
+  part[blk * 2u * C + c] = aw;
+  part[blk * 2u * C + C + c] = ab;
 }
 
 // reduce

@@ -2,11 +2,11 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setup, randn, poisoned, expectClose } from './helpers.ts';
 import { Tensor } from '../src/gpu/tensor.ts';
 import { setMaxBinding } from '../src/gpu/device.ts';
-import { layernormForward, layernormBackward } from '../src/ops/layernorm.ts';
+import { layernormForward, layernormBackward, layernormOptions } from '../src/ops/layernorm.ts';
 import * as ref from '../src/ref/transformer.ts';
 
 beforeAll(setup);
-afterEach(() => setMaxBinding(undefined));
+afterEach(() => { layernormOptions.subgroups = true; return setMaxBinding(undefined); });
 
 /** Make the pool hand out NaN-filled buffers for the next allocations of these shapes. */
 function poisonNext(...shapes: number[][]) { for (const s of shapes) poisoned(s).release(); }
@@ -16,8 +16,9 @@ describe('layernorm', () => {
     { N: 1, C: 48 }, { N: 17, C: 96 }, { N: 67, C: 48 }, { N: 33, C: 384 }, { N: 5, C: 7 },
     { N: 45, C: 48, limit: 4096 }, // x, y, dy, dx in row chunks
   ];
-  for (const { N, C, limit } of cases) {
-    it(`N=${N} C=${C}${limit ? ' (small binding limit)' : ''}: forward and backward vs float64`, async () => {
+  for (const { N, C, limit } of cases) for (const sub of [true, false]) {
+    it(`N=${N} C=${C}${limit ? ' (small binding limit)' : ''}, ${sub ? 'subgroup' : 'workgroup-tree'} rows: forward and backward vs float64`, async () => {
+      layernormOptions.subgroups = sub;
       // an offset mean and a large scale: a one-pass variance would lose digits
       const x = randn(N * C, 1, 3).map((v) => v + 5);
       const w = randn(C, 2), b = randn(C, 3), dy = randn(N * C, 4);

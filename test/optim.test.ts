@@ -9,7 +9,7 @@ beforeAll(setup);
 afterEach(() => setMaxBinding(undefined));
 
 describe('sumSquares / gradNorm', () => {
-  for (const n of [1, 4095, 4097, 50001]) {
+  for (const n of [1, 4095, 4097, 50001, 1_100_003]) { // the last needs two partial levels
     it(`n=${n}`, async () => {
       const x = randn(n, n);
       const s = ref.sumSquares(x);

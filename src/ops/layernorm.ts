@@ -1,14 +1,24 @@
 // LayerNorm over the last dimension (kernels/layernorm.wgsl).
 //
-// Forward: one workgroup per row, two-pass mean/variance held in registers, writes y and
-// the per-row mean and rstd for the backward pass.
-// Backward: dx row by row plus per-block partial sums of dw, db (blocks of R rows, one
-// workgroup each), then a second pass sums the partials over blocks in a fixed order:
-// no atomics, deterministic. x/y/dy/dx larger than one binding are cut into row chunks.
+// Forward: per row, two-pass mean / variance; writes y and the per-row mean and rstd for the
+// backward pass. Backward: dx per row; dw, db as per-block partial sums (one invocation per
+// channel and block of R rows, no barriers) then a second pass that sums the partials over
+// blocks in a fixed order: no atomics, deterministic. x/y/dy/dx larger than one binding are
+// cut into row chunks.
+// Row kernels: with the `subgroups` feature, one subgroup per row reducing with subgroupAdd
+// (kernels/layernorm_sg.wgsl: no workgroup barriers, which are costly on CPU adapters such
+// as lavapipe); otherwise one workgroup per row with a workgroup-memory tree.
 import { dispatch, f32, grid, gpu, kernel } from '../gpu/runtime.ts';
 import { Tensor, expectShape, shapeStr } from '../gpu/tensor.ts';
 
 const F = 'layernorm.wgsl';
+const FSG = 'layernorm_sg.wgsl';
+const RPW = 8; // rows per workgroup in the subgroup kernels
+
+/** For tests and benches: force the portable (workgroup-tree) row kernels, or allow subgroups. */
+export const layernormOptions = { subgroups: true };
+
+function useSubgroups() { return layernormOptions.subgroups && gpu().features.has('subgroups'); }
 
 function defs(C: number) {
   let wg = 32;
@@ -37,13 +47,14 @@ export function layernormForward(x: Tensor, w: Tensor, b: Tensor, eps = 1e-5): {
   expectShape(op, 'w', w, [C]);
   expectShape(op, 'b', b, [C]);
   const y = Tensor.empty(x.shape), mean = Tensor.empty([N]), rstd = Tensor.empty([N]);
-  const k = kernel(F, 'forward', defs(C));
+  const sg = useSubgroups();
+  const k = sg ? kernel(FSG, 'forward', { RPW }) : kernel(F, 'forward', defs(C));
   const wB = w.b, bB = b.b, mB = mean.b, sB = rstd.b;
   const step = chunkRows(op, C);
   for (let n0 = 0; n0 < N; n0 += step) {
     const rows = Math.min(step, N - n0);
     const xB = x.range(n0 * C, rows * C), yB = y.range(n0 * C, rows * C);
-    const [gx, gy] = grid(rows);
+    const [gx, gy] = grid(sg ? Math.ceil(rows / RPW) : rows);
     dispatch(k, [rows, C, xB.base, yB.base, wB.base, bB.base, mB.base, sB.base, f32(eps), gx, n0, 1, 0, 0, 0, 0],
       [xB, wB, bB, yB, mB, sB], [gx, gy]);
   }
@@ -59,22 +70,24 @@ export function layernormBackward(dy: Tensor, x: Tensor, w: Tensor, mean: Tensor
   expectShape(op, 'mean', mean, [N]);
   expectShape(op, 'rstd', rstd, [N]);
   const dx = Tensor.empty(x.shape), dw = Tensor.empty([C]), db = Tensor.empty([C]);
-  // rows per block: enough blocks to fill a GPU, few enough partials to sum quickly
-  // (and the partials [nblk, 2C] must fit one binding)
+  // rows per dw/db block: at most 256 blocks (and the partials [nblk, 2C] must fit a binding)
   const g = gpu();
-  const maxBlk = Math.max(1, Math.floor((g.maxBinding - g.offsetAlign) / (8 * C)));
-  const R = Math.max(1, Math.min(32, Math.ceil(N / 256)), Math.ceil(N / maxBlk));
+  const maxBlk = Math.max(1, Math.min(256, Math.floor((g.maxBinding - g.offsetAlign) / (8 * C))));
+  const R = Math.max(1, Math.ceil(N / maxBlk));
   const nblk = Math.ceil(N / R);
   const part = Tensor.empty([Math.max(1, nblk), 2 * C]);
-  const k = kernel(F, 'backward', defs(C));
+  const sg = useSubgroups();
+  const kdx = sg ? kernel(FSG, 'backward_dx', { RPW }) : kernel(F, 'backward_dx', defs(C));
+  const kdw = kernel(F, 'dwdb', defs(C));
   const wB = w.b, mB = mean.b, sB = rstd.b, pB = part.b;
   const step = chunkRows(op, C, R);
   for (let n0 = 0; n0 < N; n0 += step) {
     const rows = Math.min(step, N - n0);
     const xB = x.range(n0 * C, rows * C), dyB = dy.range(n0 * C, rows * C), dxB = dx.range(n0 * C, rows * C);
-    const [gx, gy] = grid(Math.ceil(rows / R));
-    dispatch(k, [rows, C, xB.base, dyB.base, wB.base, 0, mB.base, sB.base, f32(0), gx, n0, R, dxB.base, 0, 0, 0],
-      [dyB, xB, wB, mB, sB, dxB, pB], [gx, gy]);
+    const [gx, gy] = grid(sg ? Math.ceil(rows / RPW) : rows);
+    const params = [rows, C, xB.base, dyB.base, wB.base, 0, mB.base, sB.base, f32(0), gx, n0, R, dxB.base, 0, 0, 0];
+    dispatch(kdx, params, [dyB, xB, wB, mB, sB, dxB], [gx, gy]);
+    dispatch(kdw, params, [dyB, xB, mB, sB, pB], [Math.ceil(C / 64), Math.ceil(rows / R)]);
   }
   const dwB = dw.b, dbB = db.b;
   dispatch(kernel(F, 'reduce', defs(C)), [0, C, 0, 0, dwB.base, dbB.base, 0, 0, f32(0), 0, 0, R, 0, nblk, 0, 0],

@@ -9,7 +9,8 @@
 import { dispatch, dummy, f32, grid, gpu, kernel } from '../gpu/runtime.ts';
 import { Tensor, expectShape, shapeStr } from '../gpu/tensor.ts';
 
-const BLK = 4096; // elements per first-level block (kernels/reduce.wgsl)
+const BLK = 4096; // elements per block of kernels/reduce.wgsl; each block leaves 64 partials
+const FINAL_MAX = 16384; // sum_final reads at most this many partials
 
 /** Elements per window (a multiple of `mult`) such that a window always fits one binding. */
 function windowElems(op: string, mult: number): number {
@@ -19,26 +20,36 @@ function windowElems(op: string, mult: number): number {
   return w;
 }
 
+/** One level: 64 partials per block of `src` (squared when `square`), window by window. */
+function level(op: string, src: Tensor, square: boolean): Tensor {
+  const nblk = Math.ceil(src.size / BLK);
+  const part = Tensor.empty([nblk * 64]);
+  const k = kernel('reduce.wgsl', 'sum_blocks', { SQUARE: square });
+  const win = windowElems(op, BLK);
+  const pB = part.b;
+  for (let s = 0; s < src.size; s += win) {
+    const n = Math.min(win, src.size - s);
+    const xB = src.range(s, n);
+    const [gx, gy] = grid(Math.ceil(n / BLK));
+    // the last block of a window may be partial: its missing partials are written as 0
+    dispatch(k, [n, xB.base, pB.base + (s / BLK) * 64, gx, 0, 0, 0, 0], [xB, pB], [gx, gy]);
+  }
+  return part;
+}
+
 function reduceSquares(op: string, x: Tensor, sqrt: boolean): Tensor {
   if (x.dtype !== 'f32') throw new Error(`${op}: x has dtype ${x.dtype}, expected f32`);
   if (x.released) throw new Error(`${op}: x ${shapeStr(x.shape)} was released`);
   const out = Tensor.empty([1]);
-  const nblk = Math.ceil(x.size / BLK);
-  const part = Tensor.empty([Math.max(1, nblk)]);
-  const k1 = kernel('reduce.wgsl', 'sum_blocks');
-  const win = windowElems(op, BLK);
-  // the partials are read whole by the second pass; they must fit a binding (≥ 2^37 elements otherwise)
-  const pB = part.b;
-  for (let s = 0; s < x.size; s += win) {
-    const n = Math.min(win, x.size - s);
-    const xB = x.range(s, n);
-    const [gx, gy] = grid(Math.ceil(n / BLK));
-    dispatch(k1, [n, xB.base, pB.base + s / BLK, gx, 0, 0, 0, 0], [xB, pB], [gx, gy]);
+  let cur: Tensor | null = null;
+  if (x.size === 0) { cur = Tensor.zeros([1]); }
+  else {
+    cur = level(op, x, true);
+    while (cur.size > FINAL_MAX) { const next = level(op, cur, false); cur.release(); cur = next; }
   }
-  const oB = out.b;
-  if (nblk === 0) part.zero();
-  dispatch(kernel('reduce.wgsl', 'sum_final'), [0, 0, 0, 0, Math.max(1, nblk), sqrt ? 1 : 0, oB.base, 0], [pB, oB], [1]);
-  part.release();
+  const oB = out.b, pB = cur.b;
+  dispatch(kernel('reduce.wgsl', 'sum_final', { SQUARE: false }), [0, 0, 0, 0, cur.size, sqrt ? 1 : 0, oB.base, 0], [pB, oB], [1]);
+  cur.release();
   return out;
 }
 

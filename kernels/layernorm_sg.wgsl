@@ -1,0 +1,86 @@
+// LayerNorm row kernels with subgroup reductions (src/ops/layernorm.ts uses them when the
+// device has the `subgroups` feature; kernels/layernorm.wgsl has the portable versions and
+// the dw/db kernels). One subgroup per row, no workgroup barriers: a workgroup of 64
+// invocations holds 64 / subgroup_size subgroups (numbered lid / subgroup_size, i.e. the
+// usual linear layout) that take rows g·RPW + k, k + nsg, ... of its block of {{RPW}} rows.
+// Lanes stride over the columns; sums are subgroupAdd (row results identical across lanes).
+// The row is re-read from memory (cache) instead of held in registers: the subgroup size
+// is not known at compile time.
+//
+// Shapes, params and bindings as kernels/layernorm.wgsl:
+// forward: x @1, w @2, b @3, y @4 (rw), mean @5 (rw), rstd @6 (rw).
+// backward_dx: dy @1, x @2, w @3, mean @4, rstd @5, dx @6 (rw).
+diagnostic(off, subgroup_uniformity);
+const RPW: u32 = {{RPW}};
+
+struct Params {
+  rows: u32, C: u32, x0: u32, y0: u32,
+  w0: u32, b0: u32, m0: u32, s0: u32,
+  eps: f32, row: u32, n0: u32, R: u32,
+  dx0: u32, nblk: u32, _p1: u32, _p2: u32,
+}
+@group(0) @binding(0) var<uniform> p: Params;
+
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(3) var<storage, read> b: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(5) var<storage, read_write> mean_w: array<f32>;
+@group(0) @binding(6) var<storage, read_write> rstd_w: array<f32>;
+
+@compute @workgroup_size(64)
+fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32,
+           @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) sgs: u32) {
+  let g = wid.y * p.row + wid.x;
+  let C = p.C;
+  for (var k = lid / sgs; k < RPW; k += 64u / sgs) {
+    let r = g * RPW + k;
+    if (r >= p.rows) { break; }
+    let xb = p.x0 + r * C;
+    var s = 0.0;
+    for (var c = lane; c < C; c += sgs) { s += x[xb + c]; }
+    let mu = subgroupAdd(s) / f32(C);
+    var q = 0.0;
+    for (var c = lane; c < C; c += sgs) { let d = x[xb + c] - mu; q += d * d; }
+    let rs = inverseSqrt(subgroupAdd(q) / f32(C) + p.eps);
+    let yb = p.y0 + r * C;
+    for (var c = lane; c < C; c += sgs) { y[yb + c] = (x[xb + c] - mu) * rs * w[p.w0 + c] + b[p.b0 + c]; }
+    if (lane == 0u) {
+      mean_w[p.m0 + p.n0 + r] = mu;
+      rstd_w[p.s0 + p.n0 + r] = rs;
+    }
+  }
+}
+
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read> xb_: array<f32>;
+@group(0) @binding(3) var<storage, read> wb_: array<f32>;
+@group(0) @binding(4) var<storage, read> mean_r: array<f32>;
+@group(0) @binding(5) var<storage, read> rstd_r: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dx: array<f32>;
+
+@compute @workgroup_size(64)
+fn backward_dx(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32,
+               @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) sgs: u32) {
+  let g = wid.y * p.row + wid.x;
+  let C = p.C;
+  for (var k = lid / sgs; k < RPW; k += 64u / sgs) {
+    let r = g * RPW + k;
+    if (r >= p.rows) { break; }
+    let mu = mean_r[p.m0 + p.n0 + r];
+    let rs = rstd_r[p.s0 + p.n0 + r];
+    let xb = p.x0 + r * C;
+    let yb = p.y0 + r * C;
+    var s = vec2<f32>(0.0, 0.0);
+    for (var c = lane; c < C; c += sgs) {
+      let gw = wb_[p.w0 + c] * dy[yb + c];
+      s += vec2<f32>(gw, gw * (xb_[xb + c] - mu) * rs);
+    }
+    let t = subgroupAdd(s) / f32(C);
+    let db = p.dx0 + r * C;
+    for (var c = lane; c < C; c += sgs) {
+      let xh = (xb_[xb + c] - mu) * rs;
+      dx[db + c] = rs * (wb_[p.w0 + c] * dy[yb + c] - t.x - xh * t.y);
+    }
+  }
+}
