@@ -13,9 +13,9 @@
 //   the GPU because the host never sees them: key(n) = (id, n) with invalid ids mapped to
 //   0xffffffff; rank = #{m : key(m) < key(n)}; perm[rank] = n, sid[rank] = key id.
 //   ids @1, perm @2 (u32 rw), sid @3 (u32 rw). O(N²) comparisons through workgroup tiles.
-// dwte (one invocation per (sorted position k, channel c)): the invocation at the first
-//   k of each run of equal ids owns row sid[k] and adds Σ dout[perm[j], c] over the run,
-//   in sorted (= ascending n) order: deterministic and free of atomics.
+// dwte_acc (workgroups of 64 channels × 16 sorted positions k): for the first k of each run
+//   of equal ids, the invocation of channel c owns row sid[k] and adds Σ dout[perm[j], c]
+//   over the run, in sorted (= ascending n) order: deterministic and free of atomics.
 //   perm @1, sid @2, dout @3, dwte @4 (window, rw).
 // dwpe (one invocation per (t, c), t < T): dwpe[t, c] += Σ_{n ≡ t mod T} dout[n, c] in
 //   ascending n. ids @1, dout @2, dwpe @3 (rw).
@@ -99,22 +99,26 @@ fn sort_ids(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) 
 @group(0) @binding(3) var<storage, read> dout: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dwte: array<f32>;
 
+const KB: u32 = 16u; // sorted positions per workgroup
+
 @compute @workgroup_size(64)
 fn dwte_acc(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  // row = groups per grid row; count = channel groups per sorted position
+  // row = groups per grid row; count = channel groups (of 64)
   let w = wid.y * p.row + wid.x;
-  let k = w / p.count;
   let c = (w % p.count) * 64u + lid;
-  if (k >= p.N || c >= p.C) { return; }
-  let id = sid[k];
-  if (id == 0xffffffffu || (k > 0u && sid[k - 1u] == id)) { return; }
-  if (id < p.r0 || id - p.r0 >= p.nr) { return; }
-  let o = p.wte0 + (id - p.r0) * p.C + c;
-  var acc = 0.0;
-  for (var j = k; j < p.N && sid[j] == id; j++) {
-    acc += dout[p.out0 + perm[j] * p.C + c];
+  let k0 = (w / p.count) * KB;
+  if (c >= p.C) { return; }
+  for (var k = k0; k < min(k0 + KB, p.N); k++) {
+    let id = sid[k];
+    if (id == 0xffffffffu || (k > 0u && sid[k - 1u] == id)) { continue; }
+    if (id < p.r0 || id - p.r0 >= p.nr) { continue; }
+    let o = p.wte0 + (id - p.r0) * p.C + c;
+    var acc = 0.0;
+    for (var j = k; j < p.N && sid[j] == id; j++) {
+      acc += dout[p.out0 + perm[j] * p.C + c];
+    }
+    dwte[o] = dwte[o] + acc;
   }
-  dwte[o] = dwte[o] + acc;
 }
 
 // dwpe

@@ -72,7 +72,7 @@ export function embeddingBackward(ids: Tensor, dout: Tensor, dwte: Tensor, dwpe:
   // 2. dwte, window by window of rows
   const kw = kernel(F, 'dwte_acc');
   const cg = Math.ceil(C / 64);
-  const [gx, gy] = grid(N * cg);
+  const [gx, gy] = grid(Math.ceil(N / 16) * cg); // 16 sorted positions per workgroup (KB)
   const rWin = rowsPerWindow(op, C);
   for (let r0 = 0; r0 < V; r0 += rWin) {
     const nr = Math.min(rWin, V - r0);
