@@ -1,0 +1,122 @@
+// tsx src/train.ts — train GPT-2 from scratch or fine-tune a pretrained checkpoint.
+// A thin CLI over src/train/run.ts; `--help` lists every flag.
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import cliProgress from 'cli-progress';
+import { train, TrainingStopped, type TrainOptions, type UI } from './train/run.ts';
+import { NoAdapterError } from './gpu/device.ts';
+
+/** "90s", "10m", "1.5h", "600" (seconds) → seconds */
+export function parseDuration(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(s|m|min|h)?$/.exec(s.trim());
+  if (!m) throw new Error(`--time ${JSON.stringify(s)}: expected a duration like 90s, 10m or 1.5h`);
+  const v = Number(m[1]);
+  return m[2] === 'h' ? v * 3600 : m[2] === 'm' || m[2] === 'min' ? v * 60 : v;
+}
+
+const argv = yargs(hideBin(process.argv))
+  .scriptName('train')
+  .usage('$0 [options]\n\nTrain a GPT-2 from scratch on the embedded art-knowledge data (built from WordNet), or fine-tune a pretrained checkpoint.\n\n' +
+    'Examples:\n' +
+    '  $0 --preset tiny                      a small model that learns visibly in minutes on a CPU\n' +
+    '  $0 --model scratch                    the ~35M model (slow on a CPU adapter: see the ETA)\n' +
+    '  $0 --model distilgpt2 --weights weights/distilgpt2 --time 30m\n' +
+    '  $0 --resume runs/20261125-101500-tiny')
+  .option('model', { choices: ['scratch', 'distilgpt2', 'gpt2'] as const, default: 'scratch' as const, describe: 'architecture (distilgpt2/gpt2 need --weights)' })
+  .option('weights', { type: 'string', describe: 'Hugging Face GPT-2 directory (config.json + model.safetensors) or one of our checkpoints' })
+  .option('preset', { choices: ['tiny', 'full'] as const, describe: 'tiny: 4×128 model, T=128, 10-minute budget unless --steps/--epochs/--time' })
+  .option('layers', { type: 'number', describe: 'override n_layer (from scratch)' })
+  .option('width', { type: 'number', describe: 'override n_embd (from scratch)' })
+  .option('heads', { type: 'number', describe: 'override n_head (from scratch)' })
+  .option('seq', { type: 'number', describe: 'context length T of training rows [default: 256, tiny 128]' })
+  .option('data-mix', { choices: ['art', 'general', 'mixed'] as const, default: 'art' as const, describe: 'embedded data: art knowledge, all of WordNet, or both (the seed\'s failure)' })
+  .option('data', { type: 'string', array: true, describe: 'your own .txt / .jsonl files instead of the embedded data' })
+  .option('loss-on', { choices: ['answer', 'all'] as const, default: 'answer' as const, describe: 'QA examples: loss on answer tokens only, or on all' })
+  .option('epochs', { type: 'number', describe: 'epochs to train [default: 1]' })
+  .option('steps', { type: 'number', describe: 'optimizer steps to train (instead of epochs)' })
+  .option('time', { type: 'string', describe: 'wall-clock budget, e.g. 10m: the schedule is fitted after measuring throughput' })
+  .option('batch', { type: 'number', describe: 'rows per micro-batch [default: 8, distilgpt2/gpt2 4]' })
+  .option('grad-accum', { type: 'number', default: 1, describe: 'micro-batches per optimizer step' })
+  .option('lr', { type: 'number', describe: 'peak learning rate [default: 6e-4; tiny 2e-3; fine-tuning 1e-4]' })
+  .option('warmup', { type: 'number', describe: 'linear warmup steps [default: 5% of the steps, at most 200]' })
+  .option('schedule', { choices: ['cosine', 'constant'] as const, default: 'cosine' as const })
+  .option('weight-decay', { type: 'number', default: 0.1, describe: 'AdamW decoupled weight decay (2-D tensors only)' })
+  .option('clip', { type: 'number', default: 1.0, describe: 'clip the global gradient norm (0: off)' })
+  .option('seed', { type: 'number', default: 1337, describe: 'initialisation and data-order seed' })
+  .option('eval-every', { type: 'number', describe: 'evaluate (and save latest/) every N steps [default: about 10 times a run]' })
+  .option('eval-qa', { type: 'number', default: 8, describe: 'held-out questions answered at each evaluation' })
+  .option('eval-batches', { type: 'number', default: 8, describe: 'validation batches per evaluation' })
+  .option('save-dir', { type: 'string', describe: 'run directory [default: runs/<date>-<model>]' })
+  .option('resume', { type: 'string', describe: 'continue a run (its directory or a checkpoint in it) with its own schedule and data order' })
+  .option('json', { type: 'boolean', default: false, describe: 'one metrics object per line on stdout (logs go to stderr)' })
+  .option('batch-file', { type: 'string', describe: 'a fixed batch {"tokens": [[T+1 ids] x B]} used at every step (verification)' })
+  .option('stop-after', { type: 'number', describe: 'stop after N steps of this invocation, saving a checkpoint to --resume from' })
+  .strict()
+  .help()
+  .fail((msg, err) => { console.error(`train: ${err?.message ?? msg}`); process.exit(2); })
+  .parseSync();
+
+try {
+  const tiny = argv.preset === 'tiny';
+  const pretrained = !!argv.weights && argv.model !== 'scratch';
+  if ((argv.model === 'distilgpt2' || argv.model === 'gpt2') && !argv.weights && !argv.resume) {
+    throw new Error(`--model ${argv.model} needs --weights DIR (download it first: see weights/README.md)`);
+  }
+  const time = argv.time !== undefined ? parseDuration(argv.time) : tiny && argv.steps === undefined && argv.epochs === undefined ? 600 : undefined;
+  const o: TrainOptions = {
+    model: argv.model,
+    weights: argv.weights,
+    preset: argv.preset,
+    layers: argv.layers, width: argv.width, heads: argv.heads,
+    seq: argv.seq,
+    dataMix: argv['data-mix'],
+    data: argv.data,
+    lossOn: argv['loss-on'],
+    epochs: argv.epochs,
+    steps: argv.steps,
+    time,
+    batch: argv.batch ?? (pretrained ? 4 : 8),
+    gradAccum: argv['grad-accum'],
+    lr: argv.lr ?? (tiny ? 2e-3 : pretrained ? 1e-4 : 6e-4),
+    warmup: argv.warmup ?? -1,
+    schedule: argv.schedule,
+    weightDecay: argv['weight-decay'],
+    clip: argv.clip,
+    seed: argv.seed,
+    evalEvery: argv['eval-every'],
+    evalQA: argv['eval-qa'],
+    evalBatches: argv['eval-batches'],
+    saveDir: argv['save-dir'],
+    resume: argv.resume,
+    json: argv.json,
+    batchFile: argv['batch-file'],
+    stopAfter: argv['stop-after'],
+  };
+  for (const k of ['batch', 'gradAccum', 'evalBatches'] as const) if (!(Number.isInteger(o[k]) && o[k] > 0)) throw new Error(`--${k} must be a positive integer`);
+  if (o.steps !== undefined && !(Number.isInteger(o.steps) && o.steps > 0)) throw new Error('--steps must be a positive integer');
+  if (o.epochs !== undefined && !(o.epochs > 0)) throw new Error('--epochs must be positive');
+  if (!(o.lr > 0)) throw new Error('--lr must be positive');
+
+  const bar = !argv.json && process.stderr.isTTY
+    ? new cliProgress.SingleBar({ format: 'step {value}/{total} |{bar}| epoch {epoch} | loss {loss} | {tps} tok/s | ETA {eta}', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic)
+    : null;
+  let lastPlain = 0;
+  const ui: UI = {
+    log: (m) => (argv.json ? console.error(m) : console.log(m)),
+    metrics: (obj) => { if (argv.json) console.log(JSON.stringify(obj)); },
+    progress: bar
+      ? { start: (total, at) => bar.start(total, at, { epoch: 0, loss: '-', tps: '-', eta: '?' }), update: (at, f) => bar.update(at, f), stop: () => bar.stop() }
+      : argv.json ? undefined : {
+        // no terminal: a plain line every 10 s
+        start: () => {}, stop: () => {},
+        update: (at, f) => { if (Date.now() - lastPlain > 10_000) { lastPlain = Date.now(); console.log(`step ${at} | epoch ${f.epoch} | loss ${f.loss} | ${f.tps} tok/s | ETA ${f.eta}`); } },
+      },
+  };
+  await train(o, ui);
+  process.exit(0);
+} catch (e) {
+  if (e instanceof NoAdapterError) { console.error(e.message); process.exit(2); }
+  console.error(`train: ${(e as Error).message}`);
+  if (!(e instanceof TrainingStopped) && process.env.DEBUG) console.error(e);
+  process.exit(1);
+}

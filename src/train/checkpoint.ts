@@ -1,0 +1,101 @@
+// Checkpoints: a directory in Hugging Face's layout (config.json + model.safetensors, so
+// transformers can load it) plus optimizer.safetensors (AdamW's m and v per parameter) and
+// trainer_state.json (step, epoch, position in the data, options, RNG seed).
+//
+// A checkpoint directory is written whole or not at all: everything goes into a temporary
+// sibling directory, which then replaces the old one by rename. If the process dies between
+// the two renames, the previous checkpoint is still there as NAME.old and is found by
+// resolveCheckpoint().
+import fs from 'node:fs';
+import path from 'node:path';
+import { saveHF } from '../io/hf.ts';
+import { readSafetensors, writeSafetensors } from '../io/safetensors.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
+import type { GPT2 } from '../model/gpt2.ts';
+import { modelTensors } from '../model/load.ts';
+import type { AdamW } from './optimizer.ts';
+
+export interface TrainerState {
+  format: 1;
+  /** optimizer updates done */
+  step: number;
+  /** epoch of the next batch, and the micro-batch index inside it */
+  epoch: number;
+  batchInEpoch: number;
+  tokensSeen: number;
+  bestValLoss: number | null;
+  /** planned total steps (the schedule) */
+  totalSteps: number;
+  /** the training options the run was started with (resume reuses them) */
+  options: Record<string, unknown>;
+  padded_vocab_size: number;
+  elapsed_s: number;
+}
+
+/** Trim or keep a flat parameter-shaped view in the HF layout (wte without padding rows). */
+async function stateTensors(model: GPT2, flat: import('../gpu/tensor.ts').Tensor, prefix: string) {
+  const all = await flat.toArray();
+  const c = model.config;
+  return model.params.specs.map((s) => {
+    const off = model.params.offsets.get(s.name)!;
+    const shape = s.name === 'wte.weight' ? [c.vocab_size, c.n_embd] : s.shape;
+    const n = shape.reduce((a, b) => a * b, 1);
+    return { name: prefix + s.name, shape, data: all.slice(off, off + n) };
+  });
+}
+
+export async function saveCheckpoint(dir: string, model: GPT2, opt: AdamW | null, state: TrainerState) {
+  const parent = path.dirname(path.resolve(dir));
+  fs.mkdirSync(parent, { recursive: true });
+  const tmp = `${path.resolve(dir)}.tmp-${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(tmp);
+  // read everything back from the GPU first, then write
+  const weights = await modelTensors(model);
+  const moments = opt ? [...(await stateTensors(model, model.params.adamState.m, 'm.')), ...(await stateTensors(model, model.params.adamState.v, 'v.'))] : null;
+  saveHF(tmp, model.config, weights);
+  if (moments) writeSafetensors(path.join(tmp, 'optimizer.safetensors'), moments, { step: String(opt!.step) });
+  writeFileAtomic(path.join(tmp, 'trainer_state.json'), JSON.stringify(state, null, 2) + '\n');
+  const old = `${path.resolve(dir)}.old`;
+  fs.rmSync(old, { recursive: true, force: true });
+  if (fs.existsSync(dir)) fs.renameSync(dir, old);
+  fs.renameSync(tmp, dir);
+  fs.rmSync(old, { recursive: true, force: true });
+}
+
+/**
+ * The checkpoint directory to resume from: DIR itself if it holds trainer_state.json,
+ * else DIR/latest (or the DIR/latest.old left by an interrupted save).
+ */
+export function resolveCheckpoint(dir: string): string {
+  if (!fs.existsSync(dir)) throw new Error(`--resume: no such directory: ${dir}`);
+  for (const d of [dir, path.join(dir, 'latest'), path.join(dir, 'latest.old')]) {
+    if (fs.existsSync(path.join(d, 'trainer_state.json'))) return d;
+  }
+  throw new Error(`--resume: ${dir} holds no checkpoint (no trainer_state.json in it or in ${path.join(dir, 'latest')})`);
+}
+
+export function readTrainerState(ckpt: string): TrainerState {
+  const file = path.join(ckpt, 'trainer_state.json');
+  let s: TrainerState;
+  try { s = JSON.parse(fs.readFileSync(file, 'utf8')); } catch (e) { throw new Error(`${file}: ${(e as Error).message}`); }
+  if (s.format !== 1 || typeof s.step !== 'number') throw new Error(`${file}: not a trainer state of format 1`);
+  return s;
+}
+
+/** Restore AdamW's moments and step count from a checkpoint (parameters are loaded separately). */
+export function loadOptimizer(ckpt: string, model: GPT2, opt: AdamW, state: TrainerState) {
+  const file = path.join(ckpt, 'optimizer.safetensors');
+  if (!fs.existsSync(file)) throw new Error(`${ckpt}: optimizer.safetensors is missing; cannot resume the optimizer`);
+  const t = readSafetensors(file);
+  const { m, v } = model.params.adamState;
+  for (const [prefix, flat] of [['m.', m], ['v.', v]] as const) {
+    for (const s of model.params.specs) {
+      const e = t.get(prefix + s.name);
+      if (!e) throw new Error(`${file}: missing ${prefix + s.name}`);
+      const off = model.params.offsets.get(s.name)!;
+      flat.write(e.data, off);
+    }
+  }
+  opt.step = state.step;
+}

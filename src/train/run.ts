@@ -1,0 +1,347 @@
+// A training run, end to end: model, data, schedule, the loop, evaluation, checkpoints and
+// the run directory (run.json, metrics.jsonl, loss.svg, latest/ best/ final/ checkpoints).
+// src/train.ts is the thin CLI over this.
+import fs from 'node:fs';
+import path from 'node:path';
+import { init, gpu } from '../gpu/runtime.ts';
+import { GPT2 } from '../model/gpt2.ts';
+import { CONFIGS, paramCount, type GPT2Config } from '../model/config.ts';
+import { configFor, loadModel } from '../model/load.ts';
+import { getTokenizer, type Tokenizer } from '../io/tokenizer.ts';
+import { encodeExamples, loadBatchFile, loadDataset, loadUserData, packEpoch, formatStats, type Batch, type EncodedSeq, type Example, type LossOn, type Mix } from '../data/index.ts';
+import { AdamW, learningRate, type Schedule } from './optimizer.ts';
+import { trainStep, readStep } from './step.ts';
+import { saveCheckpoint, resolveCheckpoint, readTrainerState, loadOptimizer, type TrainerState } from './checkpoint.ts';
+import { validationLoss, qaEval, probePrompts, type QAItem } from './evaluate.ts';
+import { lineChart } from '../report/svg.ts';
+import { diagnose } from '../probe/diagnose.ts';
+
+export interface TrainOptions {
+  model: 'scratch' | 'distilgpt2' | 'gpt2';
+  /** an HF directory (pretrained) or one of our checkpoints */
+  weights?: string;
+  /** 'tiny': a small model and settings that learn visibly in minutes on a CPU adapter */
+  preset?: 'tiny' | 'full';
+  layers?: number;
+  width?: number;
+  heads?: number;
+  /** training context length T */
+  seq?: number;
+  dataMix: Mix;
+  data?: string[];
+  lossOn: LossOn;
+  epochs?: number;
+  steps?: number;
+  /** wall-clock budget in seconds: the schedule is fitted to it after measuring throughput */
+  time?: number;
+  batch: number;
+  gradAccum: number;
+  lr: number;
+  warmup: number;
+  schedule: Schedule;
+  weightDecay: number;
+  clip: number;
+  seed: number;
+  /** evaluate every N steps (0: only at the end) */
+  evalEvery?: number;
+  /** held-out questions answered at each evaluation */
+  evalQA: number;
+  /** validation batches per evaluation */
+  evalBatches: number;
+  saveDir?: string;
+  resume?: string;
+  json: boolean;
+  batchFile?: string;
+  /** stop (saving a resumable checkpoint, as Ctrl-C does) after this many steps of this invocation */
+  stopAfter?: number;
+}
+
+export interface UI {
+  /** human-readable lines (stderr in --json mode) */
+  log(msg: string): void;
+  /** one metrics object (stdout in --json mode) */
+  metrics(obj: Record<string, unknown>): void;
+  progress?: { start(total: number, at: number): void; update(at: number, fields: Record<string, string | number>): void; stop(): void };
+}
+
+/** The seed's two questions first: the user watches them move from "the / an / a" to the answer. */
+export const PROBE_PROMPTS = [
+  'Q: What is Impressionism?\nA:',
+  'Q: Who was Vincent van Gogh?\nA:',
+  'Q: What is Cubism?\nA:',
+  'Q: Who was Claude Monet?\nA:',
+];
+
+export class TrainingStopped extends Error {}
+
+function modelConfig(o: TrainOptions): GPT2Config {
+  const base = o.preset === 'tiny' ? 'tiny' : o.model === 'scratch' ? 'scratch' : o.model;
+  const over: Partial<GPT2Config> = { n_layer: o.layers, n_embd: o.width, n_head: o.heads };
+  if (o.seq && o.seq > CONFIGS[base].n_positions) over.n_positions = o.seq;
+  return configFor(base, over);
+}
+
+function defaultSaveDir(o: TrainOptions) {
+  const d = new Date();
+  const stamp = `${d.getFullYear()}${String(d.getMonth() + 1).padStart(2, '0')}${String(d.getDate()).padStart(2, '0')}-${String(d.getHours()).padStart(2, '0')}${String(d.getMinutes()).padStart(2, '0')}${String(d.getSeconds()).padStart(2, '0')}`;
+  return path.join('runs', `${stamp}-${o.preset === 'tiny' ? 'tiny' : o.model}`);
+}
+
+/** Deterministic sample of k items (the same every evaluation). */
+function spread<T>(xs: T[], k: number): T[] {
+  if (xs.length <= k) return xs;
+  return Array.from({ length: k }, (_, i) => xs[Math.floor((i * xs.length) / k)]);
+}
+
+function fmtTime(s: number) {
+  if (!Number.isFinite(s)) return '?';
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = Math.floor(s % 60);
+  return h ? `${h}h${String(m).padStart(2, '0')}m` : m ? `${m}m${String(sec).padStart(2, '0')}s` : `${sec}s`;
+}
+
+export async function train(opts: TrainOptions, ui: UI): Promise<{ dir: string; state: TrainerState }> {
+  // ---------------------------------------------------------------- resume or start
+  let o = opts;
+  let resumeFrom: string | null = null;
+  let state: TrainerState | null = null;
+  if (opts.resume) {
+    resumeFrom = resolveCheckpoint(opts.resume);
+    state = readTrainerState(resumeFrom);
+    // the same schedule and data order: the original options, in the original directory
+    o = { ...(state.options as unknown as TrainOptions), resume: opts.resume, json: opts.json, stopAfter: opts.stopAfter };
+  }
+  const dir = path.resolve(o.saveDir ?? defaultSaveDir(o));
+  if (!resumeFrom && fs.existsSync(path.join(dir, 'run.json'))) {
+    throw new Error(`${dir} already holds a run; pick another --save-dir, or continue it with --resume ${dir}`);
+  }
+
+  const g = await init();
+  ui.log(`adapter: ${g.info.description} (${g.info.isSoftware ? 'software' : 'GPU'})`);
+
+  // ---------------------------------------------------------------- model
+  let model: GPT2;
+  if (resumeFrom) {
+    model = loadModel(resumeFrom);
+    if (model.config.padded_vocab_size !== state!.padded_vocab_size) throw new Error(`${resumeFrom}: padded vocabulary differs from the saved state`);
+  } else if (o.weights) {
+    if (!fs.existsSync(path.join(o.weights, 'config.json'))) throw new Error(`--weights ${o.weights}: no config.json there (expected a Hugging Face GPT-2 directory; see weights/README.md)`);
+    model = loadModel(o.weights);
+  } else {
+    model = GPT2.init(modelConfig(o), o.seed);
+  }
+  const c = model.config;
+  const T = o.seq ?? Math.min(c.n_positions, o.preset === 'tiny' ? 128 : 256);
+  if (T > c.n_positions) throw new Error(`--seq ${T} exceeds the model's ${c.n_positions} positions`);
+  const tok: Tokenizer = getTokenizer(o.weights);
+  ui.log(`model: ${o.weights ? `${o.model} from ${o.weights}` : o.preset === 'tiny' ? 'tiny (preset)' : o.model} — ${c.n_layer} layers × ${c.n_embd} wide × ${c.n_head} heads, ${c.n_positions} positions, ${(paramCount(c) / 1e6).toFixed(1)}M parameters`);
+
+  // ---------------------------------------------------------------- data
+  let trainSeqs: EncodedSeq[] = [];
+  let valPhr: Batch[] = [], valEnt: Batch[] = [];
+  let qaItems: QAItem[] = [];
+  let fixed: Batch | null = null;
+  let dataStats: Record<string, unknown> = {};
+  if (o.batchFile) {
+    fixed = loadBatchFile(o.batchFile, c.vocab_size, c.n_positions);
+    ui.log(`data: fixed batch ${o.batchFile} (${fixed.B} rows of ${fixed.T + 1} tokens), used at every step`);
+    dataStats = { batch_file: o.batchFile };
+  } else {
+    let train: Example[], vPhr: Example[] = [], vEnt: Example[] = [];
+    if (o.data?.length) {
+      const all = loadUserData(o.data);
+      // a deterministic 5% for validation
+      vPhr = all.filter((_, i) => i % 20 === 19);
+      train = all.filter((_, i) => i % 20 !== 19);
+      dataStats = { mix: 'user', files: o.data, examples: all.length };
+      ui.log(`data: ${all.length} examples from ${o.data.join(', ')} (${vPhr.length} held out for validation)`);
+    } else {
+      const ds = await loadDataset({ mix: o.dataMix, seed: 1234 });
+      train = ds.train; vPhr = ds.val.phrasings; vEnt = ds.val.entities;
+      dataStats = { mix: o.dataMix, stats: { entities: ds.stats.entities.total, passages: ds.stats.train.passages, qa_pairs: ds.stats.train.qa, tokens: ds.stats.train.tokens } };
+      ui.log(`${ds.cached ? 'data (cached)' : 'data (built)'}: ${formatStats(ds.stats)}`);
+    }
+    trainSeqs = encodeExamples(train, tok, o.lossOn);
+    const pack = (ex: Example[], lossOn: LossOn) => packEpoch(encodeExamples(ex, tok, lossOn), { T, B: o.batch, seed: o.seed, epoch: 0, eot: tok.eot }).slice(0, o.evalBatches);
+    valPhr = pack(vPhr, o.lossOn);
+    valEnt = pack(vEnt, 'all');
+    qaItems = spread(vPhr.filter((e) => e.kind === 'qa' && e.prompt && e.answer), o.evalQA).map((e) => ({ prompt: e.prompt!, answer: e.answer! }));
+    if (!trainSeqs.length) throw new Error('no training data');
+  }
+  const epochBatches = (epoch: number) => (fixed ? [fixed] : packEpoch(trainSeqs, { T, B: o.batch, seed: o.seed, epoch, eot: tok.eot }));
+  let epoch = state?.epoch ?? 0;
+  let batches = epochBatches(epoch);
+  const stepsPerEpoch = Math.max(1, Math.ceil(batches.length / o.gradAccum));
+  const tokensPerStep = o.gradAccum * (fixed ? fixed.B * fixed.T : o.batch * T);
+
+  // ---------------------------------------------------------------- schedule
+  let totalSteps = state?.totalSteps ?? (o.steps ?? (o.time ? 0 : Math.round((o.epochs ?? 1) * stepsPerEpoch)));
+  const opt = new AdamW(model.params, { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: o.weightDecay, clip: o.clip });
+  if (resumeFrom) loadOptimizer(resumeFrom, model, opt, state!);
+  let step = state?.step ?? 0;
+  let batchInEpoch = state?.batchInEpoch ?? 0;
+  let tokensSeen = state?.tokensSeen ?? 0;
+  let bestVal = state?.bestValLoss ?? null;
+  const elapsedBefore = state?.elapsed_s ?? 0;
+  ui.log(`schedule: ${stepsPerEpoch} steps per epoch of ${batches.length} batches (B=${fixed ? fixed.B : o.batch}, T=${fixed ? fixed.T : T}, grad-accum ${o.gradAccum}, ${tokensPerStep} tokens per step); ${totalSteps ? `${totalSteps} steps` : `fitted to ${fmtTime(o.time!)} after measuring`}; lr ${o.lr} ${o.schedule}, warmup ${o.warmup >= 0 ? o.warmup : 'auto'}`);
+
+  // ---------------------------------------------------------------- run directory
+  fs.mkdirSync(dir, { recursive: true });
+  const metricsFile = path.join(dir, 'metrics.jsonl');
+  const runJson: Record<string, unknown> = {
+    format: 1, model: o.weights ? o.model : o.preset === 'tiny' ? 'tiny' : o.model, params: paramCount(c),
+    config: { n_layer: c.n_layer, n_embd: c.n_embd, n_head: c.n_head, n_positions: c.n_positions, vocab_size: c.vocab_size },
+    data: dataStats, args: o, adapter: g.info.description, started: new Date().toISOString(), loss_on: o.lossOn,
+  };
+  const writeRunJson = (extra: Record<string, unknown> = {}) => {
+    Object.assign(runJson, extra);
+    fs.writeFileSync(path.join(dir, 'run.json.tmp'), JSON.stringify(runJson, null, 2) + '\n');
+    fs.renameSync(path.join(dir, 'run.json.tmp'), path.join(dir, 'run.json'));
+  };
+  if (resumeFrom) Object.assign(runJson, JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')), { resumed: new Date().toISOString() });
+  writeRunJson();
+  const emit = (obj: Record<string, unknown>) => {
+    fs.appendFileSync(metricsFile, JSON.stringify(obj) + '\n');
+    ui.metrics(obj);
+  };
+  const curves = { train: [] as [number, number][], val: [] as [number, number][] };
+  const plot = () => {
+    const svg = lineChart({
+      title: 'Loss', xLabel: 'tokens seen', yLabel: 'loss (nats)',
+      series: [{ name: 'train', points: curves.train }, { name: 'validation', points: curves.val, markers: true }],
+    });
+    fs.writeFileSync(path.join(dir, 'loss.svg'), svg);
+  };
+
+  const snapshot = (): TrainerState => ({
+    format: 1, step, epoch, batchInEpoch, tokensSeen, bestValLoss: bestVal, totalSteps,
+    options: { ...o, resume: undefined, stopAfter: undefined, saveDir: dir } as unknown as Record<string, unknown>,
+    padded_vocab_size: c.padded_vocab_size, elapsed_s: elapsedBefore + (performance.now() - t0) / 1000,
+  });
+
+  // ---------------------------------------------------------------- evaluation
+  const evaluate = async () => {
+    const out: Record<string, unknown> = { type: 'eval', step, tokens: tokensSeen };
+    if (valPhr.length) { const v = await validationLoss(model, valPhr); out.val_loss = v.loss; out.val_ppl = v.ppl; }
+    if (valEnt.length) { const v = await validationLoss(model, valEnt); out.val_loss_unseen = v.loss; out.val_ppl_unseen = v.ppl; }
+    if (qaItems.length) {
+      const q = await qaEval(model, tok, qaItems);
+      out.qa_keyword_recall = q.recall; out.qa_start_right = q.startRight;
+      out.qa_samples = q.samples.slice(0, 3);
+    }
+    if (c.vocab_size === 50257) {
+      out.probes = await probePrompts(model, tok, PROBE_PROMPTS, 5);
+      const d = await diagnose(model, tok, { topK: 5 });
+      out.prompt_sensitivity = d.meanKL;
+      out.function_word_share = d.functionWordShare;
+      out.verdict = d.verdict;
+    }
+    emit(out);
+    if (typeof out.val_loss === 'number') curves.val.push([tokensSeen, out.val_loss]);
+    const lines = [`eval @ step ${step}: val loss ${num(out.val_loss)} (ppl ${num(out.val_ppl)})` +
+      (out.val_loss_unseen !== undefined ? `, unseen entities ${num(out.val_loss_unseen)} (ppl ${num(out.val_ppl_unseen)})` : '') +
+      (out.qa_keyword_recall !== undefined ? `; QA keyword recall ${pct(out.qa_keyword_recall)}, starts right ${pct(out.qa_start_right)}` : '')];
+    if (out.verdict) lines.push(`  prompt sensitivity: KL ${num(out.prompt_sensitivity)} nats from a null prompt, function words ${pct(out.function_word_share)} of top-5 mass — ${out.verdict}`);
+    for (const p of (out.probes as Awaited<ReturnType<typeof probePrompts>>) ?? []) {
+      lines.push(`  ${JSON.stringify(p.prompt)} → ${p.top.map((t) => `${JSON.stringify(t.token)} ${t.logit.toFixed(2)}`).join(', ')}`);
+      lines.push(`      greedy: ${JSON.stringify(p.answer.slice(0, 120))}`);
+    }
+    ui.log(lines.join('\n'));
+    return out;
+  };
+
+  // ---------------------------------------------------------------- the loop
+  let stopRequested = false;
+  const onSigint = () => {
+    if (stopRequested) process.exit(130);
+    stopRequested = true;
+    ui.log('\ninterrupted: saving a checkpoint at the end of this step (Ctrl-C again to quit without saving)');
+  };
+  process.on('SIGINT', onSigint);
+  const t0 = performance.now();
+  let measuredFrom = { at: 0, step: 0 };
+  // defaults that depend on the schedule's length (known after measuring, with --time)
+  const warmup = () => (o.warmup >= 0 ? o.warmup : totalSteps ? Math.min(200, Math.ceil(0.05 * totalSteps)) : 10);
+  const evalEveryOf = () => o.evalEvery ?? (totalSteps ? Math.max(1, Math.round(totalSteps / 10)) : 0);
+  let evalEvery = evalEveryOf();
+  ui.progress?.start(totalSteps || 1, step);
+  try {
+    while (totalSteps === 0 || step < totalSteps) {
+      const micro: Batch[] = [];
+      for (let k = 0; k < o.gradAccum; k++) {
+        if (batchInEpoch >= batches.length) {
+          epoch++; batchInEpoch = 0; batches = epochBatches(epoch);
+          if (!fixed) { await saveCheckpoint(path.join(dir, 'latest'), model, opt, snapshot()); }
+        }
+        micro.push(batches[batchInEpoch++]);
+      }
+      const lr = learningRate(step, { lr: o.lr, warmup: warmup(), total: totalSteps || 1_000_000, schedule: o.schedule });
+      const ts = performance.now();
+      const { loss, gradNorm } = await readStep(trainStep(model, opt, micro, lr));
+      const dt = (performance.now() - ts) / 1000;
+      if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+        throw new TrainingStopped(`loss became ${loss} (gradient norm ${gradNorm}) at step ${step + 1}: stopping. ` +
+          `The parameters were not updated by this step; the last good checkpoint is ${fs.existsSync(path.join(dir, 'latest')) ? path.join(dir, 'latest') : '(none saved yet)'}. ` +
+          'Try a lower --lr or a longer --warmup.');
+      }
+      step++;
+      tokensSeen += tokensPerStep;
+      const elapsed = (performance.now() - t0) / 1000;
+      emit({ type: 'train', step, epoch, tokens: tokensSeen, loss, grad_norm: gradNorm, lr, tokens_per_s: tokensPerStep / dt, time_s: elapsedBefore + elapsed });
+      curves.train.push([tokensSeen, loss]);
+      // a time budget: measure over steps 2..4 (the first compiles kernels), then fix the schedule
+      if (o.time && totalSteps === 0) {
+        if (step === 1) measuredFrom = { at: performance.now(), step };
+        if (step === 4) {
+          const perStep = (performance.now() - measuredFrom.at) / 1000 / (step - measuredFrom.step);
+          const evalShare = 0.15;
+          totalSteps = Math.max(step + 1, Math.floor(((o.time - elapsed) * (1 - evalShare)) / perStep) + step);
+          evalEvery = evalEveryOf();
+          ui.log(`measured ${perStep.toFixed(2)} s per step (${(tokensPerStep / perStep).toFixed(0)} tokens/s): the ${fmtTime(o.time)} budget fits ${totalSteps} steps`);
+          ui.progress?.start(totalSteps, step);
+        }
+      }
+      const rate = step > 1 ? (performance.now() - t0) / 1000 / step : dt;
+      ui.progress?.update(step, { epoch, loss: loss.toFixed(4), tps: (tokensPerStep / dt).toFixed(0), eta: fmtTime(rate * ((totalSteps || step) - step)) });
+      if (evalEvery && step % evalEvery === 0 && (totalSteps === 0 || step < totalSteps)) {
+        ui.progress?.stop();
+        const ev = await evaluate();
+        const vl = ev.val_loss as number | undefined;
+        if (vl !== undefined && (bestVal === null || vl < bestVal)) {
+          bestVal = vl;
+          await saveCheckpoint(path.join(dir, 'best'), model, null, snapshot());
+        }
+        await saveCheckpoint(path.join(dir, 'latest'), model, opt, snapshot());
+        plot();
+        ui.progress?.start(totalSteps || 1, step);
+      }
+      if (o.stopAfter !== undefined && step - (state?.step ?? 0) >= o.stopAfter && step < totalSteps) stopRequested = true;
+      if (stopRequested) {
+        ui.progress?.stop();
+        await saveCheckpoint(path.join(dir, 'latest'), model, opt, snapshot());
+        writeRunJson({ interrupted: new Date().toISOString(), steps: step, tokens_seen: tokensSeen });
+        ui.log(`saved ${path.join(dir, 'latest')} at step ${step}; continue with: tsx src/train.ts --resume ${dir}`);
+        plot();
+        return { dir, state: snapshot() };
+      }
+      if (o.time && totalSteps === 0 && elapsed > o.time) totalSteps = step;
+    }
+    ui.progress?.stop();
+    const ev = await evaluate();
+    const vl = ev.val_loss as number | undefined;
+    if (vl !== undefined && (bestVal === null || vl < bestVal)) { bestVal = vl; await saveCheckpoint(path.join(dir, 'best'), model, null, snapshot()); }
+    await saveCheckpoint(path.join(dir, 'final'), model, null, snapshot());
+    await saveCheckpoint(path.join(dir, 'latest'), model, opt, snapshot());
+    plot();
+    const wall = elapsedBefore + (performance.now() - t0) / 1000;
+    writeRunJson({ finished: new Date().toISOString(), wall_s: wall, steps: step, epochs: step / stepsPerEpoch, tokens_seen: tokensSeen });
+    ui.log(`done: ${step} steps, ${tokensSeen} tokens in ${fmtTime(wall)}; checkpoints in ${dir} (final/, best/, latest/), metrics in ${metricsFile}`);
+    return { dir, state: snapshot() };
+  } finally {
+    ui.progress?.stop();
+    process.off('SIGINT', onSigint);
+    void gpu;
+  }
+}
+
+function num(x: unknown) { return typeof x === 'number' ? x.toFixed(3) : '-'; }
+function pct(x: unknown) { return typeof x === 'number' ? `${(100 * x).toFixed(0)}%` : '-'; }
