@@ -8,7 +8,9 @@
 // per (run of equal ids, channel) owns that wte row and sums its dout rows in ascending n.
 // dwpe: one invocation per (t, c) sums rows n ≡ t (mod T) in ascending n.
 // wte / dwte larger than one storage binding (GPT-2: 50257×768×4 = 154 MB) are bound by
-// windows of whole rows, one dispatch per window; out / dout are cut into row chunks.
+// windows of whole rows, one dispatch per window; out is cut into row chunks. dout [N,C]
+// (rows read in sorted-id order) and ids must each fit one binding (N·C·4 bytes: 6 MB for
+// N = 2048, C = 768).
 import { dispatch, grid, gpu, kernel } from '../gpu/runtime.ts';
 import { Tensor, expectShape, shapeStr } from '../gpu/tensor.ts';
 
