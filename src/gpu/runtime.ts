@@ -87,15 +87,17 @@ export function kernel(file: string, entry: string, defs: Defs = {}): Kernel {
   let code = specialise(file, source(file), defs);
   if (/\bf16\b/.test(code) && !/enable f16;/.test(code)) code = `enable f16;\n${code}`;
   if (/\bsubgroup\w*\(/.test(code) && !/enable subgroups;/.test(code)) code = `enable subgroups;\n${code}`;
+  // the name used in labels and errors; long (generated) def values are elided
+  const label = `${file}:${entry}${JSON.stringify(defs, (_, v) => (typeof v === 'string' && v.length > 40 ? `<${v.length} chars>` : v))}`;
   g.device.pushErrorScope('validation');
-  const module = g.device.createShaderModule({ label: key, code });
-  const pipeline = g.device.createComputePipeline({ label: key, layout: 'auto', compute: { module, entryPoint: entry } });
+  const module = g.device.createShaderModule({ label, code });
+  const pipeline = g.device.createComputePipeline({ label, layout: 'auto', compute: { module, entryPoint: entry } });
   const layout = pipeline.getBindGroupLayout(0);
   // Compilation errors surface through the error scope; they are thrown at the next check.
   g.device.popErrorScope().then((err) => {
     if (err) pendingErrors.unshift(`kernels/${file} (${entry}) failed to compile:\n${err.message}`);
   });
-  k = { name: key, pipeline, layout };
+  k = { name: label, pipeline, layout };
   kernels.set(key, k);
   return k;
 }
