@@ -3,13 +3,16 @@
 //
 // C[z, m, n] = alpha * sum_k A[z, m, k] * B[z, k, n] (+ bias[n]) (GELU if {{GELU}}) + beta * C[z, m, n]
 // Element (z, m, k) of A is a[a0 + z*saz + m*sam + k*sak] (so any transpose is a choice of
-// strides); likewise B with sbz, sbk, sbn. C is row-major [Z, M, N] from element c0.
+// strides); likewise B with sbz, sbk, sbn. Element (z, m, n) of C is c[c0 + z*scz + m*scm + n].
+// M, N, K are the sizes of this block (src/ops/matmul.ts cuts large problems into blocks
+// whose windows fit one binding); bias[bias0 + n] is the bias of block column n.
 // Bindings: a @1, b @2, bias @3 (ignored unless {{BIAS}}), c @4 (read_write).
 struct Params {
   M: u32, N: u32, K: u32, a0: u32,
   saz: u32, sam: u32, sak: u32, b0: u32,
   sbz: u32, sbk: u32, sbn: u32, c0: u32,
-  alpha: f32, beta: f32, bias0: u32, _pad: u32,
+  scz: u32, scm: u32, alpha: f32, beta: f32,
+  bias0: u32, _p0: u32, _p1: u32, _p2: u32,
 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
@@ -34,7 +37,7 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
   var v = p.alpha * acc;
   if ({{BIAS}}) { v += bias[p.bias0 + n]; }
   if ({{GELU}}) { v = gelu_f(v); }
-  let ci = p.c0 + (z * p.M + m) * p.N + n;
+  let ci = p.c0 + z * p.scz + m * p.scm + n;
   if (p.beta != 0.0) { v += p.beta * c[ci]; }
   c[ci] = v;
 }

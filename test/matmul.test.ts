@@ -1,25 +1,180 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setup, randn, poisoned, expectClose } from './helpers.ts';
 import { Tensor } from '../src/gpu/tensor.ts';
-import { matmul } from '../src/ops/matmul.ts';
+import { setMaxBinding } from '../src/gpu/device.ts';
+import { sync } from '../src/gpu/runtime.ts';
+import { setAutotuneFile, tuneEntry } from '../src/gpu/autotune.ts';
+import {
+  matmul, autotuneMatmul, resolveVariant, matmulLimits, texturePoolStats, MATMUL_VARIANTS, TILED, TEX,
+  type MatmulVariant,
+} from '../src/ops/matmul.ts';
 import * as ref from '../src/ref/cpu.ts';
 
 beforeAll(setup);
+afterEach(async () => { await setMaxBinding(undefined); matmulLimits.maxTexture = undefined; });
 
-describe('matmul (naive)', () => {
-  const shapes: [number, number, number][] = [[1, 1, 1], [3, 17, 65], [65, 3, 127], [17, 257, 33]];
-  for (const [M, N, K] of shapes) for (const transA of [false, true]) for (const transB of [false, true]) {
-    it(`M=${M} N=${N} K=${K} ${transA ? 'T' : 'N'}${transB ? 'T' : 'N'}`, async () => {
-      const a = randn(M * K, 1), b = randn(K * N, 2), bias = randn(N, 3);
-      const A = Tensor.from(a, transA ? [K, M] : [M, K]);
-      const B = Tensor.from(b, transB ? [N, K] : [K, N]);
-      const out = poisoned([M, N]);
-      matmul(A, B, { transA, transB, bias: Tensor.from(bias, [N]), gelu: true, out, variant: 'naive' });
-      const want = ref.matmul(a, b, M, N, K, { transA, transB, bias, gelu: true });
-      expectClose(await out.toArray(), want, 1e-4, 1e-4);
+interface Case {
+  variant: MatmulVariant; M: number; N: number; K: number; transA?: boolean; transB?: boolean;
+  Z?: number; bBatched?: boolean; bias?: boolean; gelu?: boolean; alpha?: number; beta?: number;
+}
+
+let seed = 1;
+/** Run one product on the GPU (into a NaN-poisoned or pre-filled output) and compare with the float64 reference. */
+async function check(c: Case) {
+  const { M, N, K, transA = false, transB = false } = c;
+  const Z = c.Z ?? 1, bz = c.bBatched ? Z : 1;
+  const a = randn(Z * M * K, seed++), b = randn(bz * K * N, seed++), bias = c.bias ? randn(N, seed++) : undefined;
+  const batch = (s: number[]) => (c.Z ? [Z, ...s] : s);
+  const A = Tensor.from(a, batch(transA ? [K, M] : [M, K]));
+  const B = Tensor.from(b, c.bBatched ? [bz, ...(transB ? [N, K] : [K, N])] : (transB ? [N, K] : [K, N]));
+  const old = c.beta ? randn(Z * M * N, seed++) : undefined;
+  const out = old ? Tensor.from(old, batch([M, N])) : poisoned(batch([M, N]));
+  const tbias = bias ? Tensor.from(bias, [N]) : undefined;
+  matmul(A, B, { transA, transB, bias: tbias, gelu: c.gelu, alpha: c.alpha, beta: c.beta, out, variant: c.variant });
+  const want = ref.matmul(a, b, M, N, K, { transA, transB, batch: Z, bBatched: !!c.bBatched, bias, gelu: c.gelu, alpha: c.alpha });
+  if (old) for (let i = 0; i < want.length; i++) want[i] += c.beta! * old[i];
+  const what = `${c.variant} ${transA ? 'T' : 'N'}${transB ? 'T' : 'N'} Z=${Z}${c.bBatched ? '(B batched)' : ''} M=${M} N=${N} K=${K}`;
+  expectClose(await out.toArray(), want, 1e-4, 2e-4, what);
+  for (const t of [A, B, out, tbias]) t?.release();
+}
+
+const TRANS: [boolean, boolean][] = [[false, false], [false, true], [true, false], [true, true]];
+const tname = ([ta, tb]: [boolean, boolean]) => `${ta ? 'T' : 'N'}${tb ? 'T' : 'N'}`;
+// none is a multiple of any tile; the last two have N and K multiples of 4 (vec4 loads)
+const SHAPES: [number, number, number][] = [[1, 1, 1], [3, 17, 65], [65, 3, 127], [17, 257, 33], [127, 65, 31], [33, 68, 132], [70, 36, 44]];
+
+describe('matmul: every variant x NN/NT/TN/TT x awkward shapes (bias + GELU, alpha)', () => {
+  for (const variant of MATMUL_VARIANTS) for (const tr of TRANS) {
+    it(`${variant} ${tname(tr)}`, async () => {
+      for (const [M, N, K] of SHAPES) await check({ variant, M, N, K, transA: tr[0], transB: tr[1], bias: true, gelu: true, alpha: M === 3 ? 0.5 : undefined });
     });
   }
+  it('plain product (no bias, no GELU) of a 257-square, naive / tiled / tex', async () => {
+    for (const variant of ['naive', 'tiled-128x128', 'tex-32x16'] as const) await check({ variant, M: 257, N: 257, K: 257 });
+  });
+});
+
+// representatives of each kernel family (the tiled kernel's other tiles share its code paths)
+const FAMILY: MatmulVariant[] = ['naive', 'tiled-64x64', 'tex-16x16', 'tex-32x16'];
+
+describe('matmul: batched', () => {
+  for (const variant of FAMILY) for (const tr of TRANS.slice(0, 3)) {
+    it(`${variant} ${tname(tr)}: B batched and B broadcast`, async () => {
+      await check({ variant, Z: 3, bBatched: true, M: 17, N: 33, K: 65, transA: tr[0], transB: tr[1], bias: true });
+      await check({ variant, Z: 3, bBatched: false, M: 65, N: 17, K: 31, transA: tr[0], transB: tr[1], gelu: true });
+    });
+  }
+  it('auto with batch dims of rank 4 (attention-like [2,3,T,T]·[2,3,T,d])', async () => {
+    const a = randn(2 * 3 * 19 * 19, 5), b = randn(2 * 3 * 19 * 8, 6);
+    const out = poisoned([2, 3, 19, 8]);
+    matmul(Tensor.from(a, [2, 3, 19, 19]), Tensor.from(b, [2, 3, 19, 8]), { out });
+    expectClose(await out.toArray(), ref.matmul(a, b, 19, 8, 19, { batch: 6, bBatched: true }), 1e-4, 2e-4);
+  });
+});
+
+describe('matmul: beta accumulates into out', () => {
+  for (const variant of FAMILY) {
+    it(variant, async () => {
+      await check({ variant, M: 37, N: 19, K: 23, beta: 0.5, bias: true });
+      await check({ variant, M: 19, N: 37, K: 23, transA: true, beta: 1, gelu: true, bias: true });
+      await check({ variant, Z: 2, bBatched: true, M: 19, N: 21, K: 9, transB: true, beta: -1, alpha: 2 });
+    });
+  }
+});
+
+describe('matmul: tensors larger than one storage binding', () => {
+  // 16 KiB bindings (4096 floats): A, B and C all exceed one, so the product is cut over M, N and K
+  for (const variant of ['naive', 'tiled-64x64', 'tiled-128x128', 'tex-32x16', 'tex-8x16'] as MatmulVariant[]) for (const tr of TRANS.slice(0, 3)) {
+    it(`${variant} ${tname(tr)} with a bias`, async () => {
+      await setMaxBinding(16384);
+      await check({ variant, M: 150, N: 70, K: 93, transA: tr[0], transB: tr[1], bias: true });
+    });
+  }
+  // (the texture variant's K blocks come from the texture size limit: tested below)
+  it('K blocks with GELU (summed in a temporary, then the epilogue) and with beta', async () => {
+    await setMaxBinding(4096);
+    for (const variant of ['naive', 'tiled-64x64'] as MatmulVariant[]) {
+      await check({ variant, M: 9, N: 11, K: 1500, transB: true, bias: true, gelu: true, beta: 0.5 });
+      await check({ variant, M: 9, N: 11, K: 1500, transA: true, bias: true, beta: 0.5, alpha: 3 });
+    }
+  });
+  it('batched, B broadcast and batched, in small bindings', async () => {
+    await setMaxBinding(4096);
+    for (const variant of ['naive', 'tiled-128x64', 'tex-8x16'] as MatmulVariant[]) {
+      await check({ variant, Z: 5, bBatched: true, M: 40, N: 30, K: 50, transB: true, bias: true });
+      await check({ variant, Z: 5, bBatched: false, M: 40, N: 30, K: 50, transA: true });
+    }
+  });
+  it('texture-dimension limits: the texture variant cuts Z, M, N and K into texture blocks', async () => {
+    matmulLimits.maxTexture = 32; // 32 texels: K <= 32, N <= 128, Z*M <= 32 per block
+    await check({ variant: 'tex-8x16', M: 70, N: 300, K: 75, transB: true, bias: true });
+    await check({ variant: 'tex-4x16', M: 70, N: 300, K: 75, transA: true, bias: true, gelu: true });
+    await check({ variant: 'tex-8x16', Z: 3, bBatched: true, M: 13, N: 20, K: 9, bias: true });
+    await check({ variant: 'tex-8x16', Z: 3, bBatched: true, M: 13, N: 20, K: 40, beta: 0.5 });
+  });
+});
+
+describe('matmul: API', () => {
   it('rejects mismatched shapes before dispatch', () => {
     expect(() => matmul(Tensor.empty([3, 4]), Tensor.empty([5, 6]))).toThrow(/matmulNN: A \[3,4\] · B \[5,6\]: inner dimensions 4 and 5 differ/);
+    expect(() => matmul(Tensor.empty([3, 4]), Tensor.empty([5, 4]), { transB: true, bias: Tensor.empty([4]) })).toThrow(/matmulNT: .*bias \[4\] should be \[5\]/);
+    expect(() => matmul(Tensor.empty([2, 3, 4]), Tensor.empty([3, 4, 5]))).toThrow(/batch dimensions differ/);
+    expect(() => matmul(Tensor.empty([3, 4], 'f16'), Tensor.empty([4, 5]))).toThrow(/matmulNN: .*f32 operands expected/);
+    expect(() => matmul(Tensor.empty([3, 4]), Tensor.empty([4, 5]), { variant: 'bogus' as MatmulVariant })).toThrow(/unknown variant 'bogus'/);
+  });
+
+  it('K = 0 leaves only the epilogue; M = 0 is a no-op', async () => {
+    const bias = randn(5, 9);
+    const out = poisoned([3, 5]);
+    matmul(Tensor.empty([3, 0]), Tensor.empty([0, 5]), { bias: Tensor.from(bias, [5]), out });
+    expectClose(await out.toArray(), Array.from({ length: 15 }, (_, i) => bias[i % 5]), 0, 0);
+    expect(matmul(Tensor.empty([0, 4]), Tensor.empty([4, 5])).shape).toEqual([0, 5]);
+  });
+
+  it('names its variants, resolves the families and defaults software adapters to textures', async () => {
+    expect(MATMUL_VARIANTS).toEqual(['naive', ...Object.keys(TILED), ...Object.keys(TEX)]);
+    const s = { Z: 1, M: 512, N: 512, K: 512, bBatched: false };
+    expect(resolveVariant(s, { variant: 'tiled' })).toMatch(/^tiled-/);
+    expect(resolveVariant(s, { variant: 'tex' })).toMatch(/^tex-/);
+    const { gpu } = await import('../src/gpu/runtime.ts');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'autotune-'));
+    setAutotuneFile(path.join(dir, 'none.json'));
+    try {
+      if (gpu().info.isSoftware) expect(resolveVariant(s, {})).toMatch(/^tex-/);
+    } finally { setAutotuneFile(undefined); }
+  });
+
+  it('the texture pool reuses packed-operand textures', async () => {
+    const A = Tensor.from(randn(40 * 24, 1), [40, 24]), B = Tensor.from(randn(24 * 52, 2), [24, 52]);
+    matmul(A, B, { variant: 'tex-8x16' }).release();
+    await sync();
+    const before = texturePoolStats.allocations;
+    for (let i = 0; i < 3; i++) matmul(A, B, { variant: 'tex-8x16' }).release();
+    await sync();
+    expect(texturePoolStats.allocations).toBe(before);
+  });
+});
+
+describe('matmul: autotune', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'autotune-'));
+  afterAll(() => { setAutotuneFile(undefined); fs.rmSync(dir, { recursive: true, force: true }); });
+
+  it('times the candidates once, caches the winner on disk, and auto uses it', async () => {
+    const file = path.join(dir, 'autotune.json');
+    setAutotuneFile(file);
+    const r = await autotuneMatmul({ M: 20, N: 24, K: 12 }, { transB: true, reps: 1 });
+    expect(r.cached).toBe(false);
+    expect(MATMUL_VARIANTS).toContain(r.winner);
+    const disk = JSON.parse(fs.readFileSync(file, 'utf8'));
+    expect(disk[r.key].winner).toBe(r.winner);
+    expect(tuneEntry(r.key)?.winner).toBe(r.winner);
+    // a fresh process would read it from disk: forget the in-memory copy and ask again
+    setAutotuneFile(file);
+    expect((await autotuneMatmul({ M: 19, N: 30, K: 9 }, { transB: true })).cached).toBe(true);
+    expect(resolveVariant({ Z: 1, M: 20, N: 24, K: 12, bBatched: false }, { transB: true })).toBe(r.winner);
+    await check({ variant: 'auto', M: 20, N: 24, K: 12, transB: true, bias: true });
   });
 });

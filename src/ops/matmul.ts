@@ -2,8 +2,49 @@
 //
 // Shapes: A is [..., M, K] ([..., K, M] with transA); B is [K, N] ([N, K] with transB),
 // or batched like A. C is [..., M, N]. bias is [N].
-import { dispatch, dummy, f32, kernel } from '../gpu/runtime.ts';
+//
+// Variants (opts.variant; 'auto' by default):
+//   naive          kernels/matmul_naive.wgsl, one invocation per output (the baseline)
+//   tiled-BMxBN    kernels/matmul_tiled.wgsl, workgroup-memory tiles, register blocks, vec4 loads
+//                  where the layout allows (for GPUs); 'tiled' picks a tile by shape
+//   tex-TMxTN      kernels/matmul_tex.wgsl, operands packed into rgba32float textures by
+//                  kernels/matmul_pack.wgsl, a TMxTN register block per invocation (for CPU
+//                  adapters such as lavapipe); 'tex' picks a block by shape
+//   auto           the autotuned variant for this adapter and shape class (src/gpu/autotune.ts,
+//                  filled by autotuneMatmul()), else 'tex' on software adapters and 'tiled' elsewhere;
+//                  the environment variable MATMUL_VARIANT (a variant name) overrides it
+//
+// Problems whose operands exceed one storage binding (gpu().maxBinding) or a texture
+// dimension are cut into blocks over Z, M, N and, where needed, K (the K blocks accumulate
+// into C; with GELU they accumulate into a temporary and kernels/matmul_epilogue.wgsl finishes).
+import { dispatch, dummy, f32, gpu, grid, kernel, sync, type Kernel, type Param, type BufferRange } from '../gpu/runtime.ts';
 import { Tensor, shapeStr } from '../gpu/tensor.ts';
+import { adapterKey, autotune, tuned } from '../gpu/autotune.ts';
+
+export interface TiledConfig { BM: number; BN: number; BK: number; TM: number; TN4: number }
+export interface TexConfig { TM: number; TN4: number }
+
+/** Tile configurations of the storage-buffer kernel: BMxBN per workgroup, TMx(4·TN4) per invocation. */
+export const TILED: Record<string, TiledConfig> = {
+  'tiled-64x64': { BM: 64, BN: 64, BK: 16, TM: 4, TN4: 1 },    // 16x16
+  'tiled-128x64': { BM: 128, BN: 64, BK: 16, TM: 8, TN4: 1 },  // 16x16
+  'tiled-128x128': { BM: 128, BN: 128, BK: 8, TM: 8, TN4: 2 }, // 16x16
+};
+
+/** Register blocks of the texture kernel: TM rows x 4·TN4 columns per invocation, 8x8 invocations. */
+export const TEX: Record<string, TexConfig> = {
+  'tex-32x16': { TM: 32, TN4: 4 },
+  'tex-16x32': { TM: 16, TN4: 8 },
+  'tex-8x32': { TM: 8, TN4: 8 },
+  'tex-16x16': { TM: 16, TN4: 4 },
+  'tex-8x16': { TM: 8, TN4: 4 },
+  'tex-4x16': { TM: 4, TN4: 4 },
+};
+
+export type ConcreteVariant = 'naive' | keyof typeof TILED | keyof typeof TEX;
+export type MatmulVariant = 'auto' | 'tiled' | 'tex' | ConcreteVariant;
+/** Every concrete variant name. */
+export const MATMUL_VARIANTS: string[] = ['naive', ...Object.keys(TILED), ...Object.keys(TEX)];
 
 export interface MatmulOpts {
   transA?: boolean;
@@ -14,7 +55,7 @@ export interface MatmulOpts {
   /** C = A·B + beta·C (out must be given) */
   beta?: number;
   out?: Tensor;
-  variant?: 'naive' | 'auto';
+  variant?: MatmulVariant;
 }
 
 export interface MatmulShape { Z: number; M: number; N: number; K: number; bBatched: boolean }
@@ -28,31 +69,421 @@ export function matmulShape(a: Tensor, b: Tensor, o: MatmulOpts): MatmulShape {
   const M = o.transA ? ac : ar, K = o.transA ? ar : ac;
   const Kb = o.transB ? bc : br, N = o.transB ? br : bc;
   if (K !== Kb) throw err(`inner dimensions ${K} and ${Kb} differ`);
-  const Z = a.size / (ar * ac);
+  const Z = ar * ac ? a.size / (ar * ac) : numelBatch(a.shape);
   const bBatched = b.rank > 2;
-  if (bBatched && b.size / (br * bc) !== Z) throw err('batch dimensions differ');
+  if (bBatched && (br * bc ? b.size / (br * bc) : numelBatch(b.shape)) !== Z) throw err('batch dimensions differ');
   if (o.bias && (o.bias.size !== N || o.bias.dtype !== 'f32')) throw err(`bias ${shapeStr(o.bias.shape)} should be [${N}]`);
-  if (o.out && o.out.size !== Z * M * N) throw err(`out ${shapeStr(o.out.shape)} should hold ${Z}x${M}x${N}`);
+  if (o.out && (o.out.size !== Z * M * N || o.out.dtype !== 'f32')) throw err(`out ${shapeStr(o.out.shape)} should hold ${Z}x${M}x${N} f32`);
   if (o.beta && !o.out) throw err('beta needs out');
+  if (o.variant && o.variant !== 'auto' && o.variant !== 'tiled' && o.variant !== 'tex' && !MATMUL_VARIANTS.includes(o.variant)) {
+    throw err(`unknown variant '${o.variant}' (known: auto, tiled, tex, ${MATMUL_VARIANTS.join(', ')})`);
+  }
+  for (const [name, t] of [['A', a], ['B', b], ['bias', o.bias], ['out', o.out]] as const) {
+    if (t?.released) throw err(`${name} was released`);
+  }
   return { Z, M, N, K, bBatched };
 }
+
+function numelBatch(shape: readonly number[]) { return shape.slice(0, -2).reduce((x, y) => x * y, 1); }
 
 export function matmul(a: Tensor, b: Tensor, o: MatmulOpts = {}): Tensor {
   const s = matmulShape(a, b, o);
   const out = o.out ?? Tensor.empty([...a.shape.slice(0, -2), s.M, s.N]);
-  matmulNaive(a, b, out, s, o);
+  if (s.Z === 0 || s.M === 0 || s.N === 0) return out;
+  if (s.K === 0) { // an empty sum: only the epilogue
+    const t = Tensor.zeros([s.Z * s.M * s.N]);
+    epilogue(t, out, s.N, o);
+    t.release();
+    return out;
+  }
+  const v = resolveVariant(s, o);
+  if (v === 'naive') runBuffer('naive', a, b, out, s, o);
+  else if (v in TILED) runBuffer(v, a, b, out, s, o);
+  else runTex(TEX[v], a, b, out, s, o);
   return out;
 }
 
-/** The baseline kernel (kernels/matmul_naive.wgsl). Operands must each fit one binding. */
-export function matmulNaive(a: Tensor, b: Tensor, c: Tensor, s: MatmulShape, o: MatmulOpts) {
+// ---------------------------------------------------------------- variant choice
+/** A coarse class of problem shapes: the transposes, whether B is batched, and each size rounded up to a power of 2. */
+export function shapeClass(s: MatmulShape, o: { transA?: boolean; transB?: boolean }): string {
+  const p2 = (v: number) => 2 ** Math.ceil(Math.log2(Math.max(1, v)));
+  return `${o.transA ? 'T' : 'N'}${o.transB ? 'T' : 'N'}${s.Z > 1 ? (s.bBatched ? ' zb' : ' z') : ''} m${p2(s.M)} n${p2(s.N)} k${p2(s.K)}`;
+}
+
+const tuneKey = (s: MatmulShape, o: { transA?: boolean; transB?: boolean }) => `${adapterKey()}|matmul|${shapeClass(s, o)}`;
+
+/** The concrete variant that `variant` (default 'auto') means for this problem. */
+export function resolveVariant(s: MatmulShape, o: MatmulOpts): ConcreteVariant {
+  const v = o.variant ?? 'auto';
+  if (v === 'tiled') return pickTiled(s);
+  if (v === 'tex') return pickTex(s);
+  if (v !== 'auto') return v;
+  const env = process.env.MATMUL_VARIANT; // for experiments: what 'auto' means in this process
+  if (env && env !== 'auto') return resolveVariant(s, { variant: env as MatmulVariant });
+  const t = tuned(tuneKey(s, o));
+  if (t && MATMUL_VARIANTS.includes(t)) return t as ConcreteVariant;
+  return gpu().info.isSoftware ? pickTex(s) : pickTiled(s);
+}
+
+function pickTiled(s: MatmulShape): ConcreteVariant {
+  if (s.M >= 1024 && s.N >= 1024) return 'tiled-128x128';
+  if (s.M >= 512 && s.N >= 256) return 'tiled-128x64';
+  return 'tiled-64x64';
+}
+
+function pickTex(s: MatmulShape): ConcreteVariant {
+  if (s.M >= 512 && s.N >= 128) return 'tex-32x16';
+  if (s.M >= 128) return 'tex-16x16';
+  if (s.M >= 16) return 'tex-8x16';
+  return 'tex-4x16';
+}
+
+/** Candidates that autotuneMatmul times on this adapter. */
+export function tuneCandidates(s: MatmulShape): ConcreteVariant[] {
+  const tex: ConcreteVariant[] = ['tex-32x16', 'tex-16x32', 'tex-8x32', 'tex-16x16', 'tex-8x16', 'tex-4x16'];
+  const tiled: ConcreteVariant[] = ['tiled-64x64', 'tiled-128x64', 'tiled-128x128'];
+  const c = gpu().info.isSoftware ? [...tex, 'tiled-64x64' as ConcreteVariant] : [...tiled, 'tex-16x16' as ConcreteVariant, 'tex-8x16' as ConcreteVariant];
+  if (s.M * s.N * s.K <= 1 << 18) c.push('naive');
+  return c;
+}
+
+export interface TuneResult { key: string; winner: string; ms: Record<string, number>; cached: boolean; timedShape: string }
+
+/**
+ * Time the candidate variants on this shape class once and remember the fastest (on disk,
+ * cache/autotune.json); later 'auto' calls in this or any process use it. Timing uses
+ * random operands of the class, with M and N capped at 2048 and K at 1024 to keep it short.
+ */
+export async function autotuneMatmul(
+  shape: { Z?: number; M: number; N: number; K: number; bBatched?: boolean },
+  o: { transA?: boolean; transB?: boolean; bias?: boolean; gelu?: boolean; force?: boolean; reps?: number } = {},
+): Promise<TuneResult> {
+  const s: MatmulShape = { Z: shape.Z ?? 1, M: shape.M, N: shape.N, K: shape.K, bBatched: shape.bBatched ?? false };
+  const key = tuneKey(s, o);
+  const have = tuned(key);
+  const M = Math.min(s.M, 2048), N = Math.min(s.N, 2048), K = Math.min(s.K, 1024);
+  const timedShape = `${s.Z > 1 ? `${s.Z}x` : ''}${M}x${N}x${K}`;
+  if (have && !o.force) return { key, winner: have, ms: {}, cached: true, timedShape };
+  const bz = s.bBatched ? s.Z : 1;
+  const A = Tensor.from(randomData(s.Z * M * K, 1), o.transA ? [s.Z, K, M] : [s.Z, M, K]);
+  const B = Tensor.from(randomData(bz * K * N, 2), s.bBatched ? (o.transB ? [bz, N, K] : [bz, K, N]) : (o.transB ? [N, K] : [K, N]));
+  const bias = o.bias ? Tensor.from(randomData(N, 3), [N]) : undefined;
+  const C = Tensor.empty([s.Z, M, N]);
+  const cands: Record<string, () => void> = {};
+  for (const v of tuneCandidates(s)) {
+    cands[v] = () => { matmul(A, B, { transA: o.transA, transB: o.transB, bias, gelu: o.gelu, out: C, variant: v }); };
+  }
+  const r = await autotune(key, cands, { reps: o.reps ?? 3 });
+  await sync();
+  for (const t of [A, B, bias, C]) t?.release();
+  return { key, winner: r.winner, ms: r.ms, cached: false, timedShape };
+}
+
+function randomData(n: number, seed: number): Float32Array {
+  const x = new Float32Array(n);
+  let s = seed * 2654435761 >>> 0;
+  for (let i = 0; i < n; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; x[i] = s / 4294967296 - 0.5; }
+  return x;
+}
+
+// ---------------------------------------------------------------- blocking
+type Dim = 'z' | 'm' | 'n' | 'k';
+type Sizes = Record<Dim, number>;
+/** element strides of one operand over the problem dimensions it depends on */
+type Strides = Partial<Record<Dim, number>>;
+
+const DIMS: Dim[] = ['z', 'm', 'n', 'k'];
+
+/** Elements spanned by a block of `chunk` sizes of an operand with these strides. */
+function span(st: Strides, chunk: Sizes): number {
+  let s = 1;
+  for (const d of DIMS) if (st[d] !== undefined) s += (chunk[d] - 1) * st[d]!;
+  return s;
+}
+
+/**
+ * The most elements one window may span: it must fit one binding after aligning its start down
+ * and padding its end to 16 bytes (pad16).
+ */
+function windowElems(): number {
+  const g = gpu();
+  return Math.floor((g.maxBinding - g.offsetAlign - 12) / 4);
+}
+
+/** A window bound as array<vec4f>: its size padded to a multiple of 16 bytes (pool buffers are multiples of 64). */
+function pad16(r: BufferRange & { base: number }): BufferRange {
+  const size = Math.ceil(r.size! / 16) * 16;
+  if ((r.offset ?? 0) + size > r.buffer.size) throw new Error(`matmul: cannot pad a ${r.size}-byte window to 16 bytes`);
+  return { buffer: r.buffer, offset: r.offset, size };
+}
+
+/**
+ * Block sizes (per dimension) such that every operand's window fits `limit` elements and each
+ * dimension stays within `max`: repeatedly halve the largest-stride dimension of an operand that
+ * does not fit. Halves above 64 are rounded up to multiples of 64, others to `gran` where that
+ * still shrinks the block, and always to `hard` (texel columns: multiples of 4).
+ */
+function planChunks(full: Sizes, ops: Strides[], limit: number, max: Partial<Sizes> = {}, gran: Partial<Sizes> = {}, hard: Partial<Sizes> = {}): Sizes {
+  const c: Sizes = { ...full };
+  const halve = (d: Dim): boolean => {
+    const v = c[d], g = hard[d] ?? gran[d] ?? 1;
+    const h = Math.ceil(v / 2);
+    let r = h > 64 ? Math.ceil(h / 64) * 64 : Math.ceil(h / g) * g;
+    if (r >= v && !hard[d]) r = h; // below the granularity: only as a last resort (the kernels are correct for any block)
+    if (r >= v) return false;
+    c[d] = r;
+    return true;
+  };
+  for (const d of DIMS) while (max[d] !== undefined && c[d] > max[d]!) if (!halve(d)) break;
+  for (let guard = 0; guard < 1000; guard++) {
+    const bad = ops.find((st) => span(st, c) > limit);
+    if (!bad) return c;
+    const dims = DIMS.filter((d) => bad[d] !== undefined && c[d] > 1).sort((x, y) => bad[y]! - bad[x]!);
+    if (!dims.some(halve)) break;
+  }
+  throw new Error(`matmul: cannot cut ${JSON.stringify(full)} into blocks that fit a ${gpu().maxBinding}-byte binding`);
+}
+
+interface Block { z0: number; zc: number; m0: number; mc: number; n0: number; nc: number; k0: number; kc: number }
+
+function* blocks(full: Sizes, c: Sizes, order: Dim[] = ['k', 'z', 'm', 'n']): Generator<Block> {
+  const starts = (d: Dim) => { const r: number[] = []; for (let i = 0; i < full[d]; i += c[d]) r.push(i); return r; };
+  const rec = function* (i: number, acc: Partial<Block>): Generator<Block> {
+    if (i === order.length) { yield acc as Block; return; }
+    const d = order[i];
+    for (const s of starts(d)) yield* rec(i + 1, { ...acc, [`${d}0`]: s, [`${d}c`]: Math.min(c[d], full[d] - s) });
+  };
+  yield* rec(0, {});
+}
+
+/** Operand strides of the problem (element offsets inside each tensor). */
+function strides(s: MatmulShape, o: MatmulOpts) {
+  const { M, N, K } = s;
+  const A: Strides = o.transA ? { z: M * K, m: 1, k: M } : { z: M * K, m: K, k: 1 };
+  const B: Strides = o.transB ? { k: 1, n: K } : { k: N, n: 1 };
+  if (s.bBatched) B.z = K * N;
+  const C: Strides = { z: M * N, m: N, n: 1 };
+  return { A, B, C };
+}
+
+function windowOf(t: Tensor, st: Strides, blk: Block): BufferRange & { base: number } {
+  const start: Record<Dim, number> = { z: blk.z0, m: blk.m0, n: blk.n0, k: blk.k0 };
+  const chunk: Sizes = { z: blk.zc, m: blk.mc, n: blk.nc, k: blk.kc };
+  let lo = 0;
+  for (const d of DIMS) if (st[d] !== undefined) lo += start[d] * st[d]!;
+  return t.range(lo, span(st, chunk));
+}
+
+interface Epilogue { alpha: number; beta: number; bias: boolean; gelu: boolean }
+
+/**
+ * The epilogue of each K block: the first block applies beta (and, unless GELU needs the whole
+ * sum, bias and alpha); later blocks add into C. With GELU and several K blocks the sums go to
+ * `tmp` and the epilogue kernel finishes.
+ */
+function kPlan(s: MatmulShape, kc: number, o: MatmulOpts, out: Tensor) {
+  const split = kc < s.K;
+  const viaTmp = split && !!o.gelu;
+  const target = viaTmp ? Tensor.empty([s.Z * s.M * s.N]) : out;
+  const epi = (k0: number): Epilogue => {
+    if (!split) return { alpha: o.alpha ?? 1, beta: o.beta ?? 0, bias: !!o.bias, gelu: !!o.gelu };
+    if (viaTmp) return { alpha: 1, beta: k0 === 0 ? 0 : 1, bias: false, gelu: false };
+    return { alpha: o.alpha ?? 1, beta: k0 === 0 ? (o.beta ?? 0) : 1, bias: k0 === 0 && !!o.bias, gelu: false };
+  };
+  const finish = () => {
+    if (!viaTmp) return;
+    epilogue(target, out, s.N, o);
+    target.release();
+  };
+  return { target, epi, finish };
+}
+
+function epilogue(t: Tensor, out: Tensor, N: number, o: MatmulOpts) {
+  const WG = 256;
+  const k = kernel('matmul_epilogue.wgsl', 'main', { BIAS: !!o.bias, GELU: !!o.gelu });
+  const win = Math.floor((windowElems() - 1) / WG) * WG;
+  const rb = o.bias ? o.bias.b : { ...dummy(), base: 0 };
+  for (let start = 0; start < out.size; start += win) {
+    const n = Math.min(win, out.size - start);
+    const rt = t.range(start, n), ro = out.range(start, n);
+    const [gx, gy] = grid(Math.ceil(n / WG));
+    dispatch(k, [n, rt.base, ro.base, start % N, N, rb.base, f32(o.alpha ?? 1), f32(o.beta ?? 0), gx * WG, 0, 0, 0], [rt, rb, ro], [gx, gy]);
+  }
+}
+
+const flags = (e: Epilogue) => (e.bias ? 1 : 0) | (e.gelu ? 2 : 0);
+
+function biasWindow(o: MatmulOpts, blk: Block, on: boolean) {
+  return on && o.bias ? o.bias.range(blk.n0, blk.nc) : { ...dummy(), base: 0 };
+}
+
+// ---------------------------------------------------------------- storage-buffer variants
+const MAXG = () => gpu().device.limits.maxComputeWorkgroupsPerDimension;
+
+function runBuffer(v: ConcreteVariant, a: Tensor, b: Tensor, out: Tensor, s: MatmulShape, o: MatmulOpts) {
+  const st = strides(s, o);
+  const cfg = v === 'naive' ? undefined : TILED[v];
+  const bm = cfg?.BM ?? 16, bn = cfg?.BN ?? 16;
+  const full: Sizes = { z: s.Z, m: s.M, n: s.N, k: s.K };
+  const bias: Strides = { n: 1 };
+  const c = planChunks(full, [st.A, st.B, st.C, bias], windowElems(),
+    { z: MAXG(), m: MAXG() * bm, n: MAXG() * bn }, { m: 4, n: 4, k: 4 });
+  const kp = kPlan(s, c.k, o, out);
+  for (const blk of blocks(full, c)) {
+    const e = kp.epi(blk.k0);
+    const ra = windowOf(a, st.A, blk), rb = windowOf(b, st.B, blk), rc = windowOf(kp.target, st.C, blk);
+    const rbias = biasWindow(o, blk, e.bias);
+    const ep: Param[] = [f32(e.alpha), f32(e.beta), rbias.base];
+    if (!cfg) {
+      const k = kernel('matmul_naive.wgsl', 'main', { BIAS: e.bias, GELU: e.gelu });
+      dispatch(k, [blk.mc, blk.nc, blk.kc, ra.base, st.A.z!, st.A.m!, st.A.k!, rb.base, st.B.z ?? 0, st.B.k!, st.B.n!, rc.base,
+        st.C.z!, st.C.m!, ...ep, 0, 0, 0], [ra, rb, rbias, rc], [Math.ceil(blk.nc / 16), Math.ceil(blk.mc / 16), blk.zc]);
+    } else {
+      const lda = o.transA ? s.M : s.K, ldb = o.transB ? s.K : s.N;
+      const saz = st.A.z!, sbz = st.B.z ?? 0;
+      const mult4 = (...xs: number[]) => xs.every((x) => x % 4 === 0);
+      const vecA = mult4(ra.base, lda, blk.zc > 1 ? saz : 0, o.transA ? blk.mc : blk.kc);
+      const vecB = mult4(rb.base, ldb, blk.zc > 1 ? sbz : 0, o.transB ? blk.kc : blk.nc);
+      const k = kernel('matmul_tiled.wgsl', 'main', { ...cfg });
+      const fl = flags(e) | (o.transA ? 4 : 0) | (o.transB ? 8 : 0) | (vecA ? 16 : 0) | (vecB ? 32 : 0);
+      dispatch(k, [blk.mc, blk.nc, blk.kc, ra.base, lda, saz, rb.base, ldb, sbz, rc.base, s.N, st.C.z!, ...ep, fl],
+        [pad16(ra), pad16(rb), rbias, rc], [Math.ceil(blk.nc / cfg.BN), Math.ceil(blk.mc / cfg.BM), blk.zc]);
+    }
+  }
+  kp.finish();
+}
+
+// ---------------------------------------------------------------- texture variant
+/** For tests: a smaller texture-dimension limit than the device's, to exercise texture blocking. */
+export const matmulLimits: { maxTexture?: number } = {};
+
+// A pool of rgba32float textures by size: repeated products of one shape reuse their
+// packed-operand textures. Queue order makes reuse safe (as for the buffer pool).
+const texFree = new Map<string, GPUTexture[]>();
+export const texturePoolStats = { textures: 0, bytes: 0, allocations: 0, reuses: 0 };
+
+function acquireTexture(w: number, h: number): GPUTexture {
+  const key = `${w}x${h}`;
+  const list = texFree.get(key);
+  if (list?.length) { texturePoolStats.reuses++; return list.pop()!; }
+  texturePoolStats.textures++;
+  texturePoolStats.allocations++;
+  texturePoolStats.bytes += w * h * 16;
+  return gpu().device.createTexture({
+    label: `matmul-operand-${key}`, size: [w, h], format: 'rgba32float',
+    usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING,
+  });
+}
+
+function releaseTexture(t: GPUTexture) {
+  const key = `${t.width}x${t.height}`;
+  let list = texFree.get(key);
+  if (!list) texFree.set(key, (list = []));
+  list.push(t);
+}
+
+/** Destroy the free packed-operand textures. */
+export function trimTexturePool() {
+  for (const list of texFree.values()) for (const t of list) { texturePoolStats.textures--; texturePoolStats.bytes -= t.width * t.height * 16; t.destroy(); }
+  texFree.clear();
+}
+
+/**
+ * Pack rows [r0, r0+R) x columns [c0, c0+C) of each of Z matrices (z0..) of `t` (element
+ * (z, r, c) at z*sz + r*sr + c*sc) into `dst` from texel row dy: matrix z starts at row
+ * dy + z*dzRows, rows R..Y-1 and columns past C are zero. Cut into windows that fit a binding.
+ */
+function pack(dst: GPUTexture, t: Tensor, st: { sz: number; sr: number; sc: number },
+  at: { z0: number; r0: number; c0: number }, ext: { Z: number; R: number; C: number; Y: number; dzRows: number }) {
+  const k = kernel('matmul_pack.wgsl', 'main');
+  const view = dst.createView();
+  // dims reuse the planner's names: z -> z, m -> rows, k -> columns
+  const full: Sizes = { z: ext.Z, m: ext.R, n: 1, k: ext.C };
+  const ps: Strides = { z: st.sz, m: st.sr, k: st.sc };
+  const c = planChunks(full, [ps], windowElems(), { z: MAXG() }, {}, { k: 4 });
+  for (const blk of blocks(full, c, ['z', 'm', 'k'] as Dim[])) {
+    const lo = (at.z0 + blk.z0) * st.sz + (at.r0 + blk.m0) * st.sr + (at.c0 + blk.k0) * st.sc;
+    const r = t.range(lo, span(ps, { z: blk.zc, m: blk.mc, n: 1, k: blk.kc }));
+    const lastRow = blk.m0 + blk.mc === ext.R;
+    const Y = lastRow ? ext.Y - blk.m0 : blk.mc;
+    const X = Math.ceil(blk.kc / 4);
+    dispatch(k, [blk.mc, blk.kc, X, Y, r.base, st.sz, st.sr, st.sc, blk.k0 / 4, blk.z0 * ext.dzRows + blk.m0, ext.dzRows, 0],
+      [r, view], [Math.ceil(X / 16), Math.ceil(Y / 16), blk.zc]);
+  }
+}
+
+const texKernels = new Map<string, Kernel>();
+
+/** kernels/matmul_tex.wgsl with its TMx(4·TN4) register block unrolled. */
+function texKernel(cfg: TexConfig): Kernel {
+  const id = `${cfg.TM}x${cfg.TN4}`;
+  let k = texKernels.get(id);
+  if (k) return k;
+  const { TM, TN4 } = cfg;
+  const decl: string[] = [], step: string[] = [], store: string[] = [];
+  for (let i = 0; i < TM; i++) for (let j = 0; j < TN4; j++) decl.push(`  var c${i}_${j} = vec4f(0.0);`);
+  for (let kk = 0; kk < 4; kk++) for (let j = 0; j < TN4; j++) step.push(`    let b${kk}_${j} = textureLoad(Bt, vec2u(bx + ${j}u, kr + ${kk}u), 0);`);
+  for (let i = 0; i < TM; i++) {
+    step.push(`    let a${i} = textureLoad(At, vec2u(k, ar + ${i}u), 0);`);
+    for (let j = 0; j < TN4; j++) {
+      step.push(`    c${i}_${j} = fma(vec4f(a${i}.w), b3_${j}, fma(vec4f(a${i}.z), b2_${j}, fma(vec4f(a${i}.y), b1_${j}, fma(vec4f(a${i}.x), b0_${j}, c${i}_${j}))));`);
+    }
+  }
+  // the epilogue runs once per accumulator through an array and a loop with a run-time bound,
+  // so that it is compiled once rather than TM·TN4 times
+  store.push(`  var res: array<vec4f, ${TM * TN4}>;`);
+  for (let i = 0; i < TM; i++) for (let j = 0; j < TN4; j++) store.push(`  res[${i * TN4 + j}] = c${i}_${j};`);
+  store.push(`  let rows = min(${TM}u, p.M - m0);`);
+  store.push(`  for (var i = 0u; i < rows; i++) { for (var j = 0u; j < ${TN4}u; j++) { store4(z, m0 + i, x0 + j, res[i * ${TN4}u + j]); } }`);
+  k = kernel('matmul_tex.wgsl', 'main', { TM, TN4, DECL: decl.join('\n'), STEP: step.join('\n'), STORE: store.join('\n') });
+  texKernels.set(id, k);
+  return k;
+}
+
+function runTex(cfg: TexConfig, a: Tensor, b: Tensor, out: Tensor, s: MatmulShape, o: MatmulOpts) {
+  const L = Math.min(gpu().device.limits.maxTextureDimension2D, matmulLimits.maxTexture ?? Infinity);
+  const st = strides(s, o);
   const { Z, M, N, K } = s;
-  const k = kernel('matmul_naive.wgsl', 'main', { BIAS: !!o.bias, GELU: !!o.gelu });
-  const [sam, sak] = o.transA ? [1, M] : [K, 1];
-  const [sbk, sbn] = o.transB ? [1, K] : [N, 1];
-  const sbz = s.bBatched ? K * N : 0;
-  const ra = a.b, rb = b.b, rc = c.b;
-  const rbias = o.bias ? o.bias.b : { ...dummy(), base: 0 };
-  dispatch(k, [M, N, K, ra.base, M * K, sam, sak, rb.base, sbz, sbk, sbn, rc.base, f32(o.alpha ?? 1), f32(o.beta ?? 0), rbias.base, 0],
-    [ra, rb, rbias, rc], [Math.ceil(N / 16), Math.ceil(M / 16), Z]);
+  // texture blocks: A texture (K4 x zc*mc), B texture (ceil(nc/4) x zcB*Kp)
+  const kc = K <= L ? K : Math.ceil(K / Math.ceil(K / L) / 4) * 4;
+  const nt = Math.min(N, 4 * L);
+  const mt = Math.min(M, L);
+  const Kp4 = Math.ceil(kc / 4) * 4;
+  let zt = Math.max(1, Math.min(Z, Math.floor(L / mt), MAXG()));
+  if (s.bBatched) zt = Math.max(1, Math.min(zt, Math.floor(L / Kp4)));
+  const full: Sizes = { z: Z, m: M, n: N, k: K };
+  const tc: Sizes = { z: zt, m: mt, n: nt, k: kc };
+  const kp = kPlan(s, kc, o, out);
+  const sA = { sz: st.A.z!, sr: st.A.m!, sc: st.A.k! };
+  const sB = { sz: st.B.z ?? 0, sr: st.B.k!, sc: st.B.n! };
+  for (const tb of blocks(full, tc, ['k', 'z', 'm', 'n'])) {
+    const e = kp.epi(tb.k0);
+    const K4 = Math.ceil(tb.kc / 4);
+    const ta = acquireTexture(K4, tb.zc * tb.mc);
+    pack(ta, a, sA, { z0: tb.z0, r0: tb.m0, c0: tb.k0 }, { Z: tb.zc, R: tb.mc, C: tb.kc, Y: tb.mc, dzRows: tb.mc });
+    const zB = s.bBatched ? tb.zc : 1;
+    const tbt = acquireTexture(Math.ceil(tb.nc / 4), zB * 4 * K4);
+    pack(tbt, b, sB, { z0: s.bBatched ? tb.z0 : 0, r0: tb.k0, c0: tb.n0 }, { Z: zB, R: tb.kc, C: tb.nc, Y: 4 * K4, dzRows: 4 * K4 });
+    const k = texKernel(cfg);
+    const va = ta.createView(), vb = tbt.createView();
+    // dispatch blocks inside the texture block: C windows must fit a binding
+    const sub: Sizes = { z: tb.zc, m: tb.mc, n: tb.nc, k: 1 };
+    const cc = planChunks(sub, [st.C, { n: 1 }], windowElems(), {}, {}, { n: 4 });
+    for (const db of blocks(sub, cc, ['z', 'm', 'n'])) {
+      const blk: Block = { z0: tb.z0 + db.z0, zc: db.zc, m0: tb.m0 + db.m0, mc: db.mc, n0: tb.n0 + db.n0, nc: db.nc, k0: tb.k0, kc: tb.kc };
+      const rc = windowOf(kp.target, st.C, blk);
+      const rbias = biasWindow(o, blk, e.bias);
+      dispatch(k, [db.mc, db.nc, K4, tb.mc, db.z0 * tb.mc + db.m0, s.bBatched ? 4 * K4 : 0, s.bBatched ? db.z0 * 4 * K4 : 0, db.n0 / 4,
+        rc.base, st.C.m!, st.C.z!, rbias.base, f32(e.alpha), f32(e.beta), flags(e), 0],
+      [va, vb, rbias, rc], [Math.ceil(Math.ceil(db.nc / 4) / cfg.TN4 / 8), Math.ceil(db.mc / cfg.TM / 8), db.zc]);
+    }
+    releaseTexture(ta);
+    releaseTexture(tbt);
+  }
+  kp.finish();
+}
+
+/** The baseline kernel alone (kept for callers of the old API). */
+export function matmulNaive(a: Tensor, b: Tensor, c: Tensor, s: MatmulShape, o: MatmulOpts) {
+  runBuffer('naive', a, b, c, s, o);
 }

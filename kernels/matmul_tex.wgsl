@@ -1,0 +1,63 @@
+// Texture-operand matmul, for CPU adapters (lavapipe): there every storage-buffer load is a
+// per-lane scalar loop with a bounds check, while textureLoad is a vector gather. Operands
+// are read only through rgba32float textures and no workgroup memory is used: each
+// invocation holds a {{TM}}x(4*{{TN4}}) block of C in registers. Workgroup 8x8.
+//
+// C[z, m, n] = alpha * sum_k A[z, m, k] * B[z, k, n] (+ bias[n] if flags & 1) (GELU if flags & 2) + beta * C[z, m, n]
+// A and B arrive packed by kernels/matmul_pack.wgsl (which absorbs any transpose):
+//   At: texel (x, aOff + z*aRows + m)   = A[z, m, 4x .. 4x+3]       (zero past K)
+//   Bt: texel (bx0 + x, bOff + z*bRows + k) = B[z, k, 4x .. 4x+3]   (zero past N; rows K .. 4*K4-1
+//                                                                     are zero; bRows = 0: B broadcast)
+// K4 = ceil(K/4). Rows past M / columns past N may read anything (clamped or neighbouring texels)
+// and are never stored. C: element (z, m, n) = c[c0 + z*scz + m*scm + n]; bias[bias0 + n].
+// M, N are the sizes of this block (src/ops/matmul.ts cuts large problems into blocks).
+// The register block is unrolled by text substitution (src/ops/matmul.ts texKernel): DECL declares
+// accumulators c<i>_<j> (rows i < TM, vec4 columns j < TN4), STEP is one k-step of 4 (loads
+// b<kk>_<j> from Bt, one At texel a<i> per row, 4 vec4 fma per accumulator), STORE copies them to an array and calls store4 for each in a loop.
+// Bindings: At @1, Bt @2, bias @3 (read only when flags & 1), c @4 (read_write).
+struct Params {
+  M: u32, N: u32, K4: u32, aRows: u32,
+  aOff: u32, bRows: u32, bOff: u32, bx0: u32,
+  c0: u32, scm: u32, scz: u32, bias0: u32,
+  alpha: f32, beta: f32, flags: u32, _p1: u32,
+}
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var At: texture_2d<f32>;
+@group(0) @binding(2) var Bt: texture_2d<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> c: array<f32>;
+
+#include "common/gelu.wgsl"
+
+// Store the 4 columns n = 4*x4 .. 4*x4+3 of row m, skipping those past the block.
+fn store4(z: u32, m: u32, x4: u32, v: vec4f) {
+  if (m >= p.M) { return; }
+  for (var e = 0u; e < 4u; e++) {
+    let n = 4u * x4 + e;
+    if (n < p.N) {
+      var r = p.alpha * v[e];
+      if ((p.flags & 1u) != 0u) { r += bias[p.bias0 + n]; }
+      if ((p.flags & 2u) != 0u) { r = gelu_f(r); }
+      let ci = p.c0 + z * p.scz + m * p.scm + n;
+      if (p.beta != 0.0) { r += p.beta * c[ci]; }
+      c[ci] = r;
+    }
+  }
+}
+
+@compute @workgroup_size(8, 8)
+fn main(@builtin(global_invocation_id) g: vec3u) {
+  let x0 = g.x * {{TN4}}u;         // first vec4 column of this invocation's block
+  let m0 = g.y * {{TM}}u;          // first row
+  let z = g.z;
+  if (m0 >= p.M || 4u * x0 >= p.N) { return; }
+  let ar = p.aOff + z * p.aRows + m0;
+  let br = p.bOff + z * p.bRows;
+  let bx = p.bx0 + x0;
+{{DECL}}
+  for (var k = 0u; k < p.K4; k++) {
+    let kr = br + 4u * k;
+{{STEP}}
+  }
+{{STORE}}
+}

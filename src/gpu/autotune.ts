@@ -1,0 +1,92 @@
+// Autotuning: time candidate kernels for a problem class once per adapter and remember the
+// fastest on disk, so that later runs (and processes) pick it without timing.
+//
+// The cache is a JSON object in cache/autotune.json under the repository root (git-ignored;
+// MATMUL_AUTOTUNE_FILE or setAutotuneFile() moves it). Keys name the adapter and the problem
+// class, e.g. "mesa/software/llvmpipe…|matmul|NN m2048 n2048 k512"; values record the winner,
+// every candidate's median time and the date. A missing or unreadable file is an empty cache.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gpu, sync } from './runtime.ts';
+
+export interface TuneEntry { winner: string; ms: Record<string, number>; date: string }
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+let file = process.env.MATMUL_AUTOTUNE_FILE ?? path.join(REPO, 'cache', 'autotune.json');
+let cache: Record<string, TuneEntry> | undefined;
+
+/** Use another cache file (tests); `undefined` restores the default. Clears the in-memory copy. */
+export function setAutotuneFile(f: string | undefined) {
+  file = f ?? process.env.MATMUL_AUTOTUNE_FILE ?? path.join(REPO, 'cache', 'autotune.json');
+  cache = undefined;
+}
+
+export function autotuneFile() { return file; }
+
+function load(): Record<string, TuneEntry> {
+  if (!cache) {
+    try { cache = JSON.parse(fs.readFileSync(file, 'utf8')); } catch { cache = {}; }
+    if (!cache || typeof cache !== 'object') cache = {};
+  }
+  return cache;
+}
+
+function save() {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  // merge with what another process may have written meanwhile
+  let disk: Record<string, TuneEntry> = {};
+  try { disk = JSON.parse(fs.readFileSync(file, 'utf8')); } catch { /* none */ }
+  fs.writeFileSync(tmp, JSON.stringify({ ...disk, ...load() }, null, 1));
+  fs.renameSync(tmp, file);
+}
+
+/** The adapter part of every key. */
+export function adapterKey(): string {
+  const i = gpu().info;
+  return [i.vendor, i.architecture, i.device, i.description].filter(Boolean).join('/');
+}
+
+/** The remembered winner for `key`, if any. */
+export function tuned(key: string): string | undefined {
+  return load()[key]?.winner;
+}
+
+export function tuneEntry(key: string): TuneEntry | undefined {
+  return load()[key];
+}
+
+/** Forget remembered winners (all, or those whose key starts with `prefix`), on disk too. */
+export function clearTuned(prefix = '') {
+  const c = load();
+  for (const k of Object.keys(c)) if (k.startsWith(prefix)) delete c[k];
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(c, null, 1));
+}
+
+/**
+ * Time each candidate (one warm-up run, then the median of `reps`, each run ending in a full
+ * GPU sync), remember the fastest under `key` and write the cache file.
+ */
+export async function autotune(key: string, candidates: Record<string, () => void | Promise<void>>,
+  opts: { reps?: number } = {}): Promise<TuneEntry> {
+  const reps = opts.reps ?? 3;
+  const ms: Record<string, number> = {};
+  for (const [name, fn] of Object.entries(candidates)) {
+    await fn(); await sync();
+    const t: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      const s = performance.now();
+      await fn(); await sync();
+      t.push(performance.now() - s);
+    }
+    t.sort((x, y) => x - y);
+    ms[name] = t[Math.floor(t.length / 2)];
+  }
+  const winner = Object.entries(ms).sort((x, y) => x[1] - y[1])[0][0];
+  const entry: TuneEntry = { winner, ms, date: new Date().toISOString() };
+  load()[key] = entry;
+  save();
+  return entry;
+}
