@@ -1,7 +1,7 @@
 // Texture-operand matmul, for CPU adapters (lavapipe): there every storage-buffer load is a
 // per-lane scalar loop with a bounds check, while textureLoad is a vector gather. Operands
 // are read only through rgba32float textures and no workgroup memory is used: each
-// invocation holds a {{TM}}x(4*{{TN4}}) block of C in registers. Workgroup 8x8.
+// invocation holds a {{TM}}x(4*{{TN4}}) block of C in registers. Workgroup {{WGX}}x{{WGY}}.
 //
 // C[z, m, n] = alpha * sum_k A[z, m, k] * B[z, k, n] (+ bias[n] if flags & 1) (GELU if flags & 2) + beta * C[z, m, n]
 // A and B arrive packed by kernels/matmul_pack.wgsl (which absorbs any transpose):
@@ -13,7 +13,12 @@
 // M, N are the sizes of this block (src/ops/matmul.ts cuts large problems into blocks).
 // The register block is unrolled by text substitution (src/ops/matmul.ts texKernel): DECL declares
 // accumulators c<i>_<j> (rows i < TM, vec4 columns j < TN4), STEP is one k-step of 4 (loads
-// b<kk>_<j> from Bt, one At texel a<i> per row, 4 vec4 fma per accumulator), STORE copies them to an array and calls store4 for each in a loop.
+// b<kk>_<j> from Bt, one At texel a<i> per row, 4 vec4 fma per accumulator), STORE copies them to
+// an array and calls store4 for each in a loop. EXIT is the early return of invocations past M, N.
+// Subgroup form (LANE_ARG declares `lane`, the subgroup invocation id; the workgroup's x size is the
+// subgroup size SG, so a subgroup is one workgroup row and shares its rows of A): lane l loads the
+// At texels of rows l, SG+l, ... and STEP takes each row's texel with subgroupBroadcast, so a
+// subgroup loads every A texel once instead of SG times. EXIT is then empty (uniform control flow).
 // Bindings: At @1, Bt @2, bias @3 (read only when flags & 1), c @4 (read_write).
 struct Params {
   M: u32, N: u32, K4: u32, aRows: u32,
@@ -45,12 +50,12 @@ fn store4(z: u32, m: u32, x4: u32, v: vec4f) {
   }
 }
 
-@compute @workgroup_size(8, 8)
-fn main(@builtin(global_invocation_id) g: vec3u) {
+@compute @workgroup_size({{WGX}}, {{WGY}})
+fn main(@builtin(global_invocation_id) g: vec3u{{LANE_ARG}}) {
   let x0 = g.x * {{TN4}}u;         // first vec4 column of this invocation's block
   let m0 = g.y * {{TM}}u;          // first row
   let z = g.z;
-  if (m0 >= p.M || 4u * x0 >= p.N) { return; }
+{{EXIT}}
   let ar = p.aOff + z * p.aRows + m0;
   let br = p.bOff + z * p.bRows;
   let bx = p.bx0 + x0;

@@ -10,6 +10,8 @@
 //   tex-TMxTN      kernels/matmul_tex.wgsl, operands packed into rgba32float textures by
 //                  kernels/matmul_pack.wgsl, a TMxTN register block per invocation (for CPU
 //                  adapters such as lavapipe); 'tex' picks a block by shape
+//   tex-sg-TMxTN   the same with the rows of A shared across a subgroup (subgroupBroadcast): each
+//                  A texel is loaded once per subgroup; needs 'subgroups' with one subgroup size
 //   auto           the autotuned variant for this adapter and shape class (src/gpu/autotune.ts,
 //                  filled by autotuneMatmul()), else 'tex' on software adapters and 'tiled' elsewhere;
 //                  the environment variable MATMUL_VARIANT (a variant name) overrides it
@@ -22,7 +24,8 @@ import { Tensor, shapeStr } from '../gpu/tensor.ts';
 import { adapterKey, autotune, tuned } from '../gpu/autotune.ts';
 
 export interface TiledConfig { BM: number; BN: number; BK: number; TM: number; TN4: number }
-export interface TexConfig { TM: number; TN4: number }
+/** SG: the subgroup form (rows of A shared across a subgroup with subgroupBroadcast) */
+export interface TexConfig { TM: number; TN4: number; SG?: boolean }
 
 /** Tile configurations of the storage-buffer kernel: BMxBN per workgroup, TMx(4·TN4) per invocation. */
 export const TILED: Record<string, TiledConfig> = {
@@ -34,11 +37,13 @@ export const TILED: Record<string, TiledConfig> = {
 /** Register blocks of the texture kernel: TM rows x 4·TN4 columns per invocation, 8x8 invocations. */
 export const TEX: Record<string, TexConfig> = {
   'tex-32x16': { TM: 32, TN4: 4 },
-  'tex-16x32': { TM: 16, TN4: 8 },
-  'tex-8x32': { TM: 8, TN4: 8 },
   'tex-16x16': { TM: 16, TN4: 4 },
   'tex-8x16': { TM: 8, TN4: 4 },
   'tex-4x16': { TM: 4, TN4: 4 },
+  // need the 'subgroups' feature and one subgroup size that divides TM (8 on lavapipe)
+  'tex-sg-64x16': { TM: 64, TN4: 4, SG: true },
+  'tex-sg-32x16': { TM: 32, TN4: 4, SG: true },
+  'tex-sg-8x16': { TM: 8, TN4: 4, SG: true },
 };
 
 export type ConcreteVariant = 'naive' | keyof typeof TILED | keyof typeof TEX;
@@ -99,7 +104,7 @@ export function matmul(a: Tensor, b: Tensor, o: MatmulOpts = {}): Tensor {
   const v = resolveVariant(s, o);
   if (v === 'naive') runBuffer('naive', a, b, out, s, o);
   else if (v in TILED) runBuffer(v, a, b, out, s, o);
-  else runTex(TEX[v], a, b, out, s, o);
+  else runTex(v, a, b, out, s, o);
   return out;
 }
 
@@ -132,19 +137,19 @@ function pickTiled(s: MatmulShape): ConcreteVariant {
 }
 
 function pickTex(s: MatmulShape): ConcreteVariant {
-  if (s.M >= 512 && s.N >= 128) return 'tex-32x16';
-  if (s.M >= 128) return 'tex-16x16';
-  if (s.M >= 16) return 'tex-8x16';
-  return 'tex-4x16';
+  const sg = (v: ConcreteVariant, alt: ConcreteVariant) => (unavailable(v) ? alt : v);
+  if (s.M >= 256 && s.N >= 64) return sg('tex-sg-64x16', 'tex-32x16');
+  if (s.M >= 32) return sg('tex-sg-32x16', 'tex-16x16');
+  return sg('tex-sg-8x16', s.M >= 8 ? 'tex-8x16' : 'tex-4x16');
 }
 
 /** Candidates that autotuneMatmul times on this adapter. */
 export function tuneCandidates(s: MatmulShape): ConcreteVariant[] {
-  const tex: ConcreteVariant[] = ['tex-32x16', 'tex-16x32', 'tex-8x32', 'tex-16x16', 'tex-8x16', 'tex-4x16'];
-  const tiled: ConcreteVariant[] = ['tiled-64x64', 'tiled-128x64', 'tiled-128x128'];
-  const c = gpu().info.isSoftware ? [...tex, 'tiled-64x64' as ConcreteVariant] : [...tiled, 'tex-16x16' as ConcreteVariant, 'tex-8x16' as ConcreteVariant];
+  const tex = Object.keys(TEX) as ConcreteVariant[];
+  const tiled = Object.keys(TILED) as ConcreteVariant[];
+  const c = gpu().info.isSoftware ? [...tex, 'tiled-64x64' as ConcreteVariant] : [...tiled, 'tex-16x16' as ConcreteVariant];
   if (s.M * s.N * s.K <= 1 << 18) c.push('naive');
-  return c;
+  return c.filter((v) => !unavailable(v));
 }
 
 export interface TuneResult { key: string; winner: string; ms: Record<string, number>; cached: boolean; timedShape: string }
@@ -415,16 +420,52 @@ function pack(dst: GPUTexture, t: Tensor, st: { sz: number; sr: number; sc: numb
 const texKernels = new Map<string, Kernel>();
 
 /** kernels/matmul_tex.wgsl with its TMx(4·TN4) register block unrolled. */
+/** The subgroup size, when the adapter has subgroups of one fixed size; else 0. */
+function subgroupSize(): number {
+  const g = gpu();
+  if (!g.features.has('subgroups')) return 0;
+  const i = g.adapter.info as unknown as { subgroupMinSize?: number; subgroupMaxSize?: number };
+  return i.subgroupMinSize && i.subgroupMinSize === i.subgroupMaxSize ? i.subgroupMinSize : 0;
+}
+
+/** Why `v` cannot run on this adapter, or '' if it can. */
+export function unavailable(v: string): string {
+  const cfg = TEX[v];
+  if (!cfg?.SG) return '';
+  const sg = subgroupSize();
+  if (!sg) return `${v} needs the 'subgroups' feature with a single subgroup size`;
+  if (cfg.TM % sg || sg > 64) return `${v} needs a subgroup size dividing ${cfg.TM} (this adapter's is ${sg})`;
+  return '';
+}
+
+/** The concrete variants this adapter can run. */
+export function availableVariants(): string[] {
+  return MATMUL_VARIANTS.filter((v) => !unavailable(v));
+}
+
+/** Workgroup size of a texture variant. */
+function texWorkgroup(cfg: TexConfig): [number, number] {
+  if (!cfg.SG) return [8, 8];
+  const sg = subgroupSize();
+  return [sg, Math.max(1, 64 / sg)];
+}
+
+/** kernels/matmul_tex.wgsl with its TMx(4·TN4) register block unrolled. */
 function texKernel(cfg: TexConfig): Kernel {
-  const id = `${cfg.TM}x${cfg.TN4}`;
+  const id = `${cfg.TM}x${cfg.TN4}${cfg.SG ? 'sg' : ''}`;
   let k = texKernels.get(id);
   if (k) return k;
   const { TM, TN4 } = cfg;
+  const [WGX, WGY] = texWorkgroup(cfg);
+  const SG = cfg.SG ? WGX : 0;
   const decl: string[] = [], step: string[] = [], store: string[] = [];
   for (let i = 0; i < TM; i++) for (let j = 0; j < TN4; j++) decl.push(`  var c${i}_${j} = vec4f(0.0);`);
   for (let kk = 0; kk < 4; kk++) for (let j = 0; j < TN4; j++) step.push(`    let b${kk}_${j} = textureLoad(Bt, vec2u(bx + ${j}u, kr + ${kk}u), 0);`);
+  if (SG) for (let t = 0; t < TM / SG; t++) step.push(`    let at${t} = textureLoad(At, vec2u(k, ar + ${t * SG}u + lane), 0);`);
   for (let i = 0; i < TM; i++) {
-    step.push(`    let a${i} = textureLoad(At, vec2u(k, ar + ${i}u), 0);`);
+    step.push(SG
+      ? `    let a${i} = subgroupBroadcast(at${Math.floor(i / SG)}, ${i % SG}u);`
+      : `    let a${i} = textureLoad(At, vec2u(k, ar + ${i}u), 0);`);
     for (let j = 0; j < TN4; j++) {
       step.push(`    c${i}_${j} = fma(vec4f(a${i}.w), b3_${j}, fma(vec4f(a${i}.z), b2_${j}, fma(vec4f(a${i}.y), b1_${j}, fma(vec4f(a${i}.x), b0_${j}, c${i}_${j}))));`);
     }
@@ -433,14 +474,24 @@ function texKernel(cfg: TexConfig): Kernel {
   // so that it is compiled once rather than TM·TN4 times
   store.push(`  var res: array<vec4f, ${TM * TN4}>;`);
   for (let i = 0; i < TM; i++) for (let j = 0; j < TN4; j++) store.push(`  res[${i * TN4 + j}] = c${i}_${j};`);
+  store.push(`  if (m0 >= p.M || 4u * x0 >= p.N) { return; }`);
   store.push(`  let rows = min(${TM}u, p.M - m0);`);
   store.push(`  for (var i = 0u; i < rows; i++) { for (var j = 0u; j < ${TN4}u; j++) { store4(z, m0 + i, x0 + j, res[i * ${TN4}u + j]); } }`);
-  k = kernel('matmul_tex.wgsl', 'main', { TM, TN4, DECL: decl.join('\n'), STEP: step.join('\n'), STORE: store.join('\n') });
+  k = kernel('matmul_tex.wgsl', 'main', {
+    TM, TN4, WGX, WGY,
+    LANE_ARG: SG ? ', @builtin(subgroup_invocation_id) lane: u32' : '',
+    EXIT: SG ? '' : '  if (m0 >= p.M || 4u * x0 >= p.N) { return; }',
+    DECL: decl.join('\n'), STEP: step.join('\n'), STORE: store.join('\n'),
+  });
   texKernels.set(id, k);
   return k;
 }
 
-function runTex(cfg: TexConfig, a: Tensor, b: Tensor, out: Tensor, s: MatmulShape, o: MatmulOpts) {
+function runTex(v: string, a: Tensor, b: Tensor, out: Tensor, s: MatmulShape, o: MatmulOpts) {
+  const why = unavailable(v);
+  if (why) throw new Error(`matmul: ${why}`);
+  const cfg = TEX[v];
+  const [WGX, WGY] = texWorkgroup(cfg);
   const L = Math.min(gpu().device.limits.maxTextureDimension2D, matmulLimits.maxTexture ?? Infinity);
   const st = strides(s, o);
   const { Z, M, N, K } = s;
@@ -475,7 +526,7 @@ function runTex(cfg: TexConfig, a: Tensor, b: Tensor, out: Tensor, s: MatmulShap
       const rbias = biasWindow(o, blk, e.bias);
       dispatch(k, [db.mc, db.nc, K4, tb.mc, db.z0 * tb.mc + db.m0, s.bBatched ? 4 * K4 : 0, s.bBatched ? db.z0 * 4 * K4 : 0, db.n0 / 4,
         rc.base, st.C.m!, st.C.z!, rbias.base, f32(e.alpha), f32(e.beta), flags(e), 0],
-      [va, vb, rbias, rc], [Math.ceil(Math.ceil(db.nc / 4) / cfg.TN4 / 8), Math.ceil(db.mc / cfg.TM / 8), db.zc]);
+      [va, vb, rbias, rc], [Math.ceil(Math.ceil(db.nc / 4) / cfg.TN4 / WGX), Math.ceil(db.mc / cfg.TM / WGY), db.zc]);
     }
     releaseTexture(ta);
     releaseTexture(tbt);
