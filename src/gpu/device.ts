@@ -130,6 +130,11 @@ async function createGpu(opts: GpuOptions): Promise<Gpu> {
   };
 }
 
+/** The GPU object (what navigator.gpu is in a browser) that the device came from, once requested; for libraries that expect navigator.gpu. */
+export function gpuObject(): GPU | undefined {
+  return gpuInstance;
+}
+
 /** The process-wide device (created on first call). */
 export function getGpu(opts: GpuOptions = {}): Promise<Gpu> {
   if (!current) current = createGpu(opts);
