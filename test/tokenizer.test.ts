@@ -77,10 +77,13 @@ describe('encode / decode', () => {
   });
 
   it('merges greedily by rank: the common words are single tokens, not letters', () => {
-    const text = fs.readFileSync(path.join(import.meta.dirname, '..', 'README.md'), 'utf8');
+    // plain English prose (not the README, whose code blocks and tables change over time)
+    const text = 'Impressionism was a school of late nineteenth century French painters who pictured appearances ' +
+      'by strokes of unmixed colors to give the impression of reflected light. Its members painted outdoors, ' +
+      'and they were interested in the changing effects of light on the landscape and on the people around them.';
     const ids = tok.encode(text);
-    // English text is about 4 bytes per GPT-2 token; an unmerged encoding would be 1
-    expect(Buffer.byteLength(text) / ids.length).toBeGreaterThan(3);
+    // English text is about 4-5 bytes per GPT-2 token; an unmerged encoding would be 1
+    expect(Buffer.byteLength(text) / ids.length).toBeGreaterThan(4);
     for (const [w, id] of [[' and', 290], [' of', 286], [' to', 284], [' a', 257], ['The', 464], [' The', 383]] as const) expect(tok.encode(w)).toEqual([id]);
   });
 
