@@ -3,7 +3,7 @@
 // src/train.ts is the thin CLI over this.
 import fs from 'node:fs';
 import path from 'node:path';
-import { init, gpu } from '../gpu/runtime.ts';
+import { init } from '../gpu/runtime.ts';
 import { GPT2 } from '../model/gpt2.ts';
 import { CONFIGS, paramCount, type GPT2Config } from '../model/config.ts';
 import { configFor, loadModel } from '../model/load.ts';
@@ -339,7 +339,6 @@ export async function train(opts: TrainOptions, ui: UI): Promise<{ dir: string; 
   } finally {
     ui.progress?.stop();
     process.off('SIGINT', onSigint);
-    void gpu;
   }
 }
 
