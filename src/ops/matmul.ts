@@ -124,9 +124,12 @@ export function resolveVariant(s: MatmulShape, o: MatmulOpts): ConcreteVariant {
   if (v === 'tex') return pickTex(s);
   if (v !== 'auto') return v;
   const env = process.env.MATMUL_VARIANT; // for experiments: what 'auto' means in this process
-  if (env && env !== 'auto') return resolveVariant(s, { variant: env as MatmulVariant });
+  if (env && env !== 'auto') {
+    if (env !== 'tiled' && env !== 'tex' && !MATMUL_VARIANTS.includes(env)) throw new Error(`MATMUL_VARIANT=${env}: unknown matmul variant (known: tiled, tex, ${MATMUL_VARIANTS.join(', ')})`);
+    return resolveVariant(s, { variant: env as MatmulVariant });
+  }
   const t = tuned(tuneKey(s, o));
-  if (t && MATMUL_VARIANTS.includes(t)) return t as ConcreteVariant;
+  if (t && MATMUL_VARIANTS.includes(t) && !unavailable(t)) return t as ConcreteVariant;
   return gpu().info.isSoftware ? pickTex(s) : pickTiled(s);
 }
 
@@ -534,7 +537,7 @@ function runTex(v: string, a: Tensor, b: Tensor, out: Tensor, s: MatmulShape, o:
   kp.finish();
 }
 
-/** The baseline kernel alone (kept for callers of the old API). */
+/** The baseline kernel alone, for a problem already checked by matmulShape (kept from the first API). */
 export function matmulNaive(a: Tensor, b: Tensor, c: Tensor, s: MatmulShape, o: MatmulOpts) {
   runBuffer('naive', a, b, c, s, o);
 }
