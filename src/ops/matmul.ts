@@ -46,10 +46,14 @@ export const TEX: Record<string, TexConfig> = {
   'tex-sg-8x16': { TM: 8, TN4: 4, SG: true },
 };
 
-export type ConcreteVariant = 'naive' | keyof typeof TILED | keyof typeof TEX;
+/** 'gemv': the skinny kernel for few rows of A (kernels/matmul_gemv.wgsl), GEMV_ROWS rows per invocation. */
+export type ConcreteVariant = 'naive' | 'gemv' | keyof typeof TILED | keyof typeof TEX;
 export type MatmulVariant = 'auto' | 'tiled' | 'tex' | ConcreteVariant;
 /** Every concrete variant name. */
-export const MATMUL_VARIANTS: string[] = ['naive', ...Object.keys(TILED), ...Object.keys(TEX)];
+export const MATMUL_VARIANTS: string[] = ['naive', 'gemv', ...Object.keys(TILED), ...Object.keys(TEX)];
+const GEMV_ROWS = 4;
+/** 'auto' takes the skinny kernel up to this many rows of A (decode steps, small batches). */
+export const GEMV_MAX_M = 8;
 
 export interface MatmulOpts {
   transA?: boolean;
@@ -102,7 +106,7 @@ export function matmul(a: Tensor, b: Tensor, o: MatmulOpts = {}): Tensor {
     return out;
   }
   const v = resolveVariant(s, o);
-  if (v === 'naive') runBuffer('naive', a, b, out, s, o);
+  if (v === 'naive' || v === 'gemv') runBuffer(v, a, b, out, s, o);
   else if (v in TILED) runBuffer(v, a, b, out, s, o);
   else runTex(v, a, b, out, s, o);
   return out;
@@ -128,6 +132,7 @@ export function resolveVariant(s: MatmulShape, o: MatmulOpts): ConcreteVariant {
     if (env !== 'tiled' && env !== 'tex' && !MATMUL_VARIANTS.includes(env)) throw new Error(`MATMUL_VARIANT=${env}: unknown matmul variant (known: tiled, tex, ${MATMUL_VARIANTS.join(', ')})`);
     return resolveVariant(s, { variant: env as MatmulVariant });
   }
+  if (s.M <= GEMV_MAX_M) return 'gemv'; // memory-bound: one pass over B, no packing
   const t = tuned(tuneKey(s, o));
   if (t && MATMUL_VARIANTS.includes(t) && !unavailable(t)) return t as ConcreteVariant;
   return gpu().info.isSoftware ? pickTex(s) : pickTiled(s);
@@ -330,7 +335,7 @@ const MAXG = () => gpu().device.limits.maxComputeWorkgroupsPerDimension;
 
 function runBuffer(v: ConcreteVariant, a: Tensor, b: Tensor, out: Tensor, s: MatmulShape, o: MatmulOpts) {
   const st = strides(s, o);
-  const cfg = v === 'naive' ? undefined : TILED[v];
+  const cfg = v === 'naive' || v === 'gemv' ? undefined : TILED[v];
   const bm = cfg?.BM ?? 16, bn = cfg?.BN ?? 16;
   const full: Sizes = { z: s.Z, m: s.M, n: s.N, k: s.K };
   const bias: Strides = { n: 1 };
@@ -343,9 +348,20 @@ function runBuffer(v: ConcreteVariant, a: Tensor, b: Tensor, out: Tensor, s: Mat
     const rbias = biasWindow(o, blk, e.bias);
     const ep: Param[] = [f32(e.alpha), f32(e.beta), rbias.base];
     if (!cfg) {
-      const k = kernel('matmul_naive.wgsl', 'main', { BIAS: e.bias, GELU: e.gelu });
+      const gemv = v === 'gemv';
+      const m4 = (...xs: number[]) => xs.every((x) => x % 4 === 0);
+      const zs = blk.zc > 1 ? [st.A.z!, st.B.z ?? 0] : [];
+      // the vec4 forms of the skinny kernel, where the layout allows (see its header)
+      const entry = !gemv ? 'main'
+        : st.B.k === 1 && st.A.k === 1 && m4(blk.kc, rb.base, st.B.n!, ra.base, st.A.m!, ...zs) ? 'nt4'
+        : st.B.n === 1 && m4(blk.nc, rb.base, st.B.k!, ...zs) ? 'nn4' : 'main';
+      const k = gemv ? kernel('matmul_gemv.wgsl', entry, { BIAS: e.bias, GELU: e.gelu, MR: GEMV_ROWS })
+        : kernel('matmul_naive.wgsl', 'main', { BIAS: e.bias, GELU: e.gelu });
+      const groups: [number, number, number] = gemv ? [Math.ceil(blk.nc / (entry === 'nn4' ? 256 : 64)), Math.ceil(blk.mc / GEMV_ROWS), blk.zc]
+        : [Math.ceil(blk.nc / 16), Math.ceil(blk.mc / 16), blk.zc];
+      const vec = entry !== 'main';
       dispatch(k, [blk.mc, blk.nc, blk.kc, ra.base, st.A.z!, st.A.m!, st.A.k!, rb.base, st.B.z ?? 0, st.B.k!, st.B.n!, rc.base,
-        st.C.z!, st.C.m!, ...ep, 0, 0, 0], [ra, rb, rbias, rc], [Math.ceil(blk.nc / 16), Math.ceil(blk.mc / 16), blk.zc]);
+        st.C.z!, st.C.m!, ...ep, 0, 0, 0], [entry === 'nt4' ? pad16(ra) : ra, vec ? pad16(rb) : rb, rbias, rc], groups);
     } else {
       const lda = o.transA ? s.M : s.K, ldb = o.transB ? s.K : s.N;
       const saz = st.A.z!, sbz = st.B.z ?? 0;

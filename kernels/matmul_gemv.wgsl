@@ -1,0 +1,115 @@
+// Skinny matmul for few rows of A (generation's decode step has M = 1): each invocation
+// owns one output column n and {{MR}} rows (m0 = group.y·{{MR}} ..), with 64 invocations
+// along n per workgroup, so no lanes idle when M is small; each element of B is loaded
+// once per {{MR}} rows.
+//
+// Same contract as kernels/matmul_naive.wgsl (strided A, B, C; bias; GELU; alpha, beta):
+// C[z, m, n] = alpha * sum_k A[z, m, k] * B[z, k, n] (+ bias[n]) (GELU if {{GELU}}) + beta * C[z, m, n]
+// Bindings: a @1, b @2, bias @3 (ignored unless {{BIAS}}), c @4 (read_write).
+//
+// vec4 entries (lavapipe turns each storage load into a scalar loop, so 4 floats per load
+// is up to 4x less load work; real GPUs like the wider loads too):
+//   nt4 — B transposed (its k contiguous: sbk = 1) and A's k contiguous (sak = 1), with K, b0,
+//         sbn, a0, sam, saz, sbz multiples of 4: vec4 dot products along k;
+//   nn4 — B's n contiguous (sbn = 1) with N, b0, sbk, sbz multiples of 4: each invocation owns
+//         4 adjacent columns (n = 4·x ..).
+struct Params {
+  M: u32, N: u32, K: u32, a0: u32,
+  saz: u32, sam: u32, sak: u32, b0: u32,
+  sbz: u32, sbk: u32, sbn: u32, c0: u32,
+  scz: u32, scm: u32, alpha: f32, beta: f32,
+  bias0: u32, _p0: u32, _p1: u32, _p2: u32,
+}
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> c: array<f32>;
+@group(0) @binding(1) var<storage, read> a4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> b4: array<vec4<f32>>;
+
+#include "common/gelu.wgsl"
+
+const MR = {{MR}}u;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) g: vec3u) {
+  let n = g.x;
+  let z = g.z;
+  let m0 = g.y * MR;
+  if (n >= p.N) { return; }
+  let rows = min(MR, p.M - m0);
+  var acc: array<f32, MR>;
+  let bb = p.b0 + z * p.sbz + n * p.sbn;
+  let ab = p.a0 + z * p.saz + m0 * p.sam;
+  for (var k = 0u; k < p.K; k++) {
+    let bv = b[bb + k * p.sbk];
+    for (var r = 0u; r < MR; r++) {
+      if (r < rows) { acc[r] += a[ab + r * p.sam + k * p.sak] * bv; }
+    }
+  }
+  for (var r = 0u; r < rows; r++) {
+    var v = p.alpha * acc[r];
+    if ({{BIAS}}) { v += bias[p.bias0 + n]; }
+    if ({{GELU}}) { v = gelu_f(v); }
+    let ci = p.c0 + z * p.scz + (m0 + r) * p.scm + n;
+    if (p.beta != 0.0) { v += p.beta * c[ci]; }
+    c[ci] = v;
+  }
+}
+
+fn finish(m: u32, n: u32, z: u32, acc: f32) {
+  var v = p.alpha * acc;
+  if ({{BIAS}}) { v += bias[p.bias0 + n]; }
+  if ({{GELU}}) { v = gelu_f(v); }
+  let ci = p.c0 + z * p.scz + m * p.scm + n;
+  if (p.beta != 0.0) { v += p.beta * c[ci]; }
+  c[ci] = v;
+}
+
+@compute @workgroup_size(64)
+fn nt4(@builtin(global_invocation_id) g: vec3u) {
+  let n = g.x;
+  let z = g.z;
+  let m0 = g.y * MR;
+  if (n >= p.N) { return; }
+  let rows = min(MR, p.M - m0);
+  var acc: array<vec4<f32>, MR>;
+  let bb = (p.b0 + z * p.sbz + n * p.sbn) / 4u;
+  let ab = (p.a0 + z * p.saz + m0 * p.sam) / 4u;
+  let am = p.sam / 4u;
+  for (var k = 0u; k < p.K / 4u; k++) {
+    let bv = b4[bb + k];
+    for (var r = 0u; r < MR; r++) {
+      if (r < rows) { acc[r] += a4[ab + r * am + k] * bv; }
+    }
+  }
+  for (var r = 0u; r < rows; r++) {
+    finish(m0 + r, n, z, acc[r].x + acc[r].y + acc[r].z + acc[r].w);
+  }
+}
+
+@compute @workgroup_size(64)
+fn nn4(@builtin(global_invocation_id) g: vec3u) {
+  let n = g.x * 4u;
+  let z = g.z;
+  let m0 = g.y * MR;
+  if (n >= p.N) { return; }
+  let rows = min(MR, p.M - m0);
+  var acc: array<vec4<f32>, MR>;
+  let bb = (p.b0 + z * p.sbz + n) / 4u;
+  let bk = p.sbk / 4u;
+  let ab = p.a0 + z * p.saz + m0 * p.sam;
+  for (var k = 0u; k < p.K; k++) {
+    let bv = b4[bb + k * bk];
+    for (var r = 0u; r < MR; r++) {
+      if (r < rows) { acc[r] += a[ab + r * p.sam + k * p.sak] * bv; }
+    }
+  }
+  for (var r = 0u; r < rows; r++) {
+    finish(m0 + r, n, z, acc[r].x);
+    finish(m0 + r, n + 1u, z, acc[r].y);
+    finish(m0 + r, n + 2u, z, acc[r].z);
+    finish(m0 + r, n + 3u, z, acc[r].w);
+  }
+}
