@@ -13,18 +13,7 @@
 //         sbn, a0, sam, saz, sbz multiples of 4: vec4 dot products along k;
 //   nn4 — B's n contiguous (sbn = 1) with N, b0, sbk, sbz multiples of 4: each invocation owns
 //         4 adjacent columns (n = 4·x ..).
-struct Params {
-  M: u32, N: u32, K: u32, a0: u32,
-  saz: u32, sam: u32, sak: u32, b0: u32,
-  sbz: u32, sbk: u32, sbn: u32, c0: u32,
-  scz: u32, scm: u32, alpha: f32, beta: f32,
-  bias0: u32, _p0: u32, _p1: u32, _p2: u32,
-}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> c: array<f32>;
+#include "common/matmul_strided.wgsl"
 @group(0) @binding(1) var<storage, read> a4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> b4: array<vec4<f32>>;
 

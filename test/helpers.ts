@@ -3,22 +3,14 @@ import { expect } from 'vitest';
 import { init } from '../src/gpu/runtime.ts';
 import { Tensor } from '../src/gpu/tensor.ts';
 import { fill } from '../src/ops/elementwise.ts';
+import { uniform } from '../src/model/sample.ts';
 
 export async function setup() {
   return init();
 }
 
-/** mulberry32: a small seeded PRNG */
-export function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** a small seeded PRNG (mulberry32) */
+export const rng = uniform;
 
 export function randn(n: number, seed: number, scale = 1): Float32Array {
   const r = rng(seed);

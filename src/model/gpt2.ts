@@ -9,6 +9,7 @@ import { Params, type ParamSpec } from '../tape/params.ts';
 import { Tape, Var } from '../tape/tape.ts';
 import { attention, cachedAttention, crossEntropyLoss, embedding, gelu, layernorm, linear, lmHead, residual } from '../tape/ops.ts';
 import type { GPT2Config } from './config.ts';
+import { uniform } from './sample.ts';
 import type { KVCache } from './kvcache.ts';
 
 export interface ForwardOpts {
@@ -115,16 +116,9 @@ function lastRow(tape: Tape, x: Var, N: number): Var {
   return new Var(x.value.view((N - 1) * C, [1, C]));
 }
 
-/** Seeded standard normal samples (mulberry32 + Box–Muller). */
+/** Seeded standard normal samples (Box–Muller over sample.ts's uniform generator). */
 export function gaussian(seed: number): () => number {
-  let s = seed >>> 0;
-  const u = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const u = uniform(seed);
   let spare: number | null = null;
   return () => {
     if (spare !== null) { const v = spare; spare = null; return v; }
