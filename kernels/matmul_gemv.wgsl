@@ -37,23 +37,7 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
       if (r < rows) { acc[r] += a[ab + r * p.sam + k * p.sak] * bv; }
     }
   }
-  for (var r = 0u; r < rows; r++) {
-    var v = p.alpha * acc[r];
-    if ({{BIAS}}) { v += bias[p.bias0 + n]; }
-    if ({{GELU}}) { v = gelu_f(v); }
-    let ci = p.c0 + z * p.scz + (m0 + r) * p.scm + n;
-    if (p.beta != 0.0) { v += p.beta * c[ci]; }
-    c[ci] = v;
-  }
-}
-
-fn finish(m: u32, n: u32, z: u32, acc: f32) {
-  var v = p.alpha * acc;
-  if ({{BIAS}}) { v += bias[p.bias0 + n]; }
-  if ({{GELU}}) { v = gelu_f(v); }
-  let ci = p.c0 + z * p.scz + m * p.scm + n;
-  if (p.beta != 0.0) { v += p.beta * c[ci]; }
-  c[ci] = v;
+  for (var r = 0u; r < rows; r++) { store_epilogue(m0 + r, n, z, acc[r]); }
 }
 
 @compute @workgroup_size(64)
@@ -74,7 +58,7 @@ fn nt4(@builtin(global_invocation_id) g: vec3u) {
     }
   }
   for (var r = 0u; r < rows; r++) {
-    finish(m0 + r, n, z, acc[r].x + acc[r].y + acc[r].z + acc[r].w);
+    store_epilogue(m0 + r, n, z, acc[r].x + acc[r].y + acc[r].z + acc[r].w);
   }
 }
 
@@ -96,9 +80,9 @@ fn nn4(@builtin(global_invocation_id) g: vec3u) {
     }
   }
   for (var r = 0u; r < rows; r++) {
-    finish(m0 + r, n, z, acc[r].x);
-    finish(m0 + r, n + 1u, z, acc[r].y);
-    finish(m0 + r, n + 2u, z, acc[r].z);
-    finish(m0 + r, n + 3u, z, acc[r].w);
+    store_epilogue(m0 + r, n, z, acc[r].x);
+    store_epilogue(m0 + r, n + 1u, z, acc[r].y);
+    store_epilogue(m0 + r, n + 2u, z, acc[r].z);
+    store_epilogue(m0 + r, n + 3u, z, acc[r].w);
   }
 }

@@ -23,10 +23,5 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
   for (var k = 0u; k < p.K; k++) {
     acc += a[ab + k * p.sak] * b[bb + k * p.sbk];
   }
-  var v = p.alpha * acc;
-  if ({{BIAS}}) { v += bias[p.bias0 + n]; }
-  if ({{GELU}}) { v = gelu_f(v); }
-  let ci = p.c0 + z * p.scz + m * p.scm + n;
-  if (p.beta != 0.0) { v += p.beta * c[ci]; }
-  c[ci] = v;
+  store_epilogue(m, n, z, acc);
 }

@@ -1,4 +1,4 @@
-// Params and bindings shared by the strided matmul kernels (matmul_naive.wgsl, matmul_gemv.wgsl).
+// Params, bindings and the epilogue shared by the strided matmul kernels (matmul_naive.wgsl, matmul_gemv.wgsl).
 struct Params {
   M: u32, N: u32, K: u32, a0: u32,
   saz: u32, sam: u32, sak: u32, b0: u32,
@@ -11,3 +11,13 @@ struct Params {
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
+
+// The epilogue every strided kernel ends with: C[z, m, n] = alpha·acc (+ bias[n]) (GELU) + beta·C[z, m, n].
+fn store_epilogue(m: u32, n: u32, z: u32, acc: f32) {
+  var v = p.alpha * acc;
+  if ({{BIAS}}) { v += bias[p.bias0 + n]; }
+  if ({{GELU}}) { v = gelu_f(v); }
+  let ci = p.c0 + z * p.scz + m * p.scm + n;
+  if (p.beta != 0.0) { v += p.beta * c[ci]; }
+  c[ci] = v;
+}
