@@ -6,39 +6,46 @@ import {
   attentionForward, attentionBackward, attentionNaive, attentionNaiveBackward,
   attentionDecode, kvAppend, kvCacheCreate,
 } from '../src/ops/attention.ts';
+import { attentionTexUnavailable } from '../src/ops/attention_tex.ts';
+import { matmulLimits } from '../src/ops/matmul.ts';
 import * as ref from '../src/ref/transformer.ts';
 
 beforeAll(setup);
-afterEach(() => setMaxBinding(undefined));
+afterEach(() => { setMaxBinding(undefined); matmulLimits.maxTexture = undefined; });
 
 /** Make the pool hand out NaN-filled buffers for the next allocations of these shapes. */
 function poisonNext(...shapes: number[][]) { for (const s of shapes) poisoned(s).release(); }
 
-const cases: { B: number; T: number; NH: number; hd: number; naive?: boolean; limit?: number }[] = [
+const cases: { B: number; T: number; NH: number; hd: number; naive?: boolean; limit?: number; maxTexture?: number }[] = [
   { B: 2, T: 17, NH: 3, hd: 16, naive: true },   // C = 48
   { B: 1, T: 1, NH: 2, hd: 16, naive: true },
   { B: 1, T: 65, NH: 6, hd: 16, naive: true },   // C = 96
   { B: 2, T: 33, NH: 1, hd: 64, naive: true },
   { B: 1, T: 70, NH: 2, hd: 64 },
   { B: 3, T: 17, NH: 3, hd: 16, limit: 12288 },  // one batch per binding window
+  { B: 3, T: 17, NH: 3, hd: 16, maxTexture: 40 }, // tex: two batches per texture, then one
 ];
 
 describe('attention', () => {
   for (const c of cases) {
     const C = c.NH * c.hd, N = c.B * c.T;
-    it(`B=${c.B} T=${c.T} nHead=${c.NH} hd=${c.hd}${c.limit ? ' (batches in windows)' : ''}: fused${c.naive ? ' and naive' : ''} vs float64, forward and backward`, async () => {
+    it(`B=${c.B} T=${c.T} nHead=${c.NH} hd=${c.hd}${c.limit ? ' (batches in windows)' : ''}${c.maxTexture ? ' (batches in textures)' : ''}: fused, tex${c.naive ? ' and naive' : ''} vs float64, forward and backward`, async () => {
       const qkv = randn(N * 3 * C, c.T * 7 + c.hd, 1.5), dy = randn(N * C, 99);
       const want = ref.attentionForward(qkv, c.B, c.T, c.NH);
       const wantG = ref.attentionBackward(dy, qkv, c.B, c.T, c.NH);
       const Q = Tensor.from(qkv, [c.B, c.T, 3 * C]), DY = Tensor.from(dy, [c.B, c.T, C]);
       if (c.limit) await setMaxBinding(c.limit);
-      poisonNext([c.B, c.T, C], [c.B, c.NH, c.T]);
-      const f = attentionForward(Q, c.B, c.T, c.NH);
-      expectClose(await f.y.toArray(), want.y, 2e-4, 2e-5, 'fused y');
-      expectClose(await f.lse.toArray(), want.lse, 1e-5, 1e-5, 'fused lse');
-      poisonNext([c.B, c.T, 3 * C]);
-      const g = attentionBackward(DY, Q, f.y, f.lse, c.B, c.T, c.NH);
-      expectClose(await g.toArray(), wantG, 1e-3, 1e-4, 'fused dqkv');
+      if (c.maxTexture) matmulLimits.maxTexture = c.maxTexture;
+      // 'tex' (textures + subgroups) where the adapter has it: the default on CPU adapters
+      for (const v of attentionTexUnavailable(c.hd, c.T) ? ['fused'] as const : ['fused', 'tex'] as const) {
+        poisonNext([c.B, c.T, C], [c.B, c.NH, c.T]);
+        const f = attentionForward(Q, c.B, c.T, c.NH, v);
+        expectClose(await f.y.toArray(), want.y, 2e-4, 2e-5, `${v} y`);
+        expectClose(await f.lse.toArray(), want.lse, 1e-5, 1e-5, `${v} lse`);
+        poisonNext([c.B, c.T, 3 * C]);
+        const g = attentionBackward(DY, Q, f.y, f.lse, c.B, c.T, c.NH, v);
+        expectClose(await g.toArray(), wantG, 1e-3, 1e-4, `${v} dqkv`);
+      }
       if (!c.naive) return;
       poisonNext([c.B, c.T, C], [c.B, c.NH, c.T]);
       const nf = attentionNaive(Q, c.B, c.T, c.NH);

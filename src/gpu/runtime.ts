@@ -163,9 +163,11 @@ export function flush() {
   const b = batch;
   batch = undefined;
   if (b.pass) b.pass.end();
+  const after = profileResolve(b.encoder);
   const q = gpu().device.queue;
   if (b.used) q.writeBuffer(b.arena, 0, b.staging, 0, b.used);
   q.submit([b.encoder.finish()]);
+  after?.();
 }
 
 /** Submit and wait for the GPU to finish; then report any WebGPU error. */
@@ -189,7 +191,7 @@ export function dispatch(k: Kernel, params: Param[], buffers: (BufferRange | GPU
   if (x === 0 || y === 0 || z === 0) return;
   let b = openBatch();
   const bytes = Math.max(16, Math.ceil(params.length / 4) * 16);
-  if (b.used + bytes > ARENA_BYTES || b.dispatches >= MAX_DISPATCHES) { flush(); b = openBatch(); }
+  if (b.used + bytes > ARENA_BYTES || b.dispatches >= (prof ? PROFILE_QUERIES / 2 : MAX_DISPATCHES)) { flush(); b = openBatch(); }
   const off = b.used;
   const dv = new DataView(b.staging, off, bytes);
   params.forEach((p, i) => {
@@ -205,11 +207,69 @@ export function dispatch(k: Kernel, params: Param[], buffers: (BufferRange | GPU
     entries.push({ binding: i + 1, resource: 'buffer' in r ? { buffer: r.buffer, offset: r.offset ?? 0, size: r.size } : r });
   });
   const group = gpu().device.createBindGroup({ label: k.name, layout: k.layout, entries });
-  if (!b.pass) b.pass = b.encoder.beginComputePass({ label: k.name });
+  if (prof) { // one pass per dispatch, timed
+    if (b.pass) b.pass.end();
+    const q = prof.names.length;
+    prof.names.push(k.name);
+    b.pass = b.encoder.beginComputePass({ label: k.name, timestampWrites: { querySet: prof.set, beginningOfPassWriteIndex: 2 * q, endOfPassWriteIndex: 2 * q + 1 } });
+  } else if (!b.pass) b.pass = b.encoder.beginComputePass({ label: k.name });
   b.pass.setPipeline(k.pipeline);
   b.pass.setBindGroup(0, group);
   b.pass.dispatchWorkgroups(x, y, z);
   b.dispatches++;
+  if (prof) { b.pass.end(); b.pass = null; }
+}
+
+// ---------------------------------------------------------------- profiling
+// With profiling on, each dispatch runs in its own compute pass with timestamp queries, and
+// each batch's times are read back after it is submitted: slow, for finding where time goes.
+const PROFILE_QUERIES = 2 * 256; // two per dispatch; a batch is flushed before it runs out
+
+interface Profiler { set: GPUQuerySet; names: string[]; pending: Promise<void>[]; totals: Map<string, { ms: number; n: number }> }
+let prof: Profiler | undefined;
+
+/** Start timing every dispatch by kernel (needs the 'timestamp-query' feature). */
+export function profileStart() {
+  const g = gpu();
+  if (!g.features.has('timestamp-query')) throw new Error('profiling needs the timestamp-query feature, which this adapter lacks');
+  flush();
+  prof = { set: g.device.createQuerySet({ type: 'timestamp', count: PROFILE_QUERIES }), names: [], pending: [], totals: new Map() };
+}
+
+/** Stop timing; per kernel name (file:entry and its defines), total GPU milliseconds and dispatch count. */
+export async function profileStop(): Promise<Map<string, { ms: number; n: number }>> {
+  if (!prof) throw new Error('profileStop without profileStart');
+  flush();
+  const p = prof;
+  prof = undefined;
+  await Promise.all(p.pending);
+  p.set.destroy();
+  return p.totals;
+}
+
+/** Resolve this batch's timestamps into a readback buffer; after submit, add them to the totals. */
+function profileResolve(enc: GPUCommandEncoder): (() => void) | undefined {
+  const p = prof;
+  if (!p || !p.names.length) return undefined;
+  const n = p.names.length, names = p.names;
+  p.names = [];
+  const dev = gpu().device;
+  const res = dev.createBuffer({ size: 16 * n, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+  const rd = dev.createBuffer({ size: 16 * n, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  enc.resolveQuerySet(p.set, 0, 2 * n, res, 0);
+  enc.copyBufferToBuffer(res, 0, rd, 0, 16 * n);
+  return () => {
+    p.pending.push(rd.mapAsync(GPUMapMode.READ).then(() => {
+      const t = new BigInt64Array(rd.getMappedRange());
+      names.forEach((name, i) => {
+        const e = p.totals.get(name) ?? { ms: 0, n: 0 };
+        e.ms += Number(t[2 * i + 1] - t[2 * i]) / 1e6;
+        e.n++;
+        p.totals.set(name, e);
+      });
+      rd.unmap(); rd.destroy(); res.destroy();
+    }));
+  };
 }
 
 /** Split `total` workgroups of one dimension into launches that respect the per-dimension limit (as [x, y]). */

@@ -8,7 +8,8 @@
 // T×T score matrix never exists in memory (memory O(B·T·C), not O(T²)). The backward pass
 // recomputes the scores tile by tile from q, k and the saved lse: D = rowsum(dy∘y), then one
 // pass over query tiles per key block for dk, dv and one over key tiles per query block for
-// dq: each output element has one writer, no atomics, deterministic.
+// dq: each output element has one writer, no atomics, deterministic. On CPU adapters the
+// 'tex' variant (src/ops/attention_tex.ts) computes the same through textures and subgroups.
 // attentionNaive / attentionNaiveBackward: the unfused baseline (head split, matmul, causal
 // softmax kernel writing T×T probabilities, matmul, merge), for tests and the bench.
 //
@@ -18,7 +19,8 @@
 // attentionDecode attends the query rows at positions pos.. to cache positions 0..pos+t.
 import { dispatch, f32, grid, gpu, kernel } from '../gpu/runtime.ts';
 import { Tensor, expectShape, shapeStr, type DType } from '../gpu/tensor.ts';
-import { matmul } from './matmul.ts';
+import { matmul, matmulLimits } from './matmul.ts';
+import { attentionTexBackward, attentionTexForward, attentionTexUnavailable } from './attention_tex.ts';
 
 const F = 'attention.wgsl';
 const FN = 'attention_naive.wgsl';
@@ -72,11 +74,40 @@ function batchesPerChunk(op: string, g: Geometry): number {
 const outShape = (qkv: Tensor, C: number) => [...qkv.shape.slice(0, -1), C];
 
 // ---------------------------------------------------------------- fused
-export function attentionForward(qkv: Tensor, B: number, T: number, nHead: number): { y: Tensor; lse: Tensor } {
+/**
+ * 'fused': kernels/attention.wgsl (workgroup-memory tiles, for GPUs); 'tex': kernels/attention_tex.wgsl
+ * (textures and subgroup broadcasts, src/ops/attention_tex.ts, for CPU adapters). 'auto' (default)
+ * takes 'tex' on software adapters that can run it; ATTENTION_VARIANT=fused|tex overrides it.
+ */
+export type AttentionVariant = 'auto' | 'fused' | 'tex';
+
+function resolveAttention(op: string, v: AttentionVariant, g: Geometry): 'fused' | 'tex' {
+  const env = process.env.ATTENTION_VARIANT;
+  if (v === 'auto' && env && env !== 'auto') {
+    if (env !== 'fused' && env !== 'tex') throw new Error(`ATTENTION_VARIANT=${env}: unknown attention variant (known: auto, fused, tex)`);
+    v = env;
+  }
+  const why = attentionTexUnavailable(g.hd, g.T);
+  if (v === 'tex' && why) throw new Error(`${op}: the 'tex' variant ${why}`);
+  if (v === 'auto') return gpu().info.isSoftware && !why ? 'tex' : 'fused';
+  return v;
+}
+
+/** Batches per texture chunk: the chunk's rows must also fit one texture's height. */
+function texBatches(op: string, g: Geometry): number {
+  const L = Math.min(gpu().device.limits.maxTextureDimension2D, matmulLimits.maxTexture ?? Infinity);
+  return Math.max(1, Math.min(batchesPerChunk(op, g), Math.floor(L / g.T)));
+}
+
+export function attentionForward(qkv: Tensor, B: number, T: number, nHead: number, variant: AttentionVariant = 'auto'): { y: Tensor; lse: Tensor } {
   const op = 'attentionForward';
   const g = geometry(op, qkv, B, T, nHead);
   const { NH, C, hd } = g;
   const y = Tensor.empty(outShape(qkv, C)), lse = Tensor.empty([B, NH, T]);
+  if (resolveAttention(op, variant, g) === 'tex') {
+    attentionTexForward(qkv, { ...g, step: texBatches(op, g) }, y, lse);
+    return { y, lse };
+  }
   const d = defs(hd);
   const k = kernel(F, 'forward', d);
   const step = batchesPerChunk(op, g);
@@ -89,7 +120,7 @@ export function attentionForward(qkv: Tensor, B: number, T: number, nHead: numbe
   return { y, lse };
 }
 
-export function attentionBackward(dy: Tensor, qkv: Tensor, y: Tensor, lse: Tensor, B: number, T: number, nHead: number): Tensor {
+export function attentionBackward(dy: Tensor, qkv: Tensor, y: Tensor, lse: Tensor, B: number, T: number, nHead: number, variant: AttentionVariant = 'auto'): Tensor {
   const op = 'attentionBackward';
   const g = geometry(op, qkv, B, T, nHead);
   const { NH, C, hd } = g;
@@ -98,9 +129,10 @@ export function attentionBackward(dy: Tensor, qkv: Tensor, y: Tensor, lse: Tenso
   expectLike(op, 'lse', lse, [B, NH, T]);
   const dqkv = Tensor.empty(qkv.shape), D = Tensor.empty([B, NH, T]);
   const d = defs(hd);
-  const kd = kernel(F, 'bwd_d', d), kkv = kernel(F, 'bwd_dkdv', d), kq = kernel(F, 'bwd_dq', d);
   const scale = f32(1 / Math.sqrt(hd));
-  const step = batchesPerChunk(op, g);
+  const tex = resolveAttention(op, variant, g) === 'tex';
+  const kd = kernel(F, 'bwd_d', d);
+  const step = tex ? texBatches(op, g) : batchesPerChunk(op, g);
   for (let b0 = 0; b0 < B; b0 += step) {
     const nb = Math.min(step, B - b0);
     const qB = qkv.range(b0 * T * 3 * C, nb * T * 3 * C), oB = dqkv.range(b0 * T * 3 * C, nb * T * 3 * C);
@@ -109,11 +141,13 @@ export function attentionBackward(dy: Tensor, qkv: Tensor, y: Tensor, lse: Tenso
     const n = nb * T * NH;
     const [gx, gy] = grid(Math.ceil(n / 64));
     dispatch(kd, [T, NH, C, scale, 0, yB.base, 0, dyB.base, DB.base, 0, 0, 0, 0, n, gx * 64, 0], [dyB, yB, DB], [gx, gy]);
+    if (tex) continue;
     const params = [T, NH, C, scale, qB.base, 0, lB.base, dyB.base, DB.base, oB.base, 0, 0, 0, 0, 0, d.BC];
     const groups: [number, number] = [Math.ceil(T / d.BR), nb * NH];
-    dispatch(kkv, params, [qB, dyB, lB, DB, oB], groups);
-    dispatch(kq, params, [qB, dyB, lB, DB, oB], groups);
+    dispatch(kernel(F, 'bwd_dkdv', d), params, [qB, dyB, lB, DB, oB], groups);
+    dispatch(kernel(F, 'bwd_dq', d), params, [qB, dyB, lB, DB, oB], groups);
   }
+  if (tex) attentionTexBackward(dy, qkv, lse, D, { ...g, step }, dqkv);
   D.release();
   return dqkv;
 }

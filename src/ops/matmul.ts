@@ -386,7 +386,7 @@ export const matmulLimits: { maxTexture?: number } = {};
 const texFree = new Map<string, GPUTexture[]>();
 export const texturePoolStats = { textures: 0, bytes: 0, allocations: 0, reuses: 0 };
 
-function acquireTexture(w: number, h: number): GPUTexture {
+export function acquireTexture(w: number, h: number): GPUTexture {
   const key = `${w}x${h}`;
   const list = texFree.get(key);
   if (list?.length) { texturePoolStats.reuses++; return list.pop()!; }
@@ -399,7 +399,7 @@ function acquireTexture(w: number, h: number): GPUTexture {
   });
 }
 
-function releaseTexture(t: GPUTexture) {
+export function releaseTexture(t: GPUTexture) {
   const key = `${t.width}x${t.height}`;
   let list = texFree.get(key);
   if (!list) texFree.set(key, (list = []));
@@ -417,7 +417,7 @@ export function trimTexturePool() {
  * (z, r, c) at z*sz + r*sr + c*sc) into `dst` from texel row dy: matrix z starts at row
  * dy + z*dzRows, rows R..Y-1 and columns past C are zero. Cut into windows that fit a binding.
  */
-function pack(dst: GPUTexture, t: Tensor, st: { sz: number; sr: number; sc: number },
+export function pack(dst: GPUTexture, t: Tensor, st: { sz: number; sr: number; sc: number },
   at: { z0: number; r0: number; c0: number }, ext: { Z: number; R: number; C: number; Y: number; dzRows: number }) {
   const k = kernel('matmul_pack.wgsl', 'main');
   const view = dst.createView();
@@ -440,7 +440,7 @@ const texKernels = new Map<string, Kernel>();
 
 /** kernels/matmul_tex.wgsl with its TMx(4·TN4) register block unrolled. */
 /** The subgroup size, when the adapter has subgroups of one fixed size; else 0. */
-function subgroupSize(): number {
+export function subgroupSize(): number {
   const g = gpu();
   if (!g.features.has('subgroups')) return 0;
   const i = g.adapter.info as unknown as { subgroupMinSize?: number; subgroupMaxSize?: number };
