@@ -419,7 +419,6 @@ export function trimTexturePool() {
  */
 export function pack(dst: GPUTexture, t: Tensor, st: { sz: number; sr: number; sc: number },
   at: { z0: number; r0: number; c0: number }, ext: { Z: number; R: number; C: number; Y: number; dzRows: number }) {
-  const k = kernel('matmul_pack.wgsl', 'main');
   const view = dst.createView();
   // dims reuse the planner's names: z -> z, m -> rows, k -> columns
   const full: Sizes = { z: ext.Z, m: ext.R, n: 1, k: ext.C };
@@ -431,8 +430,14 @@ export function pack(dst: GPUTexture, t: Tensor, st: { sz: number; sr: number; s
     const lastRow = blk.m0 + blk.mc === ext.R;
     const Y = lastRow ? ext.Y - blk.m0 : blk.mc;
     const X = Math.ceil(blk.kc / 4);
-    dispatch(k, [blk.mc, blk.kc, X, Y, r.base, st.sz, st.sr, st.sc, blk.k0 / 4, blk.z0 * ext.dzRows + blk.m0, ext.dzRows, 0],
-      [r, view], [Math.ceil(X / 16), Math.ceil(Y / 16), blk.zc]);
+    // the vec4 forms where the layout allows (see the kernel's header)
+    const m4 = (...xs: number[]) => xs.every((x) => x % 4 === 0);
+    const zs = blk.zc > 1 ? st.sz : 0;
+    const entry = st.sc === 1 && m4(r.base, zs, blk.mc > 1 ? st.sr : 0) ? 'rows4'
+      : st.sr === 1 && m4(r.base, zs, blk.kc > 1 ? st.sc : 0) ? 'cols4' : 'main';
+    const gy = entry === 'cols4' ? Math.ceil(Y / 4) : Y;
+    dispatch(kernel('matmul_pack.wgsl', entry), [blk.mc, blk.kc, X, Y, r.base, st.sz, st.sr, st.sc, blk.k0 / 4, blk.z0 * ext.dzRows + blk.m0, ext.dzRows, 0],
+      [entry === 'main' ? r : pad16(r), view], [Math.ceil(X / 16), Math.ceil(gy / 16), blk.zc]);
   }
 }
 
