@@ -1,5 +1,7 @@
 // Fused AdamW step, PyTorch semantics (src/ops/optim.ts adamw); one invocation per element
 // of a window of the flat p, g, m, v (all the same length; the host loops over windows).
+// Elements are of type V: vec4f where every window starts at a multiple of 4 floats (4 floats
+// per storage load), f32 for the tail; n and the bases p0, g0, m0, v0 count V elements.
 //
 //   g' = g · gscale · clipf,  clipf = min(1, clip / (gscale·norm + 1e-6)) when clip > 0
 //   p *= 1 - lr·wd;  m = m + (1-b1)(g' - m);  v = b2·v + (1-b2)·g'²
@@ -9,6 +11,7 @@
 // Bindings: p @1 (rw), g @2, m @3 (rw), v @4 (rw), norm @5 (dummy unless use_norm).
 // omb1 = 1 - b1, omb2 = 1 - b2, decay = 1 - lr·wd, step_size = lr / bc1 (computed on the host in
 // float64). p0, g0, m0, v0 = element bases of the window in each binding; row = invocations per grid row.
+alias V = {{V}};
 struct Params {
   n: u32, p0: u32, g0: u32, m0: u32,
   v0: u32, row: u32, use_norm: u32, n0: u32,
@@ -17,10 +20,10 @@ struct Params {
   omb1: f32, omb2: f32, _p1: u32, _p2: u32,
 }
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read_write> pw: array<f32>;
-@group(0) @binding(2) var<storage, read> g: array<f32>;
-@group(0) @binding(3) var<storage, read_write> m: array<f32>;
-@group(0) @binding(4) var<storage, read_write> v: array<f32>;
+@group(0) @binding(1) var<storage, read_write> pw: array<V>;
+@group(0) @binding(2) var<storage, read> g: array<V>;
+@group(0) @binding(3) var<storage, read_write> m: array<V>;
+@group(0) @binding(4) var<storage, read_write> v: array<V>;
 @group(0) @binding(5) var<storage, read> norm: array<f32>;
 
 // exponent bits all ones: Inf or NaN (a bit test survives fast-math compilers)

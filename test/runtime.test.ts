@@ -98,7 +98,7 @@ describe('runtime', () => {
   });
 
   it('turns a validation error into an exception naming the kernel', async () => {
-    const k = kernel('elementwise.wgsl', 'add');
+    const k = kernel('elementwise.wgsl', 'add', { V: 'f32', GELU_V: 'v', GELU_GRAD_V: 'v' });
     const t = Tensor.empty([4]);
     // binding 3 (the output) missing: createBindGroup fails validation
     dispatch(k, [4, 0, 0, 0, 0, 0, 4, 0], [t.b, t.b], [1]);

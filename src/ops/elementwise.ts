@@ -13,12 +13,18 @@ function sameShape(op: string, ts: Tensor[]) {
   }
 }
 
-/** Run entry `entry` over `inputs` writing `out`, window by window. */
+const map4 = (f: string) => `vec4f(${f}(v.x), ${f}(v.y), ${f}(v.z), ${f}(v.w))`;
+const SCALAR = { V: 'f32', GELU_V: 'gelu_f(v)', GELU_GRAD_V: 'gelu_grad(v)' };
+const VEC4 = { V: 'vec4f', GELU_V: map4('gelu_f'), GELU_GRAD_V: map4('gelu_grad') };
+
+/**
+ * Run entry `entry` over `inputs` writing `out`, window by window: where every window starts at
+ * a multiple of 4 floats, the vec4 form over whole vec4s and the f32 form over the tail.
+ */
 function run(entry: string, inputs: Tensor[], out: Tensor, alpha = 0, beta = 0) {
   sameShape(entry, [...inputs, out]);
-  const k = kernel('elementwise.wgsl', entry);
-  // a window must fit one binding even after aligning its start down
-  const win = Math.floor((gpu().maxBinding - gpu().offsetAlign) / 4 / WG) * WG;
+  // a window must fit one binding even after aligning its start down; a multiple of 4 floats
+  const win = Math.floor((gpu().maxBinding - gpu().offsetAlign) / 16) * 4;
   for (let start = 0; start < out.size; start += win) {
     const n = Math.min(win, out.size - start);
     const ranges = [...inputs, out].map((t) => t.range(start, n));
@@ -27,8 +33,14 @@ function run(entry: string, inputs: Tensor[], out: Tensor, alpha = 0, beta = 0) 
     if (inputs.length === 2) { bases[0] = ranges[0].base; bases[1] = ranges[1].base; bases[2] = ranges[2].base; }
     else if (inputs.length === 1) { bases[0] = ranges[0].base; bases[2] = ranges[1].base; }
     else bases[2] = ranges[0].base;
-    const [gx, gy] = grid(Math.ceil(n / WG));
-    dispatch(k, [n, bases[0], bases[1], bases[2], f32(alpha), f32(beta), gx * WG, 0], ranges, [gx, gy]);
+    const n4 = ranges.every((r) => r.base % 4 === 0) ? Math.floor(n / 4) : 0;
+    const part = (defs: typeof SCALAR, count: number, b: number[]) => {
+      if (!count) return;
+      const [gx, gy] = grid(Math.ceil(count / WG));
+      dispatch(kernel('elementwise.wgsl', entry, defs), [count, b[0], b[1], b[2], f32(alpha), f32(beta), gx * WG, 0], ranges, [gx, gy]);
+    };
+    part(VEC4, n4, bases.map((b) => b / 4));
+    part(SCALAR, n - 4 * n4, bases.map((b) => b + 4 * n4));
   }
   return out;
 }

@@ -111,19 +111,26 @@ export function adamw(p: Tensor, g: Tensor, m: Tensor, v: Tensor, o: AdamWOption
   if (!Number.isInteger(o.step) || o.step < 1) throw new Error(`${op}: step = ${o.step} must be a positive integer (1-based)`);
   const bc1 = 1 - o.beta1 ** o.step, bc2 = 1 - o.beta2 ** o.step;
   const nB = o.gradNorm ? o.gradNorm.b : { ...dummy(), base: 0 };
-  const k = kernel('adamw.wgsl', 'step');
-  const win = windowElems(op, 256);
+  const win = windowElems(op, 1024);
   for (let s = 0; s < n; s += win) {
     const c = Math.min(win, n - s);
     const [pB, gB, mB, vB] = [p, g, m, v].map((t) => t.range(s, c));
     overlapCheck(op, [['p', pB], ['g', gB], ['m', mB], ['v', vB]]);
-    const [gx, gy] = grid(Math.ceil(c / 256));
-    dispatch(k, [
-      c, pB.base, gB.base, mB.base,
-      vB.base, gx * 256, o.gradNorm ? 1 : 0, nB.base,
-      f32(1 - o.lr * o.weightDecay), f32(o.beta1), f32(o.beta2), f32(o.eps),
-      f32(o.lr / bc1), f32(Math.sqrt(bc2)), f32(o.clip ?? 0), f32(o.gradScale ?? 1),
-      f32(1 - o.beta1), f32(1 - o.beta2), 0, 0,
-    ], [pB, gB, mB, vB, nB], [gx, gy]);
+    // vec4 over whole vec4s where every window starts at a multiple of 4 floats, f32 for the rest
+    const c4 = [pB, gB, mB, vB].every((r) => r.base % 4 === 0) ? Math.floor(c / 4) : 0;
+    const part = (V: string, count: number, b: number[]) => {
+      if (!count) return;
+      const [gx, gy] = grid(Math.ceil(count / 256));
+      dispatch(kernel('adamw.wgsl', 'step', { V }), [
+        count, b[0], b[1], b[2],
+        b[3], gx * 256, o.gradNorm ? 1 : 0, nB.base,
+        f32(1 - o.lr * o.weightDecay), f32(o.beta1), f32(o.beta2), f32(o.eps),
+        f32(o.lr / bc1), f32(Math.sqrt(bc2)), f32(o.clip ?? 0), f32(o.gradScale ?? 1),
+        f32(1 - o.beta1), f32(1 - o.beta2), 0, 0,
+      ], [pB, gB, mB, vB, nB], [gx, gy]);
+    };
+    const bases = [pB.base, gB.base, mB.base, vB.base];
+    part('vec4f', c4, bases.map((b) => b / 4));
+    part('f32', c - 4 * c4, bases.map((b) => b + 4 * c4));
   }
 }
