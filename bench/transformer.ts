@@ -1,6 +1,6 @@
 // Bench section "transformer": every GPT-2 block kernel besides matmul, forward and backward,
-// with a plain copy kernel's bandwidth as the ceiling for the memory-bound ones, and fused
-// vs unfused attention (time and the bytes of the buffers each allocates).
+// with a plain copy kernel's bandwidth as the ceiling for the memory-bound ones, and the fused
+// and texture attention variants vs unfused attention (time and the bytes of the buffers each allocates).
 //
 // run({ quick }) returns rows; bench/bench.ts registers the section. Standalone:
 //   npx tsx bench/transformer.ts [--quick] [--only name,name]
@@ -10,6 +10,7 @@ import { Tensor, poolStats, trimPool } from '../src/gpu/tensor.ts';
 import { copy } from '../src/ops/elementwise.ts';
 import { embeddingForward, embeddingBackward } from '../src/ops/embedding.ts';
 import { layernormForward, layernormBackward } from '../src/ops/layernorm.ts';
+import { attentionTexUnavailable } from '../src/ops/attention_tex.ts';
 import { attentionForward, attentionBackward, attentionNaive, attentionNaiveBackward, attentionDecode, kvAppend, kvCacheCreate } from '../src/ops/attention.ts';
 import { crossEntropy } from '../src/ops/crossentropy.ts';
 import { adamw, gradNorm } from '../src/ops/optim.ts';
@@ -106,30 +107,34 @@ export async function run(opts: { quick?: boolean; only?: string[] } = {}): Prom
     trimPool();
   }
 
-  // ---------------------------------------------------------------- attention: fused vs naive
+  // ---------------------------------------------------------------- attention: fused and tex vs unfused
   if (want('attention')) {
     const B = quick ? 2 : 4, T = quick ? 128 : 256, NH = 6, hd = 64, C = NH * hd;
     const shape = `B=${B} T=${T} nHead=${NH} hd=${hd}`;
     const qkv = Tensor.from(rand(B * T * 3 * C), [B, T, 3 * C]), dy = Tensor.from(rand(B * T * C), [B, T, C]);
     const flops = 4 * B * NH * T * T * hd / 2; // causal: QK^T and PV over half the matrix
     const ref = attentionNaive(qkv, B, T, NH);
-    const f = attentionForward(qkv, B, T, NH);
     const msNF = await per(() => { const r = attentionNaive(qkv, B, T, NH); r.y.release(); r.lse.release(); }, reps);
-    const msFF = await per(() => { const r = attentionForward(qkv, B, T, NH); r.y.release(); r.lse.release(); }, reps);
     const msNB = await per(() => { attentionNaiveBackward(dy, qkv, ref.y, ref.lse, B, T, NH).release(); }, reps);
-    const msFB = await per(() => { attentionBackward(dy, qkv, f.y, f.lse, B, T, NH).release(); }, reps);
     const memN = await allocatedBy(() => { const r = attentionNaive(qkv, B, T, NH); return [r.y, r.lse, attentionNaiveBackward(dy, qkv, r.y, r.lse, B, T, NH)]; });
-    const memF = await allocatedBy(() => { const r = attentionForward(qkv, B, T, NH); return [r.y, r.lse, attentionBackward(dy, qkv, r.y, r.lse, B, T, NH)]; });
-    rows.push({ section: SECTION, name: 'attention forward fused', shape, ms: msFF, value: flops / msFF / 1e6, unit: 'GFLOP/s', baseline: { name: 'unfused', value: flops / msNF / 1e6 }, note: `${(msNF / msFF).toFixed(2)}x vs unfused (${msNF.toFixed(1)} ms)` });
-    rows.push({ section: SECTION, name: 'attention backward fused', shape, ms: msFB, value: 2.5 * flops / msFB / 1e6, unit: 'GFLOP/s', baseline: { name: 'unfused', value: 2.5 * flops / msNB / 1e6 }, note: `${(msNB / msFB).toFixed(2)}x vs unfused (${msNB.toFixed(1)} ms)` });
-    rows.push({ section: SECTION, name: 'attention fwd+bwd fused', shape, ms: msFF + msFB, value: 3.5 * flops / (msFF + msFB) / 1e6, unit: 'GFLOP/s', baseline: { name: 'unfused', value: 3.5 * flops / (msNF + msNB) / 1e6 }, note: `${((msNF + msNB) / (msFF + msFB)).toFixed(2)}x vs unfused` });
-    rows.push({ section: SECTION, name: 'attention fwd+bwd memory fused', shape, ms: 0, value: memF / 1e6, unit: 'MB', baseline: { name: 'unfused', value: memN / 1e6 }, note: 'bytes of buffers allocated (outputs + temporaries)' });
-    for (const t of [qkv, dy, ref.y, ref.lse, f.y, f.lse]) t.release();
+    // 'fused' (workgroup memory, for GPUs) and, where the adapter has subgroups, 'tex' (the default on CPU adapters)
+    for (const v of attentionTexUnavailable(hd, T) ? ['fused'] as const : ['fused', 'tex'] as const) {
+      const f = attentionForward(qkv, B, T, NH, v);
+      const msFF = await per(() => { const r = attentionForward(qkv, B, T, NH, v); r.y.release(); r.lse.release(); }, reps);
+      const msFB = await per(() => { attentionBackward(dy, qkv, f.y, f.lse, B, T, NH, v).release(); }, reps);
+      const memF = await allocatedBy(() => { const r = attentionForward(qkv, B, T, NH, v); return [r.y, r.lse, attentionBackward(dy, qkv, r.y, r.lse, B, T, NH, v)]; });
+      rows.push({ section: SECTION, name: `attention forward ${v}`, shape, ms: msFF, value: flops / msFF / 1e6, unit: 'GFLOP/s', baseline: { name: 'unfused', value: flops / msNF / 1e6 }, note: `${(msNF / msFF).toFixed(2)}x vs unfused (${msNF.toFixed(1)} ms)` });
+      rows.push({ section: SECTION, name: `attention backward ${v}`, shape, ms: msFB, value: 2.5 * flops / msFB / 1e6, unit: 'GFLOP/s', baseline: { name: 'unfused', value: 2.5 * flops / msNB / 1e6 }, note: `${(msNB / msFB).toFixed(2)}x vs unfused (${msNB.toFixed(1)} ms)` });
+      rows.push({ section: SECTION, name: `attention fwd+bwd ${v}`, shape, ms: msFF + msFB, value: 3.5 * flops / (msFF + msFB) / 1e6, unit: 'GFLOP/s', baseline: { name: 'unfused', value: 3.5 * flops / (msNF + msNB) / 1e6 }, note: `${((msNF + msNB) / (msFF + msFB)).toFixed(2)}x vs unfused` });
+      rows.push({ section: SECTION, name: `attention fwd+bwd memory ${v}`, shape, ms: 0, value: memF / 1e6, unit: 'MB', baseline: { name: 'unfused', value: memN / 1e6 }, note: `bytes of buffers allocated (outputs + temporaries)${v === 'tex' ? '; plus pooled textures of qkv and dy' : ''}` });
+      f.y.release(); f.lse.release();
+    }
+    for (const t of [qkv, dy, ref.y, ref.lse]) t.release();
     // memory growth with T (fused: linear; unfused: quadratic)
     if (!quick) {
       for (const T2 of [512, 1024]) {
         const q2 = Tensor.from(rand(1 * T2 * 3 * C), [1, T2, 3 * C]), d2 = Tensor.from(rand(T2 * C), [1, T2, C]);
-        const mF = await allocatedBy(() => { const r = attentionForward(q2, 1, T2, NH); return [r.y, r.lse, attentionBackward(d2, q2, r.y, r.lse, 1, T2, NH)]; });
+        const mF = await allocatedBy(() => { const r = attentionForward(q2, 1, T2, NH, 'fused'); return [r.y, r.lse, attentionBackward(d2, q2, r.y, r.lse, 1, T2, NH, 'fused')]; });
         const mN = await allocatedBy(() => { const r = attentionNaive(q2, 1, T2, NH); return [r.y, r.lse, attentionNaiveBackward(d2, q2, r.y, r.lse, 1, T2, NH)]; });
         rows.push({ section: SECTION, name: 'attention fwd+bwd memory fused', shape: `B=1 T=${T2} nHead=${NH} hd=${hd}`, ms: 0, value: mF / 1e6, unit: 'MB', baseline: { name: 'unfused', value: mN / 1e6 } });
         q2.release(); d2.release();
