@@ -19,15 +19,19 @@
 // subgroup size SG, so a subgroup is one workgroup row and shares its rows of A): lane l loads the
 // At texels of rows l, SG+l, ... and STEP takes each row's texel with subgroupBroadcast, so a
 // subgroup loads every A texel once instead of SG times. EXIT is then empty (uniform control flow).
-// Bindings: At @1, Bt @2, bias @3 (read only when flags & 1), c @4 (read_write).
+// Bindings: At @1 (or A4), Bt @2, bias @3 (read only when flags & 1), c @4 (read_write).
+// A straight from its storage buffer (A_BUF: A row-major with K a multiple of 4): A4 is
+// array<vec4f>, row r = z*aRows + m of the block at A4[a0 + r*lda4 + x] (aOff = 0). Each lane
+// loads only its TM/SG rows' vec4s per k-step (subgroup form), so no packing pass is needed.
 struct Params {
   M: u32, N: u32, K4: u32, aRows: u32,
   aOff: u32, bRows: u32, bOff: u32, bx0: u32,
   c0: u32, scm: u32, scz: u32, bias0: u32,
   alpha: f32, beta: f32, flags: u32, _p1: u32,
+  a0: u32, lda4: u32, _p2: u32, _p3: u32,
 }
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var At: texture_2d<f32>;
+{{A_DECL}}
 @group(0) @binding(2) var Bt: texture_2d<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;

@@ -46,11 +46,19 @@ function lanes(SG: number, body: (j: string, bc: (x: string) => string) => strin
   return [`    for (var j = 0u; j < ${SG}u; j++) {`, ...body('j', (x) => `subgroupShuffle(${x}, j)`), '    }'];
 }
 
+/** Common to the three bodies: batch b, head h, the block's first row r0, texel columns of q, k, v. */
+const prelude = (SG: number, RB: number, H4: number) => [
+  `  let b = wid.y / p.NH; let h = wid.y % p.NH;`,
+  `  let r0 = wid.x * ${SG * RB}u; let tb = b * p.T;`,
+  `  let xq = h * ${H4}u; let xk = p.C4 + xq; let xv = 2u * p.C4 + xq;`,
+].join('\n');
+
+/** Store a head vector (H4 vec4s, value(d)) into buf at element base. */
+const storeHead = (buf: string, base: string, H4: number, value: (d: number) => string) =>
+  each(H4, (d) => `    { let v = ${value(d)}; ${range(4).map((e) => `${buf}[${base} + ${4 * d + e}u] = v.${'xyzw'[e]};`).join(' ')} }`);
+
 function forwardBody(SG: number, RB: number, H4: number): string {
-  const L: string[] = [];
-  L.push(`  let b = wid.y / p.NH; let h = wid.y % p.NH;`);
-  L.push(`  let r0 = wid.x * ${SG * RB}u; let tb = b * p.T;`);
-  L.push(`  let xq = h * ${H4}u; let xk = p.C4 + xq; let xv = 2u * p.C4 + xq;`);
+  const L: string[] = [prelude(SG, RB, H4)];
   for (let u = 0; u < RB; u++) {
     L.push(`  let i${u} = r0 + ${u * SG}u + lane; let ti${u} = tb + min(i${u}, p.T - 1u);`);
     L.push(each(H4, (d) => `  let q${u}_${d} = textureLoad(QKV, vec2u(xq + ${d}u, ti${u}), 0) * p.scale;`));
@@ -85,7 +93,7 @@ function forwardBody(SG: number, RB: number, H4: number): string {
   for (let u = 0; u < RB; u++) {
     L.push(`  if (i${u} < p.T) {`);
     L.push(`    let yi = p.y0 + (tb + i${u}) * p.C + 4u * xq; let il = 1.0 / l${u};`);
-    L.push(each(H4, (d) => `    { let v = o${u}_${d} * il; y[yi + ${4 * d}u] = v.x; y[yi + ${4 * d + 1}u] = v.y; y[yi + ${4 * d + 2}u] = v.z; y[yi + ${4 * d + 3}u] = v.w; }`));
+    L.push(storeHead('y', 'yi', H4, (d) => `o${u}_${d} * il`));
     L.push(`    lse_w[p.l0 + wid.y * p.T + i${u}] = m${u} + log(l${u});`);
     L.push(`  }`);
   }
@@ -93,10 +101,7 @@ function forwardBody(SG: number, RB: number, H4: number): string {
 }
 
 function dqBody(SG: number, RB: number, H4: number): string {
-  const L: string[] = [];
-  L.push(`  let b = wid.y / p.NH; let h = wid.y % p.NH;`);
-  L.push(`  let r0 = wid.x * ${SG * RB}u; let tb = b * p.T;`);
-  L.push(`  let xq = h * ${H4}u; let xk = p.C4 + xq; let xv = 2u * p.C4 + xq;`);
+  const L: string[] = [prelude(SG, RB, H4)];
   for (let u = 0; u < RB; u++) {
     L.push(`  let i${u} = r0 + ${u * SG}u + lane; let ti${u} = tb + min(i${u}, p.T - 1u);`);
     L.push(each(H4, (d) => `  let q${u}_${d} = textureLoad(QKV, vec2u(xq + ${d}u, ti${u}), 0) * p.scale;`));
@@ -125,17 +130,14 @@ function dqBody(SG: number, RB: number, H4: number): string {
   for (let u = 0; u < RB; u++) {
     L.push(`  if (i${u} < p.T) {`);
     L.push(`    let oi = p.o0 + (tb + i${u}) * 3u * p.C + 4u * xq;`);
-    L.push(each(H4, (d) => `    { let v = dq${u}_${d} * p.scale; dqkv[oi + ${4 * d}u] = v.x; dqkv[oi + ${4 * d + 1}u] = v.y; dqkv[oi + ${4 * d + 2}u] = v.z; dqkv[oi + ${4 * d + 3}u] = v.w; }`));
+    L.push(storeHead('dqkv', 'oi', H4, (d) => `dq${u}_${d} * p.scale`));
     L.push(`  }`);
   }
   return L.join('\n');
 }
 
 function dkdvBody(SG: number, RB: number, H4: number): string {
-  const L: string[] = [];
-  L.push(`  let b = wid.y / p.NH; let h = wid.y % p.NH;`);
-  L.push(`  let r0 = wid.x * ${SG * RB}u; let tb = b * p.T;`);
-  L.push(`  let xq = h * ${H4}u; let xk = p.C4 + xq; let xv = 2u * p.C4 + xq;`);
+  const L: string[] = [prelude(SG, RB, H4)];
   for (let u = 0; u < RB; u++) {
     L.push(`  let j${u} = r0 + ${u * SG}u + lane; let tj${u} = tb + min(j${u}, p.T - 1u);`);
     L.push(each(H4, (d) => `  let k${u}_${d} = textureLoad(QKV, vec2u(xk + ${d}u, tj${u}), 0) * p.scale;`));
@@ -165,8 +167,8 @@ function dkdvBody(SG: number, RB: number, H4: number): string {
   for (let u = 0; u < RB; u++) {
     L.push(`  if (j${u} < p.T) {`);
     L.push(`    let ok = p.o0 + (tb + j${u}) * 3u * p.C + 4u * xk; let ov = ok + p.C;`);
-    L.push(each(H4, (d) => `    { let v = dk${u}_${d} * p.scale; dqkv[ok + ${4 * d}u] = v.x; dqkv[ok + ${4 * d + 1}u] = v.y; dqkv[ok + ${4 * d + 2}u] = v.z; dqkv[ok + ${4 * d + 3}u] = v.w; }`));
-    L.push(each(H4, (d) => `    { let v = dv${u}_${d}; dqkv[ov + ${4 * d}u] = v.x; dqkv[ov + ${4 * d + 1}u] = v.y; dqkv[ov + ${4 * d + 2}u] = v.z; dqkv[ov + ${4 * d + 3}u] = v.w; }`));
+    L.push(storeHead('dqkv', 'ok', H4, (d) => `dk${u}_${d} * p.scale`));
+    L.push(storeHead('dqkv', 'ov', H4, (d) => `dv${u}_${d}`));
     L.push(`  }`);
   }
   return L.join('\n');

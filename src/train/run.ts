@@ -259,6 +259,7 @@ export async function train(opts: TrainOptions, ui: UI): Promise<{ dir: string; 
   process.on('SIGINT', onSigint);
   const t0 = performance.now();
   let measuredFrom = { at: 0, step: 0 };
+  let fittedHere = false; // the step count was fitted to --time in this process (refitted once, below)
   // defaults that depend on the schedule's length (known after measuring, with --time)
   const warmup = () => (o.warmup >= 0 ? o.warmup : totalSteps ? Math.min(200, Math.ceil(0.05 * totalSteps)) : 10);
   const evalEveryOf = () => o.evalEvery ?? (totalSteps ? Math.max(1, Math.round(totalSteps / 10)) : 0);
@@ -296,6 +297,7 @@ export async function train(opts: TrainOptions, ui: UI): Promise<{ dir: string; 
           const evalShare = 0.15;
           totalSteps = Math.max(step + 1, Math.floor(((o.time - elapsed) * (1 - evalShare)) / perStep) + step);
           evalEvery = evalEveryOf();
+          fittedHere = true;
           ui.log(`measured ${perStep.toFixed(2)} s per step (${(tokensPerStep / perStep).toFixed(0)} tokens/s): the ${fmtTime(o.time)} budget fits ${totalSteps} steps`);
           ui.progress?.start(totalSteps, step);
         }
@@ -304,7 +306,21 @@ export async function train(opts: TrainOptions, ui: UI): Promise<{ dir: string; 
       ui.progress?.update(step, { epoch, loss: loss.toFixed(4), tps: (tokensPerStep / dt).toFixed(0), eta: fmtTime(rate * ((totalSteps || step) - step)) });
       if (evalEvery && step % evalEvery === 0 && (totalSteps === 0 || step < totalSteps)) {
         ui.progress?.stop();
+        const te = performance.now();
         const ev = await evaluate();
+        if (fittedHere) {
+          // the first evaluation shows what steps and evaluations really cost together: refit the
+          // step count once, leaving time for the final evaluation
+          fittedHere = false;
+          const now = performance.now();
+          const perStep = (now - measuredFrom.at) / 1000 / (step - measuredFrom.step);
+          const left = o.time! - (now - t0) / 1000 - (now - te) / 1000;
+          const fit = Math.max(step + 1, step + Math.floor(left / perStep));
+          if (fit !== totalSteps) {
+            ui.log(`refitted after the first evaluation: ${perStep.toFixed(2)} s per step with evaluations: the budget fits ${fit} steps`);
+            totalSteps = fit;
+          }
+        }
         const vl = ev.val_loss as number | undefined;
         if (vl !== undefined && (bestVal === null || vl < bestVal)) {
           bestVal = vl;
