@@ -20,18 +20,21 @@
 // At texels of rows l, SG+l, ... and STEP takes each row's texel with subgroupBroadcast, so a
 // subgroup loads every A texel once instead of SG times. EXIT is then empty (uniform control flow).
 // Bindings: At @1 (or A4), Bt @2, bias @3 (read only when flags & 1), c @4 (read_write).
-// A straight from its storage buffer (A_BUF: A row-major with K a multiple of 4): A4 is
-// array<vec4f>, row r = z*aRows + m of the block at A4[a0 + r*lda4 + x] (aOff = 0). Each lane
-// loads only its TM/SG rows' vec4s per k-step (subgroup form), so no packing pass is needed.
+// Or A straight from its storage buffer, no packing pass (each lane loads only its TM/SG rows
+// per k-step in the subgroup form, so these loads cost little), K a multiple of 4, aOff = 0:
+//   A4 (row-major A): array<vec4f>, texel x of row r = z*aRows + m at A4[a0 + r*lda + x];
+//   A1 (transposed A, stored [K, M] per batch): array<f32>, A[z, m, 4x+e] at
+//      A1[a0 + z*aRows + m + (4x+e)*lda] (aRows = M*K, lda = M).
+// A_DECL declares At, A4 or A1 at binding 1.
 struct Params {
   M: u32, N: u32, K4: u32, aRows: u32,
   aOff: u32, bRows: u32, bOff: u32, bx0: u32,
   c0: u32, scm: u32, scz: u32, bias0: u32,
   alpha: f32, beta: f32, flags: u32, _p1: u32,
-  a0: u32, lda4: u32, _p2: u32, _p3: u32,
+  a0: u32, lda: u32, _p2: u32, _p3: u32,
 }
 @group(0) @binding(0) var<uniform> p: Params;
-{{A_DECL}}
+@group(0) @binding(1) {{A_DECL}}
 @group(0) @binding(2) var Bt: texture_2d<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;

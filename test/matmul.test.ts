@@ -102,6 +102,7 @@ describe('matmul: tensors larger than one storage binding', () => {
       await check({ variant, M: 150, N: 70, K: 93, transA: tr[0], transB: tr[1], bias: true });
       // K a multiple of 4: the texture variants read a row-major A from its buffer, in windows
       await check({ variant, M: 150, N: 70, K: 92, transA: tr[0], transB: tr[1], bias: true });
+      await check({ variant, M: 30, N: 170, K: 92, transA: tr[0], transB: tr[1] }); // a transposed A fits: read from its buffer
     });
   }
   // (the texture variant's K blocks come from the texture size limit: tested below)
@@ -126,6 +127,7 @@ describe('matmul: tensors larger than one storage binding', () => {
     await check({ variant: 'tex-8x16', Z: 3, bBatched: true, M: 13, N: 20, K: 9, bias: true });
     await check({ variant: 'tex-8x16', Z: 3, bBatched: true, M: 13, N: 20, K: 40, beta: 0.5 });
     await check({ variant: 'tex-sg-32x16', Z: 3, bBatched: false, M: 70, N: 20, K: 200, bias: true }); // A from its buffer, K blocks
+    await check({ variant: 'tex-sg-32x16', Z: 3, bBatched: false, M: 70, N: 20, K: 200, transA: true }); // transposed A from its buffer
   });
 });
 

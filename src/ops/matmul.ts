@@ -475,8 +475,11 @@ function texWorkgroup(cfg: TexConfig): [number, number] {
 }
 
 /** kernels/matmul_tex.wgsl with its TMx(4·TN4) register block unrolled. */
-function texKernel(cfg: TexConfig, aBuf: boolean): Kernel {
-  const id = `${cfg.TM}x${cfg.TN4}${cfg.SG ? 'sg' : ''}${aBuf ? 'b' : ''}`;
+/** How the texture kernel reads A: a packed texture, or its buffer (row-major as vec4s, or transposed as scalars). */
+type AMode = 'tex' | 'rows' | 'cols';
+
+function texKernel(cfg: TexConfig, aMode: AMode): Kernel {
+  const id = `${cfg.TM}x${cfg.TN4}${cfg.SG ? 'sg' : ''}${aMode}`;
   let k = texKernels.get(id);
   if (k) return k;
   const { TM, TN4 } = cfg;
@@ -485,7 +488,9 @@ function texKernel(cfg: TexConfig, aBuf: boolean): Kernel {
   const decl: string[] = [], step: string[] = [], store: string[] = [];
   for (let i = 0; i < TM; i++) for (let j = 0; j < TN4; j++) decl.push(`  var c${i}_${j} = vec4f(0.0);`);
   for (let kk = 0; kk < 4; kk++) for (let j = 0; j < TN4; j++) step.push(`    let b${kk}_${j} = textureLoad(Bt, vec2u(bx + ${j}u, kr + ${kk}u), 0);`);
-  const loadA = (row: string) => (aBuf ? `A4[p.a0 + (${row}) * p.lda4 + k]` : `textureLoad(At, vec2u(k, ${row}), 0)`);
+  const loadA = (row: string) => (aMode === 'rows' ? `A4[p.a0 + (${row}) * p.lda + k]`
+    : aMode === 'cols' ? `vec4f(${[0, 1, 2, 3].map((e) => `A1[p.a0 + (${row}) + (4u * k + ${e}u) * p.lda]`).join(', ')})`
+    : `textureLoad(At, vec2u(k, ${row}), 0)`);
   if (SG) for (let t = 0; t < TM / SG; t++) step.push(`    let at${t} = ${loadA(`ar + ${t * SG}u + lane`)};`);
   for (let i = 0; i < TM; i++) {
     step.push(SG
@@ -503,8 +508,8 @@ function texKernel(cfg: TexConfig, aBuf: boolean): Kernel {
   store.push(`  let rows = min(${TM}u, p.M - m0);`);
   store.push(`  for (var i = 0u; i < rows; i++) { for (var j = 0u; j < ${TN4}u; j++) { store4(z, m0 + i, x0 + j, res[i * ${TN4}u + j]); } }`);
   k = kernel('matmul_tex.wgsl', 'main', {
-    TM, TN4, WGX, WGY, A_BUF: aBuf,
-    A_DECL: aBuf ? '@group(0) @binding(1) var<storage, read> A4: array<vec4f>;' : '@group(0) @binding(1) var At: texture_2d<f32>;',
+    TM, TN4, WGX, WGY,
+    A_DECL: { tex: 'var At: texture_2d<f32>;', rows: 'var<storage, read> A4: array<vec4f>;', cols: 'var<storage, read> A1: array<f32>;' }[aMode],
     LANE_ARG: SG ? ', @builtin(subgroup_invocation_id) lane: u32' : '',
     EXIT: SG ? '' : '  if (m0 >= p.M || 4u * x0 >= p.N) { return; }',
     DECL: decl.join('\n'), STEP: step.join('\n'), STORE: store.join('\n'),
@@ -534,7 +539,10 @@ function runTex(v: string, a: Tensor, b: Tensor, out: Tensor, s: MatmulShape, o:
   const sA = { sz: st.A.z!, sr: st.A.m!, sc: st.A.k! };
   const sB = { sz: st.B.z ?? 0, sr: st.B.k!, sc: st.B.n! };
   // A read straight from its buffer (no packing) where it is row-major in whole vec4s
-  const aBuf = !o.transA && K % 4 === 0 && a.offset % 4 === 0 && process.env.MATMUL_PACK_A !== '1';
+  // (a transposed A is read from its buffer only where a window of whole columns of a K block fits)
+  const aMode: AMode = process.env.MATMUL_PACK_A === '1' || K % 4 ? 'tex'
+    : o.transA ? ((kc - 1) * M + 4 <= windowElems() ? 'cols' : 'tex') : a.offset % 4 === 0 ? 'rows' : 'tex';
+  const aBuf = aMode !== 'tex';
   for (const tb of blocks(full, tc, ['k', 'z', 'm', 'n'])) {
     const e = kp.epi(tb.k0);
     const K4 = Math.ceil(tb.kc / 4);
@@ -543,7 +551,7 @@ function runTex(v: string, a: Tensor, b: Tensor, out: Tensor, s: MatmulShape, o:
     const zB = s.bBatched ? tb.zc : 1;
     const tbt = acquireTexture(Math.ceil(tb.nc / 4), zB * 4 * K4);
     pack(tbt, b, sB, { z0: s.bBatched ? tb.z0 : 0, r0: tb.k0, c0: tb.n0 }, { Z: zB, R: tb.kc, C: tb.nc, Y: 4 * K4, dzRows: 4 * K4 });
-    const k = texKernel(cfg, aBuf);
+    const k = texKernel(cfg, aMode);
     const va = ta?.createView(), vb = tbt.createView();
     // dispatch blocks inside the texture block: C windows (and A's, when read from its buffer) must fit a binding
     const sub: Sizes = { z: tb.zc, m: tb.mc, n: tb.nc, k: tb.kc };
@@ -553,12 +561,14 @@ function runTex(v: string, a: Tensor, b: Tensor, out: Tensor, s: MatmulShape, o:
       const blk: Block = { z0: tb.z0 + db.z0, zc: db.zc, m0: tb.m0 + db.m0, mc: db.mc, n0: tb.n0 + db.n0, nc: db.nc, k0: tb.k0, kc: tb.kc };
       const rc = windowOf(kp.target, st.C, blk);
       const rbias = biasWindow(o, blk, e.bias);
-      // A's rows: texel rows of the packed block, or (z·M + m)·K/4 vec4s into A's window
+      // A's rows: texel rows of the packed block; or, from A's window, row z·M + m of lda = K/4
+      // vec4s (rows), or element z·M·K + m of a column of lda = M elements (cols)
       const ra = aBuf ? windowOf(a, st.A, blk) : undefined;
-      const aRows = aBuf ? M : tb.mc, aOff = aBuf ? 0 : db.z0 * tb.mc + db.m0;
+      const aRows = aMode === 'tex' ? tb.mc : aMode === 'rows' ? M : M * K, aOff = aBuf ? 0 : db.z0 * tb.mc + db.m0;
+      const a0 = !ra ? 0 : aMode === 'rows' ? ra.base / 4 : ra.base, lda = aMode === 'rows' ? K / 4 : aMode === 'cols' ? M : 0;
       dispatch(k, [db.mc, db.nc, K4, aRows, aOff, s.bBatched ? 4 * K4 : 0, s.bBatched ? db.z0 * 4 * K4 : 0, db.n0 / 4,
-        rc.base, st.C.m!, st.C.z!, rbias.base, f32(e.alpha), f32(e.beta), flags(e), 0, (ra?.base ?? 0) / 4, aBuf ? K / 4 : 0, 0, 0],
-      [ra ? pad16(ra) : va!, vb, rbias, rc], [Math.ceil(Math.ceil(db.nc / 4) / cfg.TN4 / WGX), Math.ceil(db.mc / cfg.TM / WGY), db.zc]);
+        rc.base, st.C.m!, st.C.z!, rbias.base, f32(e.alpha), f32(e.beta), flags(e), 0, a0, lda, 0, 0],
+      [ra ? (aMode === 'rows' ? pad16(ra) : ra) : va!, vb, rbias, rc], [Math.ceil(Math.ceil(db.nc / 4) / cfg.TN4 / WGX), Math.ceil(db.mc / cfg.TM / WGY), db.zc]);
     }
     if (ta) releaseTexture(ta);
     releaseTexture(tbt);
