@@ -13,7 +13,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { init } from '../src/gpu/runtime.ts';
+import { init, sync } from '../src/gpu/runtime.ts';
+import { trimPool } from '../src/gpu/tensor.ts';
+import { trimTexturePool } from '../src/ops/matmul.ts';
 import { NoAdapterError } from '../src/gpu/device.ts';
 import type { Row } from './harness.ts';
 
@@ -91,6 +93,10 @@ try {
   const all: Row[] = [];
   const failed: string[] = [];
   for (const name of names) {
+    // each section starts with empty pools: what an earlier section kept is not its memory
+    await sync();
+    trimPool();
+    trimTexturePool();
     const t0 = performance.now();
     try {
       const rows = await (await SECTIONS[name]()).run(opts);

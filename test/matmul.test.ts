@@ -44,7 +44,7 @@ async function check(c: Case) {
 const TRANS: [boolean, boolean][] = [[false, false], [false, true], [true, false], [true, true]];
 const tname = ([ta, tb]: [boolean, boolean]) => `${ta ? 'T' : 'N'}${tb ? 'T' : 'N'}`;
 // none is a multiple of any tile; the last two have N and K multiples of 4 (vec4 loads)
-const SHAPES: [number, number, number][] = [[1, 1, 1], [3, 17, 65], [65, 3, 127], [17, 257, 33], [127, 65, 31], [33, 68, 132], [70, 36, 44], [36, 20, 45]];
+const SHAPES: [number, number, number][] = [[1, 1, 1], [3, 17, 65], [65, 3, 127], [17, 257, 33], [127, 65, 31], [33, 68, 132], [70, 36, 44], [36, 20, 45], [70, 64, 128]]; // the last: rows of 256 bytes (packed by a copy command)
 
 describe('matmul: every variant x NN/NT/TN/TT x awkward shapes (bias + GELU, alpha)', () => {
   // the subgroup texture variants exist where the adapter has one fixed subgroup size (lavapipe: 8)

@@ -19,7 +19,7 @@
 // Problems whose operands exceed one storage binding (gpu().maxBinding) or a texture
 // dimension are cut into blocks over Z, M, N and, where needed, K (the K blocks accumulate
 // into C; with GELU they accumulate into a temporary and kernels/matmul_epilogue.wgsl finishes).
-import { dispatch, dummy, f32, gpu, grid, kernel, sync, type Kernel, type Param, type BufferRange } from '../gpu/runtime.ts';
+import { dispatch, dummy, encoder, f32, gpu, grid, kernel, sync, type Kernel, type Param, type BufferRange } from '../gpu/runtime.ts';
 import { Tensor, shapeStr } from '../gpu/tensor.ts';
 import { adapterKey, autotune, tuned } from '../gpu/autotune.ts';
 
@@ -395,7 +395,7 @@ export function acquireTexture(w: number, h: number): GPUTexture {
   texturePoolStats.bytes += w * h * 16;
   return gpu().device.createTexture({
     label: `matmul-operand-${key}`, size: [w, h], format: 'rgba32float',
-    usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING,
+    usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.COPY_DST,
   });
 }
 
@@ -419,6 +419,17 @@ export function trimTexturePool() {
  */
 export function pack(dst: GPUTexture, t: Tensor, st: { sz: number; sr: number; sc: number },
   at: { z0: number; r0: number; c0: number }, ext: { Z: number; R: number; C: number; Y: number; dzRows: number }) {
+  // A row-major source in whole texels and 256-byte rows is already the texture's layout: a
+  // copy command (no shader; lavapipe copies memory far faster than a kernel stores texels)
+  const start = t.offset + at.z0 * st.sz + at.r0 * st.sr + at.c0;
+  if (st.sc === 1 && (st.sr * 4) % 256 === 0 && ext.C % 4 === 0 && ext.Y === ext.R && start % 4 === 0 && ext.R > 0) {
+    const enc = encoder();
+    for (let z = 0; z < ext.Z; z++) {
+      enc.copyBufferToTexture({ buffer: t.buffer, offset: (start + z * st.sz) * 4, bytesPerRow: st.sr * 4, rowsPerImage: ext.R },
+        { texture: dst, origin: [0, z * ext.dzRows] }, [ext.C / 4, ext.R, 1]);
+    }
+    return;
+  }
   const view = dst.createView();
   // dims reuse the planner's names: z -> z, m -> rows, k -> columns
   const full: Sizes = { z: ext.Z, m: ext.R, n: 1, k: ext.C };
