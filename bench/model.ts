@@ -36,11 +36,23 @@ async function median(fn: () => Promise<void>, reps: number): Promise<number> {
   return t[Math.floor(t.length / 2)];
 }
 
-async function trainRow(name: 'scratch' | 'distilgpt2', config: GPT2Config, B: number, T: number, reps: number): Promise<Row> {
+/** The benched models: the scratch config and distilgpt2's shape with its vocabulary padded to a multiple of 64. */
+export const BENCH_CONFIGS: Record<'scratch' | 'distilgpt2', GPT2Config> = {
+  scratch: CONFIGS.scratch,
+  distilgpt2: { ...CONFIGS.distilgpt2, padded_vocab_size: 50304 },
+};
+
+/** What a timed training step runs on: random weights, AdamW, one fixed random batch; after one compiling, warming step. */
+export async function trainSetup(config: GPT2Config, B: number, T: number) {
   const model = GPT2.init(config, 1);
   const opt = new AdamW(model.params);
   const batch: Batch = { tokens: randomTokens(B * (T + 1), config.vocab_size, 3), B, T };
   await readStep(trainStep(model, opt, [batch], 1e-4)); // compile + warm
+  return { model, opt, batch };
+}
+
+async function trainRow(name: 'scratch' | 'distilgpt2', config: GPT2Config, B: number, T: number, reps: number): Promise<Row> {
+  const { model, opt, batch } = await trainSetup(config, B, T);
   const ms = await median(async () => { await readStep(trainStep(model, opt, [batch], 1e-4)); }, reps);
   const tps = (B * T) / (ms / 1000);
   trimPool();
@@ -79,8 +91,7 @@ async function generationRows(name: 'scratch' | 'distilgpt2', config: GPT2Config
 export async function run(opts: { quick?: boolean } = {}): Promise<Row[]> {
   await init();
   const reps = opts.quick ? 2 : 3;
-  const scratch = CONFIGS.scratch;
-  const distil = { ...CONFIGS.distilgpt2, padded_vocab_size: 50304 };
+  const { scratch, distilgpt2: distil } = BENCH_CONFIGS;
   const rows: Row[] = [];
   rows.push(await trainRow('scratch', scratch, 8, 256, reps));
   if (!opts.quick) rows.push(await trainRow('distilgpt2', distil, 4, 256, reps));

@@ -5,10 +5,8 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { init, profileStart, profileStop, sync } from '../src/gpu/runtime.ts';
-import { GPT2 } from '../src/model/gpt2.ts';
-import { CONFIGS } from '../src/model/config.ts';
-import { AdamW } from '../src/train/optimizer.ts';
-import { trainStep, readStep, type Batch } from '../src/train/step.ts';
+import { trainStep, readStep } from '../src/train/step.ts';
+import { BENCH_CONFIGS, trainSetup } from './model.ts';
 
 const argv = yargs(hideBin(process.argv))
   .usage('$0 [options]: time one training step per kernel')
@@ -18,14 +16,8 @@ const argv = yargs(hideBin(process.argv))
   .strict().help().parseSync();
 
 await init();
-const config = argv.model === 'scratch' ? CONFIGS.scratch : { ...CONFIGS.distilgpt2, padded_vocab_size: 50304 };
-const model = GPT2.init(config, 1);
-const opt = new AdamW(model.params);
 const { batch: B, seq: T } = argv;
-let s = 3;
-const tokens = Int32Array.from({ length: B * (T + 1) }, () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s % config.vocab_size; });
-const batch: Batch = { tokens, B, T };
-await readStep(trainStep(model, opt, [batch], 1e-4)); // compile and warm
+const { model, opt, batch } = await trainSetup(BENCH_CONFIGS[argv.model], B, T);
 const t0 = performance.now();
 await readStep(trainStep(model, opt, [batch], 1e-4));
 const plain = performance.now() - t0;

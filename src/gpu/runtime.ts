@@ -272,6 +272,19 @@ function profileResolve(enc: GPUCommandEncoder): (() => void) | undefined {
   };
 }
 
+/**
+ * A window of n floats whose bindings start at element `bases`, cut for kernels whose element
+ * type V is vec4f or f32: the vec4 part (whole vec4s; bases and count in vec4s) where every base
+ * is a multiple of 4, then the f32 tail. Parts with no elements are left out.
+ */
+export function vec4Parts(n: number, bases: number[]): { V: 'vec4f' | 'f32'; count: number; bases: number[] }[] {
+  const n4 = bases.every((b) => b % 4 === 0) ? Math.floor(n / 4) : 0;
+  return [
+    { V: 'vec4f' as const, count: n4, bases: bases.map((b) => b / 4) },
+    { V: 'f32' as const, count: n - 4 * n4, bases: bases.map((b) => b + 4 * n4) },
+  ].filter((part) => part.count > 0);
+}
+
 /** Split `total` workgroups of one dimension into launches that respect the per-dimension limit (as [x, y]). */
 export function grid(total: number): [number, number] {
   const lim = gpu().device.limits.maxComputeWorkgroupsPerDimension;

@@ -1,6 +1,6 @@
 // Elementwise ops (kernels/elementwise.wgsl). Tensors of any size: the element range is
 // cut into windows that each fit one storage binding, one dispatch per window.
-import { dispatch, f32, grid, gpu, kernel } from '../gpu/runtime.ts';
+import { dispatch, f32, grid, gpu, kernel, vec4Parts } from '../gpu/runtime.ts';
 import { Tensor, shapeStr } from '../gpu/tensor.ts';
 
 const WG = 256;
@@ -14,8 +14,10 @@ function sameShape(op: string, ts: Tensor[]) {
 }
 
 const map4 = (f: string) => `vec4f(${f}(v.x), ${f}(v.y), ${f}(v.z), ${f}(v.w))`;
-const SCALAR = { V: 'f32', GELU_V: 'gelu_f(v)', GELU_GRAD_V: 'gelu_grad(v)' };
-const VEC4 = { V: 'vec4f', GELU_V: map4('gelu_f'), GELU_GRAD_V: map4('gelu_grad') };
+const DEFS = {
+  f32: { V: 'f32', GELU_V: 'gelu_f(v)', GELU_GRAD_V: 'gelu_grad(v)' },
+  vec4f: { V: 'vec4f', GELU_V: map4('gelu_f'), GELU_GRAD_V: map4('gelu_grad') },
+};
 
 /**
  * Run entry `entry` over `inputs` writing `out`, window by window: where every window starts at
@@ -33,14 +35,11 @@ function run(entry: string, inputs: Tensor[], out: Tensor, alpha = 0, beta = 0) 
     if (inputs.length === 2) { bases[0] = ranges[0].base; bases[1] = ranges[1].base; bases[2] = ranges[2].base; }
     else if (inputs.length === 1) { bases[0] = ranges[0].base; bases[2] = ranges[1].base; }
     else bases[2] = ranges[0].base;
-    const n4 = ranges.every((r) => r.base % 4 === 0) ? Math.floor(n / 4) : 0;
-    const part = (defs: typeof SCALAR, count: number, b: number[]) => {
-      if (!count) return;
+    // (an unused base slot is 0, which never stops the vec4 form)
+    for (const { V, count, bases: b } of vec4Parts(n, bases)) {
       const [gx, gy] = grid(Math.ceil(count / WG));
-      dispatch(kernel('elementwise.wgsl', entry, defs), [count, b[0], b[1], b[2], f32(alpha), f32(beta), gx * WG, 0], ranges, [gx, gy]);
-    };
-    part(VEC4, n4, bases.map((b) => b / 4));
-    part(SCALAR, n - 4 * n4, bases.map((b) => b + 4 * n4));
+      dispatch(kernel('elementwise.wgsl', entry, DEFS[V]), [count, b[0], b[1], b[2], f32(alpha), f32(beta), gx * WG, 0], ranges, [gx, gy]);
+    }
   }
   return out;
 }

@@ -15,6 +15,8 @@
 //   auto           the autotuned variant for this adapter and shape class (src/gpu/autotune.ts,
 //                  filled by autotuneMatmul()), else 'tex' on software adapters and 'tiled' elsewhere;
 //                  the environment variable MATMUL_VARIANT (a variant name) overrides it
+// The texture variants read A straight from its buffer where its layout allows (see runTex);
+// MATMUL_PACK_A=1 makes them pack A into a texture as well (to compare the two).
 //
 // Problems whose operands exceed one storage binding (gpu().maxBinding) or a texture
 // dimension are cut into blocks over Z, M, N and, where needed, K (the K blocks accumulate
@@ -324,6 +326,9 @@ function epilogue(t: Tensor, out: Tensor, N: number, o: MatmulOpts) {
   }
 }
 
+/** Whether every value is a multiple of 4 (the vec4 forms of the kernels need their bases and strides so). */
+const mult4 = (...xs: number[]) => xs.every((x) => x % 4 === 0);
+
 const flags = (e: Epilogue) => (e.bias ? 1 : 0) | (e.gelu ? 2 : 0);
 
 function biasWindow(o: MatmulOpts, blk: Block, on: boolean) {
@@ -349,12 +354,11 @@ function runBuffer(v: ConcreteVariant, a: Tensor, b: Tensor, out: Tensor, s: Mat
     const ep: Param[] = [f32(e.alpha), f32(e.beta), rbias.base];
     if (!cfg) {
       const gemv = v === 'gemv';
-      const m4 = (...xs: number[]) => xs.every((x) => x % 4 === 0);
       const zs = blk.zc > 1 ? [st.A.z!, st.B.z ?? 0] : [];
       // the vec4 forms of the skinny kernel, where the layout allows (see its header)
       const entry = !gemv ? 'main'
-        : st.B.k === 1 && st.A.k === 1 && m4(blk.kc, rb.base, st.B.n!, ra.base, st.A.m!, ...zs) ? 'nt4'
-        : st.B.n === 1 && m4(blk.nc, rb.base, st.B.k!, ...zs) ? 'nn4' : 'main';
+        : st.B.k === 1 && st.A.k === 1 && mult4(blk.kc, rb.base, st.B.n!, ra.base, st.A.m!, ...zs) ? 'nt4'
+        : st.B.n === 1 && mult4(blk.nc, rb.base, st.B.k!, ...zs) ? 'nn4' : 'main';
       const k = gemv ? kernel('matmul_gemv.wgsl', entry, { BIAS: e.bias, GELU: e.gelu, MR: GEMV_ROWS })
         : kernel('matmul_naive.wgsl', 'main', { BIAS: e.bias, GELU: e.gelu });
       const groups: [number, number, number] = gemv ? [Math.ceil(blk.nc / (entry === 'nn4' ? 256 : 64)), Math.ceil(blk.mc / GEMV_ROWS), blk.zc]
@@ -365,7 +369,6 @@ function runBuffer(v: ConcreteVariant, a: Tensor, b: Tensor, out: Tensor, s: Mat
     } else {
       const lda = o.transA ? s.M : s.K, ldb = o.transB ? s.K : s.N;
       const saz = st.A.z!, sbz = st.B.z ?? 0;
-      const mult4 = (...xs: number[]) => xs.every((x) => x % 4 === 0);
       const vecA = mult4(ra.base, lda, blk.zc > 1 ? saz : 0, o.transA ? blk.mc : blk.kc);
       const vecB = mult4(rb.base, ldb, blk.zc > 1 ? sbz : 0, o.transB ? blk.kc : blk.nc);
       const k = kernel('matmul_tiled.wgsl', 'main', { ...cfg });
@@ -442,10 +445,9 @@ export function pack(dst: GPUTexture, t: Tensor, st: { sz: number; sr: number; s
     const Y = lastRow ? ext.Y - blk.m0 : blk.mc;
     const X = Math.ceil(blk.kc / 4);
     // the vec4 forms where the layout allows (see the kernel's header)
-    const m4 = (...xs: number[]) => xs.every((x) => x % 4 === 0);
     const zs = blk.zc > 1 ? st.sz : 0;
-    const entry = st.sc === 1 && m4(r.base, zs, blk.mc > 1 ? st.sr : 0) ? 'rows4'
-      : st.sr === 1 && m4(r.base, zs, blk.kc > 1 ? st.sc : 0) ? 'cols4' : 'main';
+    const entry = st.sc === 1 && mult4(r.base, zs, blk.mc > 1 ? st.sr : 0) ? 'rows4'
+      : st.sr === 1 && mult4(r.base, zs, blk.kc > 1 ? st.sc : 0) ? 'cols4' : 'main';
     const gy = entry === 'cols4' ? Math.ceil(Y / 4) : Y;
     dispatch(kernel('matmul_pack.wgsl', entry), [blk.mc, blk.kc, X, Y, r.base, st.sz, st.sr, st.sc, blk.k0 / 4, blk.z0 * ext.dzRows + blk.m0, ext.dzRows, 0],
       [entry === 'main' ? r : pad16(r), view], [Math.ceil(X / 16), Math.ceil(gy / 16), blk.zc]);
@@ -454,7 +456,6 @@ export function pack(dst: GPUTexture, t: Tensor, st: { sz: number; sr: number; s
 
 const texKernels = new Map<string, Kernel>();
 
-/** kernels/matmul_tex.wgsl with its TMx(4·TN4) register block unrolled. */
 /** The subgroup size, when the adapter has subgroups of one fixed size; else 0. */
 export function subgroupSize(): number {
   const g = gpu();
@@ -485,10 +486,10 @@ function texWorkgroup(cfg: TexConfig): [number, number] {
   return [sg, Math.max(1, 64 / sg)];
 }
 
-/** kernels/matmul_tex.wgsl with its TMx(4·TN4) register block unrolled. */
 /** How the texture kernel reads A: a packed texture, or its buffer (row-major as vec4s, or transposed as scalars). */
 type AMode = 'tex' | 'rows' | 'cols';
 
+/** kernels/matmul_tex.wgsl with its TMx(4·TN4) register block unrolled, reading A as aMode says. */
 function texKernel(cfg: TexConfig, aMode: AMode): Kernel {
   const id = `${cfg.TM}x${cfg.TN4}${cfg.SG ? 'sg' : ''}${aMode}`;
   let k = texKernels.get(id);

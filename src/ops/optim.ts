@@ -6,7 +6,7 @@
 // adamw() the kernel itself also checks it on the GPU and skips the update (p, m, v left
 // untouched) if it is NaN or ±Inf, so a bad batch never reaches the weights even before the
 // host has looked at the norm.
-import { dispatch, dummy, f32, grid, gpu, kernel } from '../gpu/runtime.ts';
+import { dispatch, dummy, f32, grid, gpu, kernel, vec4Parts } from '../gpu/runtime.ts';
 import { Tensor, expectShape, shapeStr } from '../gpu/tensor.ts';
 
 const BLK = 4096; // elements per block of kernels/reduce.wgsl; each block leaves 64 partials
@@ -117,9 +117,7 @@ export function adamw(p: Tensor, g: Tensor, m: Tensor, v: Tensor, o: AdamWOption
     const [pB, gB, mB, vB] = [p, g, m, v].map((t) => t.range(s, c));
     overlapCheck(op, [['p', pB], ['g', gB], ['m', mB], ['v', vB]]);
     // vec4 over whole vec4s where every window starts at a multiple of 4 floats, f32 for the rest
-    const c4 = [pB, gB, mB, vB].every((r) => r.base % 4 === 0) ? Math.floor(c / 4) : 0;
-    const part = (V: string, count: number, b: number[]) => {
-      if (!count) return;
+    for (const { V, count, bases: b } of vec4Parts(c, [pB.base, gB.base, mB.base, vB.base])) {
       const [gx, gy] = grid(Math.ceil(count / 256));
       dispatch(kernel('adamw.wgsl', 'step', { V }), [
         count, b[0], b[1], b[2],
@@ -128,9 +126,6 @@ export function adamw(p: Tensor, g: Tensor, m: Tensor, v: Tensor, o: AdamWOption
         f32(o.lr / bc1), f32(Math.sqrt(bc2)), f32(o.clip ?? 0), f32(o.gradScale ?? 1),
         f32(1 - o.beta1), f32(1 - o.beta2), 0, 0,
       ], [pB, gB, mB, vB, nB], [gx, gy]);
-    };
-    const bases = [pB.base, gB.base, mB.base, vB.base];
-    part('vec4f', c4, bases.map((b) => b / 4));
-    part('f32', c - 4 * c4, bases.map((b) => b + 4 * c4));
+    }
   }
 }
