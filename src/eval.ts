@@ -8,7 +8,7 @@ import { init } from './gpu/runtime.ts';
 import { NoAdapterError } from './gpu/device.ts';
 import { loadModel } from './model/load.ts';
 import { getTokenizer } from './io/tokenizer.ts';
-import { encodeExamples, loadDataset, loadUserData, packEpoch, type Example } from './data/index.ts';
+import { MIXES, encodeExamples, loadDataset, loadUserData, packEpoch, type Example, type Mix } from './data/index.ts';
 import { validationLoss, qaEval } from './train/evaluate.ts';
 import { diagnose } from './probe/diagnose.ts';
 
@@ -16,7 +16,7 @@ const argv = yargs(hideBin(process.argv))
   .scriptName('eval')
   .usage('$0 --weights DIR [options]\n\nValidation perplexity (held-out phrasings and held-out entities), QA keyword recall on held-out\nquestions with greedy answers, and the probe\'s prompt-sensitivity verdict.')
   .option('weights', { type: 'string', demandOption: true, describe: 'a Hugging Face GPT-2 directory or one of our checkpoints (e.g. runs/X/final)' })
-  .option('data-mix', { choices: ['art', 'general', 'mixed'] as const, default: 'art' as const, describe: 'which embedded validation split' })
+  .option('data-mix', { choices: MIXES, default: 'core' as Mix, describe: 'which embedded validation split' })
   .option('data', { type: 'string', array: true, describe: 'evaluate on your own .txt / .jsonl files instead' })
   .option('seq', { type: 'number', default: 128, describe: 'context length of the validation rows' })
   .option('batches', { type: 'number', default: 16, describe: 'validation batches (8 rows each)' })
@@ -40,13 +40,13 @@ try {
   const vEnt = ent.length ? await validationLoss(model, pack(ent, 'all')) : null;
   const qaPool = phr.filter((e) => e.kind === 'qa' && e.prompt && e.answer);
   const items = Array.from({ length: Math.min(argv.qa, qaPool.length) }, (_, i) => qaPool[Math.floor((i * qaPool.length) / Math.min(argv.qa, qaPool.length))]);
-  const qa = await qaEval(model, tok, items.map((e) => ({ prompt: e.prompt!, answer: e.answer! })));
+  const qa = await qaEval(model, tok, items.map((e) => ({ prompt: e.prompt!, answer: e.answer!, entity: e.entity })));
   const d = await diagnose(model, tok, { topK: 10 });
   const out = {
     weights: argv.weights,
     val_loss: vPhr.loss, val_ppl: vPhr.ppl,
     val_loss_unseen: vEnt?.loss ?? null, val_ppl_unseen: vEnt?.ppl ?? null,
-    qa_keyword_recall: qa.recall, qa_start_right: qa.startRight,
+    qa_keyword_recall: qa.recall, qa_recall_baseline: qa.baseline, qa_recall_lift: qa.lift, qa_on_topic: qa.onTopic, qa_start_right: qa.startRight,
     prompt_sensitivity: d.meanKL, function_word_share: d.functionWordShare, verdict: d.verdict,
     qa_samples: qa.samples,
   };
@@ -54,7 +54,7 @@ try {
   else {
     console.log(`perplexity (held-out phrasings, answer tokens): ${vPhr.ppl.toFixed(2)}   (loss ${vPhr.loss.toFixed(3)} over ${vPhr.targets} targets)`);
     if (vEnt) console.log(`perplexity (held-out entities, all tokens):    ${vEnt.ppl.toFixed(2)}   (loss ${vEnt.loss.toFixed(3)})`);
-    console.log(`QA on ${items.length} held-out questions: keyword recall ${(100 * qa.recall).toFixed(0)}%, answer starts right ${(100 * qa.startRight).toFixed(0)}%`);
+    console.log(`QA on ${items.length} held-out questions: keyword recall ${(100 * qa.recall).toFixed(0)}%, ${(100 * qa.lift).toFixed(0)} points above its shuffled baseline of ${(100 * qa.baseline).toFixed(0)}% (the recall that other entities' answers get: a constant answer scores exactly the baseline); ${(100 * qa.onTopic).toFixed(0)}% on topic; answer starts right ${(100 * qa.startRight).toFixed(0)}%`);
     for (const s of qa.samples.slice(0, 5)) console.log(`  ${JSON.stringify(s.prompt)}\n    model:     ${JSON.stringify(s.answer.slice(0, 140))}\n    reference: ${JSON.stringify(s.reference.slice(0, 140))}`);
     console.log(`prompt sensitivity: mean KL ${d.meanKL.toFixed(3)} nats from the null prompt; function words ${(100 * d.functionWordShare).toFixed(0)}% of top-10 mass`);
     console.log(`verdict: ${d.verdict}`);

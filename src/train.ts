@@ -5,6 +5,7 @@ import { hideBin } from 'yargs/helpers';
 import cliProgress from 'cli-progress';
 import { train, TrainingStopped, type TrainOptions, type UI } from './train/run.ts';
 import { NoAdapterError } from './gpu/device.ts';
+import { MIXES, type Mix } from './data/index.ts';
 
 /** "90s", "10m", "1.5h", "600" (seconds) → seconds */
 export function parseDuration(s: string): number {
@@ -29,7 +30,8 @@ const argv = yargs(hideBin(process.argv))
   .option('width', { type: 'number', describe: 'override n_embd (from scratch)' })
   .option('heads', { type: 'number', describe: 'override n_head (from scratch)' })
   .option('seq', { type: 'number', describe: 'context length T of training rows [default: 256, tiny 128]' })
-  .option('data-mix', { choices: ['art', 'general', 'mixed'] as const, default: 'art' as const, describe: 'embedded data: art knowledge, all of WordNet, or both (the seed\'s failure)' })
+  .option('data-mix', { choices: MIXES, default: 'core' as Mix, describe: 'embedded data: core (the most connected art entities, the default), art (all 749), general (all of WordNet), or mixed (art + general: the seed\'s failure)' })
+  .option('vocab', { choices: ['compact', 'gpt2'] as const, default: 'compact' as const, describe: 'from scratch: the GPT-2 tokens of the training text (compact), or all of GPT-2\'s' })
   .option('data', { type: 'string', array: true, describe: 'your own .txt / .jsonl files instead of the embedded data' })
   .option('loss-on', { choices: ['answer', 'all'] as const, default: 'answer' as const, describe: 'QA examples: loss on answer tokens only, or on all' })
   .option('epochs', { type: 'number', describe: 'epochs to train [default: 1]' })
@@ -70,6 +72,7 @@ try {
     layers: argv.layers, width: argv.width, heads: argv.heads,
     seq: argv.seq,
     dataMix: argv['data-mix'],
+    vocab: argv.vocab,
     data: argv.data,
     lossOn: argv['loss-on'],
     epochs: argv.epochs,

@@ -49,7 +49,7 @@ beforeAll(() => {
 describe('loadHF on the fixtures', () => {
   it('hot-plain-f32: plain keys, F32, buffers skipped, shapes from the config, values as stored', () => {
     const m = loadHF(HOT);
-    expect(m.config).toEqual({ vocab_size: 2053, n_positions: 128, n_embd: 64, n_layer: 2, n_head: 4, padded_vocab_size: 2053, layer_norm_epsilon: 1e-5 });
+    expect(m.config).toEqual({ vocab_size: 2053, n_positions: 128, n_embd: 64, n_layer: 2, n_head: 4, padded_vocab_size: 2053, layer_norm_epsilon: 1e-5, eos_token_id: 2052 });
     expect([...m.tensors.keys()]).toEqual([...hfShapes(m.config).keys()]);
     expect(m.tensors.size).toBe(2 + 2 * 12 + 2);
     for (const [name, shape] of hfShapes(m.config)) expect(m.tensors.get(name)!.shape, name).toEqual(shape);

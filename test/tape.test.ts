@@ -12,7 +12,7 @@ import { trainStep, readStep, uploadBatch, type Batch } from '../src/train/step.
 
 beforeAll(setup);
 
-const tinyConfig: GPT2Config = { vocab_size: 97, padded_vocab_size: 128, n_positions: 32, n_embd: 32, n_layer: 2, n_head: 2, layer_norm_epsilon: 1e-5 };
+const tinyConfig: GPT2Config = { vocab_size: 97, padded_vocab_size: 128, n_positions: 32, n_embd: 32, n_layer: 2, n_head: 2, layer_norm_epsilon: 1e-5, eos_token_id: 96 };
 
 function randomBatch(seed: number, B: number, T: number, V: number): Batch {
   const r = rng(seed);

@@ -1,9 +1,16 @@
-// GPT-2 tokenizer: known ids, round trips, single tokens, checking a directory's tokenizer files.
+// GPT-2 tokenizer: known ids, round trips, single tokens, checking a directory's tokenizer files;
+// compact vocabularies: GPT-2's tokens on training text, the files in Hugging Face's format
+// against a classic merges.txt BPE, and their checks.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { checkTokenizerFiles, getTokenizer, gpt2Merges, gpt2Vocab, tokenLabel, visible } from '../src/io/tokenizer.ts';
+import r50k from 'js-tiktoken/ranks/r50k_base';
+import {
+  byteToUnicode, checkTokenizerFiles, checkVocabMatchesModel, compactTokenizer, compactVocab, getTokenizer, gpt2Merges, gpt2Vocab,
+  readTokenizerFiles, tokenLabel, visible, writeTokenizerFiles, type Tokenizer,
+} from '../src/io/tokenizer.ts';
+import { buildDataset } from '../src/data/build.ts';
 import { rng } from './helpers.ts';
 
 const REF = path.join(import.meta.dirname, 'fixtures', 'gpt2-reference');
@@ -178,5 +185,255 @@ describe('tokenizer files in a weights directory', () => {
       const d = dirWith('bad-' + name.replace(/ /g, '-'), files);
       expect(() => getTokenizer(d), name).toThrow(re);
     }
+  });
+});
+
+describe('compact vocabulary', () => {
+  // training-like text: hand-written art-history prose and Q/A lines, and the start of the real art mix
+  const prose = [
+    'Impressionism was a nineteenth-century art movement characterized by relatively small, thin, yet visible brush strokes, ' +
+      'open composition, emphasis on the accurate depiction of light in its changing qualities, ordinary subject matter, and ' +
+      'the inclusion of movement as a crucial element of human perception and experience.',
+    'Claude Monet (1840-1926) painted "Impression, Sunrise" in 1872; the critic Louis Leroy mocked its title, and the name stuck.',
+    'The Baroque style used contrast, movement, exuberant detail, deep colour, grandeur and surprise to achieve a sense of awe.\n\n' +
+      'Caravaggio\'s chiaroscuro — the strong contrast between light and dark — influenced Rembrandt, Rubens and Velázquez.',
+    'Q: Who was Vincent van Gogh?\nA: A Dutch post-impressionist painter (1853-1890).<|endoftext|>',
+    'Q: What is a fresco?\nA: A technique of mural painting executed upon freshly laid lime plaster.<|endoftext|>',
+    'Q: When did the Renaissance begin?\nA: In 14th-century Florence, Italy.<|endoftext|>',
+    "Q: What's the Mona Lisa?\nA: A half-length portrait by Leonardo da Vinci, c. 1503–1519, in the Louvre.<|endoftext|>",
+  ];
+  const train = [...prose, ...buildDataset({ mix: 'art' }).train.slice(0, 300).map((e) => e.text)];
+  const full = getTokenizer();
+  const ids = compactVocab(train);
+  const tok = compactTokenizer(ids);
+  const g = (newIds: number[]) => newIds.map((i) => tok.gpt2Ids![i]);
+
+  // random text: unicode, emoji, CJK, numbers, whitespace runs, pieces of words, <|endoftext|>
+  const random = (() => {
+    const r = rng(123);
+    const pool = [...'aeinorstlmdhcuTHWQA  \n\n\t\r.,;:!?\'"-_()[]{}<>|/\\$%&*#@0123456789éèàüßçñøжщяΩ≈√中文日本語한국🙂🧠🎨\u0301\u00a0\u3000\u2028\ufeff'];
+    const words = ['the', ' painting', 'impression', 'ism', ' van', 'Gogh', 'Monet', "'s", "'re", ' 1889', '...', '  ', '\n\n\n', 'QQQQ', 'zxqv', '<|endoftext|>'];
+    const out = ['', ' ', '\ufeffhello', 'a'.repeat(200), ' '.repeat(100) + 'x', '1234567890'.repeat(10), '🙂'.repeat(30)];
+    for (let k = 0; k < 400; k++) {
+      let s = '';
+      for (let n = Math.floor(r() * 40); n > 0; n--) s += r() < 0.7 ? pool[Math.floor(r() * pool.length)] : words[Math.floor(r() * words.length)];
+      out.push(s);
+    }
+    return out;
+  })();
+
+  /**
+   * The classic merges-file BPE of GPT-2's encoder.py / HF GPT2Tokenizer, from a directory's
+   * vocab.json and merges.txt: bytes_to_unicode, r50k's pre-tokenisation, then repeatedly merge
+   * (every occurrence of) the adjacent pair with the lowest merges.txt index.
+   */
+  const classicBPE = (dir: string) => {
+    const vocab = JSON.parse(fs.readFileSync(path.join(dir, 'vocab.json'), 'utf8')) as Record<string, number>;
+    const lines = fs.readFileSync(path.join(dir, 'merges.txt'), 'utf8').split('\n');
+    expect(lines[0]).toBe('#version: 0.2');
+    expect(lines[lines.length - 1]).toBe('');
+    const rank = new Map(lines.slice(1, -1).map((l, i) => [l, i]));
+    const b2u = byteToUnicode();
+    const re = new RegExp(r50k.pat_str, 'gu');
+    const bpe = (word: string[]) => {
+      for (;;) {
+        let best: string | undefined, bestRank = Infinity;
+        for (let i = 0; i + 1 < word.length; i++) {
+          const r = rank.get(word[i] + ' ' + word[i + 1]);
+          if (r !== undefined && r < bestRank) { bestRank = r; best = word[i] + ' ' + word[i + 1]; }
+        }
+        if (best === undefined) return word;
+        const [a, b] = best.split(' ');
+        const out: string[] = [];
+        for (let i = 0; i < word.length;) {
+          if (i + 1 < word.length && word[i] === a && word[i + 1] === b) { out.push(a + b); i += 2; } else out.push(word[i++]);
+        }
+        word = out;
+      }
+    };
+    return (text: string) => {
+      const out: number[] = [];
+      text.split('<|endoftext|>').forEach((part, k) => {
+        if (k > 0) out.push(vocab['<|endoftext|>']);
+        for (const m of part.matchAll(re)) {
+          for (const t of bpe([...Buffer.from(m[0], 'utf8')].map((b) => b2u[b]))) {
+            if (!(t in vocab)) throw new Error(`classic BPE made ${JSON.stringify(t)}, which is not in vocab.json`);
+            out.push(vocab[t]);
+          }
+        }
+      });
+      return out;
+    };
+  };
+
+  it('keeps the training tokens and their pieces, the bytes and <|endoftext|>, closed under merges, in GPT-2\'s order', () => {
+    expect(ids.length).toBeLessThan(20000);
+    for (let i = 0; i < 256; i++) expect(ids[i]).toBe(i);
+    expect(ids[ids.length - 1]).toBe(50256);
+    for (let i = 1; i < ids.length; i++) expect(ids[i]).toBeGreaterThan(ids[i - 1]);
+    const kept = new Set(ids);
+    for (const s of train) for (const id of full.encode(s)) expect(kept.has(id)).toBe(true);
+    // both parts of each kept token's GPT-2 merge are kept
+    const vocab = gpt2Vocab();
+    const merges = gpt2Merges();
+    for (const id of ids.slice(256, -1)) for (const p of merges[id - 256].split(' ')) expect(kept.has(vocab[p]), `${id} ${merges[id - 256]}`).toBe(true);
+    expect(tok.vocabSize).toBe(ids.length);
+    expect(tok.eot).toBe(ids.length - 1);
+    expect(Array.from(tok.gpt2Ids!)).toEqual(ids);
+    expect(full.gpt2Ids).toBeUndefined();
+    expect(compactVocab(['<|endoftext|>'])).toEqual([...Array(256).keys(), 50256]);
+  });
+
+  it('tokenizes the training text into exactly GPT-2\'s tokens', () => {
+    for (const s of train) {
+      const got = tok.encode(s);
+      expect(g(got), JSON.stringify(s.slice(0, 40))).toEqual(full.encode(s));
+      expect(tok.decode(got)).toBe(s);
+    }
+    expect(tok.encode('Q: Who?<|endoftext|>').at(-1)).toBe(tok.eot);
+    expect(tok.decodeOne(tok.eot)).toBe('<|endoftext|>');
+    expect(tok.decodeOne(tok.encode(' the')[0])).toBe(' the');
+  });
+
+  it('tokenizes any other text into kept tokens only, and round-trips it', () => {
+    for (const s of random) {
+      const got = tok.encode(s);
+      for (const id of got) expect(Number.isInteger(id) && id >= 0 && id < tok.vocabSize).toBe(true);
+      expect(tok.decode(got), JSON.stringify(s.slice(0, 40))).toBe(s);
+      expect(Buffer.concat(got.map((id) => tok.bytes(id))).equals(Buffer.from(s, 'utf8'))).toBe(true);
+    }
+    expect(() => tok.decode([tok.vocabSize])).toThrow(new RegExp(`token id ${tok.vocabSize} is outside this compact vocabulary of ${tok.vocabSize} tokens \\(0\\.\\.${tok.vocabSize - 1}\\)`));
+  });
+
+  it('writes Hugging Face GPT-2 files that a classic merges.txt BPE reads to the same ids', () => {
+    const d = path.join(tmp, 'compact-files');
+    writeTokenizerFiles(d, tok, { modelMaxLength: 256 });
+    expect(fs.readdirSync(d).sort()).toEqual(['merges.txt', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json', 'vocab.json']);
+    const classic = classicBPE(d);
+    for (const s of [...train, ...random]) expect(classic(s), JSON.stringify(s.slice(0, 40))).toEqual(tok.encode(s));
+    // vocab.json is in id order; tokenizer.json carries the same vocabulary and merges
+    const vocabText = fs.readFileSync(path.join(d, 'vocab.json'), 'utf8');
+    expect(vocabText.startsWith('{"!":0,"\\"":1,"#":2')).toBe(true);
+    const vocab = JSON.parse(vocabText);
+    expect(Object.keys(vocab).length).toBe(tok.vocabSize);
+    expect(vocab['<|endoftext|>']).toBe(tok.eot);
+    const tj = JSON.parse(fs.readFileSync(path.join(d, 'tokenizer.json'), 'utf8'));
+    expect(tj.model.type).toBe('BPE');
+    expect(tj.model.vocab).toEqual(vocab);
+    expect(tj.model.merges).toEqual(fs.readFileSync(path.join(d, 'merges.txt'), 'utf8').split('\n').slice(1, -1));
+    expect(tj.model.merges.length).toBe(tok.vocabSize - 257);
+    expect(tj.added_tokens).toEqual([expect.objectContaining({ id: tok.eot, content: '<|endoftext|>', special: true })]);
+    expect(tj.pre_tokenizer).toEqual({ type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true });
+    expect(tj.decoder.type).toBe('ByteLevel');
+    expect(tj.post_processor.type).toBe('ByteLevel');
+    const cfg = JSON.parse(fs.readFileSync(path.join(d, 'tokenizer_config.json'), 'utf8'));
+    expect(cfg).toMatchObject({ tokenizer_class: 'GPT2Tokenizer', bos_token: '<|endoftext|>', eos_token: '<|endoftext|>', unk_token: '<|endoftext|>', model_max_length: 256 });
+    expect(cfg.added_tokens_decoder[String(tok.eot)].content).toBe('<|endoftext|>');
+    expect(JSON.parse(fs.readFileSync(path.join(d, 'special_tokens_map.json'), 'utf8'))).toEqual({ bos_token: '<|endoftext|>', eos_token: '<|endoftext|>', unk_token: '<|endoftext|>' });
+    // no temporary files left behind
+    expect(fs.readdirSync(d).some((f) => f.endsWith('.tmp'))).toBe(false);
+  });
+
+  it('writes GPT-2\'s own files, which load back as GPT-2 and agree with the classic BPE', () => {
+    const d = path.join(tmp, 'gpt2-written');
+    writeTokenizerFiles(d, full);
+    expect(readTokenizerFiles(d)).toEqual({ kind: 'gpt2' });
+    expect(getTokenizer(d)).toBe(full);
+    const classic = classicBPE(d);
+    for (const s of [...prose, ...random.slice(0, 100)]) expect(classic(s)).toEqual(full.encode(s));
+  });
+
+  it('getTokenizer loads a compact tokenizer from its files (vocab.json + merges.txt, or tokenizer.json alone)', () => {
+    const d = path.join(tmp, 'compact-load');
+    writeTokenizerFiles(d, tok);
+    const sameAs = (t: Tokenizer) => {
+      expect(Array.from(t.gpt2Ids!)).toEqual(ids);
+      expect(t.vocabSize).toBe(tok.vocabSize);
+      expect(t.eot).toBe(tok.eot);
+      for (const s of [...prose, ...random.slice(0, 50)]) expect(t.encode(s)).toEqual(tok.encode(s));
+    };
+    sameAs(getTokenizer(d));
+    const onlyJson = path.join(tmp, 'compact-json');
+    fs.mkdirSync(onlyJson);
+    fs.copyFileSync(path.join(d, 'tokenizer.json'), path.join(onlyJson, 'tokenizer.json'));
+    sameAs(getTokenizer(onlyJson));
+    const onlyTxt = path.join(tmp, 'compact-txt');
+    fs.mkdirSync(onlyTxt);
+    for (const f of ['vocab.json', 'merges.txt']) fs.copyFileSync(path.join(d, f), path.join(onlyTxt, f));
+    sameAs(getTokenizer(onlyTxt));
+  });
+
+  it('refuses broken compact tokenizer files with a one-line error naming the problem', () => {
+    const d = path.join(tmp, 'compact-src');
+    writeTokenizerFiles(d, tok);
+    const vocabText = fs.readFileSync(path.join(d, 'vocab.json'), 'utf8');
+    const vocab = JSON.parse(vocabText) as Record<string, number>;
+    const merges = fs.readFileSync(path.join(d, 'merges.txt'), 'utf8').split('\n').slice(1, -1);
+    const spellings = Object.entries(vocab).sort((a, b) => a[1] - b[1]).map(([s]) => s);
+    const vocabOf = (sp: string[]) => '{' + sp.map((s, i) => `${JSON.stringify(s)}:${i}`).join(',') + '}';
+    const mergesTxt = (m: string[]) => '#version: 0.2\n' + m.join('\n') + '\n';
+    const k = 40; // a merge in the middle
+    const bytesOnly = path.join(tmp, 'compact-bytes-only');
+    writeTokenizerFiles(bytesOnly, compactTokenizer([...Array(256).keys(), 50256]));
+    const bytesOnlyJson = fs.readFileSync(path.join(bytesOnly, 'tokenizer.json'), 'utf8');
+    // a token that is a part of a later merge: drop it and its merge, renumber densely
+    const part = merges[k].split(' ')[0] + merges[k].split(' ')[1];
+    const firstUse = merges.findIndex((m) => m.split(' ').includes(part));
+    expect(firstUse).toBeGreaterThan(k);
+    const dropped = spellings.filter((s) => s !== part);
+    const cases: [string, Record<string, string>, RegExp][] = [
+      ['merge removed', { 'vocab.json': vocabText, 'merges.txt': mergesTxt(merges.filter((_, i) => i !== k)) },
+        new RegExp(`merges\\.txt: merge ${k} \\(${JSON.stringify(merges[k + 1]).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\) makes .*, but token ${256 + k} is `)],
+      ['last merge removed', { 'vocab.json': vocabText, 'merges.txt': mergesTxt(merges.slice(0, -1)) }, new RegExp(`${merges.length - 1} merges for ${merges.length} tokens: token ${255 + merges.length} .* has none`)],
+      ['missing part', { 'vocab.json': vocabOf(dropped), 'merges.txt': mergesTxt(merges.filter((_, i) => i !== k)) },
+        new RegExp(`merges\\.txt: merge ${firstUse - 1} \\(.*\\): ${JSON.stringify(part).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not in the vocabulary`)],
+      ['merges swapped', { 'vocab.json': vocabText, 'merges.txt': mergesTxt([...merges.slice(0, k), merges[k + 1], merges[k], ...merges.slice(k + 2)]) }, new RegExp(`merge ${k} \\(.*\\) makes`)],
+      ['no merges', { 'vocab.json': vocabText }, /vocab\.json: a compact vocabulary \(\d+ tokens\) needs its merges: .*merges\.txt is missing/],
+      ['id not dense', { 'vocab.json': vocabText.replace('"#":2', `"#":${spellings.length}`), 'merges.txt': mergesTxt(merges) },
+        new RegExp(`vocab\\.json: ${spellings.length} tokens, GPT-2 has 50257, and it is not a compact subset of GPT-2's vocabulary either: token "#" has id ${spellings.length}, but the ids of ${spellings.length} tokens must be dense, 0\\.\\.${spellings.length - 1}`)],
+      ['id order', { 'vocab.json': vocabOf([...spellings.slice(0, 300), spellings[301], spellings[300], ...spellings.slice(302)]), 'merges.txt': mergesTxt(merges) }, /the ids are not in GPT-2's order: id 300 is/],
+      ['eot not last', { 'vocab.json': vocabOf(['<|endoftext|>', ...spellings.slice(0, -1)]), 'merges.txt': mergesTxt(merges) }, /not in GPT-2's order/],
+      ['no eot', { 'vocab.json': vocabOf(spellings.slice(0, -1)), 'merges.txt': mergesTxt(merges) }, /it has no "<\|endoftext\|>"/],
+      ['not gpt2', { 'vocab.json': vocabOf([...spellings.slice(0, 300), 'Ġzzzzqqq', ...spellings.slice(301)]), 'merges.txt': mergesTxt(merges) }, /token "Ġzzzzqqq" \(id 300\) is not a GPT-2 token/],
+      ['byte missing', { 'vocab.json': vocabOf(spellings.slice(1)), 'merges.txt': mergesTxt(merges) }, /byte token "!" \(GPT-2's 0\) is missing/],
+      ['disagree', { 'vocab.json': vocabText, 'merges.txt': mergesTxt(merges), 'tokenizer.json': bytesOnlyJson },
+        new RegExp(`vocab\\.json \\(a compact vocabulary of ${spellings.length} tokens\\) and tokenizer\\.json \\(a compact vocabulary of 257 tokens\\) are different vocabularies`)],
+    ];
+    for (const [name, files, re] of cases) {
+      const dir = path.join(tmp, 'compact-bad-' + name.replace(/ /g, '-'));
+      fs.mkdirSync(dir, { recursive: true });
+      for (const [f, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, f), text);
+      let msg = '';
+      try { getTokenizer(dir); } catch (e) { msg = (e as Error).message; }
+      expect(msg, name).toMatch(re);
+      expect(msg.includes('\n'), name).toBe(false);
+      expect(() => checkTokenizerFiles(dir), name).toThrow();
+    }
+    // tokenizer.json: the added <|endoftext|> must be the last id
+    const tj = JSON.parse(fs.readFileSync(path.join(d, 'tokenizer.json'), 'utf8'));
+    tj.added_tokens[0].id = 5;
+    const dj = path.join(tmp, 'compact-bad-added');
+    fs.mkdirSync(dj);
+    fs.writeFileSync(path.join(dj, 'tokenizer.json'), JSON.stringify(tj));
+    expect(() => getTokenizer(dj)).toThrow(new RegExp(`added token "<\\|endoftext\\|>" has id 5, but it must be the vocabulary's last id, ${tok.eot}`));
+  });
+
+  it('compactTokenizer checks its GPT-2 ids', () => {
+    const bytes = [...Array(256).keys()];
+    expect(compactTokenizer([...bytes, 50256]).encode('ab c')).toEqual([64, 65, 220, 66]);
+    expect(() => compactTokenizer([...bytes, 262, 50256])).toThrow(/compact vocabulary: GPT-2 token 262 \("Ġthe"\) is kept but its merge part \d+ \(".*"\) is not/);
+    expect(() => compactTokenizer(bytes)).toThrow(/<\|endoftext\|> \(50256\) is missing/);
+    expect(() => compactTokenizer([...bytes.slice(1), 50256])).toThrow(/byte token 0 \("!"\) is missing/);
+    expect(() => compactTokenizer([...bytes, 300, 299, 50256])).toThrow(/strictly ascending, entry 257 is 299 after 300/);
+    expect(() => compactTokenizer([...bytes, 50257])).toThrow(/not a GPT-2 id/);
+  });
+
+  it('checkVocabMatchesModel names both sizes when the model and its tokenizer disagree', () => {
+    expect(() => checkVocabMatchesModel(tok, tok.vocabSize, 'w')).not.toThrow();
+    expect(() => checkVocabMatchesModel(full, 50257, 'w')).not.toThrow();
+    const padded = Math.ceil(tok.vocabSize / 64) * 64;
+    expect(() => checkVocabMatchesModel(tok, padded, 'w', 64)).not.toThrow();
+    expect(() => checkVocabMatchesModel(tok, 50257, 'w')).toThrow(new RegExp(`^w: the model's vocab_size is 50257, but its tokenizer files \\(vocab\\.json\\) have ${tok.vocabSize} tokens$`));
+    expect(() => checkVocabMatchesModel(full, 1000, 'w', 64)).toThrow(/the model's vocab_size is 1000, but its tokenizer, GPT-2's, has 50257 tokens \(50304 padded to a multiple of 64\)/);
   });
 });

@@ -2,13 +2,18 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Entity, type Kind, type Pick, makeEntities, selectArt, selectGeneral } from './entities.ts';
+import { type Entity, type Kind, type Pick, makeEntities, selectArt, selectCore, selectGeneral } from './entities.ts';
 import { hash32 } from './rng.ts';
 import { type QA, type RenderCtx, TRAIN_PHRASINGS, VAL_PHRASINGS, renderEntity, renderGroups } from './render.ts';
 import { type Example, type Tokenizer, encodeWithEot, qaExample, textExample } from './types.ts';
 import { WordNet } from './wordnet.ts';
 
-export type Mix = 'art' | 'general' | 'mixed';
+export type Mix = 'core' | 'art' | 'general' | 'mixed';
+/** every mix, for CLI choices: `core` is the main job's default */
+export const MIXES: readonly Mix[] = ['core', 'art', 'general', 'mixed'];
+
+/** Core mix: each entity's prose is rendered this many times with different sentence orders and shapes. */
+const CORE_RENDERINGS = 3;
 
 /** Bump when the builder's output format changes; it names the cache file, with BUILDER_HASH. */
 export const DATA_VERSION = 'v2';
@@ -166,27 +171,35 @@ export function buildDataset(options: BuildOptions = {}): Dataset {
     }
     generalEntities = gen.entities;
   }
-  const entities = o.mix === 'art' ? artEntities : o.mix === 'general' ? generalEntities : [...artEntities, ...generalEntities];
+  // the core mix renders its few entities against the whole art domain (so relations to other
+  // art entities still read naturally); it trains on the core only
+  const entities = o.mix === 'art' || o.mix === 'core' ? artEntities : o.mix === 'general' ? generalEntities : [...artEntities, ...generalEntities];
+  const core = o.mix === 'core' ? new Set(selectCore(artEntities, SEED_ENTITIES).map((e) => e.key)) : null;
   const byKey = new Map(entities.map((e) => [e.key, e]));
 
   // held-out entities: a hash of (seed, key), so an entity is held out in every mix or in none
   const hidden = new Set<string>();
   for (const e of entities) {
-    if (SEED_ENTITIES.includes(e.key)) continue;
+    if (SEED_ENTITIES.includes(e.key) || core?.has(e.key)) continue;
     if (hash32(o.seed, 'heldout', e.key) / 2 ** 32 < o.heldOutFraction) hidden.add(e.key);
   }
-  const ctx: RenderCtx = { byKey, hidden, valRate: o.valRate, allPhrasings: new Set(SEED_ENTITIES) };
+  // core: every entity asked in every training phrasing, and in a held-out phrasing for every intent
+  const ctx: RenderCtx = core
+    ? { byKey, hidden, valRate: 1, allPhrasings: core }
+    : { byKey, hidden, valRate: o.valRate, allPhrasings: new Set(SEED_ENTITIES) };
+  const trained = core ? entities.filter((e) => core.has(e.key)) : entities.filter((e) => !hidden.has(e.key));
 
   const train: Example[] = [];
   const valPhrasings: Example[] = [];
-  for (const e of entities) {
-    if (hidden.has(e.key)) continue;
+  for (const e of trained) {
     const r = renderEntity(e, ctx, o.seed, false);
-    for (const p of r.passages) train.push(textExample(p, { entity: e.key }));
+    const passages = new Set(r.passages);
+    for (let k = 1; core && k < CORE_RENDERINGS; k++) for (const p of renderEntity(e, ctx, o.seed + k, false).passages) passages.add(p);
+    for (const p of passages) train.push(textExample(p, { entity: e.key }));
     for (const q of r.qa) train.push(qaToExample(q));
     for (const q of r.valQa) valPhrasings.push(qaToExample(q));
   }
-  const groups = renderGroups(entities, ctx, o.seed);
+  const groups = renderGroups(trained, ctx, o.seed);
   groups.passages.forEach((p, i) => train.push(textExample(p, { entity: `group:${groups.keys[i].join(',')}` })));
   for (const q of groups.qa) train.push(qaToExample(q));
   for (const q of groups.valQa) valPhrasings.push(qaToExample(q));
@@ -221,7 +234,8 @@ export function buildDataset(options: BuildOptions = {}): Dataset {
     qa: xs.filter((x) => x.kind === 'qa').length,
   });
   const byKind = { person: 0, movement: 0, concept: 0, instance: 0 } as Record<Kind, number>;
-  for (const e of entities) byKind[e.kind]++;
+  const counted = core ? [...trained, ...entities.filter((e) => hidden.has(e.key))] : entities;
+  for (const e of counted) byKind[e.kind]++;
   const usedTrain = new Set(train.filter((x) => x.template && !x.template.startsWith('group.')).map((x) => x.template));
   const usedVal = new Set(vp.filter((x) => x.template && !x.template.startsWith('group.')).map((x) => x.template));
   const stats: DataStats = {
@@ -229,9 +243,9 @@ export function buildDataset(options: BuildOptions = {}): Dataset {
     mix: o.mix,
     seed: o.seed,
     entities: {
-      total: entities.length,
-      art: entities.filter((e) => e.domain === 'art').length,
-      general: entities.filter((e) => e.domain === 'general').length,
+      total: counted.length,
+      art: counted.filter((e) => e.domain === 'art').length,
+      general: counted.filter((e) => e.domain === 'general').length,
       byKind,
       heldOut: heldOutNames.length,
       heldOutDropped: dropped,

@@ -394,3 +394,44 @@ function linkMovements(entities: Entity[]) {
     }
   }
 }
+
+// --- the core mix --------------------------------------------------------------------------------
+
+/** The core mix's thresholds: the least degree a person or movement needs, and how many concepts. */
+export const CORE_RULE = { personDegree: 4, movementDegree: 6, concepts: 12 };
+
+/** Whether a person is a painter or sculptor (their WordNet classes, `@i`). */
+const paintsOrCarves = (e: Entity) => e.hypers.some((h) => /^(painter|sculptor|old master)$/.test(h.name.toLowerCase()));
+
+/**
+ * The art entities a student asks about first, by one rule over the art graph. An entity's degree
+ * counts its links to and from other art entities (movement membership, terms its gloss names,
+ * hypernyms, hyponyms, instances, parts and wholes). The core keeps the painters and sculptors of
+ * degree >= 4, the movements of degree >= 6, and the 12 concepts of highest degree (ties by
+ * name; concepts that name a class of person, such as "painter", are left out: what is asked of
+ * them has no particular answer). `always` (the seed entities) are kept whatever their degree.
+ */
+export function selectCore(entities: Entity[], always: string[], rule = CORE_RULE): Entity[] {
+  const degree = new Map<string, number>(entities.map((e) => [e.key, 0]));
+  for (const e of entities) {
+    for (const list of [e.members, e.movements, e.terms, e.hypers, e.hypos, e.instances, e.wholes, e.parts]) {
+      for (const r of list) {
+        if (!r.key || r.key === e.key || !degree.has(r.key)) continue;
+        degree.set(r.key, degree.get(r.key)! + 1);
+        degree.set(e.key, degree.get(e.key)! + 1);
+      }
+    }
+  }
+  const deg = (e: Entity) => degree.get(e.key)!;
+  const keep = new Set(always);
+  for (const e of entities) {
+    if (e.domain !== 'art') continue;
+    if (e.kind === 'person' && deg(e) >= rule.personDegree && paintsOrCarves(e)) keep.add(e.key);
+    if (e.kind === 'movement' && deg(e) >= rule.movementDegree) keep.add(e.key);
+  }
+  const concepts = entities
+    .filter((e) => e.domain === 'art' && e.kind === 'concept' && e.lexName !== 'noun.person')
+    .sort((a, b) => deg(b) - deg(a) || (a.key < b.key ? -1 : 1));
+  for (const e of concepts.slice(0, rule.concepts)) keep.add(e.key);
+  return entities.filter((e) => keep.has(e.key));
+}

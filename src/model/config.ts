@@ -11,6 +11,8 @@ export interface GPT2Config {
   /** rows of wte as stored; >= vocab_size (padded for speed); logits beyond vocab_size are never sampled */
   padded_vocab_size: number;
   layer_norm_epsilon: number;
+  /** <|endoftext|> (GPT-2: 50256; a compact vocabulary's last id) */
+  eos_token_id: number;
 }
 
 export const GPT2_VOCAB = 50257;
@@ -25,6 +27,7 @@ function make(c: Partial<GPT2Config> & Pick<GPT2Config, 'n_layer' | 'n_embd' | '
     n_head: c.n_head,
     padded_vocab_size: c.padded_vocab_size ?? vocab_size,
     layer_norm_epsilon: c.layer_norm_epsilon ?? 1e-5,
+    eos_token_id: c.eos_token_id ?? (vocab_size === GPT2_VOCAB ? 50256 : vocab_size - 1),
   };
 }
 
@@ -53,7 +56,12 @@ export function fromHF(j: Record<string, unknown>, source = 'config.json'): GPT2
   if (typeof eps !== 'number' || !(eps > 0)) throw new Error(`${source}: layer_norm_epsilon must be a positive number`);
   const act = j.activation_function ?? 'gelu_new';
   if (act !== 'gelu_new' && act !== 'gelu_pytorch_tanh') throw new Error(`${source}: activation_function "${act}" is not supported (gelu_new only)`);
+  const eos = j.eos_token_id;
+  if (eos !== undefined && eos !== null && !(typeof eos === 'number' && Number.isInteger(eos) && eos >= 0 && eos < num('vocab_size'))) {
+    throw new Error(`${source}: eos_token_id ${JSON.stringify(eos)} is outside the vocabulary of ${num('vocab_size')}`);
+  }
   return make({
+    eos_token_id: typeof eos === 'number' ? eos : undefined,
     vocab_size: num('vocab_size'),
     n_positions: num('n_positions', 'max_position_embeddings'),
     n_embd, n_head,
@@ -78,8 +86,8 @@ export function toHF(c: GPT2Config): Record<string, unknown> {
     layer_norm_epsilon: c.layer_norm_epsilon,
     resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0,
     initializer_range: 0.02,
-    bos_token_id: 50256,
-    eos_token_id: 50256,
+    bos_token_id: c.eos_token_id,
+    eos_token_id: c.eos_token_id,
     tie_word_embeddings: true,
     torch_dtype: 'float32',
   };

@@ -1,6 +1,7 @@
 // Checkpoints: a directory in Hugging Face's layout (config.json + model.safetensors, so
 // transformers can load it) plus optimizer.safetensors (AdamW's m and v per parameter) and
-// trainer_state.json (step, epoch, position in the data, options, RNG seed).
+// trainer_state.json (step, epoch, position in the data, options, RNG seed), and the tokenizer
+// (vocab.json, merges.txt, tokenizer.json: a compact vocabulary travels with its model).
 //
 // A checkpoint directory is written whole or not at all: everything goes into a temporary
 // sibling directory, which then replaces the old one by rename. If the process dies between
@@ -9,6 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { saveHF } from '../io/hf.ts';
+import { writeTokenizerFiles, type Tokenizer } from '../io/tokenizer.ts';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import type { GPT2 } from '../model/gpt2.ts';
@@ -44,7 +46,7 @@ async function stateTensors(model: GPT2, flat: import('../gpu/tensor.ts').Tensor
   });
 }
 
-export async function saveCheckpoint(dir: string, model: GPT2, opt: AdamW | null, state: TrainerState) {
+export async function saveCheckpoint(dir: string, model: GPT2, opt: AdamW | null, state: TrainerState, tok: Tokenizer) {
   const parent = path.dirname(path.resolve(dir));
   fs.mkdirSync(parent, { recursive: true });
   const tmp = `${path.resolve(dir)}.tmp-${process.pid}`;
@@ -54,6 +56,7 @@ export async function saveCheckpoint(dir: string, model: GPT2, opt: AdamW | null
   const weights = await modelTensors(model);
   const moments = opt ? [...(await stateTensors(model, model.params.adamState.m, 'm.')), ...(await stateTensors(model, model.params.adamState.v, 'v.'))] : null;
   saveHF(tmp, model.config, weights);
+  writeTokenizerFiles(tmp, tok);
   if (moments) writeSafetensors(path.join(tmp, 'optimizer.safetensors'), moments, { step: String(opt!.step) });
   writeFileAtomic(path.join(tmp, 'trainer_state.json'), JSON.stringify(state, null, 2) + '\n');
   const old = `${path.resolve(dir)}.old`;

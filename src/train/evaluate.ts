@@ -4,7 +4,13 @@
 // QA quality on held-out questions, with greedy answers:
 //   keyword recall — the share of the reference answer's content words (lower-cased, without
 //                    a list of function words) that appear in the generated answer;
-//   start right    — the generated answer's first two words equal the reference's.
+//   start right    — the generated answer's first two words equal the reference's;
+//   baseline       — the recall that answers given to questions about *other* entities get
+//                    against each reference (answers shuffled across entities). A constant
+//                    answer scores exactly its baseline, so the recall that counts is the lift
+//                    above it (recall − baseline);
+//   on topic       — the share of answers whose recall against their own reference is higher
+//                    than against the reference of any question about another entity.
 import { Tape } from '../tape/tape.ts';
 import type { GPT2 } from '../model/gpt2.ts';
 import { generate } from '../model/generate.ts';
@@ -56,30 +62,67 @@ export function startsRight(answer: string, reference: string): boolean {
   return r.length > 0 && a.length === r.length && a.every((w, i) => w === r[i]);
 }
 
-export interface QAItem { prompt: string; answer: string }
+export interface QAItem {
+  prompt: string;
+  answer: string;
+  /** what the question is about (the baseline compares answers across entities) */
+  entity?: string;
+}
 
 export interface QAResult {
   recall: number;
+  /** mean recall of other entities' answers against each reference */
+  baseline: number;
+  /** recall − baseline: what a constant answer cannot fake */
+  lift: number;
+  /** share of answers closer to their own reference than to any other entity's */
+  onTopic: number;
   startRight: number;
-  samples: { prompt: string; reference: string; answer: string; recall: number }[];
+  samples: { prompt: string; reference: string; answer: string; recall: number; onTopic: boolean }[];
+}
+
+/**
+ * Score answers against references: mean recall, its shuffled baseline (each reference against
+ * the answers to questions about other entities; items without an entity count as their own
+ * entity), the lift and the on-topic share.
+ */
+export function scoreAnswers(items: QAItem[], answers: string[]): Omit<QAResult, 'samples' | 'startRight'> & { perItem: { recall: number; onTopic: boolean }[] } {
+  const n = items.length;
+  const ent = (i: number) => items[i].entity ?? `#${i}`;
+  const R = items.map((it) => answers.map((a) => keywordRecall(a, it.answer))); // R[ref][answer]
+  let recall = 0, baseSum = 0, baseN = 0, onTopic = 0;
+  const perItem = items.map((_, i) => {
+    const own = R[i][i];
+    recall += own;
+    let others = 0, cnt = 0, beaten = false;
+    for (let j = 0; j < n; j++) {
+      if (ent(j) === ent(i)) continue;
+      others += R[i][j]; cnt++;
+      if (R[j][i] >= own) beaten = true; // answer i against another entity's reference
+    }
+    if (cnt) { baseSum += others / cnt; baseN++; }
+    const on = own > 0 && !beaten;
+    if (on) onTopic++;
+    return { recall: own, onTopic: on };
+  });
+  const m = Math.max(1, n);
+  const baseline = baseN ? baseSum / baseN : 0;
+  return { recall: recall / m, baseline, lift: recall / m - baseline, onTopic: onTopic / m, perItem };
 }
 
 /** Greedy answers (stopping at a new "\nQ:" or end-of-text) scored against the references. */
 export async function qaEval(model: GPT2, tok: Tokenizer, items: QAItem[], maxNew = 32): Promise<QAResult> {
-  const samples: QAResult['samples'] = [];
-  let recall = 0, right = 0;
+  const answers: string[] = [];
   for (const it of items) {
     const g = await generate(model, tok.encode(it.prompt), {
       temperature: 0, maxNew, stopIds: [tok.eot], stopStrings: ['\nQ:', '\n\n'], decode: (ids) => tok.decode(ids),
     });
-    const answer = (g.text ?? '').trim();
-    const r = keywordRecall(answer, it.answer);
-    recall += r;
-    if (startsRight(answer, it.answer)) right++;
-    samples.push({ prompt: it.prompt, reference: it.answer, answer, recall: r });
+    answers.push((g.text ?? '').trim());
   }
-  const n = Math.max(1, items.length);
-  return { recall: recall / n, startRight: right / n, samples };
+  const s = scoreAnswers(items, answers);
+  const right = items.filter((it, i) => startsRight(answers[i], it.answer)).length;
+  const samples = items.map((it, i) => ({ prompt: it.prompt, reference: it.answer, answer: answers[i], ...s.perItem[i] }));
+  return { recall: s.recall, baseline: s.baseline, lift: s.lift, onTopic: s.onTopic, startRight: right / Math.max(1, items.length), samples };
 }
 
 export interface ProbeResult {

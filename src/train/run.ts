@@ -7,7 +7,7 @@ import { init } from '../gpu/runtime.ts';
 import { GPT2 } from '../model/gpt2.ts';
 import { CONFIGS, paramCount, type GPT2Config } from '../model/config.ts';
 import { configFor, loadModel } from '../model/load.ts';
-import { getTokenizer, type Tokenizer } from '../io/tokenizer.ts';
+import { compactTokenizer, compactVocab, getTokenizer, type Tokenizer } from '../io/tokenizer.ts';
 import { encodeExamples, loadBatchFile, loadDataset, loadUserData, packEpoch, formatStats, type Batch, type EncodedSeq, type Example, type LossOn, type Mix } from '../data/index.ts';
 import { AdamW, learningRate, type Schedule } from './optimizer.ts';
 import { trainStep, readStep } from './step.ts';
@@ -27,6 +27,8 @@ export interface TrainOptions {
   heads?: number;
   /** training context length T */
   seq?: number;
+  /** from scratch: 'compact' (the GPT-2 tokens of the training text, default) or GPT-2's full 'gpt2' */
+  vocab?: 'compact' | 'gpt2';
   dataMix: Mix;
   data?: string[];
   lossOn: LossOn;
@@ -74,11 +76,27 @@ export const PROBE_PROMPTS = [
 
 export class TrainingStopped extends Error {}
 
-function modelConfig(o: TrainOptions): GPT2Config {
+/** The most of a time budget that evaluations may take. */
+const EVAL_SHARE = 0.1;
+
+/** The embedded data's build seed (which entities are held out, how text is rendered). */
+const DATA_SEED = 1234;
+
+function modelConfig(o: TrainOptions, tok: Tokenizer): GPT2Config {
   const base = o.preset === 'tiny' ? 'tiny' : o.model === 'scratch' ? 'scratch' : o.model;
   const over: Partial<GPT2Config> = { n_layer: o.layers, n_embd: o.width, n_head: o.heads };
+  if (tok.vocabSize !== CONFIGS[base].vocab_size) Object.assign(over, { vocab_size: tok.vocabSize, padded_vocab_size: Math.ceil(tok.vocabSize / 64) * 64, eos_token_id: tok.eot });
   if (o.seq && o.seq > CONFIGS[base].n_positions) over.n_positions = o.seq;
   return configFor(base, over);
+}
+
+/** How many GPT-2 tokens of `texts` a compact vocabulary lacks (they get spelled with smaller pieces). */
+function countMissingTokens(tok: Tokenizer, texts: string[]): number {
+  const kept = new Set(tok.gpt2Ids);
+  const full = getTokenizer();
+  let missing = 0;
+  for (const t of texts) for (const id of full.encode(t)) if (!kept.has(id)) missing++;
+  return missing;
 }
 
 function defaultSaveDir(o: TrainOptions) {
@@ -118,53 +136,63 @@ export async function train(opts: TrainOptions, ui: UI): Promise<{ dir: string; 
   const g = await init();
   ui.log(`adapter: ${g.info.description} (${g.info.isSoftware ? 'software' : 'GPU'})`);
 
-  // ---------------------------------------------------------------- model
+  // ---------------------------------------------------------------- data (text)
+  let train: Example[] = [], vPhr: Example[] = [], vEnt: Example[] = [];
+  let dataStats: Record<string, unknown> = {};
+  if (o.data?.length) {
+    const all = loadUserData(o.data);
+    // a deterministic 5% for validation
+    vPhr = all.filter((_, i) => i % 20 === 19);
+    train = all.filter((_, i) => i % 20 !== 19);
+    dataStats = { mix: 'user', files: o.data, examples: all.length };
+    ui.log(`data: ${all.length} examples from ${o.data.join(', ')} (${vPhr.length} held out for validation)`);
+  } else if (!o.batchFile) {
+    const ds = await loadDataset({ mix: o.dataMix, seed: DATA_SEED });
+    train = ds.train; vPhr = ds.val.phrasings; vEnt = ds.val.entities;
+    dataStats = { mix: o.dataMix, stats: { entities: ds.stats.entities.total, passages: ds.stats.train.passages, qa_pairs: ds.stats.train.qa, tokens: ds.stats.train.tokens } };
+    ui.log(`${ds.cached ? 'data (cached)' : 'data (built)'}: ${formatStats(ds.stats)}`);
+  }
+
+  // ---------------------------------------------------------------- tokenizer and model
   let model: GPT2;
+  let tok: Tokenizer;
   if (resumeFrom) {
+    tok = getTokenizer(resumeFrom);
     model = loadModel(resumeFrom);
     if (model.config.padded_vocab_size !== state!.padded_vocab_size) throw new Error(`${resumeFrom}: padded vocabulary differs from the saved state`);
   } else if (o.weights) {
     if (!fs.existsSync(path.join(o.weights, 'config.json'))) throw new Error(`--weights ${o.weights}: no config.json there (expected a Hugging Face GPT-2 directory; see weights/README.md)`);
+    tok = getTokenizer(o.weights);
     model = loadModel(o.weights);
   } else {
-    model = GPT2.init(modelConfig(o), o.seed);
+    // from scratch: a compact vocabulary of the training text's GPT-2 tokens, unless --vocab gpt2
+    tok = (o.vocab ?? 'compact') === 'compact' && train.length ? compactTokenizer(compactVocab(train.map((e) => e.text))) : getTokenizer();
+    model = GPT2.init(modelConfig(o, tok), o.seed);
   }
   const c = model.config;
   const T = o.seq ?? Math.min(c.n_positions, o.preset === 'tiny' ? 128 : 256);
   if (T > c.n_positions) throw new Error(`--seq ${T} exceeds the model's ${c.n_positions} positions`);
-  const tok: Tokenizer = getTokenizer(o.weights);
-  ui.log(`model: ${o.weights ? `${o.model} from ${o.weights}` : o.preset === 'tiny' ? 'tiny (preset)' : o.model} — ${c.n_layer} layers × ${c.n_embd} wide × ${c.n_head} heads, ${c.n_positions} positions, ${(paramCount(c) / 1e6).toFixed(1)}M parameters`);
+  ui.log(`model: ${o.weights ? `${o.model} from ${o.weights}` : o.preset === 'tiny' ? 'tiny (preset)' : o.model} — ${c.n_layer} layers × ${c.n_embd} wide × ${c.n_head} heads, ${c.n_positions} positions, vocabulary ${c.vocab_size}${tok.gpt2Ids ? ' (compact: the GPT-2 tokens of the training text)' : ''}, ${(paramCount(c) / 1e6).toFixed(1)}M parameters`);
+  if (tok.gpt2Ids && (resumeFrom || o.weights) && train.length) {
+    const missing = countMissingTokens(tok, train.map((e) => e.text));
+    if (missing) ui.log(`note: ${missing} GPT-2 tokens of the training text are not in this checkpoint's compact vocabulary; they are spelled with its smaller pieces`);
+  }
 
-  // ---------------------------------------------------------------- data
+  // ---------------------------------------------------------------- data (tokens)
   let trainSeqs: EncodedSeq[] = [];
   let valPhr: Batch[] = [], valEnt: Batch[] = [];
   let qaItems: QAItem[] = [];
   let fixed: Batch | null = null;
-  let dataStats: Record<string, unknown> = {};
   if (o.batchFile) {
     fixed = loadBatchFile(o.batchFile, c.vocab_size, c.n_positions);
     ui.log(`data: fixed batch ${o.batchFile} (${fixed.B} rows of ${fixed.T + 1} tokens), used at every step`);
     dataStats = { batch_file: o.batchFile };
   } else {
-    let train: Example[], vPhr: Example[] = [], vEnt: Example[] = [];
-    if (o.data?.length) {
-      const all = loadUserData(o.data);
-      // a deterministic 5% for validation
-      vPhr = all.filter((_, i) => i % 20 === 19);
-      train = all.filter((_, i) => i % 20 !== 19);
-      dataStats = { mix: 'user', files: o.data, examples: all.length };
-      ui.log(`data: ${all.length} examples from ${o.data.join(', ')} (${vPhr.length} held out for validation)`);
-    } else {
-      const ds = await loadDataset({ mix: o.dataMix, seed: 1234 });
-      train = ds.train; vPhr = ds.val.phrasings; vEnt = ds.val.entities;
-      dataStats = { mix: o.dataMix, stats: { entities: ds.stats.entities.total, passages: ds.stats.train.passages, qa_pairs: ds.stats.train.qa, tokens: ds.stats.train.tokens } };
-      ui.log(`${ds.cached ? 'data (cached)' : 'data (built)'}: ${formatStats(ds.stats)}`);
-    }
     trainSeqs = encodeExamples(train, tok, o.lossOn);
     const pack = (ex: Example[], lossOn: LossOn) => packEpoch(encodeExamples(ex, tok, lossOn), { T, B: o.batch, seed: o.seed, epoch: 0, eot: tok.eot }).slice(0, o.evalBatches);
     valPhr = pack(vPhr, o.lossOn);
     valEnt = pack(vEnt, 'all');
-    qaItems = spread(vPhr.filter((e) => e.kind === 'qa' && e.prompt && e.answer), o.evalQA).map((e) => ({ prompt: e.prompt!, answer: e.answer! }));
+    qaItems = spread(vPhr.filter((e) => e.kind === 'qa' && e.prompt && e.answer), o.evalQA).map((e) => ({ prompt: e.prompt!, answer: e.answer!, entity: e.entity }));
     if (!trainSeqs.length) throw new Error('no training data');
   }
   const epochBatches = (epoch: number) => (fixed ? [fixed] : packEpoch(trainSeqs, { T, B: o.batch, seed: o.seed, epoch, eot: tok.eot }));
@@ -225,10 +253,11 @@ export async function train(opts: TrainOptions, ui: UI): Promise<{ dir: string; 
     if (valEnt.length) { const v = await validationLoss(model, valEnt); out.val_loss_unseen = v.loss; out.val_ppl_unseen = v.ppl; }
     if (qaItems.length) {
       const q = await qaEval(model, tok, qaItems);
-      out.qa_keyword_recall = q.recall; out.qa_start_right = q.startRight;
+      out.qa_keyword_recall = q.recall; out.qa_recall_baseline = q.baseline; out.qa_recall_lift = q.lift;
+      out.qa_on_topic = q.onTopic; out.qa_start_right = q.startRight;
       out.qa_samples = q.samples.slice(0, 3);
     }
-    if (c.vocab_size === 50257) {
+    if (tok.vocabSize === c.vocab_size) { // (a test model may use only the first ids of its tokenizer)
       out.probes = await probePrompts(model, tok, PROBE_PROMPTS, 5);
       const d = await diagnose(model, tok, { topK: 5 });
       out.prompt_sensitivity = d.meanKL;
@@ -239,7 +268,7 @@ export async function train(opts: TrainOptions, ui: UI): Promise<{ dir: string; 
     if (typeof out.val_loss === 'number') curves.val.push([tokensSeen, out.val_loss]);
     const lines = [`eval @ step ${step}: val loss ${num(out.val_loss)} (ppl ${num(out.val_ppl)})` +
       (out.val_loss_unseen !== undefined ? `, unseen entities ${num(out.val_loss_unseen)} (ppl ${num(out.val_ppl_unseen)})` : '') +
-      (out.qa_keyword_recall !== undefined ? `; QA keyword recall ${pct(out.qa_keyword_recall)}, starts right ${pct(out.qa_start_right)}` : '')];
+      (out.qa_keyword_recall !== undefined ? `; QA keyword recall ${pct(out.qa_keyword_recall)} (shuffled baseline ${pct(out.qa_recall_baseline)}, lift ${pct(out.qa_recall_lift)}), on topic ${pct(out.qa_on_topic)}` : '')];
     if (out.verdict) lines.push(`  prompt sensitivity: KL ${num(out.prompt_sensitivity)} nats from a null prompt, function words ${pct(out.function_word_share)} of top-5 mass — ${out.verdict}`);
     for (const p of (out.probes as Awaited<ReturnType<typeof probePrompts>>) ?? []) {
       lines.push(`  ${JSON.stringify(p.prompt)} → ${p.top.map((t) => `${JSON.stringify(t.token)} ${t.logit.toFixed(2)}`).join(', ')}`);
@@ -259,6 +288,7 @@ export async function train(opts: TrainOptions, ui: UI): Promise<{ dir: string; 
   process.on('SIGINT', onSigint);
   const t0 = performance.now();
   let measuredFrom = { at: 0, step: 0 };
+  let firstEval = 0; // ms of the evaluation run at the fit (not part of the measured step rate)
   let fittedHere = false; // the step count was fitted to --time in this process (refitted once, below)
   // defaults that depend on the schedule's length (known after measuring, with --time)
   const warmup = () => (o.warmup >= 0 ? o.warmup : totalSteps ? Math.min(200, Math.ceil(0.05 * totalSteps)) : 10);
@@ -271,7 +301,7 @@ export async function train(opts: TrainOptions, ui: UI): Promise<{ dir: string; 
       for (let k = 0; k < o.gradAccum; k++) {
         if (batchInEpoch >= batches.length) {
           epoch++; batchInEpoch = 0; batches = epochBatches(epoch);
-          if (!fixed) { await saveCheckpoint(path.join(dir, 'latest'), model, opt, snapshot()); }
+          if (!fixed) { await saveCheckpoint(path.join(dir, 'latest'), model, opt, snapshot(), tok); }
         }
         micro.push(batches[batchInEpoch++]);
       }
@@ -289,16 +319,30 @@ export async function train(opts: TrainOptions, ui: UI): Promise<{ dir: string; 
       const elapsed = (performance.now() - t0) / 1000;
       emit({ type: 'train', step, epoch, tokens: tokensSeen, loss, grad_norm: gradNorm, lr, tokens_per_s: tokensPerStep / dt, time_s: elapsedBefore + elapsed });
       curves.train.push([tokensSeen, loss]);
-      // a time budget: measure over steps 2..4 (the first compiles kernels), then fix the schedule
+      if (step === (state?.step ?? 0) + 1) ui.log(`first step: ${dt.toFixed(1)} s (kernel compilation included)`);
+      // a time budget: measure steps 2..4 (the first compiles kernels), time one evaluation, then
+      // fit the steps and the evaluations (at most EVAL_SHARE of the budget) to what is left
       if (o.time && totalSteps === 0) {
         if (step === 1) measuredFrom = { at: performance.now(), step };
         if (step === 4) {
           const perStep = (performance.now() - measuredFrom.at) / 1000 / (step - measuredFrom.step);
-          const evalShare = 0.15;
-          totalSteps = Math.max(step + 1, Math.floor(((o.time - elapsed) * (1 - evalShare)) / perStep) + step);
-          evalEvery = evalEveryOf();
+          ui.progress?.stop();
+          const te = performance.now();
+          await evaluate();
+          const evalCost = (performance.now() - te) / 1000;
+          firstEval = performance.now() - te;
+          const left = o.time - (performance.now() - t0) / 1000;
+          const evals = Math.max(1, Math.min(10, Math.floor((EVAL_SHARE * o.time) / evalCost)));
+          const steps = Math.floor((left - evals * evalCost) / perStep);
+          if (steps < 1) {
+            throw new TrainingStopped(`--time ${fmtTime(o.time)} is too short: a step takes ${perStep.toFixed(1)} s and an evaluation ${evalCost.toFixed(1)} s here, ` +
+              `so one more step and the final evaluation need --time ${fmtTime(Math.ceil((performance.now() - t0) / 1000 + perStep + evalCost))} or more`);
+          }
+          totalSteps = step + steps;
+          evalEvery = o.evalEvery ?? Math.max(1, Math.ceil(steps / evals));
           fittedHere = true;
-          ui.log(`measured ${perStep.toFixed(2)} s per step (${(tokensPerStep / perStep).toFixed(0)} tokens/s): the ${fmtTime(o.time)} budget fits ${totalSteps} steps`);
+          ui.log(`measured ${perStep.toFixed(2)} s per step (${(tokensPerStep / perStep).toFixed(0)} tokens/s) and ${evalCost.toFixed(1)} s per evaluation: ` +
+            `the ${fmtTime(o.time)} budget fits ${totalSteps} steps (${(totalSteps / stepsPerEpoch).toFixed(1)} epochs) and ${evals} more evaluations (every ${evalEvery} steps)`);
           ui.progress?.start(totalSteps, step);
         }
       }
@@ -309,31 +353,33 @@ export async function train(opts: TrainOptions, ui: UI): Promise<{ dir: string; 
         const te = performance.now();
         const ev = await evaluate();
         if (fittedHere) {
-          // the first evaluation shows what steps and evaluations really cost together: refit the
-          // step count once, leaving time for the final evaluation
+          // the first evaluation after the fit shows what steps and evaluations really cost: refit
+          // the step count once, leaving time for the evaluations still to come
           fittedHere = false;
           const now = performance.now();
-          const perStep = (now - measuredFrom.at) / 1000 / (step - measuredFrom.step);
-          const left = o.time! - (now - t0) / 1000 - (now - te) / 1000;
+          const perStep = (te - measuredFrom.at - firstEval) / 1000 / (step - measuredFrom.step);
+          const evalCost = (now - te) / 1000;
+          const evalsLeft = Math.ceil((totalSteps - step) / evalEvery); // the final one included
+          const left = o.time! - (now - t0) / 1000 - evalsLeft * evalCost;
           const fit = Math.max(step + 1, step + Math.floor(left / perStep));
           if (fit !== totalSteps) {
-            ui.log(`refitted after the first evaluation: ${perStep.toFixed(2)} s per step with evaluations: the budget fits ${fit} steps`);
+            ui.log(`refitted after an evaluation: ${perStep.toFixed(2)} s per step, ${evalCost.toFixed(1)} s per evaluation: the budget fits ${fit} steps`);
             totalSteps = fit;
           }
         }
         const vl = ev.val_loss as number | undefined;
         if (vl !== undefined && (bestVal === null || vl < bestVal)) {
           bestVal = vl;
-          await saveCheckpoint(path.join(dir, 'best'), model, null, snapshot());
+          await saveCheckpoint(path.join(dir, 'best'), model, null, snapshot(), tok);
         }
-        await saveCheckpoint(path.join(dir, 'latest'), model, opt, snapshot());
+        await saveCheckpoint(path.join(dir, 'latest'), model, opt, snapshot(), tok);
         plot();
         ui.progress?.start(totalSteps || 1, step);
       }
       if (o.stopAfter !== undefined && step - (state?.step ?? 0) >= o.stopAfter && step < totalSteps) stopRequested = true;
       if (stopRequested) {
         ui.progress?.stop();
-        await saveCheckpoint(path.join(dir, 'latest'), model, opt, snapshot());
+        await saveCheckpoint(path.join(dir, 'latest'), model, opt, snapshot(), tok);
         writeRunJson({ interrupted: new Date().toISOString(), steps: step, tokens_seen: tokensSeen });
         ui.log(`saved ${path.join(dir, 'latest')} at step ${step}; continue with: tsx src/train.ts --resume ${dir}`);
         plot();
@@ -344,9 +390,9 @@ export async function train(opts: TrainOptions, ui: UI): Promise<{ dir: string; 
     ui.progress?.stop();
     const ev = await evaluate();
     const vl = ev.val_loss as number | undefined;
-    if (vl !== undefined && (bestVal === null || vl < bestVal)) { bestVal = vl; await saveCheckpoint(path.join(dir, 'best'), model, null, snapshot()); }
-    await saveCheckpoint(path.join(dir, 'final'), model, null, snapshot());
-    await saveCheckpoint(path.join(dir, 'latest'), model, opt, snapshot());
+    if (vl !== undefined && (bestVal === null || vl < bestVal)) { bestVal = vl; await saveCheckpoint(path.join(dir, 'best'), model, null, snapshot(), tok); }
+    await saveCheckpoint(path.join(dir, 'final'), model, null, snapshot(), tok);
+    await saveCheckpoint(path.join(dir, 'latest'), model, opt, snapshot(), tok);
     plot();
     const wall = elapsedBefore + (performance.now() - t0) / 1000;
     writeRunJson({ finished: new Date().toISOString(), wall_s: wall, steps: step, epochs: step / stepsPerEpoch, tokens_seen: tokensSeen });
