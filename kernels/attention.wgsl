@@ -34,6 +34,12 @@
 //   pos + t attends to cache positions 0..pos + t, key chunks of DW through workgroup memory
 //   with an online softmax. q rows have stride qs (C, or 3C when q is read from qkv rows).
 //   q @1, kc @2, vc @3, y @4 (rw; [Tq, C]).
+// Batched decode (B sequences, one new token each, each at its own position): caches
+// [B, NH, P, HD] (row b's cache at element b·NH·P·HD), positions u32 [B].
+// kv_append_rows (one invocation per (b, c)): row b's k, v go to position positions[b] of
+//   its cache. qkv @1 ([B, 3C]), kc @2 (rw), vc @3 (rw), positions @4.
+// decode_rows (workgroup (row b, head h)): as decode, over row b's cache positions
+//   0..positions[b]. q @1, kc @2, vc @3, y @4 (rw; [B, C]), positions @5.
 const HD: u32 = {{HD}};
 const H4: u32 = {{HD}} / 4u;
 const BR: u32 = {{BR}};
@@ -288,7 +294,24 @@ fn kv_append(@builtin(global_invocation_id) gid: vec3u) {
   vc_w[p.D0 + dst] = qkv[src + p.C];
 }
 
+@group(0) @binding(4) var<storage, read> positions_a: array<u32>;
+
+@compute @workgroup_size(64)
+fn kv_append_rows(@builtin(global_invocation_id) gid: vec3u) {
+  let e = gid.y * p.row + gid.x;  // b·C + c
+  if (e >= p.n) { return; }
+  let b = e / p.C;
+  let c = e % p.C;
+  let h = c / HD;
+  let d = c % HD;
+  let src = p.q0 + b * 3u * p.C + p.C + c;
+  let dst = ((b * p.NH + h) * p.P + positions_a[b]) * HD + d;
+  kc_w[p.l0 + dst] = qkv[src];
+  vc_w[p.D0 + dst] = qkv[src + p.C];
+}
+
 const DW: u32 = {{DW}};
+@group(0) @binding(5) var<storage, read> positions: array<u32>;
 @group(0) @binding(2) var<storage, read> kc: array<f32>;
 @group(0) @binding(3) var<storage, read> vc: array<f32>;
 @group(0) @binding(4) var<storage, read_write> yd: array<f32>;
@@ -297,14 +320,10 @@ var<workgroup> qsh: array<f32, HD>;
 var<workgroup> psh: array<f32, DW>;
 var<workgroup> red: array<f32, DW>;
 
-@compute @workgroup_size(DW)
-fn decode(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let t = wid.x;
-  let h = wid.y;
+/** Query row t, head h over nk cached positions from element kbase of the caches (+ l0 / D0). */
+fn decode_row(t: u32, h: u32, lid: u32, nk: u32, kbase: u32) {
   if (lid < HD) { qsh[lid] = qkv[p.q0 + t * p.qs + h * HD + lid] * p.scale; }
   workgroupBarrier();
-  let nk = p.pos + t + 1u;
-  let kbase = h * p.P * HD;
   var m = NEG;
   var l = 0.0;
   var o = 0.0;
@@ -346,4 +365,15 @@ fn decode(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li
     workgroupBarrier();
   }
   if (lid < HD) { yd[p.y0 + t * p.C + h * HD + lid] = o / l; }
+}
+
+@compute @workgroup_size(DW)
+fn decode(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  decode_row(wid.x, wid.y, lid, p.pos + wid.x + 1u, wid.y * p.P * HD);
+}
+
+@compute @workgroup_size(DW)
+fn decode_rows(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let b = wid.x;
+  decode_row(b, wid.y, lid, positions[b] + 1u, (b * p.NH + wid.y) * p.P * HD);
 }

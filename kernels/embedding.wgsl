@@ -9,6 +9,8 @@
 //   ids @1, wte @2 (window), wpe @3 (rows from posOffset, from element wpe0), out @4 (rw).
 //   The first window's dispatch (first = 1) writes every element (wpe + wte if the id
 //   falls in the window, 0 for an invalid id); later windows add wte to their rows only.
+// forward_rows: as forward, but row n uses position positions[n] (u32 @5; wpe bound whole from
+//   element wpe0): batched decoding, where each sequence is at its own position.
 // sort_ids (one invocation per id): a stable counting-by-rank sort of the ids, done on
 //   the GPU because the host never sees them: key(n) = (id, n) with invalid ids mapped to
 //   0xffffffff; rank = #{m : key(m) < key(n)}; perm[rank] = n, sid[rank] = key id.
@@ -33,13 +35,10 @@ struct Params {
 @group(0) @binding(3) var<storage, read> wpe: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
-@compute @workgroup_size(256)
-fn forward(@builtin(global_invocation_id) g: vec3u) {
-  let i = g.y * p.row + g.x;
-  if (i >= p.count) { return; }
+/** Element i of the chunk's out rows; row n of the whole output is at position `pos`. */
+fn embed(i: u32, n: u32, pos: u32) {
   let nl = i / p.C;
   let c = i % p.C;
-  let n = p.n0 + nl;
   let id = ids[p.ids0 + n];
   let valid = id >= 0 && u32(id) < p.V;
   let oi = p.out0 + nl * p.C + c;
@@ -48,13 +47,31 @@ fn forward(@builtin(global_invocation_id) g: vec3u) {
   if (p.first != 0u) {
     var acc = 0.0;
     if (valid) {
-      acc = wpe[p.wpe0 + (n % p.T) * p.C + c];
+      acc = wpe[p.wpe0 + pos * p.C + c];
       if (inWin) { acc += wte[p.wte0 + (r - p.r0) * p.C + c]; }
     }
     out[oi] = acc;
   } else if (inWin) {
     out[oi] = out[oi] + wte[p.wte0 + (r - p.r0) * p.C + c];
   }
+}
+
+@compute @workgroup_size(256)
+fn forward(@builtin(global_invocation_id) g: vec3u) {
+  let i = g.y * p.row + g.x;
+  if (i >= p.count) { return; }
+  let n = p.n0 + i / p.C;
+  embed(i, n, n % p.T);
+}
+
+@group(0) @binding(5) var<storage, read> positions: array<u32>;
+
+@compute @workgroup_size(256)
+fn forward_rows(@builtin(global_invocation_id) g: vec3u) {
+  let i = g.y * p.row + g.x;
+  if (i >= p.count) { return; }
+  let n = p.n0 + i / p.C;
+  embed(i, n, positions[n]);
 }
 
 // sort_ids

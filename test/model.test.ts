@@ -7,7 +7,7 @@ import { setup, relL2 } from './helpers.ts';
 import { Tensor } from '../src/gpu/tensor.ts';
 import { Tape } from '../src/tape/tape.ts';
 import { loadModel } from '../src/model/load.ts';
-import { generate } from '../src/model/generate.ts';
+import { generate, generateBatch } from '../src/model/generate.ts';
 import { logSumExp } from '../src/model/sample.ts';
 import { GPT2 } from '../src/model/gpt2.ts';
 import { CONFIGS } from '../src/model/config.ts';
@@ -92,6 +92,28 @@ describe('generation', () => {
       if (t < ids.length) got = await cache.step(ids[t]);
     }
     cache.dispose();
+  });
+
+  it('batched decoding gives each prompt what it gets alone (ragged prompts, rows stopping at different steps)', async () => {
+    const model = GPT2.init({ ...CONFIGS.tiny, vocab_size: 300, padded_vocab_size: 320, n_positions: 40 }, 7);
+    const prompts = [[5, 6, 7], [9], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], [200, 17, 33, 2, 8], Array.from({ length: 36 }, (_, i) => (i * 13) % 300)];
+    const decode = (ids: number[]) => ids.map((i) => `<${i}>`).join('');
+    for (const o of [{ temperature: 0 }, { temperature: 0.9, topK: 20, seed: 4 }]) {
+      const alone = [];
+      for (const [b, p] of prompts.entries()) alone.push(await generate(model, p, { ...o, seed: (o.seed ?? 0) + b, maxNew: 12, stopIds: [] }));
+      const together = await generateBatch(model, prompts, { ...o, maxNew: 12, stopIds: [] });
+      expect(together.map((g) => g.ids)).toEqual(alone.map((g) => g.ids));
+      expect(together.map((g) => g.stoppedBy)).toEqual(alone.map((g) => g.stoppedBy)); // the 36-token prompt hits the context
+    }
+    // stop ids and stop strings end rows at different steps
+    const greedy = await Promise.all(prompts.slice(0, 4).map((p) => generate(model, p, { temperature: 0, maxNew: 10, stopIds: [] })));
+    const stopIds = [greedy[0].ids[2]];
+    const stopStrings = [`<${greedy[1].ids[4]}>`];
+    const alone = [];
+    for (const p of prompts.slice(0, 4)) alone.push(await generate(model, p, { temperature: 0, maxNew: 10, stopIds, stopStrings, decode }));
+    const together = await generateBatch(model, prompts.slice(0, 4), { temperature: 0, maxNew: 10, stopIds, stopStrings, decode });
+    expect(together).toEqual(alone);
+    expect(new Set(together.map((g) => g.ids.length)).size).toBeGreaterThan(1);
   });
 
   it('stops at end-of-text, at a stop string, and at the context end', async () => {

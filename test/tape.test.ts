@@ -8,7 +8,7 @@ import { linear, residual } from '../src/tape/ops.ts';
 import { GPT2 } from '../src/model/gpt2.ts';
 import type { GPT2Config } from '../src/model/config.ts';
 import { AdamW } from '../src/train/optimizer.ts';
-import { trainStep, readStep, uploadBatch, type Batch } from '../src/train/step.ts';
+import { trainStep, readStep, uploadBatch, releaseBatch, type Batch } from '../src/train/step.ts';
 
 beforeAll(setup);
 
@@ -18,6 +18,43 @@ function randomBatch(seed: number, B: number, T: number, V: number): Batch {
   const r = rng(seed);
   return { tokens: Int32Array.from({ length: B * (T + 1) }, () => Math.floor(r() * V)), B, T };
 }
+
+describe('logits only where the loss counts', () => {
+  it('gives the full computation\'s loss and every parameter gradient (masks: empty, full, one row, ragged)', async () => {
+    const B = 3, T = 11, N = B * T;
+    const model = GPT2.init(tinyConfig, 5);
+    const batch = randomBatch(9, B, T, tinyConfig.vocab_size);
+    const r = rng(3);
+    const masks: [string, number[]][] = [
+      ['empty', Array(N).fill(0)],
+      ['full', Array(N).fill(1)],
+      ['one row', Array.from({ length: N }, (_, i) => (i === 17 ? 1 : 0))],
+      ['ragged', Array.from({ length: N }, () => (r() < 0.45 ? (r() < 0.5 ? 1 : 0.5) : 0))],
+    ];
+    for (const [name, mask] of masks) {
+      const b = { ...batch, weights: Float32Array.from(mask) };
+      const run = async (gather: boolean) => {
+        model.params.zeroGrad();
+        const u = uploadBatch(b, { gather });
+        expect(!!u.rows).toBe(gather && name !== 'full');
+        if (u.count === 0) { releaseBatch(u); return { loss: 0, grads: await model.params.grads.toArray() }; }
+        const tape = new Tape();
+        const { loss } = model.loss(tape, u.inputs, u.targets, B, T, { weights: u.weights, normalizer: Math.max(1, u.count), rows: u.rows });
+        const l = (await loss.value.toArray())[0];
+        tape.backward(loss);
+        tape.free();
+        releaseBatch(u);
+        return { loss: l, grads: await model.params.grads.toArray() };
+      };
+      const full = await run(false), gathered = await run(true);
+      expect(gathered.loss, name).toBeCloseTo(full.loss, 5);
+      let num = 0, den = 0;
+      for (let i = 0; i < full.grads.length; i++) { num += (full.grads[i] - gathered.grads[i]) ** 2; den += full.grads[i] ** 2; }
+      if (name === 'empty') expect(den).toBe(0);
+      else expect(Math.sqrt(num / den), name).toBeLessThan(1e-5);
+    }
+  });
+});
 
 describe('tape', () => {
   it('accumulates the gradient of a value used twice', async () => {

@@ -4,7 +4,7 @@ import { Tensor } from '../gpu/tensor.ts';
 import { Tape } from '../tape/tape.ts';
 import { sampleToken, uniform, type SampleOpts } from './sample.ts';
 import type { GPT2 } from './gpt2.ts';
-import { KVCache } from './kvcache.ts';
+import { KVCache, KVCacheRows } from './kvcache.ts';
 
 /** Logits of the last position for a batch of one sequence, by full recomputation. */
 export async function lastLogits(model: GPT2, ids: number[]): Promise<Float32Array> {
@@ -96,4 +96,56 @@ export async function generate(model: GPT2, prompt: number[], o: GenerateOpts): 
   }
   if (text === undefined && o.decode) text = o.decode(out);
   return { ids: out, text, stoppedBy };
+}
+
+/**
+ * Generate for several prompts at once: each is prefilled through its own row of a batched KV
+ * cache, then every step decodes one token for all unfinished rows in one forward pass and one
+ * readback (evaluation answers many questions this way). Per row the result is what
+ * generate() gives for that prompt alone (sampling draws from one generator per row, seeded
+ * seed + row).
+ */
+export async function generateBatch(model: GPT2, prompts: number[][], o: GenerateOpts): Promise<Generation[]> {
+  const P = model.config.n_positions, V = model.config.vocab_size, Vp = model.config.padded_vocab_size;
+  if (!prompts.length) return [];
+  for (const p of prompts) {
+    if (p.length === 0) throw new Error('generate: empty prompt');
+    if (p.length > P) throw new Error(`prompt of ${p.length} tokens exceeds the model's context of ${P} positions`);
+  }
+  const stopIds = o.stopIds ?? [50256];
+  const B = prompts.length;
+  const rands = prompts.map((_, b) => uniform((o.seed ?? 0) + b));
+  const maxNew = prompts.map((p) => Math.min(o.maxNew, P - p.length));
+  const out: number[][] = prompts.map(() => []);
+  const res: (Generation | null)[] = prompts.map((_, b) => (maxNew[b] <= 0 ? { ids: [], text: o.decode ? '' : undefined, stoppedBy: 'context' } : null));
+  const cache = new KVCacheRows(model, B);
+  try {
+    const first = await cache.prefill(prompts);
+    let logitsOf = (b: number) => first[b];
+    for (let i = 0; res.some((r) => r === null); i++) {
+      const next = prompts.map((p, b) => {
+        if (res[b]) return 0; // a finished row is fed a token that is ignored
+        const id = sampleToken(logitsOf(b), V, o, [...p, ...out[b]], rands[b]);
+        if (stopIds.includes(id)) { res[b] = { ids: out[b], stoppedBy: 'eot' }; return id; }
+        out[b].push(id);
+        if (o.stopStrings?.length && o.decode) {
+          const t = o.decode(out[b]);
+          const hit = o.stopStrings.map((s) => t.indexOf(s)).filter((k) => k >= 0);
+          if (hit.length) { res[b] = { ids: out[b], text: t.slice(0, Math.min(...hit)), stoppedBy: 'stop-string' }; return id; }
+        }
+        if (out[b].length >= maxNew[b]) res[b] = { ids: out[b], stoppedBy: maxNew[b] < o.maxNew ? 'context' : 'max-new' };
+        return id;
+      });
+      if (res.every((r) => r !== null)) break;
+      const logits = await cache.step(next, res.map((r) => r === null));
+      logitsOf = (b: number) => logits.subarray(b * Vp, (b + 1) * Vp);
+    }
+  } finally {
+    cache.dispose();
+  }
+  return res.map((r) => {
+    const g = r!;
+    if (g.text === undefined && o.decode) g.text = o.decode(g.ids);
+    return g;
+  });
 }

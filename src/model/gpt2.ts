@@ -7,18 +7,24 @@
 import { Tensor } from '../gpu/tensor.ts';
 import { Params, type ParamSpec } from '../tape/params.ts';
 import { Tape, Var } from '../tape/tape.ts';
-import { attention, cachedAttention, crossEntropyLoss, embedding, gelu, layernorm, linear, lmHead, residual } from '../tape/ops.ts';
+import { attention, cachedAttention, cachedAttentionRows, crossEntropyLoss, embedding, gatherRows, gelu, layernorm, linear, lmHead, residual } from '../tape/ops.ts';
 import type { GPT2Config } from './config.ts';
 import { uniform } from './sample.ts';
-import type { KVCache } from './kvcache.ts';
+
+/** One layer's cached keys and values ([NH, P, hd], or [B, NH, P, hd] for batched decoding). */
+export interface LayerCache { k: Tensor; v: Tensor }
 
 export interface ForwardOpts {
   /** position of the first token (with a KV cache: the number of tokens already cached) */
   posOffset?: number;
   /** attend through (and append to) this KV cache instead of within the batch (B = 1, inference) */
-  cache?: KVCache;
+  cache?: { layers: LayerCache[] };
+  /** batched decoding: one token per row (T = 1), each row at its own position, through this cache */
+  rows?: { layers: LayerCache[]; at: { positions: Tensor; values: number[] } };
   /** compute logits for the last position only */
   lastOnly?: boolean;
+  /** compute logits only for these rows (distinct indexes into B·T, i32 [M]): where the loss counts */
+  logitRows?: Tensor;
   /** called with the residual stream after each block (logit lens) */
   onLayer?: (layer: number, x: Var) => void;
 }
@@ -73,20 +79,23 @@ export class GPT2 {
 
   private p(name: string): Var { return this.params.get(name); }
 
-  /** Logits [B·T, padded_vocab] (or [1, padded_vocab] with lastOnly) for token ids (i32 [B·T]). */
+  /** Logits [B·T, padded_vocab] (or [1, padded_vocab] with lastOnly, [M, padded_vocab] with logitRows) for token ids (i32 [B·T]). */
   forward(tape: Tape, ids: Tensor, B: number, T: number, o: ForwardOpts = {}): Var {
     const c = this.config;
     const posOffset = o.posOffset ?? 0;
     const eps = c.layer_norm_epsilon;
+    if (o.rows && T !== 1) throw new Error(`forward: batched decoding takes one token per row (T = 1), got T = ${T}`);
     if (T + posOffset > c.n_positions) throw new Error(`sequence of ${T + posOffset} tokens exceeds the model's ${c.n_positions} positions`);
     if (ids.size !== B * T) throw new Error(`forward: ${ids.size} ids for B=${B} T=${T}`);
-    let x = embedding(tape, ids, this.p('wte.weight'), this.p('wpe.weight'), T, posOffset);
+    let x = embedding(tape, ids, this.p('wte.weight'), this.p('wpe.weight'), T, posOffset, o.rows?.at);
     for (let i = 0; i < c.n_layer; i++) {
       const h = `h.${i}.`;
       // attention
       const a = layernorm(tape, x, this.p(h + 'ln_1.weight'), this.p(h + 'ln_1.bias'), eps);
       const qkv = linear(tape, a, this.p(h + 'attn.c_attn.weight'), this.p(h + 'attn.c_attn.bias'));
-      const att = o.cache ? cachedAttention(tape, qkv, o.cache.layers[i], posOffset, c.n_head) : attention(tape, qkv, B, T, c.n_head);
+      const att = o.rows ? cachedAttentionRows(tape, qkv, o.rows.layers[i], o.rows.at.positions, c.n_head)
+        : o.cache ? cachedAttention(tape, qkv, o.cache.layers[i], posOffset, c.n_head)
+        : attention(tape, qkv, B, T, c.n_head);
       x = residual(tape, x, linear(tape, att, this.p(h + 'attn.c_proj.weight'), this.p(h + 'attn.c_proj.bias')));
       // MLP
       const m = layernorm(tape, x, this.p(h + 'ln_2.weight'), this.p(h + 'ln_2.bias'), eps);
@@ -95,17 +104,20 @@ export class GPT2 {
       o.onLayer?.(i, x);
     }
     if (o.lastOnly) x = lastRow(tape, x, B * T);
+    else if (o.logitRows) x = gatherRows(tape, x, o.logitRows); // [M, C]
     x = layernorm(tape, x, this.p('ln_f.weight'), this.p('ln_f.bias'), eps);
     return lmHead(tape, x, this.p('wte.weight'));
   }
 
   /**
    * Forward + loss for a batch: tokens i32 [B·T] inputs, targets i32 [B·T] (negative = ignored),
-   * optional per-position weights [B·T]; loss = sum(w·l) / normalizer.
+   * optional per-position weights [B·T]; loss = sum(w·l) / normalizer. With `rows` (i32 [M], the
+   * positions whose weight is not 0), targets and weights are [M], one per row, and logits are
+   * computed there only.
    */
-  loss(tape: Tape, inputs: Tensor, targets: Tensor, B: number, T: number, o: { weights?: Tensor; normalizer: number }) {
-    const logits = this.forward(tape, inputs, B, T);
-    return { logits, ...crossEntropyLoss(tape, logits, targets, { vocab: this.config.vocab_size, ...o }) };
+  loss(tape: Tape, inputs: Tensor, targets: Tensor, B: number, T: number, o: { weights?: Tensor; normalizer: number; rows?: Tensor }) {
+    const logits = this.forward(tape, inputs, B, T, { logitRows: o.rows });
+    return { logits, ...crossEntropyLoss(tape, logits, targets, { vocab: this.config.vocab_size, weights: o.weights, normalizer: o.normalizer }) };
   }
 }
 

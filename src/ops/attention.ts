@@ -207,6 +207,53 @@ export function attentionDecode(q: Tensor, kCache: Tensor, vCache: Tensor, pos: 
   return y;
 }
 
+// ---------------------------------------------------------------- batched KV cache
+/** Zeroed caches for one layer of B sequences: k and v, each [B, nHead, nPositions, headDim]. */
+export function kvCacheCreateRows(B: number, nHead: number, nPositions: number, headDim: number): { k: Tensor; v: Tensor } {
+  return { k: Tensor.zeros([B, nHead, nPositions, headDim]), v: Tensor.zeros([B, nHead, nPositions, headDim]) };
+}
+
+/** Row b of batched caches [B, NH, P, hd] as a single-sequence cache [NH, P, hd] (a view: prefill). */
+export function kvCacheRow(cache: { k: Tensor; v: Tensor }, b: number): { k: Tensor; v: Tensor } {
+  const [, NH, P, hd] = cache.k.shape;
+  const n = NH * P * hd;
+  return { k: cache.k.view(b * n, [NH, P, hd]), v: cache.v.view(b * n, [NH, P, hd]) };
+}
+
+function rowsGeometry(op: string, qkv: Tensor, kCache: Tensor, vCache: Tensor, positions: Tensor) {
+  expectShape(op, 'kCache', kCache, [null, null, null, null]);
+  expectShape(op, 'vCache', vCache, kCache.shape);
+  const [B, NH, P, hd] = kCache.shape;
+  const C = NH * hd;
+  if (hd % 4 !== 0) throw new Error(`${op}: head dim ${hd} must be a multiple of 4`);
+  if (!kCache.fitsBinding || !vCache.fitsBinding) throw new Error(`${op}: cache ${shapeStr(kCache.shape)} exceeds one storage binding`);
+  expectShape(op, 'qkv', qkv, [B, 3 * C]);
+  expectShape(op, 'positions', positions, [B], 'u32');
+  return { B, NH, P, hd, C };
+}
+
+/**
+ * Batched decoding, one new token for each of B sequences: writes the k, v of qkv [B, 3C] at
+ * position positions[b] (u32 [B], each < P) of row b's cache, then attends each row's query
+ * over its positions 0..positions[b]. Returns y [B, C].
+ */
+export function attentionDecodeRows(qkv: Tensor, kCache: Tensor, vCache: Tensor, positions: Tensor, nHead: number): Tensor {
+  const op = 'attentionDecodeRows';
+  const { B, NH, P, hd, C } = rowsGeometry(op, qkv, kCache, vCache, positions);
+  if (nHead !== NH) throw new Error(`${op}: nHead ${nHead} differs from the cache's ${NH} heads ${shapeStr(kCache.shape)}`);
+  const d = defs(hd);
+  const qB = qkv.b, kB = kCache.b, vB = vCache.b, pB = positions.b;
+  const n = B * C;
+  const [gx, gy] = grid(Math.ceil(n / 64));
+  dispatch(kernel(F, 'kv_append_rows', d), [1, NH, C, f32(0), qB.base, 0, kB.base, 0, vB.base, 0, P, 0, 0, n, gx * 64, 0],
+    [qB, kB, vB, pB], [gx, gy]);
+  const y = Tensor.empty([B, C]);
+  const yB = y.b;
+  dispatch(kernel(F, 'decode_rows', d), [1, NH, C, f32(1 / Math.sqrt(hd)), qB.base, yB.base, kB.base, 0, vB.base, 0, P, 0, 3 * C, 0, 0, 0],
+    [qB, kB, vB, yB, pB], [B, NH]);
+  return y;
+}
+
 // ---------------------------------------------------------------- unfused baseline
 function heads(x: Tensor, g: Geometry, stride: number, co: number): Tensor {
   const o = Tensor.empty([g.B, g.NH, g.T, g.hd]);

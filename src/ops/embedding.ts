@@ -34,16 +34,24 @@ function check(op: string, ids: Tensor, wte: Tensor, wpe: Tensor, T: number) {
   return { N: ids.shape[0], V: wte.shape[0], C, P: wpe.shape[0] };
 }
 
-export function embeddingForward(ids: Tensor, wte: Tensor, wpe: Tensor, T: number, posOffset = 0): Tensor {
+/**
+ * out[n] = wte[ids[n]] + wpe[posOffset + n % T]; with `positions` (u32 [N], host values
+ * `positionValues` for the bounds check) row n uses wpe[positions[n]] instead (batched decoding).
+ */
+export function embeddingForward(ids: Tensor, wte: Tensor, wpe: Tensor, T: number, posOffset = 0, at?: { positions: Tensor; values: number[] }): Tensor {
   const op = 'embeddingForward';
   const { N, V, C, P } = check(op, ids, wte, wpe, T);
   const Tu = Math.min(T, N);
-  if (posOffset + Tu > P) throw new Error(`${op}: positions ${posOffset}..${posOffset + Tu - 1} exceed wpe ${shapeStr(wpe.shape)}`);
+  if (at) {
+    expectShape(op, 'positions', at.positions, [N], 'u32');
+    const bad = at.values.find((x) => !(Number.isInteger(x) && x >= 0 && x < P));
+    if (bad !== undefined) throw new Error(`${op}: position ${bad} exceeds wpe ${shapeStr(wpe.shape)}`);
+  } else if (posOffset + Tu > P) throw new Error(`${op}: positions ${posOffset}..${posOffset + Tu - 1} exceed wpe ${shapeStr(wpe.shape)}`);
   const out = Tensor.empty([N, C]);
-  const k = kernel(F, 'forward');
+  const k = kernel(F, at ? 'forward_rows' : 'forward');
   const rWin = rowsPerWindow(op, C), nWin = rowsPerWindow(op, C);
   const idsB = ids.b;
-  const wpeB = wpe.range(posOffset * C, Tu * C);
+  const wpeB = at ? wpe.b : wpe.range(posOffset * C, Tu * C);
   for (let n0 = 0; n0 < N; n0 += nWin) {
     const rows = Math.min(nWin, N - n0);
     const outB = out.range(n0 * C, rows * C);
@@ -53,7 +61,7 @@ export function embeddingForward(ids: Tensor, wte: Tensor, wpe: Tensor, T: numbe
       const nr = Math.min(rWin, V - r0);
       const wteB = nr > 0 ? wte.range(r0 * C, nr * C) : wte.range(0, 0);
       dispatch(k, [N, C, T, V, idsB.base, wteB.base, wpeB.base, outB.base, r0, nr, r0 === 0 ? 1 : 0, gx * 256, n0, count, 0, 0],
-        [idsB, wteB, wpeB, outB], [gx, gy]);
+        at ? [idsB, wteB, wpeB, outB, at.positions.b] : [idsB, wteB, wpeB, outB], [gx, gy]);
     }
   }
   return out;

@@ -10,8 +10,9 @@ import { matmul, type MatmulOpts } from '../ops/matmul.ts';
 import { add, copy, gelu as geluFwd, geluBackward, fill } from '../ops/elementwise.ts';
 import { layernormForward, layernormBackward } from '../ops/layernorm.ts';
 import { embeddingForward, embeddingBackward } from '../ops/embedding.ts';
-import { attentionForward, attentionBackward, attentionDecode, kvAppend } from '../ops/attention.ts';
+import { attentionForward, attentionBackward, attentionDecode, attentionDecodeRows, kvAppend } from '../ops/attention.ts';
 import { crossEntropy } from '../ops/crossentropy.ts';
+import { gatherRows as gatherFwd, scatterRows } from '../ops/gather.ts';
 import { Tape, Var, takeGrad } from './tape.ts';
 
 /** v.grad += op(a)·op(b), in place for parameters. */
@@ -63,6 +64,20 @@ export function lmHead(tape: Tape, x: Var, wte: Var): Var {
   return y;
 }
 
+/** y [M, C] = x[rows]: the rows of x [N, C] at distinct indexes rows (i32 [M]); the gradient is scattered back. */
+export function gatherRows(tape: Tape, x: Var, rows: Tensor): Var {
+  const N = x.value.shape[0];
+  const y = new Var(gatherFwd(x.value, rows), true);
+  tape.own(y.value);
+  tape.record(() => {
+    const gy = takeGrad(y);
+    if (!gy) return;
+    accumulateAdd(x, scatterRows(gy, rows, N));
+    gy.release();
+  });
+  return y;
+}
+
 export function gelu(tape: Tape, x: Var): Var {
   const y = new Var(geluFwd(x.value), true);
   tape.own(y.value);
@@ -109,9 +124,13 @@ export function layernorm(tape: Tape, x: Var, w: Var, b: Var, eps = 1e-5): Var {
   return y;
 }
 
-/** x = wte[ids] + wpe[pos]: ids i32 [B·T] → [B·T, C]. Gradients accumulate into the tables. */
-export function embedding(tape: Tape, ids: Tensor, wte: Var, wpe: Var, T: number, posOffset = 0): Var {
-  const y = new Var(embeddingForward(ids, wte.value, wpe.value, T, posOffset), true);
+/**
+ * x = wte[ids] + wpe[pos]: ids i32 [B·T] → [B·T, C], pos = posOffset + n % T, or `rows`'
+ * positions (one per row: batched decoding). Gradients accumulate into the tables.
+ */
+export function embedding(tape: Tape, ids: Tensor, wte: Var, wpe: Var, T: number, posOffset = 0, rows?: { positions: Tensor; values: number[] }): Var {
+  if (rows && tape.grad) throw new Error('embedding with per-row positions is for inference (no-grad tapes)');
+  const y = new Var(embeddingForward(ids, wte.value, wpe.value, T, posOffset, rows), true);
   tape.own(y.value);
   tape.record(() => {
     const gy = takeGrad(y);
@@ -145,6 +164,18 @@ export function cachedAttention(tape: Tape, qkv: Var, layer: { k: Tensor; v: Ten
   if (tape.grad) throw new Error('cachedAttention is for inference (no-grad tapes)');
   kvAppend(qkv.value, layer.k, layer.v, pos);
   const y = new Var(attentionDecode(qkv.value, layer.k, layer.v, pos, nHead));
+  tape.own(y.value);
+  return y;
+}
+
+/**
+ * Batched decoding (inference): one new token per sequence, qkv [B, 3C]; row b's k, v are
+ * written at position positions[b] of its cache (layer caches [B, NH, P, hd]) and its query
+ * attends over positions 0..positions[b].
+ */
+export function cachedAttentionRows(tape: Tape, qkv: Var, layer: { k: Tensor; v: Tensor }, positions: Tensor, nHead: number): Var {
+  if (tape.grad) throw new Error('cachedAttentionRows is for inference (no-grad tapes)');
+  const y = new Var(attentionDecodeRows(qkv.value, layer.k, layer.v, positions, nHead));
   tape.own(y.value);
   return y;
 }

@@ -13,25 +13,25 @@
 //                    than against the reference of any question about another entity.
 import { Tape } from '../tape/tape.ts';
 import type { GPT2 } from '../model/gpt2.ts';
-import { generate } from '../model/generate.ts';
+import { generateBatch } from '../model/generate.ts';
 import { topK } from '../model/sample.ts';
 import { lastLogits } from '../model/generate.ts';
 import type { Tokenizer } from '../io/tokenizer.ts';
-import { uploadBatch, type Batch } from './step.ts';
+import { releaseBatch, uploadBatch, type Batch } from './step.ts';
 
 /** Mean loss per counted target over `batches`, and its perplexity. */
 export async function validationLoss(model: GPT2, batches: Batch[]): Promise<{ loss: number; ppl: number; targets: number }> {
   let sum = 0, count = 0;
   for (const b of batches) {
     const u = uploadBatch(b);
-    if (u.count === 0) { u.inputs.release(); u.targets.release(); u.weights?.release(); continue; }
+    if (u.count === 0) { releaseBatch(u); continue; }
     const tape = new Tape({ grad: false });
     // normalizer 1: the loss is the weighted sum
-    const { loss } = model.loss(tape, u.inputs, u.targets, b.B, b.T, { weights: u.weights, normalizer: 1 });
+    const { loss } = model.loss(tape, u.inputs, u.targets, b.B, b.T, { weights: u.weights, normalizer: 1, rows: u.rows });
     sum += (await loss.value.toArray())[0];
     count += u.count;
     tape.free();
-    u.inputs.release(); u.targets.release(); u.weights?.release();
+    releaseBatch(u);
   }
   const loss = count ? sum / count : NaN;
   return { loss, ppl: Math.exp(loss), targets: count };
@@ -110,15 +110,17 @@ export function scoreAnswers(items: QAItem[], answers: string[]): Omit<QAResult,
   return { recall: recall / m, baseline, lift: recall / m - baseline, onTopic: onTopic / m, perItem };
 }
 
-/** Greedy answers (stopping at a new "\nQ:" or end-of-text) scored against the references. */
+/** Greedy answers to every prompt, decoded together (stopping at a new "\nQ:" or end-of-text). */
+export async function greedyAnswers(model: GPT2, tok: Tokenizer, prompts: string[], maxNew: number): Promise<string[]> {
+  const gs = await generateBatch(model, prompts.map((p) => tok.encode(p)), {
+    temperature: 0, maxNew, stopIds: [tok.eot], stopStrings: ['\nQ:', '\n\n'], decode: (ids) => tok.decode(ids),
+  });
+  return gs.map((g) => (g.text ?? '').trim());
+}
+
+/** Greedy answers scored against the references. */
 export async function qaEval(model: GPT2, tok: Tokenizer, items: QAItem[], maxNew = 32): Promise<QAResult> {
-  const answers: string[] = [];
-  for (const it of items) {
-    const g = await generate(model, tok.encode(it.prompt), {
-      temperature: 0, maxNew, stopIds: [tok.eot], stopStrings: ['\nQ:', '\n\n'], decode: (ids) => tok.decode(ids),
-    });
-    answers.push((g.text ?? '').trim());
-  }
+  const answers = await greedyAnswers(model, tok, items.map((it) => it.prompt), maxNew);
   const s = scoreAnswers(items, answers);
   const right = items.filter((it, i) => startsRight(answers[i], it.answer)).length;
   const samples = items.map((it, i) => ({ prompt: it.prompt, reference: it.answer, answer: answers[i], ...s.perItem[i] }));
@@ -133,15 +135,12 @@ export interface ProbeResult {
 
 /** The seed's view of a model: top next tokens with scores, and the greedy answer. */
 export async function probePrompts(model: GPT2, tok: Tokenizer, prompts: string[], k = 5, maxNew = 24): Promise<ProbeResult[]> {
+  const answers = await greedyAnswers(model, tok, prompts, maxNew);
   const out: ProbeResult[] = [];
-  for (const prompt of prompts) {
-    const ids = tok.encode(prompt);
-    const logits = await lastLogits(model, ids);
+  for (const [i, prompt] of prompts.entries()) {
+    const logits = await lastLogits(model, tok.encode(prompt));
     const top = topK(logits, model.config.vocab_size, k).map((t) => ({ ...t, token: tok.decodeOne(t.id) }));
-    const g = await generate(model, ids, {
-      temperature: 0, maxNew, stopIds: [tok.eot], stopStrings: ['\nQ:', '\n\n'], decode: (x) => tok.decode(x),
-    });
-    out.push({ prompt, top, answer: (g.text ?? '').trim() });
+    out.push({ prompt, top, answer: answers[i] });
   }
   return out;
 }

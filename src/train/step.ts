@@ -20,8 +20,13 @@ export interface StepResult {
   gradNorm: Tensor;
 }
 
-/** inputs = tokens[:, :-1], targets = tokens[:, 1:] as i32 tensors; weights [B·T] when given. */
-export function uploadBatch(b: Batch): { inputs: Tensor; targets: Tensor; weights?: Tensor; count: number } {
+/**
+ * inputs = tokens[:, :-1], targets = tokens[:, 1:] as i32 tensors; weights [B·T] when given.
+ * Where some weights are 0 (prompts and padding under the answer-only loss), `rows` holds the
+ * positions that count and targets and weights are theirs only: the model computes logits
+ * there alone (`gather: false` keeps every position).
+ */
+export function uploadBatch(b: Batch, o: { gather?: boolean } = {}): { inputs: Tensor; targets: Tensor; weights?: Tensor; rows?: Tensor; count: number } {
   const { B, T } = b;
   if (b.tokens.length !== B * (T + 1)) throw new Error(`batch of ${b.tokens.length} tokens is not ${B} rows of ${T + 1}`);
   const inp = new Int32Array(B * T), tgt = new Int32Array(B * T);
@@ -31,6 +36,17 @@ export function uploadBatch(b: Batch): { inputs: Tensor; targets: Tensor; weight
   }
   let count = B * T;
   if (b.weights) { count = 0; for (const w of b.weights) count += w; }
+  const keep: number[] = [];
+  if (b.weights && o.gather !== false) b.weights.forEach((w, i) => { if (w !== 0) keep.push(i); });
+  if (b.weights && o.gather !== false && keep.length < B * T) {
+    return {
+      inputs: Tensor.from(inp, [B * T], 'i32'),
+      targets: Tensor.from(keep.map((i) => tgt[i]), [keep.length], 'i32'),
+      weights: Tensor.from(keep.map((i) => b.weights![i]), [keep.length]),
+      rows: Tensor.from(keep, [keep.length], 'i32'),
+      count,
+    };
+  }
   return {
     inputs: Tensor.from(inp, [B * T], 'i32'),
     targets: Tensor.from(tgt, [B * T], 'i32'),
@@ -39,23 +55,29 @@ export function uploadBatch(b: Batch): { inputs: Tensor; targets: Tensor; weight
   };
 }
 
+/** Release what uploadBatch made. */
+export function releaseBatch(u: ReturnType<typeof uploadBatch>) {
+  u.inputs.release(); u.targets.release(); u.weights?.release(); u.rows?.release();
+}
+
 /**
  * One update from `micro` batches. The loss is the weighted mean over every counted target
  * of all micro-batches (so accumulation equals one big batch).
  */
-export function trainStep(model: GPT2, opt: AdamW, micro: Batch[], lr: number): StepResult {
+export function trainStep(model: GPT2, opt: AdamW, micro: Batch[], lr: number, o: { gather?: boolean } = {}): StepResult {
   model.params.zeroGrad();
-  const up = micro.map(uploadBatch);
+  const up = micro.map((b) => uploadBatch(b, o));
   const normalizer = Math.max(1, up.reduce((a, u) => a + u.count, 0));
   const losses: Tensor[] = [];
   micro.forEach((b, i) => {
     const u = up[i];
+    if (u.count === 0) { releaseBatch(u); return; } // nothing counts: no loss, no gradient
     const tape = new Tape();
-    const { loss } = model.loss(tape, u.inputs, u.targets, b.B, b.T, { weights: u.weights, normalizer });
+    const { loss } = model.loss(tape, u.inputs, u.targets, b.B, b.T, { weights: u.weights, normalizer, rows: u.rows });
     tape.detach(loss.value);
     losses.push(loss.value);
     tape.backward(loss);
-    u.inputs.release(); u.targets.release(); u.weights?.release();
+    releaseBatch(u);
   });
   const gradNorm = opt.update(lr);
   return { losses, gradNorm };
