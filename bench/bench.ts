@@ -17,15 +17,7 @@ import { init, sync } from '../src/gpu/runtime.ts';
 import { trimPool } from '../src/gpu/tensor.ts';
 import { trimTexturePool } from '../src/ops/matmul.ts';
 import { NoAdapterError } from '../src/gpu/device.ts';
-import type { Row } from './harness.ts';
-
-/** What every section's run() receives. */
-export interface BenchOpts {
-  /** fewer shapes and repetitions (a smoke run) */
-  quick: boolean;
-  /** also time peer libraries on the same adapter, where a section has them */
-  peers: boolean;
-}
+import type { BenchOpts, Row } from './harness.ts';
 
 type Section = { run: (opts: BenchOpts) => Promise<Row[]> };
 

@@ -1,6 +1,14 @@
 // The bench harness: timing and the row every bench section returns.
 import { sync } from '../src/gpu/runtime.ts';
 
+/** What every section's run() receives. */
+export interface BenchOpts {
+  /** fewer shapes and repetitions (a smoke run) */
+  quick: boolean;
+  /** also time peer libraries, where a section has them (same adapter, or PyTorch on the CPU) */
+  peers: boolean;
+}
+
 export interface Row {
   section: string;          // e.g. "matmul", "layernorm", "train"
   name: string;             // e.g. "matmul NN tex32x16"

@@ -14,7 +14,7 @@ import { gpuObject } from '../src/gpu/device.ts';
 import { Tensor } from '../src/gpu/tensor.ts';
 import { matmul, autotuneMatmul, availableVariants, trimTexturePool, type MatmulVariant } from '../src/ops/matmul.ts';
 import { timeGpu, type Row } from './harness.ts';
-import type { BenchOpts } from './bench.ts';
+import type { BenchOpts } from './harness.ts';
 
 const SECTION = 'matmul';
 

@@ -1,28 +1,29 @@
 // Bench section "model": whole training steps (forward + backward + AdamW) and generation
-// (prefill, then batch-1 decoding with and without the KV cache), for the scratch config and
-// a distilgpt2-shaped model with random weights.
+// (prefill, then batch-1 decoding with and without the KV cache).
 //
-// Same-machine anchors (PyTorch 1.13 on the CPU, OpenBLAS, 2 threads; from the issues):
-//   training: 470 tok/s (scratch, B=8, T=256), 265 tok/s (distilgpt2 shape, B=4, T=256);
-//   generation with a KV cache: 69 tok/s (35M), 34 tok/s (distilgpt2); without: 19 / 11 tok/s.
+// Training rows run on the first batch of the embedded core data (answer-only loss weights), for
+// the tiny preset and the scratch config, each three ways: GPT-2's vocabulary with logits at
+// every position (how it was), the compact vocabulary (the GPT-2 tokens of the training text)
+// with logits at every position, and the compact vocabulary with logits only where the loss
+// counts (the default). Each notes the share of the step spent in the three logits products
+// (lm_head forward, dx, dwte), timed alone at the step's shapes in the same run.
+// With --peers, PyTorch on the CPU runs the same configs (bench/peers.ts).
 import { fileURLToPath } from 'node:url';
-import { init } from '../src/gpu/runtime.ts';
-import { trimPool } from '../src/gpu/tensor.ts';
+import { init, sync } from '../src/gpu/runtime.ts';
+import { Tensor, trimPool } from '../src/gpu/tensor.ts';
 import { GPT2 } from '../src/model/gpt2.ts';
 import { CONFIGS, type GPT2Config } from '../src/model/config.ts';
 import { generate } from '../src/model/generate.ts';
 import { KVCache } from '../src/model/kvcache.ts';
+import { matmul } from '../src/ops/matmul.ts';
+import { compactTokenizer, compactVocab, getTokenizer, type Tokenizer } from '../src/io/tokenizer.ts';
+import { encodeExamples, loadDataset, packEpoch } from '../src/data/index.ts';
 import { AdamW } from '../src/train/optimizer.ts';
 import { trainStep, readStep, type Batch } from '../src/train/step.ts';
-import type { Row } from './harness.ts';
+import { torchPeer, type TorchResult } from './peers.ts';
+import { timeGpu, type BenchOpts, type Row } from './harness.ts';
 
 const SECTION = 'model';
-
-const PYTORCH = {
-  train: { scratch: 470, distilgpt2: 265 },
-  cached: { scratch: 69, distilgpt2: 34 },
-  uncached: { scratch: 19, distilgpt2: 11 },
-};
 
 function randomTokens(n: number, vocab: number, seed: number): Int32Array {
   let s = seed >>> 0;
@@ -42,66 +43,114 @@ export const BENCH_CONFIGS: Record<'scratch' | 'distilgpt2', GPT2Config> = {
   distilgpt2: { ...CONFIGS.distilgpt2, padded_vocab_size: 50304 },
 };
 
-/** What a timed training step runs on: random weights, AdamW, one fixed random batch; after one compiling, warming step. */
-export async function trainSetup(config: GPT2Config, B: number, T: number) {
+/** What a timed training step runs on: random weights, AdamW, one fixed batch; after one compiling, warming step. */
+export async function trainSetup(config: GPT2Config, B: number, T: number, batch?: Batch, o: { gather?: boolean } = {}) {
   const model = GPT2.init(config, 1);
   const opt = new AdamW(model.params);
-  const batch: Batch = { tokens: randomTokens(B * (T + 1), config.vocab_size, 3), B, T };
-  await readStep(trainStep(model, opt, [batch], 1e-4)); // compile + warm
-  return { model, opt, batch };
+  const b = batch ?? { tokens: randomTokens(B * (T + 1), config.vocab_size, 3), B, T };
+  await readStep(trainStep(model, opt, [b], 1e-4, o)); // compile + warm
+  return { model, opt, batch: b };
 }
 
-async function trainRow(name: 'scratch' | 'distilgpt2', config: GPT2Config, B: number, T: number, reps: number): Promise<Row> {
-  const { model, opt, batch } = await trainSetup(config, B, T);
-  const ms = await median(async () => { await readStep(trainStep(model, opt, [batch], 1e-4)); }, reps);
-  const tps = (B * T) / (ms / 1000);
+/** The first batch of the core data, tokenized with `tok` (answer-only weights). */
+async function coreBatch(tok: Tokenizer, B: number, T: number): Promise<Batch> {
+  const ds = await loadDataset({ mix: 'core', seed: 1234 });
+  return packEpoch(encodeExamples(ds.train, tok, 'answer'), { T, B, seed: 1337, epoch: 0, eot: tok.eot })[0];
+}
+
+/** ms of the three logits products of a step (x·wteᵀ, dlogits·wte, dlogitsᵀ·x) for M rows at width C. */
+async function logitsMs(M: number, C: number, Vp: number): Promise<number> {
+  const x = Tensor.zeros([M, C]), wte = Tensor.zeros([Vp, C]), g = Tensor.zeros([M, Vp]), dw = Tensor.zeros([Vp, C]);
+  const ms = await timeGpu(() => {
+    matmul(x, wte, { transB: true }).release();
+    matmul(g, wte, {}).release();
+    matmul(g, x, { transA: true, out: dw, beta: 1 });
+  }, 3, 1);
+  for (const t of [x, wte, g, dw]) t.release();
+  return ms;
+}
+
+interface TrainCase { name: string; config: GPT2Config; B: number; T: number; tok: Tokenizer; gather: boolean; peer?: string }
+
+async function trainRow(c: TrainCase, reps: number, torch: TorchResult | { error: string } | null): Promise<Row> {
+  const batch = await coreBatch(c.tok, c.B, c.T);
+  const { model, opt } = await trainSetup(c.config, c.B, c.T, batch, { gather: c.gather });
+  const ms = await median(async () => { await readStep(trainStep(model, opt, [batch], 1e-4, { gather: c.gather })); }, reps);
+  model.params.values.release();
   trimPool();
-  return {
-    section: SECTION, name: `train step ${name}`, shape: `B=${B} T=${T}`, ms, value: tps, unit: 'tok/s',
-    baseline: { name: 'PyTorch 1.13 CPU (issue figure)', value: PYTORCH.train[name] },
-    note: 'forward + backward + AdamW, median of steps',
+  const counted = batch.weights ? batch.weights.filter((w) => w !== 0).length : c.B * c.T;
+  const lm = await logitsMs(c.gather ? counted : c.B * c.T, c.config.n_embd, c.config.padded_vocab_size);
+  const tps = (c.B * c.T) / (ms / 1000);
+  const row: Row = {
+    section: SECTION, name: `train step ${c.name}`, shape: `B=${c.B} T=${c.T} V=${c.config.vocab_size}`, ms, value: tps, unit: 'tok/s',
+    note: `logits products ${((100 * lm) / ms).toFixed(0)}% of the step${c.gather ? ` (${counted} of ${c.B * c.T} positions count)` : ''}`,
   };
+  if (torch && c.peer) {
+    if ('error' in torch) row.note += `; ${torch.error}`;
+    else if (torch.train[c.peer]) row.peer = { name: `PyTorch ${torch.torch} CPU, ${torch.threads} threads, ${torch.blas.split(' (')[0]}`, value: torch.train[c.peer] };
+  }
+  return row;
 }
 
-async function generationRows(name: 'scratch' | 'distilgpt2', config: GPT2Config, reps: number): Promise<Row[]> {
+async function generationRows(name: 'scratch' | 'distilgpt2', config: GPT2Config, reps: number, torch: TorchResult | { error: string } | null): Promise<Row[]> {
   const model = GPT2.init(config, 2);
   const prompt = Array.from(randomTokens(64, config.vocab_size, 5));
   const opts = { temperature: 0, maxNew: 64, stopIds: [] as number[] };
-  // prefill: the 64-token prompt through the cache
   await generate(model, prompt, { ...opts, maxNew: 2 });
   const prefillMs = await median(async () => { const c = new KVCache(model); await c.prefill(prompt); c.dispose(); }, reps);
   const cachedMs = await median(async () => { await generate(model, prompt, { ...opts, cache: true }); }, reps);
   const uncachedMs = await median(async () => { await generate(model, prompt, { ...opts, maxNew: 16, cache: false }); }, 1);
+  model.params.values.release();
   trimPool();
-  // decode rate excludes the prefill
-  const decodeTps = 64 / ((cachedMs - prefillMs) / 1000);
+  const decodeTps = 64 / ((cachedMs - prefillMs) / 1000); // the decode rate excludes the prefill
+  const peer = (k: 'prefill' | 'decode') => (torch && !('error' in torch) && torch[k][name] ? { name: `PyTorch ${torch.torch} CPU`, value: torch[k][name] } : undefined);
   return [
-    { section: SECTION, name: `prefill ${name}`, shape: '64 tokens', ms: prefillMs, value: 64 / (prefillMs / 1000), unit: 'tok/s' },
-    {
-      section: SECTION, name: `generate ${name} (KV cache)`, shape: '64 new after 64', ms: cachedMs, value: decodeTps, unit: 'tok/s',
-      baseline: { name: 'PyTorch 1.13 CPU, KV cache (issue figure)', value: PYTORCH.cached[name] },
-    },
-    {
-      section: SECTION, name: `generate ${name} (no cache)`, shape: '16 new after 64', ms: uncachedMs, value: 16 / (uncachedMs / 1000), unit: 'tok/s',
-      baseline: { name: 'PyTorch 1.13 CPU, no cache (issue figure)', value: PYTORCH.uncached[name] },
-    },
+    { section: SECTION, name: `prefill ${name}`, shape: '64 tokens', ms: prefillMs, value: 64 / (prefillMs / 1000), unit: 'tok/s', peer: peer('prefill') },
+    { section: SECTION, name: `generate ${name} (KV cache)`, shape: '64 new after 64', ms: cachedMs, value: decodeTps, unit: 'tok/s', peer: peer('decode') },
+    { section: SECTION, name: `generate ${name} (no cache)`, shape: '16 new after 64', ms: uncachedMs, value: 16 / (uncachedMs / 1000), unit: 'tok/s' },
   ];
 }
 
-export async function run(opts: { quick?: boolean } = {}): Promise<Row[]> {
+export async function run(opts: BenchOpts = { quick: false, peers: false }): Promise<Row[]> {
   await init();
   const reps = opts.quick ? 2 : 3;
+  const ds = await loadDataset({ mix: 'core', seed: 1234 });
+  const gpt2 = getTokenizer();
+  const compact = compactTokenizer(compactVocab(ds.train.map((e) => e.text)));
+  const withVocab = (c: GPT2Config, tok: Tokenizer): GPT2Config => (tok === gpt2 ? c : { ...c, vocab_size: tok.vocabSize, padded_vocab_size: Math.ceil(tok.vocabSize / 64) * 64, eos_token_id: tok.eot });
   const { scratch, distilgpt2: distil } = BENCH_CONFIGS;
+  const cases: TrainCase[] = [];
+  for (const [name, config, T] of [['tiny', CONFIGS.tiny, 128], ['scratch', scratch, 256]] as const) {
+    cases.push({ name: `${name}, GPT-2 vocab, all positions`, config: withVocab(config, gpt2), B: 8, T, tok: gpt2, gather: false, peer: `${name}-gpt2` });
+    if (!opts.quick) cases.push({ name: `${name}, compact vocab, all positions`, config: withVocab(config, compact), B: 8, T, tok: compact, gather: false });
+    cases.push({ name: `${name}, compact vocab, loss positions`, config: withVocab(config, compact), B: 8, T, tok: compact, gather: true, peer: `${name}-compact` });
+  }
+  let torch: TorchResult | { error: string } | null = null;
+  if (opts.peers) {
+    const shape = (c: GPT2Config) => ({ n_layer: c.n_layer, n_embd: c.n_embd, n_head: c.n_head, n_positions: c.n_positions });
+    torch = await torchPeer({
+      quick: opts.quick,
+      train: cases.filter((c) => c.peer).map((c) => ({ name: c.peer!, ...shape(c.config), vocab: c.config.vocab_size, B: c.B, T: c.T })),
+      decode: [{ name: 'scratch', ...shape(scratch), vocab: scratch.vocab_size, prompt: 64, new: 64 }, ...(opts.quick ? [] : [{ name: 'distilgpt2', ...shape(distil), vocab: distil.vocab_size, prompt: 64, new: 64 }])],
+    });
+    console.log(`PyTorch peer: ${'error' in torch ? torch.error : `torch ${torch.torch}, ${torch.threads} threads, BLAS: ${torch.blas}`}`);
+  }
   const rows: Row[] = [];
-  rows.push(await trainRow('scratch', scratch, 8, 256, reps));
-  if (!opts.quick) rows.push(await trainRow('distilgpt2', distil, 4, 256, reps));
-  rows.push(...await generationRows('scratch', scratch, reps));
-  if (!opts.quick) rows.push(...await generationRows('distilgpt2', distil, reps));
+  for (const c of cases) rows.push(await trainRow(c, reps, torch));
+  if (!opts.quick) {
+    const { model, opt, batch } = await trainSetup(distil, 4, 256);
+    const ms = await median(async () => { await readStep(trainStep(model, opt, [batch], 1e-4)); }, reps);
+    model.params.values.release();
+    rows.push({ section: SECTION, name: 'train step distilgpt2 shape', shape: 'B=4 T=256 V=50257', ms, value: 1024 / (ms / 1000), unit: 'tok/s', note: 'random tokens, every position counts' });
+  }
+  rows.push(...await generationRows('scratch', scratch, reps, torch));
+  if (!opts.quick) rows.push(...await generationRows('distilgpt2', distil, reps, torch));
+  await sync();
   return rows;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const rows = await run({ quick: process.argv.includes('--quick') });
-  for (const r of rows) console.log(`${r.name.padEnd(32)} ${r.shape.padEnd(18)} ${r.ms.toFixed(0).padStart(8)} ms ${r.value.toFixed(1).padStart(8)} ${r.unit}${r.baseline ? `   (${r.baseline.name}: ${r.baseline.value})` : ''}`);
+  const rows = await run({ quick: process.argv.includes('--quick'), peers: process.argv.includes('--peers') });
+  for (const r of rows) console.log(`${r.name.padEnd(44)} ${r.shape.padEnd(22)} ${r.ms.toFixed(0).padStart(8)} ms ${r.value.toFixed(1).padStart(8)} ${r.unit}${r.peer ? `   (${r.peer.name}: ${r.peer.value.toFixed(1)})` : ''}${r.note ? `   ${r.note}` : ''}`);
   process.exit(0);
 }

@@ -107,6 +107,28 @@ describe('WordNet art data', () => {
     }
   });
 
+  it('builds the core mix: the most connected art entities, each in many passages and phrasings', () => {
+    const core = buildDataset({ mix: 'core' });
+    const trained = new Set(core.train.map((x) => x.entity).filter((k) => k && !k.startsWith('group:')));
+    for (const k of ['impressionism', 'vincent van gogh', 'claude monet', 'pablo picasso', 'cubism', 'renaissance']) expect(trained.has(k), k).toBe(true);
+    expect(trained.size).toBeGreaterThan(50);
+    expect(trained.size).toBeLessThan(art.stats.entities.total / 4);
+    for (const k of trained) {
+      const xs = core.train.filter((x) => x.entity === k);
+      const passages = new Set(xs.filter((x) => x.kind === 'text').map((x) => x.text));
+      expect(passages.size, k).toBeGreaterThanOrEqual(2); // more than one rendering of its facts
+      expect(xs.filter((x) => x.kind === 'qa').length, k).toBeGreaterThanOrEqual(5);
+    }
+    // held-out phrasings: every trained entity is asked in some, none of them is a training question
+    const trainQ = new Set(core.train.filter((x) => x.kind === 'qa').map((x) => x.prompt));
+    for (const x of core.val.phrasings) expect(trainQ.has(x.prompt), x.prompt).toBe(false);
+    const asked = new Set(core.val.phrasings.map((x) => x.entity));
+    for (const k of trained) expect(asked.has(k), k).toBe(true);
+    // an entity's text is the same whatever the mix: the core's first rendering is the art mix's
+    const monet = (ds: Dataset) => ds.train.filter((x) => x.entity === 'claude monet' && x.kind === 'text').map((x) => x.text);
+    expect(monet(core).slice(0, monet(art).length)).toEqual(monet(art));
+  });
+
   it('builds the general and mixed mixes', () => {
     const general = buildDataset({ mix: 'general' });
     const mixed = buildDataset({ mix: 'mixed' });

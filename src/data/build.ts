@@ -185,7 +185,7 @@ export function buildDataset(options: BuildOptions = {}): Dataset {
   }
   // core: every entity asked in every training phrasing, and in a held-out phrasing for every intent
   const ctx: RenderCtx = core
-    ? { byKey, hidden, valRate: 1, allPhrasings: core }
+    ? { byKey, hidden, valRate: 1, allPhrasings: core, wrapped: true }
     : { byKey, hidden, valRate: o.valRate, allPhrasings: new Set(SEED_ENTITIES) };
   const trained = core ? entities.filter((e) => core.has(e.key)) : entities.filter((e) => !hidden.has(e.key));
 

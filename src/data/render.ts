@@ -31,6 +31,8 @@ export interface RenderCtx {
   valRate: number;
   /** entities asked about in every training phrasing (the seed facts) */
   allPhrasings?: Set<string>;
+  /** also ask each intent once more inside a conversational wrapper (WRAPPERS): the core mix */
+  wrapped?: boolean;
 }
 
 // --- names and small pieces ---------------------------------------------------------------------
@@ -278,7 +280,9 @@ export const INTENTS: Intent[] = [
   // ---- persons
   {
     id: 'person.identity', n: 3,
-    train: ['Who {be} {X}?', 'Tell me about {X}.', 'What can you tell me about {X}?', 'Describe {X}.', 'Give me a short biography of {X}.', 'Who exactly {be} {X}?'],
+    train: ['Who {be} {X}?', 'Tell me about {X}.', 'What can you tell me about {X}?', 'Describe {X}.', 'Give me a short biography of {X}.', 'Who exactly {be} {X}?',
+      'Who is {X}?', 'Tell me who {X} {be}.', 'What do you know about {X}?', 'Can you tell me about {X}?', 'Give me some information about {X}.', 'Explain who {X} {be}.',
+      'Introduce {X}.', 'Who {be} the artist {X}?', 'Can you describe {X}?', 'What should I know about {X}?', 'Write a few sentences about {X}.'],
     val: ["I'd like to know who {X} {be}.", 'Can you summarize who {X} {be}?'],
     applies: isPerson,
     answer(e, c, r, full) {
@@ -294,7 +298,8 @@ export const INTENTS: Intent[] = [
   },
   {
     id: 'person.knownFor', n: 2,
-    train: ['What {be} {X} known for?', 'Why is {X} famous?', 'What is {X} remembered for?', 'What made {X} notable?'],
+    train: ['What {be} {X} known for?', 'Why is {X} famous?', 'What is {X} remembered for?', 'What made {X} notable?', 'What is {X} famous for?',
+      'Why {be} {X} important?', 'What is notable about {X}?', 'For what is {X} remembered?'],
     val: ['What is {X} best known for?'],
     applies: (e) => isPerson(e) && !!knownForSentence(e),
     answer(e, c, r) {
@@ -304,7 +309,8 @@ export const INTENTS: Intent[] = [
   },
   {
     id: 'person.life', n: 1,
-    train: ['When did {X} live?', "What were {X}'s dates?", 'In which period did {X} live?'],
+    train: ['When did {X} live?', "What were {X}'s dates?", 'In which period did {X} live?', 'What years did {X} live?', "What was {X}'s lifespan?",
+      "What were the dates of {X}'s life?", 'In what century did {X} live?', 'How long did {X} live?'],
     val: ['During what years was {X} alive?'],
     applies: (e) => isPerson(e) && !!e.person!.life && !e.person!.living && !!lifeSentence(e, new Rng(0)),
     answer(e, c, r) {
@@ -315,7 +321,7 @@ export const INTENTS: Intent[] = [
   },
   {
     id: 'person.born', n: 1,
-    train: ['When was {X} born?', 'What year was {X} born?'],
+    train: ['When was {X} born?', 'What year was {X} born?', "What is {X}'s year of birth?", 'What was the birth year of {X}?', '{X} was born when?', 'Tell me when {X} was born.'],
     val: ['In what year was {X} born?'],
     applies: (e) => isPerson(e) && !!e.person!.life?.born,
     answer(e, c, r) {
@@ -326,7 +332,7 @@ export const INTENTS: Intent[] = [
   },
   {
     id: 'person.died', n: 1,
-    train: ['When did {X} die?', 'What year did {X} die?'],
+    train: ['When did {X} die?', 'What year did {X} die?', 'When did {X} pass away?', "What was the year of {X}'s death?", '{X} died when?', 'Tell me when {X} died.'],
     val: ['In which year did {X} pass away?'],
     applies: (e) => isPerson(e) && !!e.person!.life?.died,
     answer(e, c, r) {
@@ -336,7 +342,7 @@ export const INTENTS: Intent[] = [
   },
   {
     id: 'person.origin', n: 1,
-    train: ['Where {be} {X} from?', 'What nationality {be} {X}?', 'What country did {X} come from?'],
+    train: ['Where {be} {X} from?', 'What nationality {be} {X}?', 'What country did {X} come from?', "What was {X}'s nationality?", 'Which nation did {X} come from?', 'Where did {X} come from?'],
     val: ['Which country {be} {X} from?'],
     applies: (e) => isPerson(e) && !!e.person!.country,
     answer(e, c, r) {
@@ -345,7 +351,7 @@ export const INTENTS: Intent[] = [
   },
   {
     id: 'person.birthplace', n: 1,
-    train: ['Where was {X} born?'],
+    train: ['Where was {X} born?', "What was {X}'s birthplace?", 'Where did {X} come into the world?'],
     val: ['In which country was {X} born?'],
     applies: (e) => isPerson(e) && !!e.person!.birthplace,
     answer(e, c, r) {
@@ -358,7 +364,8 @@ export const INTENTS: Intent[] = [
   },
   {
     id: 'person.occupation', n: 2,
-    train: ['What did {X} do?', "What was {X}'s profession?", "What was {X}'s occupation?", 'What kind of artist {be} {X}?'],
+    train: ['What did {X} do?', "What was {X}'s profession?", "What was {X}'s occupation?", 'What kind of artist {be} {X}?', "What was {X}'s job?",
+      'What did {X} do for a living?', 'What was {X} by profession?', 'What type of artist {be} {X}?'],
     val: ['What line of work was {X} in?'],
     applies: isPerson,
     answer(e, c, r) {
@@ -367,7 +374,8 @@ export const INTENTS: Intent[] = [
   },
   {
     id: 'person.movement', n: 1,
-    train: ['Which art movement {be} {X} associated with?', 'What school of art did {X} belong to?', 'What style is {X} associated with?'],
+    train: ['Which art movement {be} {X} associated with?', 'What school of art did {X} belong to?', 'What style is {X} associated with?',
+      'What movement did {X} belong to?', 'Which school was {X} part of?', 'What art movement is {X} connected with?', 'To which movement did {X} belong?'],
     val: ['Which artistic movement is {X} linked to?'],
     applies: (e, c, full) => isPerson(e) && visible(e.movements, c, full).length > 0,
     answer(e, c, r, full) {
@@ -382,7 +390,9 @@ export const INTENTS: Intent[] = [
   // ---- concepts, movements, works
   {
     id: 'thing.definition', n: 3,
-    train: ['What is {X}?', 'Define {N}.', 'What does {N} mean?', 'What does the term {N} mean?', 'Explain {N}.', 'Describe {X}.', 'Tell me about {N}.', 'What is meant by {N}?', 'What is the meaning of {N}?'],
+    train: ['What is {X}?', 'Define {N}.', 'What does {N} mean?', 'What does the term {N} mean?', 'Explain {N}.', 'Describe {X}.', 'Tell me about {N}.', 'What is meant by {N}?', 'What is the meaning of {N}?',
+      'What exactly is {X}?', 'Can you define {N}?', 'Explain what {X} is.', 'What do you know about {N}?', 'What is the definition of {N}?', 'Tell me what {X} is.',
+      'Can you tell me about {N}?', 'How would you describe {N}?', 'Give me an explanation of {N}.'],
     val: ['Could you explain what {X} is?', 'Give me a definition of {N}.', "I'd like to know what {X} is."],
     applies: isThing,
     answer(e, c, r, full) {
@@ -395,7 +405,8 @@ export const INTENTS: Intent[] = [
   },
   {
     id: 'thing.category', n: 2,
-    train: ['What kind of thing is {X}?', 'What category does {N} belong to?', '{X} is a type of what?', 'What kind of art is {X}?'],
+    train: ['What kind of thing is {X}?', 'What category does {N} belong to?', '{X} is a type of what?', 'What kind of art is {X}?', 'What sort of thing is {X}?',
+      'Into which category does {N} fall?', 'What type of thing is {X}?'],
     val: ['Under what category would you put {N}?'],
     applies: (e, c, full) => isThing(e) && !!hyperName(e, c, full),
     answer(e, c, r, full) {
@@ -412,7 +423,7 @@ export const INTENTS: Intent[] = [
   },
   {
     id: 'thing.kinds', n: 1,
-    train: ['What are some kinds of {N}?', 'What types of {N} are there?', 'Give some examples of {N}.'],
+    train: ['What are some kinds of {N}?', 'What types of {N} are there?', 'Give some examples of {N}.', 'What forms of {N} exist?', 'Name some kinds of {N}.', 'What sorts of {N} are there?'],
     val: ['Can you list a few varieties of {N}?'],
     applies: (e, c, full) => isThing(e) && !personClass(e) && visible(e.hypos, c, full).length >= 2,
     answer(e, c, r, full) {
@@ -425,7 +436,7 @@ export const INTENTS: Intent[] = [
   },
   {
     id: 'thing.synonyms', n: 1,
-    train: ['What is another name for {N}?', 'What else is {N} called?'],
+    train: ['What is another name for {N}?', 'What else is {N} called?', 'What is a synonym of {N}?', 'What other names does {N} have?'],
     val: ['Is there another word for {N}?'],
     applies: (e) => isThing(e) && e.aliases.length > 0,
     answer(e, c, r) {
@@ -465,7 +476,8 @@ export const INTENTS: Intent[] = [
   },
   {
     id: 'movement.members', n: 1,
-    train: ['Who were some artists associated with {N}?', 'Name an artist of {N}.', 'Which artists belonged to {N}?'],
+    train: ['Who were some artists associated with {N}?', 'Name an artist of {N}.', 'Which artists belonged to {N}?', 'Who were the main artists of {N}?',
+      'Which painters are associated with {N}?', 'Who are famous artists of {N}?', 'Name some artists of {N}.'],
     val: ['Can you name a few members of {N}?'],
     applies: (e, c, full) => e.kind === 'movement' && visible(e.members, c, full).length > 0,
     answer(e, c, r, full) {
@@ -497,7 +509,7 @@ export const INTENTS: Intent[] = [
   },
   {
     id: 'thing.period', n: 1,
-    train: ['When did {N} flourish?', 'What period does {N} belong to?'],
+    train: ['When did {N} flourish?', 'What period does {N} belong to?', 'When was {N} popular?', 'In what period did {N} flourish?', 'When did {N} begin?'],
     val: ['In what era did {N} develop?'],
     applies: (e) => (e.kind === 'movement' || e.kind === 'instance') && !!findPeriod(e.glosses[0]?.def ?? ''),
     answer(e, c, r) {
@@ -507,7 +519,7 @@ export const INTENTS: Intent[] = [
   },
   {
     id: 'thing.place', n: 1,
-    train: ['Where did {N} originate?', 'Where is {X}?'],
+    train: ['Where did {N} originate?', 'Where is {X}?', 'Where did {N} begin?', 'Where does {N} come from?'],
     val: ['In which country did {N} arise?'],
     applies: (e) => (e.kind === 'movement' || e.kind === 'instance') && !!findPlace(e.glosses[0]?.def ?? ''),
     answer(e) {
@@ -517,7 +529,7 @@ export const INTENTS: Intent[] = [
   },
   {
     id: 'thing.practitioner', n: 1,
-    train: ['What is a follower of {N} called?', 'What do you call someone who practises {N}?'],
+    train: ['What is a follower of {N} called?', 'What do you call someone who practises {N}?', 'What is an artist of {N} called?'],
     val: ['What is the name for a practitioner of {N}?'],
     applies: (e) => e.kind !== 'person' && !!e.practitioner,
     answer(e) {
@@ -543,7 +555,23 @@ export const INTENTS: Intent[] = [
   for (const i of INTENTS) for (const v of i.val) if (tr.has(v)) throw new Error(`phrasing both train and val: ${v}`);
 }
 
-const ART_ONLY_PHRASINGS = new Set(['What kind of artist {be} {X}?', 'What kind of art is {X}?', 'Which art movement {be} {X} associated with?', 'What school of art did {X} belong to?']);
+const ART_ONLY_PHRASINGS = new Set(['What kind of artist {be} {X}?', 'What type of artist {be} {X}?', 'What kind of art is {X}?', 'Which art movement {be} {X} associated with?', 'What school of art did {X} belong to?',
+  'Who {be} the artist {X}?', 'What art movement is {X} connected with?', 'Which painters are associated with {N}?', 'Who are famous artists of {N}?', 'What is an artist of {N} called?']);
+
+/**
+ * Training-only frames around a question, so that a small model learns that the entity and the
+ * asked fact matter, not the words around them; none is a held-out phrasing. `{q}` is the
+ * question, `{q-}` the question without its final punctuation, lower-cased.
+ */
+export const WRAPPERS = [
+  'Question: {q}', 'Please answer: {q}', 'Quick question: {q}', '{q} Please answer briefly.', 'Hi! {q}', 'I have a question. {q}',
+  '{q} Thanks!', 'Art history question: {q}', 'Can you help me? {q}', 'Here is my question: {q}', 'Hello. {q}', '{q-}', '{q-}?',
+];
+
+function wrap(w: string, q: string): string {
+  const bare = q.replace(/[?.!]$/, '');
+  return w.replace('{q}', q).replace('{q-}', bare.charAt(0).toLowerCase() + bare.slice(1));
+}
 
 function fillQuestion(t: string, e: Entity, r: Rng): string {
   // persons are asked about by full or (sometimes) short name
@@ -569,7 +597,7 @@ function isArtForm(e: Entity): boolean {
 function phrasingsFor(i: Intent, e: Entity, list: string[]): string[] {
   return list.filter((t) => {
     if (ART_ONLY_PHRASINGS.has(t) && e.domain !== 'art') return false;
-    if (t === 'What kind of artist {be} {X}?' && !/\b(painter|sculptor|artist|architect|photographer|engraver|illustrator|cartoonist|printmaker|lithographer|designer|potter|draftsman|caricaturist|goldsmith)\b/.test(e.person?.head ?? '')) return false;
+    if ((t === 'What kind of artist {be} {X}?' || t === 'What type of artist {be} {X}?' || t === 'Who {be} the artist {X}?') && !/\b(painter|sculptor|artist|architect|photographer|engraver|illustrator|cartoonist|printmaker|lithographer|designer|potter|draftsman|caricaturist|goldsmith)\b/.test(e.person?.head ?? '')) return false;
     if (t === 'What kind of art is {X}?' && !isArtForm(e)) return false;
     if (t === 'Where is {X}?' && e.kind !== 'instance') return false;
     if (t === 'Where did {N} originate?' && e.kind === 'instance') return false;
@@ -766,6 +794,10 @@ export function renderEntity(e: Entity, c: RenderCtx, seed: number, full: boolea
     const train = phrasingsFor(intent, e, intent.train);
     for (const t of c.allPhrasings?.has(e.key) ? train : ir.sample(train, intent.n)) {
       qa.push({ question: fillQuestion(t, e, ir), answer: intent.answer(e, c, ir, full), template: t, entity: e.key });
+    }
+    if (c.wrapped && train.length) {
+      const t = ir.pick(train);
+      qa.push({ question: wrap(ir.pick(WRAPPERS), fillQuestion(t, e, ir)), answer: intent.answer(e, c, ir, full), template: t, entity: e.key });
     }
     const val = phrasingsFor(intent, e, intent.val);
     if (val.length && ir.chance(c.valRate)) {

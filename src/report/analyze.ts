@@ -29,6 +29,10 @@ export interface RunSummary {
     valPpl?: number;
     valPplUnseen?: number;
     recall?: number;
+    /** the recall a shuffled (constant-like) answer gets, and recall − it (absent in old runs) */
+    baseline?: number;
+    lift?: number;
+    onTopic?: number;
     startRight?: number;
     sensitivity?: number;
     verdict?: string;
@@ -123,6 +127,9 @@ export function summarize(run: RunData): RunSummary {
   s.final.valPplUnseen = lastOf(ev, (e) => e.val_ppl_unseen ?? (e.val_loss_unseen !== undefined ? Math.exp(e.val_loss_unseen) : undefined)).v;
   s.final.recall = rate(lastOf(ev, (e) => e.qa_keyword_recall).v, 'qa_keyword_recall', notes);
   s.final.startRight = rate(lastOf(ev, (e) => e.qa_start_right).v, 'qa_start_right', notes);
+  s.final.baseline = rate(lastOf(ev, (e) => e.qa_recall_baseline).v, 'qa_recall_baseline', notes);
+  s.final.lift = lastOf(ev, (e) => e.qa_recall_lift).v;
+  s.final.onTopic = rate(lastOf(ev, (e) => e.qa_on_topic).v, 'qa_on_topic', notes);
   s.final.sensitivity = lastOf(ev, (e) => e.prompt_sensitivity).v;
   s.final.verdict = lastOf(ev, (e) => e.verdict).v;
   if (ppl.x && last && ppl.x !== last) notes.push(`the last eval (step ${last.step ?? '?'}) has no validation loss; perplexity is from step ${ppl.x.step ?? '?'}`);
@@ -158,9 +165,14 @@ export const fmtPpl = (v: number) => (v >= 1000 ? Math.round(v).toLocaleString('
 export function lesson(runs: RunData[], sums: RunSummary[], th: Thresholds = DEFAULT_THRESHOLDS): Lesson {
   const items: LessonItem[] = [];
   sums.forEach((s) => {
-    const { valPpl: p, recall: r, startRight: sr } = s.final;
-    const start = sr !== undefined ? ` (${pct(sr)} of answers start right)` : '';
-    const recalls = (rv: number) => `recalls ${pct(rv)} of answer keywords${start}`;
+    const { valPpl: p, startRight: sr, lift, baseline, onTopic } = s.final;
+    // the figure that counts is the recall above its shuffled baseline (a constant answer scores 0);
+    // runs recorded before the baseline existed are judged by their raw recall
+    const r = lift ?? s.final.recall;
+    const start = [onTopic !== undefined ? `${pct(onTopic)} of answers on topic` : '', sr !== undefined ? `${pct(sr)} start right` : ''].filter(Boolean).join(', ');
+    const recalls = (rv: number) => (lift !== undefined
+      ? `recalls ${pct(s.final.recall!)} of answer keywords, ${pct(rv)} above the ${pct(baseline ?? 0)} that other entities' answers get`
+      : `recalls ${pct(rv)} of answer keywords`) + (start ? ` (${start})` : '');
     let text: string;
     let flagged = false;
     if (p === undefined && r === undefined) text = `${s.name}: no validation perplexity or QA recall recorded, so nothing to judge.`;
@@ -168,7 +180,7 @@ export function lesson(runs: RunData[], sums: RunSummary[], th: Thresholds = DEF
     else if (r === undefined) text = `${s.name}: validation perplexity ${fmtPpl(p)}; no QA keyword recall recorded, so whether its answers carry content is unknown.`;
     else if (p <= th.pplFine && r < th.recallPoor) {
       flagged = true;
-      text = `${s.name} has validation perplexity ${fmtPpl(p)} — low enough to look fine (≤ ${th.pplFine}) — but recalls only ${pct(r)} of answer keywords${start}: it learned generic word patterns, not content.`;
+      text = `${s.name} has validation perplexity ${fmtPpl(p)} — low enough to look fine (≤ ${th.pplFine}) — but ${recalls(r).replace(/^recalls/, 'recalls only')}: it learned generic word patterns, not content.`;
     } else if (p <= th.pplFine) text = `${s.name} has perplexity ${fmtPpl(p)} and ${recalls(r)}: its answers carry ${r >= 0.6 ? '' : 'some '}content.`;
     else if (r < th.recallPoor) text = `${s.name} has perplexity ${fmtPpl(p)} (above ${th.pplFine}) and ${recalls(r)}: poor on both counts — it has not learned its text yet.`;
     else text = `${s.name} has a high perplexity, ${fmtPpl(p)} (above ${th.pplFine}), yet ${recalls(r)}: its answers are better than its perplexity suggests.`;
@@ -181,10 +193,10 @@ export function lesson(runs: RunData[], sums: RunSummary[], th: Thresholds = DEF
 
   const inversions: string[] = [];
   for (const a of sums) for (const b of sums) {
-    const pa = a.final.valPpl, pb = b.final.valPpl, ra = a.final.recall, rb = b.final.recall;
+    const pa = a.final.valPpl, pb = b.final.valPpl, ra = a.final.lift ?? a.final.recall, rb = b.final.lift ?? b.final.recall;
     if (a === b || pa === undefined || pb === undefined || ra === undefined || rb === undefined) continue;
     if (pa < pb && rb - ra >= 0.05) {
-      inversions.push(`Perplexity ranks ${a.name} ahead of ${b.name} (${fmtPpl(pa)} < ${fmtPpl(pb)}), but ${b.name} recalls more answer keywords (${pct(rb)} vs ${pct(ra)}): lower perplexity did not mean better answers.`);
+      inversions.push(`Perplexity ranks ${a.name} ahead of ${b.name} (${fmtPpl(pa)} < ${fmtPpl(pb)}), but ${b.name} recalls more answer keywords${a.final.lift !== undefined && b.final.lift !== undefined ? ' above the shuffled baseline' : ''} (${pct(rb)} vs ${pct(ra)}): lower perplexity did not mean better answers.`);
     }
   }
 

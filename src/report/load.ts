@@ -27,6 +27,8 @@ export interface EvalLine {
   step?: number; tokens?: number;
   val_loss?: number; val_ppl?: number; val_loss_unseen?: number; val_ppl_unseen?: number;
   qa_keyword_recall?: number; qa_start_right?: number;
+  /** recall of other entities' answers against each reference, recall − it, answers on topic */
+  qa_recall_baseline?: number; qa_recall_lift?: number; qa_on_topic?: number;
   prompt_sensitivity?: number; verdict?: string;
   probes?: Probe[];
 }
@@ -90,6 +92,7 @@ function readEval(o: Record<string, unknown>): EvalLine {
     val_loss: num(o.val_loss), val_ppl: num(o.val_ppl),
     val_loss_unseen: num(o.val_loss_unseen), val_ppl_unseen: num(o.val_ppl_unseen),
     qa_keyword_recall: num(o.qa_keyword_recall), qa_start_right: num(o.qa_start_right),
+    qa_recall_baseline: num(o.qa_recall_baseline), qa_recall_lift: num(o.qa_recall_lift), qa_on_topic: num(o.qa_on_topic),
     prompt_sensitivity: num(o.prompt_sensitivity), verdict: str(o.verdict),
   };
   if (Array.isArray(o.probes)) e.probes = o.probes.map(readProbe).filter((p): p is Probe => !!p);

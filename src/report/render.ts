@@ -117,6 +117,9 @@ function lessonRows(sums: RunSummary[], flags: boolean[]): Row[] {
     row('validation loss (nats/token)', (s) => (s.final.valLoss !== undefined ? s.final.valLoss.toFixed(3) : undefined)),
     row('perplexity on unseen text', (s) => (s.final.valPplUnseen !== undefined ? fmtPpl(s.final.valPplUnseen) : undefined)),
     row('QA keyword recall', (s) => (s.final.recall !== undefined ? pct(s.final.recall) : undefined)),
+    row('shuffled baseline (other entities\' answers)', (s) => (s.final.baseline !== undefined ? pct(s.final.baseline) : undefined)),
+    row('recall above the baseline', (s) => (s.final.lift !== undefined ? pct(s.final.lift) : undefined)),
+    row('answers on topic', (s) => (s.final.onTopic !== undefined ? pct(s.final.onTopic) : undefined)),
     row('QA answers started right', (s) => (s.final.startRight !== undefined ? pct(s.final.startRight) : undefined)),
     row('prompt sensitivity (nats)', (s) => (s.final.sensitivity !== undefined ? s.final.sensitivity.toFixed(3) : undefined)),
     row('verdict', (s) => s.final.verdict),
@@ -249,8 +252,8 @@ function renderHtml(title: string, generated: string, runs: RunData[], sums: Run
   o.push('</section>');
 
   o.push('<section id="lesson"><h2>Perplexity vs. answers</h2>');
-  o.push(`<p>Low perplexity says a model predicts the next token of text like its validation text well; it does not say the model answers questions. Here each run's final validation perplexity stands next to the share of expected answer keywords its greedy answers contain, and how often its answer starts right. A run is flagged when its perplexity is at or below ${esc(th.pplFine)} but its keyword recall is below ${esc(pct(th.recallPoor))}.</p>`);
-  o.push(htmlRowsTable(runs, lessonRows(sums, flags), { numeric: new Set(['final eval step', 'validation perplexity', 'validation loss (nats/token)', 'perplexity on unseen text', 'QA keyword recall', 'QA answers started right', 'prompt sensitivity (nats)']), flagCol: flags, cls: 'lesson' }));
+  o.push(`<p>Low perplexity says a model predicts the next token of text like its validation text well; it does not say the model answers questions. Here each run's final validation perplexity stands next to the share of expected answer keywords its greedy answers contain, and beside it the recall that other entities' answers get against the same references (the shuffled baseline: a model that gives one answer to every question scores exactly its baseline, so the figure that counts is the recall above it), the share of answers on topic and how often an answer starts right. A run is flagged when its perplexity is at or below ${esc(th.pplFine)} but its recall above the baseline (its raw recall, for runs recorded without one) is below ${esc(pct(th.recallPoor))}.</p>`);
+  o.push(htmlRowsTable(runs, lessonRows(sums, flags), { numeric: new Set(['final eval step', 'validation perplexity', 'validation loss (nats/token)', 'perplexity on unseen text', 'QA keyword recall', 'shuffled baseline (other entities\' answers)', 'recall above the baseline', 'answers on topic', 'QA answers started right', 'prompt sensitivity (nats)']), flagCol: flags, cls: 'lesson' }));
   o.push('<ul class="lesson">');
   for (const it of les.items) o.push(`<li${it.flagged ? ' class="flag"' : ''}>${it.flagged ? '⚠ ' : ''}${esc(it.text)}</li>`);
   o.push('</ul>');
@@ -314,7 +317,7 @@ function renderMd(title: string, generated: string, runs: RunData[], sums: RunSu
   o.push(`Generated ${mdEscape(generated)} from ${runs.length} run${runs.length > 1 ? 's' : ''}: ${runs.map((r) => mdEscape(r.name)).join(', ')}.`, '');
   o.push('## Runs', '', mdRowsTable(runs, runRows(runs, sums)), '');
   o.push('## Perplexity vs. answers', '');
-  o.push(`Low perplexity says a model predicts text like its validation text well; it does not say the model answers questions. A run is flagged (⚠) when its perplexity is at or below ${th.pplFine} but its keyword recall is below ${pct(th.recallPoor)}.`, '');
+  o.push(`Low perplexity says a model predicts text like its validation text well; it does not say the model answers questions. The recall that counts is the one above its shuffled baseline (what other entities' answers score against the same references; a constant answer scores exactly the baseline). A run is flagged (⚠) when its perplexity is at or below ${th.pplFine} but its recall above the baseline (raw recall for runs without one) is below ${pct(th.recallPoor)}.`, '');
   o.push(mdRowsTable(runs, lessonRows(sums, flags)), '');
   for (const it of les.items) o.push(`- ${it.flagged ? '⚠ **' : ''}${mdEscape(it.text)}${it.flagged ? '**' : ''}`);
   o.push('');

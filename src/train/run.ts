@@ -289,7 +289,9 @@ export async function train(opts: TrainOptions, ui: UI): Promise<{ dir: string; 
   const t0 = performance.now();
   let measuredFrom = { at: 0, step: 0 };
   let firstEval = 0; // ms of the evaluation run at the fit (not part of the measured step rate)
-  let fittedHere = false; // the step count was fitted to --time in this process (refitted once, below)
+  let evalMs = 0; // ms of every evaluation since the fit's measurement began (the fit's included)
+  let evalsSinceFit = 0;
+  let fittedHere = false; // the step count was fitted to --time in this process (and is refitted at each evaluation)
   // defaults that depend on the schedule's length (known after measuring, with --time)
   const warmup = () => (o.warmup >= 0 ? o.warmup : totalSteps ? Math.min(200, Math.ceil(0.05 * totalSteps)) : 10);
   const evalEveryOf = () => o.evalEvery ?? (totalSteps ? Math.max(1, Math.round(totalSteps / 10)) : 0);
@@ -331,6 +333,7 @@ export async function train(opts: TrainOptions, ui: UI): Promise<{ dir: string; 
           await evaluate();
           const evalCost = (performance.now() - te) / 1000;
           firstEval = performance.now() - te;
+          evalMs = firstEval;
           const left = o.time - (performance.now() - t0) / 1000;
           const evals = Math.max(1, Math.min(10, Math.floor((EVAL_SHARE * o.time) / evalCost)));
           const steps = Math.floor((left - evals * evalCost) / perStep);
@@ -352,27 +355,28 @@ export async function train(opts: TrainOptions, ui: UI): Promise<{ dir: string; 
         ui.progress?.stop();
         const te = performance.now();
         const ev = await evaluate();
-        if (fittedHere) {
-          // the first evaluation after the fit shows what steps and evaluations really cost: refit
-          // the step count once, leaving time for the evaluations still to come
-          fittedHere = false;
-          const now = performance.now();
-          const perStep = (te - measuredFrom.at - firstEval) / 1000 / (step - measuredFrom.step);
-          const evalCost = (now - te) / 1000;
-          const evalsLeft = Math.ceil((totalSteps - step) / evalEvery); // the final one included
-          const left = o.time! - (now - t0) / 1000 - evalsLeft * evalCost;
-          const fit = Math.max(step + 1, step + Math.floor(left / perStep));
-          if (fit !== totalSteps) {
-            ui.log(`refitted after an evaluation: ${perStep.toFixed(2)} s per step, ${evalCost.toFixed(1)} s per evaluation: the budget fits ${fit} steps`);
-            totalSteps = fit;
-          }
-        }
         const vl = ev.val_loss as number | undefined;
         if (vl !== undefined && (bestVal === null || vl < bestVal)) {
           bestVal = vl;
           await saveCheckpoint(path.join(dir, 'best'), model, null, snapshot(), tok);
         }
         await saveCheckpoint(path.join(dir, 'latest'), model, opt, snapshot(), tok);
+        if (fittedHere) {
+          // each evaluation shows what steps and evaluations (with their checkpoints) really cost:
+          // refit the step count to the time left, keeping the evaluations still to come
+          const now = performance.now();
+          evalMs += now - te;
+          evalsSinceFit++;
+          const perStep = (now - measuredFrom.at - evalMs) / 1000 / (step - measuredFrom.step);
+          const evalCost = (evalMs - firstEval) / 1000 / evalsSinceFit;
+          const evalsLeft = Math.ceil((totalSteps - step) / evalEvery); // the final one included
+          const left = o.time! - (now - t0) / 1000 - evalsLeft * evalCost;
+          const fit = Math.max(step + 1, step + Math.floor(left / perStep));
+          if (Math.abs(fit - totalSteps) > 0.01 * totalSteps) {
+            ui.log(`refitted after an evaluation: ${perStep.toFixed(2)} s per step, ${evalCost.toFixed(1)} s per evaluation: the budget fits ${fit} steps`);
+            totalSteps = fit;
+          }
+        }
         plot();
         ui.progress?.start(totalSteps || 1, step);
       }

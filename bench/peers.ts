@@ -1,0 +1,56 @@
+// Peer libraries timed in the same bench run (npm run bench -- --peers). Each peer returns its
+// figures or a one-line reason it could not run (missing, failed); a peer never stops the bench.
+//
+//   PyTorch on the CPU: bench/peers/torch_gpt2.py, run with python3 (Debian: apt-get install
+//   python3-torch libopenblas0-pthread). It reports which BLAS torch mapped: Debian's torch takes
+//   whatever libblas.so.3 is, the reference BLAS (about 30x slower) unless OpenBLAS is installed.
+import { spawn } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+export interface TorchRequest {
+  train?: { name: string; n_layer: number; n_embd: number; n_head: number; vocab: number; n_positions: number; B: number; T: number }[];
+  decode?: { name: string; n_layer: number; n_embd: number; n_head: number; vocab: number; n_positions: number; prompt: number; new: number }[];
+  mm?: { name: string; M: number; N: number; K: number }[];
+  quick?: boolean;
+}
+
+export interface TorchResult {
+  torch: string;
+  blas: string;
+  threads: number;
+  train: Record<string, number>;
+  prefill: Record<string, number>;
+  decode: Record<string, number>;
+  mm: Record<string, number>;
+}
+
+export const TORCH_INSTALL = 'apt-get install python3-torch libopenblas0-pthread';
+
+/** Run the PyTorch peer; resolves to its result or to { error } (never rejects). */
+export function torchPeer(req: TorchRequest, timeoutMs = 600_000): Promise<TorchResult | { error: string }> {
+  return new Promise((resolve) => {
+    let out = '', err = '';
+    const child = spawn('python3', [path.join(HERE, 'peers', 'torch_gpt2.py')], {
+      env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const timer = setTimeout(() => { child.kill('SIGKILL'); resolve({ error: `PyTorch peer: no answer in ${timeoutMs / 1000} s` }); }, timeoutMs);
+    child.on('error', (e) => { clearTimeout(timer); resolve({ error: `PyTorch peer: python3 not found (${e.message}); install: ${TORCH_INSTALL}` }); });
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code !== 0) {
+        const last = err.trim().split('\n').pop() ?? '';
+        resolve({ error: /No module named 'torch'/.test(err) ? `PyTorch peer: torch is not installed; install: ${TORCH_INSTALL}` : `PyTorch peer failed (exit ${code}): ${last}` });
+        return;
+      }
+      try { resolve(JSON.parse(out.trim().split('\n').pop() ?? '')); } catch { resolve({ error: `PyTorch peer: unreadable output ${JSON.stringify(out.slice(0, 120))}` }); }
+    });
+    child.stdin.end(JSON.stringify({ threads: os.availableParallelism?.() ?? os.cpus().length, ...req }));
+  });
+}
