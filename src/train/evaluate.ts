@@ -147,7 +147,7 @@ export interface ProbeResult {
 }
 
 /** The seed's view of a model: top next tokens with scores, and the greedy answer. */
-export async function probePrompts(model: GPT2, tok: Tokenizer, prompts: string[], k = 5, maxNew = 24): Promise<ProbeResult[]> {
+export async function probePrompts(model: GPT2, tok: Tokenizer, prompts: string[], k = 5, maxNew = 48): Promise<ProbeResult[]> {
   const answers = await greedyAnswers(model, tok, prompts, maxNew);
   const out: ProbeResult[] = [];
   for (const [i, prompt] of prompts.entries()) {
