@@ -5,6 +5,7 @@
 //   python3-torch libopenblas0-pthread). It reports which BLAS torch mapped: Debian's torch takes
 //   whatever libblas.so.3 is, the reference BLAS (about 30x slower) unless OpenBLAS is installed.
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,11 +31,14 @@ export interface TorchResult {
 
 export const TORCH_INSTALL = 'apt-get install python3-torch libopenblas0-pthread';
 
+/** $PYTHON, else Debian's own python3 (where python3-torch installs), else python3 on PATH. */
+const PYTHON = process.env.PYTHON ?? (fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+
 /** Run the PyTorch peer; resolves to its result or to { error } (never rejects). */
 export function torchPeer(req: TorchRequest, timeoutMs = 600_000): Promise<TorchResult | { error: string }> {
   return new Promise((resolve) => {
     let out = '', err = '';
-    const child = spawn('python3', [path.join(HERE, 'peers', 'torch_gpt2.py')], {
+    const child = spawn(PYTHON, [path.join(HERE, 'peers', 'torch_gpt2.py')], {
       env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

@@ -62,7 +62,13 @@ def main():
                     k = torch.cat([cache['k'], k], dim=2)
                     v = torch.cat([cache['v'], v], dim=2)
                 cache['k'], cache['v'] = k, v
-            y = F.scaled_dot_product_attention(q, k, v, is_causal=T > 1)
+            # torch 1.13 (Debian 12) has no scaled_dot_product_attention
+            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(q.shape[-1]))
+            if T > 1:
+                S = k.shape[2]
+                mask = torch.ones(T, S, dtype=torch.bool).tril(S - T)
+                att = att.masked_fill(~mask, float('-inf'))
+            y = att.softmax(-1) @ v
             x = x + self.c_proj(y.transpose(1, 2).reshape(B, T, C))
             return x + self.mlp_proj(F.gelu(self.c_fc(self.ln_2(x)), approximate='tanh'))
 
