@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import yargs from 'yargs';
 import { init } from '../gpu/runtime.ts';
-import { getTokenizer, type Tokenizer } from '../io/tokenizer.ts';
+import { checkVocabMatchesModel, getTokenizer, type Tokenizer } from '../io/tokenizer.ts';
 import { generate } from '../model/generate.ts';
 import type { GPT2 } from '../model/gpt2.ts';
 import { loadModel } from '../model/load.ts';
@@ -161,7 +161,9 @@ interface Loaded { dir: string; model: GPT2; tok: Tokenizer }
 function load(dir: string): Loaded {
   try {
     const model = loadModel(dir);
-    return { dir, model, tok: getTokenizer(dir) };
+    const tok = getTokenizer(dir);
+    if (tok.gpt2Ids) checkVocabMatchesModel(tok, model.config.vocab_size, dir);
+    return { dir, model, tok };
   } catch (e) {
     throw new UsageError((e as Error).message.split('\n')[0]);
   }

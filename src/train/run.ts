@@ -7,7 +7,7 @@ import { init } from '../gpu/runtime.ts';
 import { GPT2 } from '../model/gpt2.ts';
 import { CONFIGS, paramCount, type GPT2Config } from '../model/config.ts';
 import { configFor, loadModel } from '../model/load.ts';
-import { compactTokenizer, compactVocab, getTokenizer, type Tokenizer } from '../io/tokenizer.ts';
+import { checkVocabMatchesModel, compactTokenizer, compactVocab, getTokenizer, type Tokenizer } from '../io/tokenizer.ts';
 import { encodeExamples, loadBatchFile, loadDataset, loadUserData, packEpoch, formatStats, type Batch, type EncodedSeq, type Example, type LossOn, type Mix } from '../data/index.ts';
 import { AdamW, learningRate, type Schedule } from './optimizer.ts';
 import { trainStep, readStep } from './step.ts';
@@ -159,11 +159,13 @@ export async function train(opts: TrainOptions, ui: UI): Promise<{ dir: string; 
   if (resumeFrom) {
     tok = getTokenizer(resumeFrom);
     model = loadModel(resumeFrom);
+    if (tok.gpt2Ids) checkVocabMatchesModel(tok, model.config.vocab_size, resumeFrom);
     if (model.config.padded_vocab_size !== state!.padded_vocab_size) throw new Error(`${resumeFrom}: padded vocabulary differs from the saved state`);
   } else if (o.weights) {
     if (!fs.existsSync(path.join(o.weights, 'config.json'))) throw new Error(`--weights ${o.weights}: no config.json there (expected a Hugging Face GPT-2 directory; see weights/README.md)`);
     tok = getTokenizer(o.weights);
     model = loadModel(o.weights);
+    if (tok.gpt2Ids) checkVocabMatchesModel(tok, model.config.vocab_size, o.weights);
   } else {
     // from scratch: a compact vocabulary of the training text's GPT-2 tokens, unless --vocab gpt2
     tok = (o.vocab ?? 'compact') === 'compact' && train.length ? compactTokenizer(compactVocab(train.map((e) => e.text))) : getTokenizer();
