@@ -15,6 +15,7 @@ import { GPT2 } from '../src/model/gpt2.ts';
 import { CONFIGS, type GPT2Config } from '../src/model/config.ts';
 import { generate } from '../src/model/generate.ts';
 import { KVCache } from '../src/model/kvcache.ts';
+import { padVocab } from '../src/model/load.ts';
 import { matmul } from '../src/ops/matmul.ts';
 import { compactTokenizer, compactVocab, getTokenizer, type Tokenizer } from '../src/io/tokenizer.ts';
 import { encodeExamples, loadDataset, packEpoch } from '../src/data/index.ts';
@@ -117,7 +118,7 @@ export async function run(opts: BenchOpts = { quick: false, peers: false }): Pro
   const ds = await loadDataset({ mix: 'core', seed: 1234 });
   const gpt2 = getTokenizer();
   const compact = compactTokenizer(compactVocab(ds.train.map((e) => e.text)));
-  const withVocab = (c: GPT2Config, tok: Tokenizer): GPT2Config => (tok === gpt2 ? c : { ...c, vocab_size: tok.vocabSize, padded_vocab_size: Math.ceil(tok.vocabSize / 64) * 64, eos_token_id: tok.eot });
+  const withVocab = (c: GPT2Config, tok: Tokenizer): GPT2Config => (tok === gpt2 ? c : padVocab({ ...c, vocab_size: tok.vocabSize, eos_token_id: tok.eot }));
   const { scratch, distilgpt2: distil } = BENCH_CONFIGS;
   const cases: TrainCase[] = [];
   for (const [name, config, T] of [['tiny', CONFIGS.tiny, 128], ['scratch', scratch, 256]] as const) {

@@ -6,8 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { init } from './gpu/runtime.ts';
 import { NoAdapterError } from './gpu/device.ts';
-import { loadModel } from './model/load.ts';
-import { checkVocabMatchesModel, getTokenizer } from './io/tokenizer.ts';
+import { loadModelAndTokenizer } from './model/load.ts';
 import { MIXES, encodeExamples, loadDataset, loadUserData, packEpoch, type Example, type Mix } from './data/index.ts';
 import { validationLoss, qaEval } from './train/evaluate.ts';
 import { diagnose } from './probe/diagnose.ts';
@@ -30,9 +29,7 @@ const argv = yargs(hideBin(process.argv))
 try {
   if (!fs.existsSync(path.join(argv.weights, 'config.json'))) throw new Error(`--weights ${argv.weights}: no config.json there`);
   await init();
-  const model = loadModel(argv.weights);
-  const tok = getTokenizer(argv.weights);
-  if (tok.gpt2Ids) checkVocabMatchesModel(tok, model.config.vocab_size, argv.weights);
+  const { model, tok } = loadModelAndTokenizer(argv.weights);
   let phr: Example[], ent: Example[] = [];
   if (argv.data?.length) phr = loadUserData(argv.data);
   else { const ds = await loadDataset({ mix: argv['data-mix'], seed: 1234 }); phr = ds.val.phrasings; ent = ds.val.entities; }

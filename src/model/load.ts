@@ -1,5 +1,6 @@
 // Moving a GPT2 between the GPU and Hugging Face's layout on disk.
 import { loadHF, saveHF } from '../io/hf.ts';
+import { checkVocabMatchesModel, getTokenizer, type Tokenizer } from '../io/tokenizer.ts';
 import { CONFIGS, type GPT2Config } from './config.ts';
 import { GPT2 } from './gpt2.ts';
 
@@ -23,6 +24,17 @@ export function loadModel(dir: string, o: { padVocab?: boolean } = {}): GPT2 {
     } else model.params.set(s.name, t.data);
   }
   return model;
+}
+
+/**
+ * A model and the tokenizer its directory carries (GPT-2's when it has none); a compact
+ * vocabulary must match the model's vocab_size (a one-line error names both sizes).
+ */
+export function loadModelAndTokenizer(dir: string): { model: GPT2; tok: Tokenizer } {
+  const tok = getTokenizer(dir);
+  const model = loadModel(dir);
+  if (tok.gpt2Ids) checkVocabMatchesModel(tok, model.config.vocab_size, dir);
+  return { model, tok };
 }
 
 /** Read every parameter back, in the HF layout (wte trimmed to the real vocabulary). */
@@ -50,6 +62,6 @@ export function configFor(name: keyof typeof CONFIGS, over: Partial<GPT2Config> 
   const base = CONFIGS[name];
   const c = { ...base, ...Object.fromEntries(Object.entries(over).filter(([, v]) => v !== undefined)) } as GPT2Config;
   if (c.n_embd % c.n_head) throw new Error(`n_embd ${c.n_embd} is not divisible by n_head ${c.n_head}`);
-  if (c.padded_vocab_size < c.vocab_size) c.padded_vocab_size = Math.ceil(c.vocab_size / 64) * 64;
+  if (c.padded_vocab_size < c.vocab_size) c.padded_vocab_size = padVocab(c).padded_vocab_size;
   return c;
 }

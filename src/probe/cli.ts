@@ -2,10 +2,10 @@
 import fs from 'node:fs';
 import yargs from 'yargs';
 import { init } from '../gpu/runtime.ts';
-import { checkVocabMatchesModel, getTokenizer, type Tokenizer } from '../io/tokenizer.ts';
+import { type Tokenizer } from '../io/tokenizer.ts';
 import { generate } from '../model/generate.ts';
 import type { GPT2 } from '../model/gpt2.ts';
-import { loadModel } from '../model/load.ts';
+import { loadModelAndTokenizer } from '../model/load.ts';
 import { DEFAULT_PROMPTS, DEFAULT_THRESHOLDS, diagnose, FUNCTION_WORDS, NULL_PROMPT, type Diagnosis, type PromptSpec } from './diagnose.ts';
 import { diagnoseReport, diagnoseSummary, lensTable, lossTable, quoted, sideBySide, topTable } from './format.ts';
 import { inspect, type InspectResult } from './inspect.ts';
@@ -160,10 +160,7 @@ interface Loaded { dir: string; model: GPT2; tok: Tokenizer }
 
 function load(dir: string): Loaded {
   try {
-    const model = loadModel(dir);
-    const tok = getTokenizer(dir);
-    if (tok.gpt2Ids) checkVocabMatchesModel(tok, model.config.vocab_size, dir);
-    return { dir, model, tok };
+    return { dir, ...loadModelAndTokenizer(dir) };
   } catch (e) {
     throw new UsageError((e as Error).message.split('\n')[0]);
   }

@@ -6,8 +6,8 @@ import path from 'node:path';
 import { init } from '../gpu/runtime.ts';
 import { GPT2 } from '../model/gpt2.ts';
 import { CONFIGS, paramCount, type GPT2Config } from '../model/config.ts';
-import { configFor, loadModel } from '../model/load.ts';
-import { checkVocabMatchesModel, compactTokenizer, compactVocab, getTokenizer, type Tokenizer } from '../io/tokenizer.ts';
+import { configFor, loadModelAndTokenizer, padVocab } from '../model/load.ts';
+import { compactTokenizer, compactVocab, getTokenizer, type Tokenizer } from '../io/tokenizer.ts';
 import { encodeExamples, loadBatchFile, loadDataset, loadUserData, packEpoch, formatStats, type Batch, type EncodedSeq, type Example, type LossOn, type Mix } from '../data/index.ts';
 import { AdamW, learningRate, type Schedule } from './optimizer.ts';
 import { trainStep, readStep } from './step.ts';
@@ -85,7 +85,10 @@ const DATA_SEED = 1234;
 function modelConfig(o: TrainOptions, tok: Tokenizer): GPT2Config {
   const base = o.preset === 'tiny' ? 'tiny' : o.model === 'scratch' ? 'scratch' : o.model;
   const over: Partial<GPT2Config> = { n_layer: o.layers, n_embd: o.width, n_head: o.heads };
-  if (tok.vocabSize !== CONFIGS[base].vocab_size) Object.assign(over, { vocab_size: tok.vocabSize, padded_vocab_size: Math.ceil(tok.vocabSize / 64) * 64, eos_token_id: tok.eot });
+  if (tok.vocabSize !== CONFIGS[base].vocab_size) {
+    const v = { ...CONFIGS[base], vocab_size: tok.vocabSize };
+    Object.assign(over, { vocab_size: tok.vocabSize, padded_vocab_size: padVocab(v).padded_vocab_size, eos_token_id: tok.eot });
+  }
   if (o.seq && o.seq > CONFIGS[base].n_positions) over.n_positions = o.seq;
   return configFor(base, over);
 }
@@ -157,15 +160,11 @@ export async function train(opts: TrainOptions, ui: UI): Promise<{ dir: string; 
   let model: GPT2;
   let tok: Tokenizer;
   if (resumeFrom) {
-    tok = getTokenizer(resumeFrom);
-    model = loadModel(resumeFrom);
-    if (tok.gpt2Ids) checkVocabMatchesModel(tok, model.config.vocab_size, resumeFrom);
+    ({ model, tok } = loadModelAndTokenizer(resumeFrom));
     if (model.config.padded_vocab_size !== state!.padded_vocab_size) throw new Error(`${resumeFrom}: padded vocabulary differs from the saved state`);
   } else if (o.weights) {
     if (!fs.existsSync(path.join(o.weights, 'config.json'))) throw new Error(`--weights ${o.weights}: no config.json there (expected a Hugging Face GPT-2 directory; see weights/README.md)`);
-    tok = getTokenizer(o.weights);
-    model = loadModel(o.weights);
-    if (tok.gpt2Ids) checkVocabMatchesModel(tok, model.config.vocab_size, o.weights);
+    ({ model, tok } = loadModelAndTokenizer(o.weights));
   } else {
     // from scratch: a compact vocabulary of the training text's GPT-2 tokens, unless --vocab gpt2
     tok = (o.vocab ?? 'compact') === 'compact' && train.length ? compactTokenizer(compactVocab(train.map((e) => e.text))) : getTokenizer();

@@ -36,23 +36,20 @@ export function uploadBatch(b: Batch, o: { gather?: boolean } = {}): { inputs: T
   }
   let count = B * T;
   if (b.weights) { count = 0; for (const w of b.weights) count += w; }
+  const inputs = Tensor.from(inp, [B * T], 'i32');
   const keep: number[] = [];
   if (b.weights && o.gather !== false) b.weights.forEach((w, i) => { if (w !== 0) keep.push(i); });
-  if (b.weights && o.gather !== false && keep.length < B * T) {
+  if (b.weights && keep.length < B * T && o.gather !== false) {
+    const w = b.weights;
     return {
-      inputs: Tensor.from(inp, [B * T], 'i32'),
+      inputs,
       targets: Tensor.from(keep.map((i) => tgt[i]), [keep.length], 'i32'),
-      weights: Tensor.from(keep.map((i) => b.weights![i]), [keep.length]),
+      weights: Tensor.from(keep.map((i) => w[i]), [keep.length]),
       rows: Tensor.from(keep, [keep.length], 'i32'),
       count,
     };
   }
-  return {
-    inputs: Tensor.from(inp, [B * T], 'i32'),
-    targets: Tensor.from(tgt, [B * T], 'i32'),
-    weights: b.weights ? Tensor.from(b.weights, [B * T]) : undefined,
-    count,
-  };
+  return { inputs, targets: Tensor.from(tgt, [B * T], 'i32'), weights: b.weights ? Tensor.from(b.weights, [B * T]) : undefined, count };
 }
 
 /** Release what uploadBatch made. */
