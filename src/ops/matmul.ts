@@ -146,10 +146,20 @@ function pickTiled(s: MatmulShape): ConcreteVariant {
   return 'tiled-64x64';
 }
 
+/**
+ * The texture variant for a problem: a 32-row register block where it still leaves
+ * TEX_MIN_WORKGROUPS workgroups to spread over the CPU's threads, else 8 rows. Measured on a
+ * 2-core lavapipe (Mesa 25.0.7, AVX2; /tmp script timing training steps, medians of 7): the
+ * 64-row block took 15–25 s to compile per A mode on a cold shader cache and was no faster
+ * (scratch step 9.3 s with it, 8.1–8.4 s with this rule; tiny step 0.77–0.92 s vs 0.65–0.71 s);
+ * a threshold of 32 workgroups gave 9.1–9.5 s and 0.90 s.
+ */
+const TEX_MIN_WORKGROUPS = 16;
+
 function pickTex(s: MatmulShape): ConcreteVariant {
   const sg = (v: ConcreteVariant, alt: ConcreteVariant) => (unavailable(v) ? alt : v);
-  if (s.M >= 256 && s.N >= 64) return sg('tex-sg-64x16', 'tex-32x16');
-  if (s.M >= 32) return sg('tex-sg-32x16', 'tex-16x16');
+  const workgroups = (TM: number) => Math.ceil(s.N / 16 / 8) * Math.ceil(s.M / TM / 8) * s.Z;
+  if (workgroups(32) >= TEX_MIN_WORKGROUPS) return sg('tex-sg-32x16', 'tex-16x16');
   return sg('tex-sg-8x16', s.M >= 8 ? 'tex-8x16' : 'tex-4x16');
 }
 
