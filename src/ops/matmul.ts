@@ -149,7 +149,8 @@ function pickTiled(s: MatmulShape): ConcreteVariant {
 /**
  * The texture variant for a problem: a 32-row register block where it still leaves
  * TEX_MIN_WORKGROUPS workgroups to spread over the CPU's threads, else 8 rows. Measured on a
- * 2-core lavapipe (Mesa 25.0.7, AVX2; /tmp script timing training steps, medians of 7): the
+ * 2-core lavapipe (Mesa 25.0.7, AVX2; training steps of the tiny and scratch configs timed alone,
+ * medians of 7): the
  * 64-row block took 15–25 s to compile per A mode on a cold shader cache and was no faster
  * (scratch step 9.3 s with it, 8.1–8.4 s with this rule; tiny step 0.77–0.92 s vs 0.65–0.71 s);
  * a threshold of 32 workgroups gave 9.1–9.5 s and 0.90 s.
@@ -158,8 +159,8 @@ const TEX_MIN_WORKGROUPS = 16;
 
 function pickTex(s: MatmulShape): ConcreteVariant {
   const sg = (v: ConcreteVariant, alt: ConcreteVariant) => (unavailable(v) ? alt : v);
-  const workgroups = (TM: number) => Math.ceil(s.N / 16 / 8) * Math.ceil(s.M / TM / 8) * s.Z;
-  if (workgroups(32) >= TEX_MIN_WORKGROUPS) return sg('tex-sg-32x16', 'tex-16x16');
+  const [gx, gy, gz] = texGrid(TEX['tex-sg-32x16'], s.M, s.N, s.Z);
+  if (gx * gy * gz >= TEX_MIN_WORKGROUPS) return sg('tex-sg-32x16', 'tex-16x16');
   return sg('tex-sg-8x16', s.M >= 8 ? 'tex-8x16' : 'tex-4x16');
 }
 
@@ -496,6 +497,12 @@ function texWorkgroup(cfg: TexConfig): [number, number] {
   return [sg, Math.max(1, 64 / sg)];
 }
 
+/** The workgroup grid of a texture variant over an M x N (x Z) output block. */
+function texGrid(cfg: TexConfig, M: number, N: number, Z: number): [number, number, number] {
+  const [WGX, WGY] = texWorkgroup(cfg);
+  return [Math.ceil(Math.ceil(N / 4) / cfg.TN4 / WGX), Math.ceil(M / cfg.TM / WGY), Z];
+}
+
 /** How the texture kernel reads A: a packed texture, or its buffer (row-major as vec4s, or transposed as scalars). */
 type AMode = 'tex' | 'rows' | 'cols';
 
@@ -544,7 +551,6 @@ function runTex(v: string, a: Tensor, b: Tensor, out: Tensor, s: MatmulShape, o:
   const why = unavailable(v);
   if (why) throw new Error(`matmul: ${why}`);
   const cfg = TEX[v];
-  const [WGX, WGY] = texWorkgroup(cfg);
   const L = Math.min(gpu().device.limits.maxTextureDimension2D, matmulLimits.maxTexture ?? Infinity);
   const st = strides(s, o);
   const { Z, M, N, K } = s;
@@ -590,7 +596,7 @@ function runTex(v: string, a: Tensor, b: Tensor, out: Tensor, s: MatmulShape, o:
       const a0 = !ra ? 0 : aMode === 'rows' ? ra.base / 4 : ra.base, lda = aMode === 'rows' ? K / 4 : aMode === 'cols' ? M : 0;
       dispatch(k, [db.mc, db.nc, K4, aRows, aOff, s.bBatched ? 4 * K4 : 0, s.bBatched ? db.z0 * 4 * K4 : 0, db.n0 / 4,
         rc.base, st.C.m!, st.C.z!, rbias.base, f32(e.alpha), f32(e.beta), flags(e), 0, a0, lda, 0, 0],
-      [ra ? (aMode === 'rows' ? pad16(ra) : ra) : va!, vb, rbias, rc], [Math.ceil(Math.ceil(db.nc / 4) / cfg.TN4 / WGX), Math.ceil(db.mc / cfg.TM / WGY), db.zc]);
+      [ra ? (aMode === 'rows' ? pad16(ra) : ra) : va!, vb, rbias, rc], texGrid(cfg, db.mc, db.nc, db.zc));
     }
     if (ta) releaseTexture(ta);
     releaseTexture(tbt);
