@@ -12,6 +12,7 @@ import { encodeExamples, loadBatchFile, loadDataset, loadUserData, packEpoch, fo
 import { AdamW, learningRate, type Schedule } from './optimizer.ts';
 import { trainStep, readStep } from './step.ts';
 import { saveCheckpoint, resolveCheckpoint, readTrainerState, loadOptimizer, type TrainerState } from './checkpoint.ts';
+import { fitBudget, refitSteps } from './budget.ts';
 import { validationLoss, qaEval, probePrompts, type QAItem } from './evaluate.ts';
 import { lineChart } from '../report/svg.ts';
 import { diagnose } from '../probe/diagnose.ts';
@@ -75,9 +76,6 @@ export const PROBE_PROMPTS = [
 ];
 
 export class TrainingStopped extends Error {}
-
-/** The most of a time budget that evaluations may take. */
-const EVAL_SHARE = 0.1;
 
 /** The embedded data's build seed (which entities are held out, how text is rendered). */
 const DATA_SEED = 1234;
@@ -292,6 +290,7 @@ export async function train(opts: TrainOptions, ui: UI): Promise<{ dir: string; 
   let firstEval = 0; // ms of the evaluation run at the fit (not part of the measured step rate)
   let evalMs = 0; // ms of every evaluation since the fit's measurement began (the fit's included)
   let evalsSinceFit = 0;
+  let lastEval: { step: number; ev: Record<string, unknown> } | undefined;
   let fittedHere = false; // the step count was fitted to --time in this process (and is refitted at each evaluation)
   // defaults that depend on the schedule's length (known after measuring, with --time)
   const warmup = () => (o.warmup >= 0 ? o.warmup : totalSteps ? Math.min(200, Math.ceil(0.05 * totalSteps)) : 10);
@@ -336,8 +335,7 @@ export async function train(opts: TrainOptions, ui: UI): Promise<{ dir: string; 
           firstEval = performance.now() - te;
           evalMs = firstEval;
           const left = o.time - (performance.now() - t0) / 1000;
-          const evals = Math.max(1, Math.min(10, Math.floor((EVAL_SHARE * o.time) / evalCost)));
-          const steps = Math.floor((left - evals * evalCost) / perStep);
+          const { steps, evals } = fitBudget({ budget: o.time, left, perStep, evalCost });
           if (steps < 1) {
             throw new TrainingStopped(`--time ${fmtTime(o.time)} is too short: a step takes ${perStep.toFixed(1)} s and an evaluation ${evalCost.toFixed(1)} s here, ` +
               `so one more step and the final evaluation need --time ${fmtTime(Math.ceil((performance.now() - t0) / 1000 + perStep + evalCost))} or more`);
@@ -356,6 +354,7 @@ export async function train(opts: TrainOptions, ui: UI): Promise<{ dir: string; 
         ui.progress?.stop();
         const te = performance.now();
         const ev = await evaluate();
+        lastEval = { step, ev };
         const vl = ev.val_loss as number | undefined;
         if (vl !== undefined && (bestVal === null || vl < bestVal)) {
           bestVal = vl;
@@ -370,10 +369,12 @@ export async function train(opts: TrainOptions, ui: UI): Promise<{ dir: string; 
           evalsSinceFit++;
           const perStep = (now - measuredFrom.at - evalMs) / 1000 / (step - measuredFrom.step);
           const evalCost = (evalMs - firstEval) / 1000 / evalsSinceFit;
-          const evalsLeft = Math.ceil((totalSteps - step) / evalEvery); // the final one included
-          const left = o.time! - (now - t0) / 1000 - evalsLeft * evalCost;
-          const fit = Math.max(step + 1, step + Math.floor(left / perStep));
-          if (Math.abs(fit - totalSteps) > 0.01 * totalSteps) {
+          const left = o.time! - (now - t0) / 1000;
+          const fit = refitSteps({ step, totalSteps, evalEvery, left, perStep, evalCost });
+          if (fit === step) {
+            ui.log(`the budget fits no more than ${Math.floor(evalEvery / 4)} more steps: this evaluation is the final one`);
+            totalSteps = fit;
+          } else if (Math.abs(fit - totalSteps) > 0.01 * totalSteps) {
             ui.log(`refitted after an evaluation: ${perStep.toFixed(2)} s per step, ${evalCost.toFixed(1)} s per evaluation: the budget fits ${fit} steps`);
             totalSteps = fit;
           }
@@ -393,7 +394,7 @@ export async function train(opts: TrainOptions, ui: UI): Promise<{ dir: string; 
       if (o.time && totalSteps === 0 && elapsed > o.time) totalSteps = step;
     }
     ui.progress?.stop();
-    const ev = await evaluate();
+    const ev = lastEval?.step === step ? lastEval.ev : await evaluate();
     const vl = ev.val_loss as number | undefined;
     if (vl !== undefined && (bestVal === null || vl < bestVal)) { bestVal = vl; await saveCheckpoint(path.join(dir, 'best'), model, null, snapshot(), tok); }
     await saveCheckpoint(path.join(dir, 'final'), model, null, snapshot(), tok);

@@ -1,0 +1,29 @@
+// A time budget (--time): how many steps and evaluations fit into what is left of it. Pure
+// arithmetic on measured costs, so that the trainer's loop only measures and applies.
+
+/** At most this share of a time-budgeted run goes to evaluations (each costs what one measured). */
+export const EVAL_SHARE = 0.1;
+/** At most this many evaluations in a budgeted run, the final one included. */
+const MAX_EVALS = 10;
+
+/**
+ * The first fit, after a few measured steps and one evaluation: `left` seconds remain, a step
+ * costs `perStep` and an evaluation `evalCost` seconds. Returns the steps still to run (< 1: the
+ * budget is too short) and how many evaluations to make along the way, the final one included.
+ */
+export function fitBudget(o: { budget: number; left: number; perStep: number; evalCost: number }): { steps: number; evals: number } {
+  const evals = Math.max(1, Math.min(MAX_EVALS, Math.floor((EVAL_SHARE * o.budget) / o.evalCost)));
+  return { steps: Math.floor((o.left - evals * o.evalCost) / o.perStep), evals };
+}
+
+/**
+ * The refit after an evaluation at `step`: the step count that fills the `left` seconds, keeping
+ * the evaluations still to come (every `evalEvery` steps until `totalSteps`, the final one
+ * included). When fewer than a quarter of an evaluation interval would remain, the evaluation
+ * just made is the final one: the run ends at `step` rather than repeat it a few steps later.
+ */
+export function refitSteps(o: { step: number; totalSteps: number; evalEvery: number; left: number; perStep: number; evalCost: number }): number {
+  const evalsLeft = Math.ceil((o.totalSteps - o.step) / o.evalEvery);
+  const fit = Math.max(o.step + 1, o.step + Math.floor((o.left - evalsLeft * o.evalCost) / o.perStep));
+  return fit - o.step < o.evalEvery / 4 ? o.step : fit;
+}
