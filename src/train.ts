@@ -95,7 +95,9 @@ try {
     batchFile: argv['batch-file'],
     stopAfter: argv['stop-after'],
   };
-  for (const k of ['batch', 'gradAccum', 'evalBatches'] as const) if (!(Number.isInteger(o[k]) && o[k] > 0)) throw new Error(`--${k} must be a positive integer`);
+  for (const [k, flag] of [['batch', '--batch'], ['gradAccum', '--grad-accum'], ['evalBatches', '--eval-batches']] as const) {
+    if (!(Number.isInteger(o[k]) && o[k] > 0)) throw new Error(`${flag} must be a positive integer`);
+  }
   if (o.steps !== undefined && !(Number.isInteger(o.steps) && o.steps > 0)) throw new Error('--steps must be a positive integer');
   if (o.epochs !== undefined && !(o.epochs > 0)) throw new Error('--epochs must be positive');
   if (!(o.lr > 0)) throw new Error('--lr must be positive');

@@ -201,7 +201,7 @@ export async function train(opts: TrainOptions, ui: UI): Promise<{ dir: string; 
   const tokensPerStep = o.gradAccum * (fixed ? fixed.B * fixed.T : o.batch * T);
 
   // ---------------------------------------------------------------- schedule
-  let totalSteps = state?.totalSteps ?? (o.steps ?? (o.time ? 0 : Math.round((o.epochs ?? 1) * stepsPerEpoch)));
+  let totalSteps = state?.totalSteps ?? (o.steps ?? (o.time ? 0 : Math.max(1, Math.round((o.epochs ?? 1) * stepsPerEpoch))));
   const opt = new AdamW(model.params, { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: o.weightDecay, clip: o.clip });
   if (resumeFrom) loadOptimizer(resumeFrom, model, opt, state!);
   let step = state?.step ?? 0;
