@@ -11,6 +11,8 @@ import {
 } from '../src/data/index.ts';
 import { namesOf } from '../src/data/build.ts';
 import { parsePersonGloss } from '../src/data/gloss.ts';
+import { FILLERS, INTENTS, noisy } from '../src/data/render.ts';
+import { Rng } from '../src/data/rng.ts';
 
 const enc = new Tiktoken(r50k);
 const tok: Tokenizer = { encode: (t) => enc.encode(t), eot: 50256 };
@@ -116,7 +118,7 @@ describe('WordNet art data', () => {
     for (const k of trained) {
       const xs = core.train.filter((x) => x.entity === k);
       const passages = new Set(xs.filter((x) => x.kind === 'text').map((x) => x.text));
-      expect(passages.size, k).toBeGreaterThanOrEqual(2); // more than one rendering of its facts
+      expect(passages.size, k).toBeGreaterThanOrEqual(2); // its facts told in more than one passage
       expect(xs.filter((x) => x.kind === 'qa').length, k).toBeGreaterThanOrEqual(5);
     }
     // held-out phrasings: every trained entity is asked in some, none of them is a training question
@@ -127,6 +129,24 @@ describe('WordNet art data', () => {
     // an entity's text is the same whatever the mix: the core's first rendering is the art mix's
     const monet = (ds: Dataset) => ds.train.filter((x) => x.entity === 'claude monet' && x.kind === 'text').map((x) => x.text);
     expect(monet(core).slice(0, monet(art).length)).toEqual(monet(art));
+  });
+
+  it('makes noisy copies of questions that keep the name and add only fillers', () => {
+    const templateWords = new Set(INTENTS.flatMap((i) => [...i.train, ...i.val]).join(' ').toLowerCase().match(/[a-z']+/g));
+    for (const f of FILLERS) expect(templateWords.has(f), f).toBe(false);
+    const q = 'What was the birth year of Vincent van Gogh?';
+    const words = new Set(q.toLowerCase().match(/[a-z']+/g));
+    const seen = new Set<string>();
+    for (let seed = 0; seed < 200; seed++) {
+      const n = noisy(q, 'Vincent van Gogh', new Rng(seed));
+      expect(n).toContain('Vincent van Gogh');
+      for (const w of n.replace('Vincent van Gogh', '').toLowerCase().match(/[a-z']+/g) ?? []) expect(words.has(w) || FILLERS.includes(w), `${w} in ${n}`).toBe(true);
+      seen.add(n);
+    }
+    expect(seen.size).toBeGreaterThan(150); // mostly different copies
+    expect(seen.has(q)).toBe(false); // at least one filler is always inserted
+    // a possessive stays attached to the name
+    expect(noisy("What was Degas's job?", 'Degas', new Rng(3))).toMatch(/Degas's/);
   });
 
   it('builds the general and mixed mixes', () => {

@@ -33,6 +33,8 @@ export interface RenderCtx {
   allPhrasings?: Set<string>;
   /** also ask each intent once more inside a conversational wrapper (WRAPPERS): the core mix */
   wrapped?: boolean;
+  /** with `wrapped`: noisy copies (see noisy) of a training question per intent, in training text only */
+  noisy?: number;
 }
 
 // --- names and small pieces ---------------------------------------------------------------------
@@ -573,6 +575,45 @@ function wrap(w: string, q: string): string {
   return w.replace('{q}', q).replace('{q-}', bare.charAt(0).toLowerCase() + bare.slice(1));
 }
 
+/**
+ * Words that carry no question of their own, for noisy copies of training questions (noisy):
+ * none of them is a word of any question template.
+ */
+export const FILLERS = ('please actually really just now so okay hey um hmm briefly simply quickly kindly today again ' +
+  'maybe perhaps honestly basically generally roughly truly still here then indeed friend teacher class homework curious ' +
+  'wondering quick simple little bit oh right sure very').split(' ');
+
+/**
+ * A noisy copy of question `q` that asks about `name` (training only): each word around the
+ * name may be dropped (p 0.08) or replaced by a filler (p 0.12), one or two fillers are inserted,
+ * and the case of the first letter and the final punctuation may change. Asked each fact in a
+ * few fixed phrasings, a small model keys on the phrasing instead of the entity: on a held-out
+ * phrasing it answered about whichever entity that frame resembled. Noisy frames teach it that
+ * the name and the words that ask for a fact decide the answer.
+ */
+export function noisy(q: string, name: string, r: Rng): string {
+  const at = q.indexOf(name);
+  if (at < 0) return q;
+  const end = q.replace(/[?.!]$/, '');
+  const noise = (part: string) => {
+    const out: string[] = [];
+    for (const w of part.split(' ').filter(Boolean)) {
+      const u = r.next();
+      if (u < 0.08) continue;
+      out.push(u < 0.2 ? r.pick(FILLERS) : w);
+    }
+    return out;
+  };
+  const before = noise(q.slice(0, at)), after = noise(end.slice(at + name.length));
+  for (let k = 1 + r.int(2); k > 0; k--) {
+    const side = r.chance(0.6) ? before : after;
+    side.splice(r.int(side.length + 1), 0, r.pick(FILLERS));
+  }
+  let s = [...before, name, ...after].join(' ').replace(/ ([,'])/g, '$1');
+  s = r.chance(0.3) ? s.charAt(0).toLowerCase() + s.slice(1) : cap(s);
+  return s + r.pick(['?', '?', '.', '']);
+}
+
 function fillQuestion(t: string, e: Entity, r: Rng): string {
   // persons are asked about by full or (sometimes) short name
   const x = e.kind === 'person' ? (e.short && r.chance(0.25) ? e.short : e.name) : qname(e);
@@ -798,6 +839,14 @@ export function renderEntity(e: Entity, c: RenderCtx, seed: number, full: boolea
     if (c.wrapped && train.length) {
       const t = ir.pick(train);
       qa.push({ question: wrap(ir.pick(WRAPPERS), fillQuestion(t, e, ir)), answer: intent.answer(e, c, ir, full), template: t, entity: e.key });
+      // (their own random stream, so that adding them changed no other question or answer)
+      const nr = Rng.of(seed, 'noisy', e.key, intent.id);
+      for (let k = 0; !full && k < (c.noisy ?? 0); k++) {
+        const tn = nr.pick(train);
+        const q = fillQuestion(tn, e, nr);
+        const x = [e.name, e.short, qname(e), nameOf(e)].find((n) => n && q.includes(n)) ?? '';
+        qa.push({ question: noisy(q, x, nr), answer: intent.answer(e, c, nr, full), template: tn, entity: e.key });
+      }
     }
     const val = phrasingsFor(intent, e, intent.val);
     if (val.length && ir.chance(c.valRate)) {
