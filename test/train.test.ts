@@ -61,11 +61,24 @@ describe('train', () => {
     await train({ ...o, saveDir: path.join(root, 'a') }, quietUI());
     await train({ ...o, saveDir: path.join(root, 'b'), stopAfter: 4 }, quietUI());
     expect(fs.existsSync(path.join(root, 'b/final'))).toBe(false);
+    // a copy of the stopped run, as a crash mid-save leaves it: only latest.old, and a stale temp folder
+    fs.cpSync(path.join(root, 'b'), path.join(root, 'c'), { recursive: true });
+    fs.renameSync(path.join(root, 'c/latest'), path.join(root, 'c/latest.old'));
+    fs.mkdirSync(path.join(root, 'c/latest.tmp-999999999'));
+    const bMetrics = fs.readFileSync(path.join(root, 'b/metrics.jsonl'), 'utf8');
+    await train({ ...base, resume: path.join(root, 'c') }, quietUI());
+    // the copy wrote into itself, not into the run it was copied from
+    expect(fs.existsSync(path.join(root, 'b/final'))).toBe(false);
+    expect(fs.readFileSync(path.join(root, 'b/metrics.jsonl'), 'utf8')).toBe(bMetrics);
+    expect(fs.readdirSync(path.join(root, 'c')).filter((f) => f.startsWith('latest')).sort()).toEqual(['latest']);
     await train({ ...base, resume: path.join(root, 'b') }, quietUI());
-    const a = loadHF(path.join(root, 'a/final')).tensors, b = loadHF(path.join(root, 'b/final')).tensors;
-    for (const [name, t] of a) expect(Buffer.from(b.get(name)!.data.buffer).equals(Buffer.from(t.data.buffer)), name).toBe(true);
     const losses = (d: string) => fs.readFileSync(path.join(root, d, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.type === 'train').map((m) => m.loss);
-    expect(losses('b')).toEqual(losses('a'));
+    const a = loadHF(path.join(root, 'a/final')).tensors;
+    for (const d of ['b', 'c']) {
+      const x = loadHF(path.join(root, d, 'final')).tensors;
+      for (const [name, t] of a) expect(Buffer.from(x.get(name)!.data.buffer).equals(Buffer.from(t.data.buffer)), `${d} ${name}`).toBe(true);
+      expect(losses(d)).toEqual(losses('a'));
+    }
   });
 
   it('refuses to overwrite a run, bad data files and bad batch files with clear errors', async () => {

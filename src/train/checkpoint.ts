@@ -6,7 +6,8 @@
 // A checkpoint directory is written whole or not at all: everything goes into a temporary
 // sibling directory, which then replaces the old one by rename. If the process dies between
 // the two renames, the previous checkpoint is still there as NAME.old and is found by
-// resolveCheckpoint().
+// resolveCheckpoint(); it is removed only once the new NAME is in place. A failed save removes its
+// temporary folder, and a save removes those that killed processes left (NAME.tmp-PID).
 import fs from 'node:fs';
 import path from 'node:path';
 import { saveHF } from '../io/hf.ts';
@@ -49,21 +50,53 @@ async function stateTensors(model: GPT2, flat: import('../gpu/tensor.ts').Tensor
 export async function saveCheckpoint(dir: string, model: GPT2, opt: AdamW | null, state: TrainerState, tok: Tokenizer) {
   const parent = path.dirname(path.resolve(dir));
   fs.mkdirSync(parent, { recursive: true });
+  removeStaleTemps(dir);
   const tmp = `${path.resolve(dir)}.tmp-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp);
-  // read everything back from the GPU first, then write
-  const weights = await modelTensors(model);
-  const moments = opt ? [...(await stateTensors(model, model.params.adamState.m, 'm.')), ...(await stateTensors(model, model.params.adamState.v, 'v.'))] : null;
-  saveHF(tmp, model.config, weights);
-  writeTokenizerFiles(tmp, tok);
-  if (moments) writeSafetensors(path.join(tmp, 'optimizer.safetensors'), moments, { step: String(opt!.step) });
-  writeFileAtomic(path.join(tmp, 'trainer_state.json'), JSON.stringify(state, null, 2) + '\n');
+  try {
+    // read everything back from the GPU first, then write
+    const weights = await modelTensors(model);
+    const moments = opt ? [...(await stateTensors(model, model.params.adamState.m, 'm.')), ...(await stateTensors(model, model.params.adamState.v, 'v.'))] : null;
+    saveHF(tmp, model.config, weights);
+    writeTokenizerFiles(tmp, tok);
+    if (moments) writeSafetensors(path.join(tmp, 'optimizer.safetensors'), moments, { step: String(opt!.step) });
+    writeFileAtomic(path.join(tmp, 'trainer_state.json'), JSON.stringify(state, null, 2) + '\n');
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true }); // a failed save (a full disk) leaves no half checkpoint behind
+    const why = e instanceof Error ? e.message : String(e);
+    throw new Error(`saving ${dir} failed (${why}); ${fs.existsSync(dir) ? `the previous ${path.basename(dir)}/ is intact` : 'nothing was replaced'}`);
+  }
   const old = `${path.resolve(dir)}.old`;
-  fs.rmSync(old, { recursive: true, force: true });
-  if (fs.existsSync(dir)) fs.renameSync(dir, old);
+  if (fs.existsSync(dir)) {
+    // NAME.old is only ever the previous good checkpoint while NAME is being replaced
+    fs.rmSync(old, { recursive: true, force: true });
+    fs.renameSync(dir, old);
+  }
+  // (when a crash left only NAME.old, it stays until the new NAME is in place)
   fs.renameSync(tmp, dir);
   fs.rmSync(old, { recursive: true, force: true });
+}
+
+/** Remove NAME.tmp-PID folders beside `dir` that a killed save of another process left. */
+function removeStaleTemps(dir: string): void {
+  const parent = path.dirname(path.resolve(dir));
+  const prefix = `${path.basename(dir)}.tmp-`;
+  for (const f of fs.readdirSync(parent)) {
+    if (!f.startsWith(prefix)) continue;
+    const pid = Number(f.slice(prefix.length));
+    if (Number.isInteger(pid) && pid !== process.pid && alive(pid)) continue; // a save in progress elsewhere
+    fs.rmSync(path.join(parent, f), { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /**

@@ -126,10 +126,13 @@ export async function train(opts: TrainOptions, ui: UI): Promise<{ dir: string; 
   if (opts.resume) {
     resumeFrom = resolveCheckpoint(opts.resume);
     state = readTrainerState(resumeFrom);
-    // the same schedule and data order: the original options, in the original directory
+    // the same schedule and data order: the original options
     o = { ...(state.options as unknown as TrainOptions), resume: opts.resume, json: opts.json, stopAfter: opts.stopAfter };
   }
-  const dir = path.resolve(o.saveDir ?? defaultSaveDir(o));
+  // a resumed run writes where its checkpoint is now (a checkpoint's parent is its run directory),
+  // not where it was made: a copied or moved run must not write into the original
+  const dir = resumeFrom ? path.dirname(path.resolve(resumeFrom)) : path.resolve(o.saveDir ?? defaultSaveDir(o));
+  if (resumeFrom && !fs.existsSync(path.join(dir, 'run.json'))) throw new Error(`--resume: ${dir} is not a run directory (no run.json beside ${path.basename(resumeFrom)}/)`);
   if (!resumeFrom && fs.existsSync(path.join(dir, 'run.json'))) {
     throw new Error(`${dir} already holds a run; pick another --save-dir, or continue it with --resume ${dir}`);
   }
