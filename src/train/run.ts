@@ -77,6 +77,9 @@ export const PROBE_PROMPTS = [
 
 export class TrainingStopped extends Error {}
 
+/** Signals this close together are one Ctrl-C (see onSignal in train). */
+const SIGNAL_REPEAT_MS = 1000;
+
 /** The embedded data's build seed (which entities are held out, how text is rendered). */
 const DATA_SEED = 1234;
 
@@ -281,13 +284,23 @@ export async function train(opts: TrainOptions, ui: UI): Promise<{ dir: string; 
   };
 
   // ---------------------------------------------------------------- the loop
+  // Ctrl-C or SIGTERM: save at the end of the step. A terminal's Ctrl-C reaches this process
+  // twice under npx/tsx (from the terminal's process group, and relayed by tsx's parent process),
+  // so a repeat within SIGNAL_REPEAT_MS is the same press; a later second Ctrl-C quits at once.
   let stopRequested = false;
-  const onSigint = () => {
-    if (stopRequested) process.exit(130);
+  let stopAt = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    const now = performance.now();
+    if (stopRequested) {
+      if (sig === 'SIGINT' && now - stopAt > SIGNAL_REPEAT_MS) process.exit(130);
+      return;
+    }
     stopRequested = true;
-    ui.log('\ninterrupted: saving a checkpoint at the end of this step (Ctrl-C again to quit without saving)');
+    stopAt = now;
+    ui.log(`\n${sig === 'SIGINT' ? 'interrupted' : 'terminated'}: saving a checkpoint at the end of this step (Ctrl-C again to quit without saving)`);
   };
-  process.on('SIGINT', onSigint);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const t0 = performance.now();
   let measuredFrom = { at: 0, step: 0 };
   let firstEval = 0; // ms of the evaluation run at the fit (not part of the measured step rate)
@@ -409,7 +422,8 @@ export async function train(opts: TrainOptions, ui: UI): Promise<{ dir: string; 
     return { dir, state: snapshot() };
   } finally {
     ui.progress?.stop();
-    process.off('SIGINT', onSigint);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }
 
