@@ -16,6 +16,7 @@ import { readSafetensors, writeSafetensors } from '../io/safetensors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import type { GPT2 } from '../model/gpt2.ts';
 import { modelTensors } from '../model/load.ts';
+import { alive } from './lock.ts';
 import type { AdamW } from './optimizer.ts';
 
 export interface TrainerState {
@@ -90,14 +91,6 @@ function removeStaleTemps(dir: string): void {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * The checkpoint directory to resume from: DIR itself if it holds trainer_state.json,

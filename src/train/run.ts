@@ -13,6 +13,7 @@ import { AdamW, learningRate, type Schedule } from './optimizer.ts';
 import { trainStep, readStep } from './step.ts';
 import { saveCheckpoint, resolveCheckpoint, readTrainerState, loadOptimizer, type TrainerState } from './checkpoint.ts';
 import { fitBudget, refitSteps } from './budget.ts';
+import { lockRunDir } from './lock.ts';
 import { validationLoss, qaEval, probePrompts, type QAItem } from './evaluate.ts';
 import { lineChart } from '../report/svg.ts';
 import { diagnose } from '../probe/diagnose.ts';
@@ -139,6 +140,16 @@ export async function train(opts: TrainOptions, ui: UI): Promise<{ dir: string; 
   if (!resumeFrom && fs.existsSync(path.join(dir, 'run.json'))) {
     throw new Error(`${dir} already holds a run; pick another --save-dir, or continue it with --resume ${dir}`);
   }
+  const unlock = lockRunDir(dir, (why) => ui.log(why));
+  try {
+    return await trainIn(dir, o, resumeFrom, state, ui);
+  } finally {
+    unlock();
+  }
+}
+
+/** train() once its run directory is known and locked. */
+async function trainIn(dir: string, o: TrainOptions, resumeFrom: string | null, state: TrainerState | null, ui: UI): Promise<{ dir: string; state: TrainerState }> {
 
   const g = await init();
   ui.log(`adapter: ${g.info.description} (${g.info.isSoftware ? 'software' : 'GPU'})`);
