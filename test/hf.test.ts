@@ -188,6 +188,19 @@ describe('loadHF refuses what it cannot load', () => {
     const asBool = hotRaw.map((t) => (t.name === 'h.0.attn.bias' ? { ...t, dtype: 'BOOL' as const, bytes: new Uint8Array(128 * 128) } : t));
     expect(loadHF(makeDir('t-bool-buffer', asBool)).tensors.size).toBe(28);
   });
+
+  it('NaN, infinite or overflowing weights are errors naming the tensor and element', () => {
+    const poke = (n: string, i: number, v: number) => hotRaw.map((t) => {
+      if (t.name !== n) return t;
+      const bytes = t.bytes.slice();
+      new DataView(bytes.buffer).setFloat32(4 * i, v, true);
+      return { ...t, bytes };
+    });
+    expectLoadError(makeDir('t-nan', poke('ln_f.weight', 3, NaN)), /tensor "ln_f\.weight" holds NaN at element 3: a broken checkpoint/);
+    expectLoadError(makeDir('t-inf', poke('h.1.mlp.c_fc.weight', 100, -Infinity)), /tensor "h\.1\.mlp\.c_fc\.weight" holds -Infinity at element 100/);
+    expectLoadError(makeDir('t-huge', poke('wte.weight', 0, 3e38)), /tensor "wte\.weight" holds 3\.\d+e\+38 at element 0 \(beyond ±1e\+19/);
+    expect(loadHF(makeDir('t-fine', poke('wte.weight', 0, 1e3))).tensors.size).toBe(28);
+  });
 });
 
 describe('saveHF', () => {

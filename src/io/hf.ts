@@ -142,6 +142,22 @@ export function openWeights(dir: string): { src: TensorSource; sharded: boolean 
 const BUFFER_RE = /^h\.\d+\.attn\.(bias|masked_bias)$/;
 
 /** Load a GPT2LMHeadModel checkpoint directory into float32 arrays (see the top of this file). */
+/**
+ * Weights beyond this magnitude overflow float32 arithmetic once squared (layernorm's variance,
+ * attention scores): no trained GPT-2 comes near it (its largest weights are in the tens).
+ */
+const MAX_WEIGHT = 1e19;
+
+/** Throws one line naming the first NaN, infinity or overflowing value (loading them gave NaN logits and exit 0). */
+function checkFinite(data: Float32Array, what: string): void {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (!(Math.abs(v) <= MAX_WEIGHT)) {
+      throw new Error(`${what} holds ${v} at element ${i}${Number.isFinite(v) ? ` (beyond ±${MAX_WEIGHT.toExponential()}, it overflows float32 arithmetic)` : ''}: a broken checkpoint`);
+    }
+  }
+}
+
 export function loadHF(dir: string): LoadedHF {
   const { config, json } = readHFConfig(dir);
   const cfgFile = path.join(dir, 'config.json');
@@ -188,7 +204,9 @@ export function loadHF(dir: string): LoadedHF {
     for (const [name, shape] of expected) {
       const orig = key.get(name)!;
       dtypes.add(src.entry(orig).dtype);
-      tensors.set(name, { shape, data: src.read(orig) });
+      const data = src.read(orig);
+      checkFinite(data, `${where}: tensor "${orig}"`);
+      tensors.set(name, { shape, data });
     }
     if (lmHeadKey !== undefined) {
       const e = src.entry(lmHeadKey);
