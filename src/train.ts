@@ -98,7 +98,10 @@ try {
   for (const [k, flag] of [['batch', '--batch'], ['gradAccum', '--grad-accum'], ['evalBatches', '--eval-batches']] as const) {
     if (!(Number.isInteger(o[k]) && o[k] > 0)) throw new Error(`${flag} must be a positive integer`);
   }
-  if (o.steps !== undefined && !(Number.isInteger(o.steps) && o.steps > 0)) throw new Error('--steps must be a positive integer');
+  for (const [k, flag] of [['steps', '--steps'], ['layers', '--layers'], ['width', '--width'], ['heads', '--heads'], ['seq', '--seq']] as const) {
+    const v = o[k];
+    if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new Error(`${flag} must be a positive integer (got ${v})`);
+  }
   if (o.epochs !== undefined && !(o.epochs > 0)) throw new Error('--epochs must be positive');
   if (!(o.lr > 0)) throw new Error('--lr must be positive');
 

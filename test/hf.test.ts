@@ -148,6 +148,8 @@ describe('loadHF refuses what it cannot load', () => {
     expectLoadError(makeDir('c-layers-fewer', hotRaw, { ...HOT_CONFIG, n_layer: 1 }),
       /tensor "h\.1\.attn\.c_attn\.bias" belongs to layer 1 but .*config\.json says n_layer=1/);
     expectLoadError(makeDir('c-heads', hotRaw, { ...HOT_CONFIG, n_head: 5 }), /n_embd 64 is not divisible by n_head 5/);
+    expectLoadError(makeDir('c-hd', hotRaw, { ...HOT_CONFIG, n_head: 32 }), /head dimension n_embd \/ n_head = 2 must be a multiple of 4/);
+    expectLoadError(makeDir('c-layers', hotRaw, { ...HOT_CONFIG, n_layer: 100000000 }), /n_layer 100000000 is over 1024/);
   });
 
   it('settings that change the computation are refused', () => {

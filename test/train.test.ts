@@ -96,6 +96,9 @@ describe('train', () => {
     await expect(train({ ...base, model: 'gpt2', weights: path.join(FIX, 'hot-plain-f32'), batchFile: ragged, steps: 1, saveDir: path.join(root, 'z') }, quietUI())).rejects.toThrow(/outside the vocabulary/);
     await expect(train({ ...base, model: 'gpt2', weights: root, steps: 1, saveDir: path.join(root, 'w') }, quietUI())).rejects.toThrow(/no config.json/);
     await expect(train({ ...base, resume: path.join(root, 'nothing') }, quietUI())).rejects.toThrow(/no such directory/);
+    await expect(train({ ...base, preset: 'tiny', width: 66, heads: 2, steps: 1, saveDir: path.join(root, 'v') }, quietUI()))
+      .rejects.toThrow(/head dimension --width \/ --heads = 33 must be a multiple of 4/);
+    expect(fs.existsSync(path.join(root, 'v'))).toBe(false); // a run that failed before writing anything leaves no directory
   });
 
   it('a small model learns art QA on a slice: validation loss falls, keyword recall rises', async () => {

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { init } from '../gpu/runtime.ts';
 import { GPT2 } from '../model/gpt2.ts';
-import { CONFIGS, paramCount, type GPT2Config } from '../model/config.ts';
+import { CONFIGS, checkShape, paramCount, type GPT2Config } from '../model/config.ts';
 import { configFor, loadModelAndTokenizer, padVocab } from '../model/load.ts';
 import { compactTokenizer, compactVocab, getTokenizer, type Tokenizer } from '../io/tokenizer.ts';
 import { encodeExamples, loadBatchFile, loadDataset, loadUserData, packEpoch, formatStats, type Batch, type EncodedSeq, type Example, type LossOn, type Mix } from '../data/index.ts';
@@ -92,7 +92,10 @@ function modelConfig(o: TrainOptions, tok: Tokenizer): GPT2Config {
     Object.assign(over, { vocab_size: tok.vocabSize, padded_vocab_size: padVocab(v).padded_vocab_size, eos_token_id: tok.eot });
   }
   if (o.seq && o.seq > CONFIGS[base].n_positions) over.n_positions = o.seq;
-  return configFor(base, over);
+  const c = configFor(base, over);
+  const flag = { n_layer: '--layers', n_embd: '--width', n_head: '--heads' } as const;
+  checkShape(c, 'model', (f) => (over[f] !== undefined ? flag[f] : f));
+  return c;
 }
 
 /** How many GPT-2 tokens of `texts` a compact vocabulary lacks (they get spelled with smaller pieces). */
