@@ -224,6 +224,10 @@ describe('user data', () => {
     expect(() => loadUserData([join(dir, 'missing.txt')])).toThrow(/missing\.txt: no such file/);
     expect(() => loadUserData([write('empty.jsonl', '\n \n')])).toThrow(/empty\.jsonl: file is empty/);
     expect(() => loadUserData([write('x.csv', 'a,b')])).toThrow(/x\.csv: unsupported file type/);
+    // a 60,000-letter word would take the tokenizer hours: refused before tokenizing, naming the line
+    expect(() => loadUserData([write('long.txt', `fine\n\n${'a'.repeat(60_000)}\n`)])).toThrow(/long\.txt:3: a run of 60000 characters without a space/);
+    // a UTF-8 byte-order mark (Windows editors write one) is accepted
+    expect(loadUserData([write('bom.jsonl', `\uFEFF${JSON.stringify({ text: 'ok' })}\n`)])).toHaveLength(1);
     try {
       loadUserData([bad]);
     } catch (e) {

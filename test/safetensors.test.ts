@@ -1,6 +1,7 @@
 // safetensors reader/writer: the fixtures, exact F16/BF16 widening, the writer's bytes, sharded
 // indexes, and a seeded fuzz of the reader's distrust.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -378,6 +379,8 @@ describe('hostile input', () => {
       ['huge length', setLen(base, 1n << 62n), /exceeds the 100000000-byte limit/],
       ['"negative" length', setLen(base, 0xffffffffffffffffn), /exceeds/],
       ['length past the end', setLen(base, BigInt(base.length)), /runs past the end/],
+      ['a zip (pytorch_model.bin renamed)', new Uint8Array([0x50, 0x4b, 0x03, 0x04, 20, 0, 0, 0, 8, 0]), /a zip archive \(PyTorch's pytorch_model\.bin format\), not safetensors/],
+      ['a pickle', new Uint8Array([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20]), /a Python pickle/],
       ['length just under the limit, past the end', setLen(base, BigInt(MAX_HEADER_BYTES)), /runs past the end/],
       ['not JSON', imageFrom(null, data, '{"a": nope}'), /header is not valid JSON/],
       ['JSON array', imageFrom([1, 2], data), /header must be a JSON object, got an array/],
@@ -486,6 +489,14 @@ describe('hostile input', () => {
     // every kind was exercised, and the ones that cannot be valid all failed
     for (const k of ['length-field', 'truncate', 'random', 'structured']) expect(counts[k].ok, k).toBe(0);
     expect(counts['flip-header'].error).toBeGreaterThan(50);
+  });
+
+  it('refuses a FIFO or a directory without opening it (opening a FIFO blocks)', () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'special-'));
+    const fifo = path.join(dir, 'model.safetensors');
+    execFileSync('mkfifo', [fifo]);
+    expect(() => SafetensorsReader.open(fifo)).toThrow(/model\.safetensors: not a regular file/);
+    expect(() => SafetensorsReader.open(dir)).toThrow(/not a regular file/);
   });
 
   it('fuzz through real files: truncations and flipped length fields of the hot fixture', () => {

@@ -109,7 +109,7 @@ export function readHFConfig(dir: string): { config: GPT2Config; json: Record<st
   }
   let json: unknown;
   try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+    json = JSON.parse(fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, '')); // (Windows editors write a BOM)
   } catch (e) {
     throw new Error(`${file}: not valid JSON (${(e as Error).message})`);
   }

@@ -83,6 +83,8 @@ class FileSource implements ByteSource {
   readonly size: number;
   private fd: number | undefined;
   constructor(private readonly file: string) {
+    // stat first: opening a FIFO would block until something writes to it
+    if (!fs.statSync(file).isFile()) throw new SafetensorsError(`${file}: not a regular file`);
     this.fd = fs.openSync(file, 'r');
     try {
       const st = fs.fstatSync(this.fd);
@@ -309,6 +311,10 @@ export class SafetensorsReader implements TensorSource {
     if (src.size < 8) fail(`file is ${src.size} bytes, too short to hold a safetensors header`);
     const lenBytes = new Uint8Array(8);
     src.readInto(0, lenBytes);
+    if (lenBytes[0] === 0x50 && lenBytes[1] === 0x4b && lenBytes[2] === 0x03 && lenBytes[3] === 0x04) {
+      fail('this is a zip archive (PyTorch\'s pytorch_model.bin format), not safetensors: convert it, or download model.safetensors');
+    }
+    if (lenBytes[0] === 0x80 && lenBytes[1] >= 2 && lenBytes[1] <= 5) fail('this looks like a Python pickle (an old PyTorch checkpoint), not safetensors');
     const n = new DataView(lenBytes.buffer).getBigUint64(0, true);
     if (n < 2n) fail(`header length ${n} is too small (corrupt or not a safetensors file)`);
     if (n > BigInt(MAX_HEADER_BYTES)) fail(`header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit (corrupt or not a safetensors file)`);
