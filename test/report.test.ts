@@ -113,6 +113,19 @@ describe('report CLI on the fixture runs', () => {
     expect(md).toContain('- ⚠ **scratch-mixed has validation perplexity 7.65');
   });
 
+  it('shows redone steps of a resumed run once, and notes a metrics.jsonl it cannot read', () => {
+    const line = (type: string, step: number, loss: number) => JSON.stringify({ type, step, loss, val_loss: loss }) + '\n';
+    const p = parseMetrics([1, 2, 3, 4, 3, 4, 5].map((st, i) => line('train', st, i)).join('') + line('eval', 4, 9) + line('eval', 4, 8));
+    expect(p.train.map((t) => [t.step, t.loss])).toEqual([[1, 0], [2, 1], [3, 4], [4, 5], [5, 6]]);
+    expect(p.evals.map((e) => e.val_loss)).toEqual([8]);
+    expect(p.notes.join(' ')).toMatch(/2 train lines redone after a resume.*1 eval line redone/);
+    const dir = path.join(tmp, 'metrics-dir');
+    mkdirSync(path.join(dir, 'metrics.jsonl'), { recursive: true });
+    const run = loadRun(dir);
+    expect(run.hasMetrics).toBe(false);
+    expect(run.notes.join(' ')).toMatch(/metrics\.jsonl cannot be read \(EISDIR\)/);
+  });
+
   it('lists what was missing or damaged for the broken run in Notes', () => {
     const notes = html.slice(html.indexOf('<section id="notes">'));
     expect(notes).toContain('<h3>broken</h3>');

@@ -128,10 +128,20 @@ export function parseMetrics(text: string): { train: TrainLine[]; evals: EvalLin
     else if (o.type === undefined) noType++;
     else unknown.set(String(o.type), (unknown.get(String(o.type)) ?? 0) + 1);
   });
+  // a run resumed from a checkpoint older than its last lines redoes those steps: the redone
+  // lines replace the first ones, so each step is plotted once
+  const redo = (xs: { step?: number }[], what: string) => {
+    const last = new Map<number, number>();
+    xs.forEach((x, i) => { if (x.step !== undefined) last.set(x.step, i); });
+    const kept = xs.filter((x, i) => x.step === undefined || last.get(x.step) === i);
+    if (kept.length < xs.length) notes.push(`metrics.jsonl: ${xs.length - kept.length} ${what} line${xs.length - kept.length > 1 ? 's' : ''} redone after a resume; the later ones are shown`);
+    return kept;
+  };
+  const trainKept = redo(train, 'train'), evalsKept = redo(evals, 'eval');
   if (bad.length) notes.push(`metrics.jsonl: ${bad.length} line${bad.length > 1 ? 's' : ''} that are not JSON objects were skipped (line${bad.length > 1 ? 's' : ''} ${bad.slice(0, 8).join(', ')}${bad.length > 8 ? ', …' : ''})`);
   for (const [t, c] of unknown) notes.push(`metrics.jsonl: ${c} line${c > 1 ? 's' : ''} of unknown type "${t}" ignored`);
   if (noType) notes.push(`metrics.jsonl: ${noType} line${noType > 1 ? 's' : ''} without a "type" field ignored (older format?)`);
-  return { train, evals, notes };
+  return { train: trainKept, evals: evalsKept, notes };
 }
 
 /** Throws a one-line Error when `dir` is not an existing directory (naming it as `shown`). */
@@ -197,16 +207,27 @@ export function loadRun(dir: string, name?: string): RunData {
   const metrics = path.join(dir, 'metrics.jsonl');
   if (!existsSync(metrics)) notes.push('no metrics.jsonl: no curves, evaluations or probes for this run');
   else {
-    run.hasMetrics = true;
-    const parsed = parseMetrics(readFileSync(metrics, 'utf8'));
-    run.train = parsed.train;
-    run.evals = parsed.evals;
-    notes.push(...parsed.notes);
-    if (!parsed.train.length) notes.push('metrics.jsonl has no "train" lines');
-    if (!parsed.evals.length) notes.push('metrics.jsonl has no "eval" lines: no validation loss, QA scores or probes');
-    else if (!parsed.evals.some((e) => e.probes?.length)) notes.push('no eval line has probes: no next-token evidence for this run');
+    let text: string | undefined;
+    try {
+      text = readFileSync(metrics, 'utf8');
+    } catch (e) {
+      notes.push(`metrics.jsonl cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): no curves, evaluations or probes for this run`);
+    }
+    if (text !== undefined) addMetrics(run, text, notes);
   }
 
   if (run.hasRunJson && !run.meta.finished) notes.push('run.json has no "finished" time: the run is still going or was stopped before it finished');
   return run;
+}
+
+/** A run's curves and evaluations from its metrics.jsonl text, and notes on what it lacks. */
+function addMetrics(run: RunData, text: string, notes: string[]): void {
+  run.hasMetrics = true;
+  const parsed = parseMetrics(text);
+  run.train = parsed.train;
+  run.evals = parsed.evals;
+  notes.push(...parsed.notes);
+  if (!parsed.train.length) notes.push('metrics.jsonl has no "train" lines');
+  if (!parsed.evals.length) notes.push('metrics.jsonl has no "eval" lines: no validation loss, QA scores or probes');
+  else if (!parsed.evals.some((e) => e.probes?.length)) notes.push('no eval line has probes: no next-token evidence for this run');
 }
