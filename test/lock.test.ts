@@ -26,6 +26,13 @@ describe('run directory lock', () => {
     // another host's lock cannot be checked: refused
     fs.writeFileSync(path.join(dir, LOCK_FILE), JSON.stringify({ pid: 1, host: 'elsewhere.example' }));
     expect(() => lockRunDir(dir, () => {})).toThrow(/locked by process 1 on host elsewhere\.example/);
+    // a file in the way, and a directory this process cannot write (root may write anywhere: checked only if not root)
+    fs.writeFileSync(path.join(root, 'file'), 'x');
+    expect(() => lockRunDir(path.join(root, 'file'), () => {})).toThrow(/is a file, not a run directory/);
+    if (process.getuid?.() !== 0) {
+      fs.mkdirSync(path.join(root, 'ro'), { mode: 0o555 });
+      expect(() => lockRunDir(path.join(root, 'ro', 'run'), () => {})).toThrow(/cannot write into .*ro\/run \(EACCES: read-only, or not yours\)/);
+    }
     fs.rmSync(root, { recursive: true, force: true });
   });
 });

@@ -26,7 +26,13 @@ export function alive(pid: number): boolean {
  */
 export function lockRunDir(dir: string, onStale: (why: string) => void): () => void {
   const created = !fs.existsSync(dir);
-  fs.mkdirSync(dir, { recursive: true });
+  if (!created && !fs.statSync(dir).isDirectory()) throw new Error(`${dir} is a file, not a run directory`);
+  const cannot = (e: unknown) => new Error(`cannot write into ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}${/^(EACCES|EROFS|EPERM)$/.test((e as NodeJS.ErrnoException).code ?? '') ? ': read-only, or not yours' : ''})`);
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw cannot(e);
+  }
   const file = path.join(dir, LOCK_FILE);
   const mine = JSON.stringify({ pid: process.pid, host: os.hostname(), started: new Date().toISOString() }) + '\n';
   for (let attempt = 0; ; attempt++) {
@@ -34,7 +40,8 @@ export function lockRunDir(dir: string, onStale: (why: string) => void): () => v
       fs.writeFileSync(file, mine, { flag: 'wx' });
       break;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw cannot(e);
+      if (attempt > 0) throw e;
     }
     let held: { pid?: unknown; host?: unknown } = {};
     try {
