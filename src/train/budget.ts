@@ -21,6 +21,8 @@ export function fitBudget(o: { budget: number; left: number; perStep: number; ev
  * the evaluations still to come (every `evalEvery` steps until `totalSteps`, the final one
  * included). When fewer than a quarter of an evaluation interval would remain, the evaluation
  * just made is the final one: the run ends at `step` rather than repeat it a few steps later.
+ * (The trainer also skips an evaluation due within a quarter interval of the fitted end, so this
+ * happens only when the machine slowed down since the last fit.)
  */
 export function refitSteps(o: { step: number; totalSteps: number; evalEvery: number; left: number; perStep: number; evalCost: number }): number {
   const evalsLeft = Math.ceil((o.totalSteps - o.step) / o.evalEvery);

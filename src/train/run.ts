@@ -380,7 +380,9 @@ async function trainIn(dir: string, o: TrainOptions, resumeFrom: string | null, 
       }
       const rate = step > 1 ? (performance.now() - t0) / 1000 / step : dt;
       ui.progress?.update(step, { epoch, loss: loss.toFixed(4), tps: (tokensPerStep / dt).toFixed(0), eta: fmtTime(rate * ((totalSteps || step) - step)) });
-      if (evalEvery && step % evalEvery === 0 && (totalSteps === 0 || step < totalSteps)) {
+      // with a fitted budget, an evaluation within a quarter interval of the final one would repeat it
+      const finalNear = fittedHere && totalSteps - step < evalEvery / 4;
+      if (evalEvery && step % evalEvery === 0 && (totalSteps === 0 || step < totalSteps) && !finalNear) {
         ui.progress?.stop();
         const te = performance.now();
         const ev = await evaluate();
