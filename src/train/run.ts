@@ -404,7 +404,7 @@ async function trainIn(dir: string, o: TrainOptions, resumeFrom: string | null, 
           const left = o.time! - (now - t0) / 1000;
           const fit = refitSteps({ step, totalSteps, evalEvery, left, perStep, evalCost });
           if (fit === step) {
-            ui.log(`the budget fits no more than ${Math.floor(evalEvery / 4)} more steps: this evaluation is the final one`);
+            ui.log(`the budget leaves under a quarter of an evaluation interval (${Math.ceil(evalEvery / 4)} steps): this evaluation is the final one`);
             totalSteps = fit;
           } else if (Math.abs(fit - totalSteps) > 0.01 * totalSteps) {
             ui.log(`refitted after an evaluation: ${perStep.toFixed(2)} s per step, ${evalCost.toFixed(1)} s per evaluation: the budget fits ${fit} steps`);
