@@ -147,6 +147,15 @@ describe('WordNet art data', () => {
     expect(seen.has(q)).toBe(false); // at least one filler is always inserted
     // a possessive stays attached to the name
     expect(noisy("What was Degas's job?", 'Degas', new Rng(3))).toMatch(/Degas's/);
+    // a name the question does not hold is an error, not a copy with the name noised away
+    expect(() => noisy('Painting is a type of what?', 'painting', new Rng(1))).toThrow(/"painting" does not occur/);
+    expect(() => noisy('What is art?', '', new Rng(1))).toThrow(/does not occur/);
+    // in the built core data, a question that starts with a lower-case name (capitalised there) keeps it
+    const core = buildDataset({ mix: 'core' });
+    const typeOf = core.train.filter((x) => x.kind === 'qa' && x.entity === 'painting' && /type/.test(x.prompt!));
+    expect(typeOf.length).toBeGreaterThan(2);
+    for (const x of typeOf) expect(x.prompt!, x.prompt).toMatch(/[Pp]ainting/);
+    for (const x of core.train) if (x.kind === 'qa') expect(x.prompt!, x.prompt).not.toMatch(/ {2}/);
   });
 
   it('builds the general and mixed mixes', () => {

@@ -592,8 +592,8 @@ export const FILLERS = ('please actually really just now so okay hey um hmm brie
  * the name and the words that ask for a fact decide the answer.
  */
 export function noisy(q: string, name: string, r: Rng): string {
-  const at = q.indexOf(name);
-  if (at < 0) return q;
+  const at = name ? q.indexOf(name) : -1;
+  if (at < 0) throw new Error(`noisy: "${name}" does not occur in "${q}"`);
   const end = q.replace(/[?.!]$/, '');
   const noise = (part: string) => {
     const out: string[] = [];
@@ -844,7 +844,8 @@ export function renderEntity(e: Entity, c: RenderCtx, seed: number, full: boolea
       for (let k = 0; !full && k < (c.noisy ?? 0); k++) {
         const tn = nr.pick(train);
         const q = fillQuestion(tn, e, nr);
-        const x = [e.name, e.short, qname(e), nameOf(e)].find((n) => n && q.includes(n)) ?? '';
+        // the name as filled in (capitalised when the question starts with it)
+        const x = [e.name, e.short, qname(e), nameOf(e)].flatMap((n) => (n ? [n, cap(n)] : [])).find((n) => q.includes(n))!;
         qa.push({ question: noisy(q, x, nr), answer: intent.answer(e, c, nr, full), template: tn, entity: e.key });
       }
     }
