@@ -95,10 +95,9 @@ try {
     batchFile: argv['batch-file'],
     stopAfter: argv['stop-after'],
   };
-  for (const [k, flag] of [['batch', '--batch'], ['gradAccum', '--grad-accum'], ['evalBatches', '--eval-batches']] as const) {
-    if (!(Number.isInteger(o[k]) && o[k] > 0)) throw new Error(`${flag} must be a positive integer`);
-  }
-  for (const [k, flag] of [['steps', '--steps'], ['layers', '--layers'], ['width', '--width'], ['heads', '--heads'], ['seq', '--seq']] as const) {
+  const counts = [['batch', '--batch'], ['gradAccum', '--grad-accum'], ['evalBatches', '--eval-batches'], ['steps', '--steps'],
+    ['layers', '--layers'], ['width', '--width'], ['heads', '--heads'], ['seq', '--seq']] as const;
+  for (const [k, flag] of counts) {
     const v = o[k];
     if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new Error(`${flag} must be a positive integer (got ${v})`);
   }

@@ -53,14 +53,6 @@ function parseRecord(rec: unknown): Example {
 }
 
 /**
- * Load user data. `.txt`: passages separated by blank lines, trained as plain text. `.jsonl`: one
- * record per line, {"text"} (plain text), {"question","answer"} and {"prompt","completion"} (QA,
- * formatted "Q: …\nA: …"), or chat {"messages":[{"role","content"}]} (user → Q, assistant → A,
- * system ignored; the last assistant message is the answer, earlier turns are prompt). Blank lines
- * are skipped. A missing or empty file, or a bad line, throws a one-line error naming the file and
- * the line.
- */
-/**
  * Longest run of letters, of digits or of punctuation accepted: GPT-2's BPE merge loop is
  * quadratic in one such run (1,000 letters take about 0.25 s, 60,000 never finished).
  */
@@ -76,6 +68,14 @@ function checkRuns(raw: string, file: string): void {
   throw new Error(`${file}:${i + 1}: a run of ${len} characters without a space (over ${MAX_RUN}): the tokenizer's time grows with the square of such a run; split or remove it`);
 }
 
+/**
+ * Load user data. `.txt`: passages separated by blank lines, trained as plain text. `.jsonl`: one
+ * record per line, {"text"} (plain text), {"question","answer"} and {"prompt","completion"} (QA,
+ * formatted "Q: …\nA: …"), or chat {"messages":[{"role","content"}]} (user → Q, assistant → A,
+ * system ignored; the last assistant message is the answer, earlier turns are prompt). Blank lines
+ * are skipped. A missing or empty file, or a bad line, throws a one-line error naming the file and
+ * the line.
+ */
 export function loadUserData(files: string[]): Example[] {
   const out: Example[] = [];
   for (const file of files) {

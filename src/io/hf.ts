@@ -141,7 +141,6 @@ export function openWeights(dir: string): { src: TensorSource; sharded: boolean 
 
 const BUFFER_RE = /^h\.\d+\.attn\.(bias|masked_bias)$/;
 
-/** Load a GPT2LMHeadModel checkpoint directory into float32 arrays (see the top of this file). */
 /**
  * Weights beyond this magnitude overflow float32 arithmetic once squared (layernorm's variance,
  * attention scores): no trained GPT-2 comes near it (its largest weights are in the tens).
@@ -158,6 +157,7 @@ function checkFinite(data: Float32Array, what: string): void {
   }
 }
 
+/** Load a GPT2LMHeadModel checkpoint directory into float32 arrays (see the top of this file). */
 export function loadHF(dir: string): LoadedHF {
   const { config, json } = readHFConfig(dir);
   const cfgFile = path.join(dir, 'config.json');

@@ -17,15 +17,23 @@ export function fitBudget(o: { budget: number; left: number; perStep: number; ev
 }
 
 /**
+ * Whether `step` is within a quarter of an evaluation interval of the run's end at `totalSteps`:
+ * an evaluation there would all but repeat the final one.
+ */
+export function nearEnd(step: number, totalSteps: number, evalEvery: number): boolean {
+  return totalSteps - step < evalEvery / 4;
+}
+
+/**
  * The refit after an evaluation at `step`: the step count that fills the `left` seconds, keeping
  * the evaluations still to come (every `evalEvery` steps until `totalSteps`, the final one
  * included). When fewer than a quarter of an evaluation interval would remain, the evaluation
  * just made is the final one: the run ends at `step` rather than repeat it a few steps later.
- * (The trainer also skips an evaluation due within a quarter interval of the fitted end, so this
- * happens only when the machine slowed down since the last fit.)
+ * (The trainer also skips an evaluation due near the fitted end, so this happens only when the
+ * machine slowed down since the last fit.)
  */
 export function refitSteps(o: { step: number; totalSteps: number; evalEvery: number; left: number; perStep: number; evalCost: number }): number {
   const evalsLeft = Math.ceil((o.totalSteps - o.step) / o.evalEvery);
   const fit = Math.max(o.step + 1, o.step + Math.floor((o.left - evalsLeft * o.evalCost) / o.perStep));
-  return fit - o.step < o.evalEvery / 4 ? o.step : fit;
+  return nearEnd(o.step, fit, o.evalEvery) ? o.step : fit;
 }

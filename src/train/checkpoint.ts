@@ -91,7 +91,6 @@ function removeStaleTemps(dir: string): void {
   }
 }
 
-
 /**
  * The checkpoint directory to resume from: DIR itself if it holds trainer_state.json,
  * else DIR/latest (or the DIR/latest.old left by an interrupted save).

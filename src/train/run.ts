@@ -12,7 +12,7 @@ import { encodeExamples, loadBatchFile, loadDataset, loadUserData, packEpoch, fo
 import { AdamW, learningRate, type Schedule } from './optimizer.ts';
 import { trainStep, readStep } from './step.ts';
 import { saveCheckpoint, resolveCheckpoint, readTrainerState, loadOptimizer, type TrainerState } from './checkpoint.ts';
-import { fitBudget, refitSteps } from './budget.ts';
+import { fitBudget, nearEnd, refitSteps } from './budget.ts';
 import { lockRunDir } from './lock.ts';
 import { validationLoss, qaEval, probePrompts, type QAItem } from './evaluate.ts';
 import { lineChart } from '../report/svg.ts';
@@ -78,7 +78,7 @@ export const PROBE_PROMPTS = [
 
 export class TrainingStopped extends Error {}
 
-/** Signals this close together are one Ctrl-C (see onSignal in train). */
+/** Signals this close together are one Ctrl-C (see onSignal in trainIn). */
 const SIGNAL_REPEAT_MS = 1000;
 
 /** The embedded data's build seed (which entities are held out, how text is rendered). */
@@ -153,7 +153,6 @@ export async function train(opts: TrainOptions, ui: UI): Promise<{ dir: string; 
 
 /** train() once its run directory is known and locked. */
 async function trainIn(dir: string, o: TrainOptions, resumeFrom: string | null, state: TrainerState | null, ui: UI): Promise<{ dir: string; state: TrainerState }> {
-
   const g = await init();
   ui.log(`adapter: ${g.info.description} (${g.info.isSoftware ? 'software' : 'GPU'})`);
 
@@ -380,8 +379,8 @@ async function trainIn(dir: string, o: TrainOptions, resumeFrom: string | null, 
       }
       const rate = step > 1 ? (performance.now() - t0) / 1000 / step : dt;
       ui.progress?.update(step, { epoch, loss: loss.toFixed(4), tps: (tokensPerStep / dt).toFixed(0), eta: fmtTime(rate * ((totalSteps || step) - step)) });
-      // with a fitted budget, an evaluation within a quarter interval of the final one would repeat it
-      const finalNear = fittedHere && totalSteps - step < evalEvery / 4;
+      // with a fitted budget, an evaluation this near the final one would repeat it
+      const finalNear = fittedHere && nearEnd(step, totalSteps, evalEvery);
       if (evalEvery && step % evalEvery === 0 && (totalSteps === 0 || step < totalSteps) && !finalNear) {
         ui.progress?.stop();
         const te = performance.now();
