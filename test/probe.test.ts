@@ -14,6 +14,7 @@ import {
   inspect, diagnose, judge, functionWordIds, logitLens, nextLogits, runProbeCli, readPrompts, unescape, parseIds,
   DEFAULT_PROMPTS, DEFAULT_THRESHOLDS, FUNCTION_WORDS, NULL_PROMPT, SEED_PROMPT,
 } from '../src/probe/index.ts';
+import { median } from '../src/probe/stats.ts';
 
 const ROOT = path.join(import.meta.dirname, '..');
 const FIX = path.join(import.meta.dirname, 'fixtures/gpt2-reference');
@@ -248,7 +249,8 @@ describe('diagnose', () => {
     expect(Number.isFinite(d.meanKL) && d.meanKL >= 0).toBe(true);
     expect(d.functionWordShare).toBeGreaterThanOrEqual(0);
     expect(d.functionWordShare).toBeLessThanOrEqual(1);
-    expect(Number.isFinite(d.meanLikelihoodGain!)).toBe(true);
+    expect(Number.isFinite(d.medianLikelihoodGain!)).toBe(true);
+    expect(d.medianLikelihoodGain).toBe(median(d.perPrompt.filter((p) => p.answer).map((p) => p.answer!.gainPerToken)));
     expect(typeof d.verdict).toBe('string');
     expect(d.verdict.length).toBeGreaterThan(20);
     // a random model with small weights predicts nearly uniformly
@@ -264,7 +266,7 @@ describe('diagnose', () => {
     const d = await diagnose(model, tok, { prompts: [{ prompt: NULL_PROMPT, answer: 'A painter.' }], topK: 3 });
     expect(d.perPrompt[0].answer!.text).toBe(' A painter.'); // the leading space is added
     expect(d.meanKL).toBeLessThan(1e-9);
-    expect(Math.abs(d.meanLikelihoodGain!)).toBeLessThan(1e-5);
+    expect(Math.abs(d.medianLikelihoodGain!)).toBeLessThan(1e-5);
     expect(d.promptSpread).toBeLessThan(1e-9);
     expect(d.signals.kl.usesPrompt).toBe(false);
     expect(d.signals.likelihoodGain!.usesPrompt).toBe(false);
@@ -283,27 +285,27 @@ describe('diagnose', () => {
     expect(d.label).not.toBe('untrained');
     expect(d.signals.kl.usesPrompt).toBe(true);
     expect(d.usesPrompt).toBe(true);
-    expect(d.meanLikelihoodGain).toBeUndefined();
+    expect(d.medianLikelihoodGain).toBeUndefined();
     expect(d.signals.likelihoodGain).toBeUndefined();
   });
 
   it('the verdict from the numbers (judge)', () => {
     const V = 50257;
-    const generic = judge({ meanKL: 0.02, functionWordShare: 0.85, meanLikelihoodGain: 0.01, meanEntropy: 4 }, V);
+    const generic = judge({ meanKL: 0.02, functionWordShare: 0.85, medianLikelihoodGain: 0.01, meanEntropy: 4 }, V);
     expect(generic).toMatchObject({ label: 'generic', usesPrompt: false });
     expect(generic.verdict).toMatch(/^learning generic word patterns, not semantic content/);
-    const uses = judge({ meanKL: 2.5, functionWordShare: 0.1, meanLikelihoodGain: 1.2, meanEntropy: 3 }, V);
+    const uses = judge({ meanKL: 2.5, functionWordShare: 0.1, medianLikelihoodGain: 1.2, meanEntropy: 3 }, V);
     expect(uses).toMatchObject({ label: 'uses-prompt', usesPrompt: true });
     expect(uses.verdict).toMatch(/^uses its prompt: its predictions depend on the question/);
     expect(uses.verdict).toContain('2.500 nats ≥ 0.5');
-    const mixed = judge({ meanKL: 0.8, functionWordShare: 0.7, meanLikelihoodGain: 0.3, meanEntropy: 3 }, V);
+    const mixed = judge({ meanKL: 0.8, functionWordShare: 0.7, medianLikelihoodGain: 0.3, meanEntropy: 3 }, V);
     expect(mixed).toMatchObject({ label: 'mixed', usesPrompt: true });
     // two signals (no answers) that disagree: KL decides
     expect(judge({ meanKL: 0.1, functionWordShare: 0.1, meanEntropy: 3 }, V).usesPrompt).toBe(false);
     expect(judge({ meanKL: 0.9, functionWordShare: 0.9, meanEntropy: 3 }, V).usesPrompt).toBe(true);
-    expect(judge({ meanKL: 2, functionWordShare: 0, meanLikelihoodGain: 2, meanEntropy: 10.5 }, V).label).toBe('untrained');
+    expect(judge({ meanKL: 2, functionWordShare: 0, medianLikelihoodGain: 2, meanEntropy: 10.5 }, V).label).toBe('untrained');
     // thresholds are parameters
-    expect(judge({ meanKL: 0.3, functionWordShare: 0.2, meanLikelihoodGain: 0.05, meanEntropy: 3 }, V, { ...DEFAULT_THRESHOLDS, kl: 0.2, likelihoodGain: 0.01 }).label).toBe('uses-prompt');
+    expect(judge({ meanKL: 0.3, functionWordShare: 0.2, medianLikelihoodGain: 0.05, meanEntropy: 3 }, V, { ...DEFAULT_THRESHOLDS, kl: 0.2, likelihoodGain: 0.01 }).label).toBe('uses-prompt');
   });
 
   it('every function word is one GPT-2 token; the defaults include the seed\'s two prompts', () => {
@@ -332,6 +334,12 @@ describe('diagnose', () => {
     expect(j.diagnose).toMatchObject({ usesPrompt: false, label: 'untrained' });
     expect(typeof j.diagnose.verdict).toBe('string');
     fs.rmSync(dir, { recursive: true });
+  });
+
+  it('median(): odd and even counts, one outlier does not move it far', () => {
+    expect(median([3, -40, 1])).toBe(1);
+    expect(median([0.4, 0.2, 0.3, -1.85])).toBeCloseTo(0.25, 12);
+    expect(() => median([])).toThrow(/empty/);
   });
 });
 

@@ -9,8 +9,10 @@
 //  - function-word share: of the probability mass on the prompt's top-k next tokens, the part on
 //    FUNCTION_WORDS (below). High: the model predicts filler whatever is asked.
 //  - likelihood gain, for prompts with a reference answer: (ln p(answer | question) −
-//    ln p(answer | null prompt)) / answer tokens, in nats per token. Near 0: the question does not
-//    help the model towards the right answer.
+//    ln p(answer | null prompt)) / answer tokens, in nats per token; its median over the prompts
+//    votes. Near 0: the question does not help the model towards the right answer. A median, not
+//    a mean: one question about an entity the model never trained on (a focused mix need not
+//    know Rembrandt) has a large negative gain that would outvote every other prompt.
 //
 // Each signal is compared with a threshold (DEFAULT_THRESHOLDS) and votes "uses its prompt" or
 // "generic"; the verdict follows the majority (on a tie, with two signals, KL decides). Before
@@ -20,7 +22,7 @@ import type { Tokenizer } from '../io/tokenizer.ts';
 import type { GPT2 } from '../model/gpt2.ts';
 import { logSumExp } from '../model/sample.ts';
 import { checkIds, mapRows, type RowRef } from './readout.ts';
-import { entropy, klDivergence, logSoftmax, topTokens, type TopToken } from './stats.ts';
+import { entropy, klDivergence, logSoftmax, median, topTokens, type TopToken } from './stats.ts';
 
 /** The null prompt: the question format with no question. */
 export const NULL_PROMPT = 'Q:\nA:';
@@ -122,8 +124,8 @@ export interface Diagnosis {
   meanKL: number;
   /** mean over prompts of the function-word share of top-k mass */
   functionWordShare: number;
-  /** mean over prompts with answers of the gain in nats per answer token; undefined without answers */
-  meanLikelihoodGain?: number;
+  /** median over prompts with answers of the gain in nats per answer token; undefined without answers */
+  medianLikelihoodGain?: number;
   /** mean entropy of the prompts' next-token distributions, nats (ln V is uniform) */
   meanEntropy: number;
   /** how much the prompts' predictions differ from each other: mean KL from their mixture (nats; 0 = all the same) */
@@ -246,7 +248,7 @@ export async function diagnose(model: GPT2, tok: Tokenizer, o: DiagnoseOpts = {}
   const stats = {
     meanKL: mean(perPrompt.map((p) => p.kl)),
     functionWordShare: mean(perPrompt.map((p) => p.functionWordShare)),
-    meanLikelihoodGain: withAnswers.length ? mean(withAnswers.map((p) => p.answer!.gainPerToken)) : undefined,
+    medianLikelihoodGain: withAnswers.length ? median(withAnswers.map((p) => p.answer!.gainPerToken)) : undefined,
     meanEntropy: mean(perPrompt.map((p) => p.entropy)),
   };
   // mean_i KL(p_i || mixture) = H(mixture) − mean_i H(p_i) (the generalised Jensen–Shannon divergence)
@@ -264,7 +266,7 @@ export async function diagnose(model: GPT2, tok: Tokenizer, o: DiagnoseOpts = {}
  * `vocab` sets the entropy of a uniform distribution, ln(vocab).
  */
 export function judge(
-  s: { meanKL: number; functionWordShare: number; meanLikelihoodGain?: number; meanEntropy: number },
+  s: { meanKL: number; functionWordShare: number; medianLikelihoodGain?: number; meanEntropy: number },
   vocab: number, t: Thresholds = DEFAULT_THRESHOLDS,
 ): Pick<Diagnosis, 'signals' | 'label' | 'usesPrompt' | 'verdict'> {
   const f = (x: number, d = 2) => x.toFixed(d);
@@ -272,15 +274,15 @@ export function judge(
     kl: { value: s.meanKL, threshold: t.kl, usesPrompt: s.meanKL >= t.kl },
     functionWords: { value: s.functionWordShare, threshold: t.functionWordShare, usesPrompt: s.functionWordShare < t.functionWordShare },
   };
-  if (s.meanLikelihoodGain !== undefined) {
-    signals.likelihoodGain = { value: s.meanLikelihoodGain, threshold: t.likelihoodGain, usesPrompt: s.meanLikelihoodGain >= t.likelihoodGain };
+  if (s.medianLikelihoodGain !== undefined) {
+    signals.likelihoodGain = { value: s.medianLikelihoodGain, threshold: t.likelihoodGain, usesPrompt: s.medianLikelihoodGain >= t.likelihoodGain };
   }
   const why = [
     `mean KL from the null prompt ${f(s.meanKL, 3)} nats ${signals.kl.usesPrompt ? '≥' : '<'} ${t.kl}`,
     `function-word share of top-k mass ${f(s.functionWordShare)} ${signals.functionWords.usesPrompt ? '<' : '≥'} ${t.functionWordShare}`,
   ];
   if (signals.likelihoodGain) {
-    why.push(`the question changes the reference answers' log-likelihood by ${s.meanLikelihoodGain! >= 0 ? '+' : ''}${f(s.meanLikelihoodGain!, 3)} nats/token ${signals.likelihoodGain.usesPrompt ? '≥' : '<'} ${t.likelihoodGain}`);
+    why.push(`the question changes the reference answers' log-likelihood by a median ${s.medianLikelihoodGain! >= 0 ? '+' : ''}${f(s.medianLikelihoodGain!, 3)} nats/token ${signals.likelihoodGain.usesPrompt ? '≥' : '<'} ${t.likelihoodGain}`);
   }
   const uniform = Math.log(vocab);
   if (s.meanEntropy >= t.uniformEntropy * uniform) {

@@ -72,11 +72,11 @@ function promptBlock(d: Diagnosis, p: PromptDiagnosis, i: number): string[] {
 /** The diagnosis summary: one row per prompt, the means, the thresholds and the verdict. */
 export function diagnoseSummary(d: Diagnosis): string[] {
   const rows = d.perPrompt.map((p) => [quoted(p.prompt).slice(1, -1), p.kl.toFixed(4), p.functionWordShare.toFixed(3), p.answer ? signed(p.answer.gainPerToken) : '-', p.top[0]?.label ?? '']);
-  rows.push(['mean', d.meanKL.toFixed(4), d.functionWordShare.toFixed(3), d.meanLikelihoodGain !== undefined ? signed(d.meanLikelihoodGain) : '-', '']);
+  rows.push(['mean (gain: median)', d.meanKL.toFixed(4), d.functionWordShare.toFixed(3), d.medianLikelihoodGain !== undefined ? signed(d.medianLikelihoodGain) : '-', '']);
   const t = d.thresholds;
   return [
     ...table(['prompt', 'KL nats', 'fw share', 'gain nats/tok', 'top-1'], rows, [0, 4]),
-    `thresholds: KL ≥ ${t.kl} nats, function-word share < ${t.functionWordShare}, gain ≥ ${t.likelihoodGain} nats/token each vote "uses its prompt"; mean entropy ≥ ${t.uniformEntropy}·ln V is "untrained"`,
+    `thresholds: KL ≥ ${t.kl} nats, function-word share < ${t.functionWordShare}, median gain ≥ ${t.likelihoodGain} nats/token each vote "uses its prompt"; mean entropy ≥ ${t.uniformEntropy}·ln V is "untrained"`,
     `mean entropy ${d.meanEntropy.toFixed(3)} nats; prompt spread (mean KL of the prompts' predictions from their mixture) ${d.promptSpread.toFixed(4)} nats`,
     `verdict [${d.label}, usesPrompt=${d.usesPrompt}]: ${d.verdict}`,
   ];

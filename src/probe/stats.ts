@@ -34,6 +34,13 @@ export function entropy(logP: Float64Array): number {
 }
 
 /** 1-based rank of token `id` in the row (1 = the most likely; ties count in its favour). */
+/** The median of a non-empty list (the mean of the middle two for an even count). */
+export function median(xs: readonly number[]): number {
+  if (!xs.length) throw new Error('median of an empty list');
+  const v = [...xs].sort((a, b) => a - b), h = v.length >> 1;
+  return v.length % 2 ? v[h] : (v[h - 1] + v[h]) / 2;
+}
+
 export function rankOf(logits: ArrayLike<number>, vocab: number, id: number): number {
   const x = logits[id];
   let r = 1;
