@@ -316,6 +316,7 @@ async function trainIn(dir: string, o: TrainOptions, resumeFrom: string | null, 
   process.on('SIGTERM', onSignal);
   const t0 = performance.now();
   let measuredFrom = { at: 0, step: 0 };
+  let firstStepEnd = { elapsed: 0, step: 0 }; // when this process's first (compiling) step ended
   let firstEval = 0; // ms of the evaluation run at the fit (not part of the measured step rate)
   let evalMs = 0; // ms of every evaluation since the fit's measurement began (the fit's included)
   let evalsSinceFit = 0;
@@ -350,7 +351,7 @@ async function trainIn(dir: string, o: TrainOptions, resumeFrom: string | null, 
       const elapsed = (performance.now() - t0) / 1000;
       emit({ type: 'train', step, epoch, tokens: tokensSeen, loss, grad_norm: gradNorm, lr, tokens_per_s: tokensPerStep / dt, time_s: elapsedBefore + elapsed });
       curves.train.push([tokensSeen, loss]);
-      if (step === (state?.step ?? 0) + 1) ui.log(`first step: ${dt.toFixed(1)} s (kernel compilation included)`);
+      if (step === (state?.step ?? 0) + 1) { firstStepEnd = { elapsed, step }; ui.log(`first step: ${dt.toFixed(1)} s (kernel compilation included)`); }
       // a time budget: measure steps 2..4 (the first compiles kernels), time one evaluation, then
       // fit the steps and the evaluations (at most EVAL_SHARE of the budget) to what is left
       if (o.time && totalSteps === 0) {
@@ -377,8 +378,11 @@ async function trainIn(dir: string, o: TrainOptions, resumeFrom: string | null, 
           ui.progress?.start(totalSteps, step);
         }
       }
-      const rate = step > 1 ? (performance.now() - t0) / 1000 / step : dt;
-      ui.progress?.update(step, { epoch, loss: loss.toFixed(4), tps: (tokensPerStep / dt).toFixed(0), eta: fmtTime(rate * ((totalSteps || step) - step)) });
+      // ETA: a fitted budget's time left; else the mean step time since the compiling first step
+      // (evaluations included) times the steps left
+      const rate = step > firstStepEnd.step ? (elapsed - firstStepEnd.elapsed) / (step - firstStepEnd.step) : dt;
+      const eta = fittedHere ? o.time! - elapsed : rate * ((totalSteps || step) - step);
+      ui.progress?.update(step, { epoch, loss: loss.toFixed(4), tps: (tokensPerStep / dt).toFixed(0), eta: fmtTime(Math.max(0, eta)) });
       // with a fitted budget, an evaluation this near the final one would repeat it
       const finalNear = fittedHere && nearEnd(step, totalSteps, evalEvery);
       if (evalEvery && step % evalEvery === 0 && (totalSteps === 0 || step < totalSteps) && !finalNear) {
