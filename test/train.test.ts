@@ -99,6 +99,9 @@ describe('train', () => {
     await expect(train({ ...base, preset: 'tiny', width: 66, heads: 2, steps: 1, saveDir: path.join(root, 'v') }, quietUI()))
       .rejects.toThrow(/head dimension --width \/ --heads = 33 must be a multiple of 4/);
     expect(fs.existsSync(path.join(root, 'v'))).toBe(false); // a run that failed before writing anything leaves no directory
+    await expect(train({ ...base, preset: 'tiny', batch: 100000, steps: 1, saveDir: path.join(root, 'u') }, quietUI()))
+      .rejects.toThrow(/^--batch 100000 with --seq 128 needs .* GiB in one tensor, over this device's .* buffer limit: --batch \d+ or less fits/);
+    expect(fs.existsSync(path.join(root, 'u'))).toBe(false);
   });
 
   it('a small model learns art QA on a slice: validation loss falls, keyword recall rises', async () => {

@@ -3,7 +3,7 @@
 // src/train.ts is the thin CLI over this.
 import fs from 'node:fs';
 import path from 'node:path';
-import { init } from '../gpu/runtime.ts';
+import { gpu, init } from '../gpu/runtime.ts';
 import { GPT2 } from '../model/gpt2.ts';
 import { CONFIGS, checkShape, paramCount, type GPT2Config } from '../model/config.ts';
 import { configFor, loadModelAndTokenizer, padVocab } from '../model/load.ts';
@@ -190,6 +190,14 @@ async function trainIn(dir: string, o: TrainOptions, resumeFrom: string | null, 
   const c = model.config;
   const T = o.seq ?? Math.min(c.n_positions, o.preset === 'tiny' ? 128 : 256);
   if (T > c.n_positions) throw new Error(`--seq ${T} exceeds the model's ${c.n_positions} positions`);
+  // a step's largest tensors (the MLP's B·T×4C, the logits' B·T×V when every position counts)
+  // must each fit one buffer: say so here, in the flags' terms, before anything is allocated
+  const rowBytes = 4 * T * Math.max(4 * c.n_embd, c.vocab_size);
+  const maxBuffer = gpu().device.limits.maxBufferSize;
+  if (!o.batchFile && o.batch * rowBytes > maxBuffer) {
+    throw new Error(`--batch ${o.batch} with --seq ${T} needs ${((o.batch * rowBytes) / 2 ** 30).toFixed(1)} GiB in one tensor, over this device's ` +
+      `${(maxBuffer / 2 ** 30).toFixed(1)} GiB buffer limit: --batch ${Math.floor(maxBuffer / rowBytes)} or less fits (or use --grad-accum for a larger effective batch)`);
+  }
   ui.log(`model: ${o.weights ? `${o.model} from ${o.weights}` : o.preset === 'tiny' ? 'tiny (preset)' : o.model} — ${c.n_layer} layers × ${c.n_embd} wide × ${c.n_head} heads, ${c.n_positions} positions, vocabulary ${c.vocab_size}${tok.gpt2Ids ? ' (compact: the GPT-2 tokens of the training text)' : ''}, ${(paramCount(c) / 1e6).toFixed(1)}M parameters`);
   if (tok.gpt2Ids && (resumeFrom || o.weights) && train.length) {
     const missing = countMissingTokens(tok, train.map((e) => e.text));
