@@ -408,6 +408,8 @@ describe('hostile input', () => {
       ['metadata not strings', mod((h) => { h.__metadata__ = { format: 1 }; }), /"__metadata__" value of "format" must be a string/],
       ['metadata an array', mod((h) => { h.__metadata__ = ['pt']; }), /"__metadata__" must be an object/],
       ['empty name', mod((h) => { h[''] = h['scalar']; delete h['scalar']; }), /empty name/],
+      ['a key twice', imageFrom(null, data, JSON.stringify(header).replace(/^\{/, `{"scalar": ${JSON.stringify(header['scalar'])}, `)), /header names "scalar" twice/],
+      ['a key twice, spelled with an escape', imageFrom(null, data, JSON.stringify(header).replace(/^\{/, `{"sc\\u0061lar" : ${JSON.stringify(header['scalar'])}, `)), /header names "scalar" twice/],
     ];
     for (const [what, img, re] of cases) {
       let err: unknown;

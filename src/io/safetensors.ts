@@ -163,6 +163,8 @@ export function parseHeader(headerBytes: Uint8Array, dataLength: number, file: s
     fail(`header is not valid JSON (${(e as Error).message})${notSt}`);
   }
   if (!isPlainObject(json)) fail(`header must be a JSON object, got ${Array.isArray(json) ? 'an array' : show(json)}`);
+  const dup = duplicateKey(text);
+  if (dup !== undefined) fail(`header names ${JSON.stringify(dup)} twice (JSON.parse would keep only the last)`);
   if (!startsRight) fail('header must start with "{" (the format allows no leading whitespace)');
   const obj = json as Record<string, unknown>;
 
@@ -514,6 +516,35 @@ export function encodeSafetensorsRaw(tensors: RawTensor[], metadata?: Record<str
   let o = 8 + padded;
   for (const t of tensors) { out.set(t.bytes, o); o += t.bytes.byteLength; }
   return out;
+}
+
+/**
+ * The first key that occurs twice at the top level of a well-formed JSON object's text, if any
+ * (JSON.parse keeps the last silently, and the tensor it dropped would then look like a hole).
+ */
+export function duplicateKey(text: string): string | undefined {
+  const seen = new Set<string>();
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '{' || ch === '[') depth++;
+    else if (ch === '}' || ch === ']') depth--;
+    else if (ch === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (depth === 1) {
+        let k = j + 1;
+        while (/\s/.test(text[k])) k++;
+        if (text[k] === ':') {
+          const key = JSON.parse(text.slice(i, j + 1)) as string;
+          if (seen.has(key)) return key;
+          seen.add(key);
+        }
+      }
+      i = j;
+    }
+  }
+  return undefined;
 }
 
 /** A whole safetensors image in memory (F32). For small data and tests; files use writeSafetensors. */
