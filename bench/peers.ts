@@ -15,7 +15,8 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 export interface TorchRequest {
   train?: { name: string; n_layer: number; n_embd: number; n_head: number; vocab: number; n_positions: number; B: number; T: number }[];
   decode?: { name: string; n_layer: number; n_embd: number; n_head: number; vocab: number; n_positions: number; prompt: number; new: number }[];
-  mm?: { name: string; M: number; N: number; K: number }[];
+  /** C = op(A)·op(B) through torch.mm (tr: which operands are transposed, default NN) */
+  mm?: { name: string; M: number; N: number; K: number; tr?: 'NN' | 'NT' | 'TN' }[];
   quick?: boolean;
 }
 
