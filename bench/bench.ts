@@ -6,9 +6,11 @@
 //   npm run bench                          every section
 //   npm run bench -- --only matmul         some sections (comma-separated)
 //   npm run bench -- --quick               fewer shapes and repetitions
-//   npm run bench -- --json                also write bench/results/<date>-<adapter>.json
-//   npm run bench -- --peers               also time the same work in other libraries (matmul: tfjs-backend-webgpu)
+//   npm run bench -- --json                also write bench/results/<date>-<adapter>.json (with the CPU model)
+//   npm run bench -- --peers               also time the same work in other libraries (matmul: tfjs-webgpu, jax-js-webgpu, torch.mm;
+//                                          model: PyTorch)
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
@@ -35,14 +37,14 @@ const argv = yargs(hideBin(process.argv))
   .usage(`$0 [--only SECTION[,SECTION]] [--quick] [--json] [--peers]\n\nRun the benchmark sections (${Object.keys(SECTIONS).join(', ')}) on this machine's WebGPU adapter and print their tables.`)
   .option('only', { type: 'string', describe: `comma-separated sections to run (${Object.keys(SECTIONS).join(', ')})` })
   .option('quick', { type: 'boolean', default: false, describe: 'fewer shapes and repetitions' })
-  .option('json', { type: 'boolean', default: false, describe: 'also write the rows, adapter and date to bench/results/<date>-<adapter>.json' })
-  .option('peers', { type: 'boolean', default: false, describe: 'also time peer libraries on the same adapter (matmul: @tensorflow/tfjs-backend-webgpu)' })
+  .option('json', { type: 'boolean', default: false, describe: 'also write the rows, adapter, CPU and date to bench/results/<date>-<adapter>.json' })
+  .option('peers', { type: 'boolean', default: false, describe: 'also time peer libraries (matmul: tfjs-backend-webgpu and jax-js on the same adapter, torch.mm on the CPU; model: PyTorch on the CPU)' })
   .check((a) => {
     const bad = (a.only ?? '').split(',').filter((s) => s && !(s in SECTIONS));
     if (bad.length) throw new Error(`unknown section ${bad.join(', ')} (known: ${Object.keys(SECTIONS).join(', ')})`);
     return true;
   })
-  .example('$0 --only matmul --peers', 'matmul only, with tfjs-backend-webgpu beside it')
+  .example('$0 --only matmul --peers', 'matmul only, with tfjs-webgpu, jax-js-webgpu and torch.mm beside it')
   .wrap(Math.min(100, process.stdout.columns || 100))
   .strict().help().parseSync();
 
@@ -54,21 +56,29 @@ function fmt(v: number | undefined, digits = 1): string {
   return v.toFixed(Math.abs(v) < 1 ? Math.max(digits, 2) : digits);
 }
 
+/** ours / peer, the figure the table's "x <peer>" columns and the JSON's oursOverPeer give */
+const ratio = (ours: number, peer: number) => (peer > 0 ? ours / peer : undefined);
+
 function printTable(section: string, rows: Row[]) {
-  const head = ['kernel', 'shape', 'median ms', 'value', 'unit', 'baseline', 'x base', 'peer', 'x peer', 'note'];
+  // two columns per peer library (its figure, then ours / its), in the order the rows name them
+  const peerNames = [...new Set(rows.flatMap((r) => (r.peers ?? []).map((p) => p.name)))];
+  const head = ['kernel', 'shape', 'median ms', 'value', 'unit', 'baseline', 'x base', ...peerNames.flatMap((n) => [n, `x ${n}`]), 'note'];
   const body = rows.map((r) => [
     r.name, r.shape, fmt(r.ms, 2), fmt(r.value), r.unit,
     r.baseline ? `${fmt(r.baseline.value, 2)} (${r.baseline.name})` : '',
     r.baseline && r.baseline.value > 0 ? `${fmt(r.value / r.baseline.value)}x` : '',
-    r.peer ? `${fmt(r.peer.value, 2)} (${r.peer.name})` : '',
-    r.peer && r.peer.value > 0 ? `${fmt(r.value / r.peer.value)}x` : '',
+    ...peerNames.flatMap((n) => {
+      const p = r.peers?.find((q) => q.name === n);
+      const x = p && ratio(r.value, p.value);
+      return [p ? fmt(p.value, 2) : '', x !== undefined ? `${fmt(x)}x` : ''];
+    }),
     r.note ?? '',
   ]);
   // drop columns nobody filled
   const keep = head.map((_, i) => i < 5 || body.some((b) => b[i] !== ''));
   const cols = head.map((h, i) => [h, ...body.map((b) => b[i])]).filter((_, i) => keep[i]);
   const width = cols.map((c) => Math.max(...c.map((x) => x.length)));
-  const numeric = new Set(['median ms', 'value', 'x base', 'x peer']);
+  const numeric = new Set(['median ms', 'value', 'x base', ...peerNames.flatMap((n) => [n, `x ${n}`])]);
   const line = (cells: string[]) => cells.map((c, i) => (numeric.has(cols[i][0]) ? c.padStart(width[i]) : c.padEnd(width[i]))).join('  ').trimEnd();
   console.log(`\n== ${section}`);
   console.log(line(cols.map((c) => c[0])));
@@ -76,12 +86,23 @@ function printTable(section: string, rows: Row[]) {
   for (let r = 0; r < rows.length; r++) console.log(line(cols.map((c) => c[r + 1])));
 }
 
+/** The CPU (a VM may name only the family, e.g. "AMD EPYC"; its widest SIMD then tells machines apart). */
+function cpuInfo(): { model: string; cores: number; simd?: string } {
+  let flags = '';
+  try { flags = /^flags\s*: (.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? ''; } catch { /* not Linux */ }
+  const has = new Set(flags.split(' '));
+  const simd = ['avx512f', 'avx2', 'avx', 'sse4_2'].find((f) => has.has(f));
+  return { model: os.cpus()[0]?.model?.trim() || 'unknown', cores: os.availableParallelism(), ...(simd ? { simd } : {}) };
+}
+
 // ---------------------------------------------------------------- main
 try {
   const g = await init();
   const names = argv.only ? argv.only.split(',').filter(Boolean) : Object.keys(SECTIONS);
   const opts: BenchOpts = { quick: argv.quick, peers: argv.peers };
+  const cpu = cpuInfo();
   console.log(`adapter: ${g.info.description || g.info.device} (${g.info.vendor}/${g.info.architecture}${g.info.isSoftware ? ', software' : ''})`);
+  console.log(`cpu: ${cpu.model} (${cpu.cores} cores${cpu.simd ? `, ${cpu.simd}` : ''})`);
   const all: Row[] = [];
   const failed: string[] = [];
   for (const name of names) {
@@ -109,10 +130,14 @@ try {
     const ran = new Set(names);
     const rows = [...(old.rows ?? []).filter((r) => !ran.has(r.section)), ...all];
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, JSON.stringify({
-      date: new Date().toISOString(), adapter: g.info, node: process.version,
-      command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(), rows,
-    }, null, 1));
+    // each peer also gets oursOverPeer; one row per line, figures to 4 significant digits (runs vary far more)
+    const round4 = (_: string, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(4)) : v);
+    const stored = rows.map((r) => (r.peers ? { ...r, peers: r.peers.map((p) => ({ ...p, oursOverPeer: ratio(r.value, p.value) })) } : r));
+    const head = JSON.stringify({
+      date: new Date().toISOString(), adapter: g.info, cpu, node: process.version,
+      command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+    }, null, 1).slice(0, -2);
+    fs.writeFileSync(file, `${head},\n "rows": [\n${stored.map((r) => `  ${JSON.stringify(r, round4)}`).join(',\n')}\n ]\n}\n`);
     console.log(`\nwrote ${path.relative(process.cwd(), file)}`);
   }
   process.exit(failed.length ? 1 : 0);

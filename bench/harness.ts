@@ -9,6 +9,9 @@ export interface BenchOpts {
   peers: boolean;
 }
 
+/** Another library's figure for the same work, in the row's unit, measured in the same run. */
+export interface Peer { name: string; value: number }
+
 export interface Row {
   section: string;          // e.g. "matmul", "layernorm", "train"
   name: string;             // e.g. "matmul NN tex32x16"
@@ -17,7 +20,7 @@ export interface Row {
   value: number;            // throughput in `unit`
   unit: 'GFLOP/s' | 'GB/s' | 'tok/s' | 'MB';
   baseline?: { name: string; value: number };   // measured in the same run
-  peer?: { name: string; value: number };       // e.g. tfjs-backend-webgpu, same adapter
+  peers?: Peer[];           // e.g. tfjs-webgpu and jax-js-webgpu on the same adapter, torch.mm on the CPU
   note?: string;
 }
 

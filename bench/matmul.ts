@@ -154,7 +154,7 @@ export async function run(opts: Partial<BenchOpts> = {}): Promise<Row[]> {
     if (opts.peers) {
       const p = await peer(c, reps);
       if (typeof p === 'string') notes.push(p);
-      else { row.peer = { name: 'tfjs-webgpu', value: p.value }; notes.push(p.note); }
+      else { row.peers = [{ name: 'tfjs-webgpu', value: p.value }]; notes.push(p.note); }
     }
     row.note = notes.join('; ');
     rows.push(row);

@@ -21,7 +21,7 @@ import { compactTokenizer, compactVocab, getTokenizer, type Tokenizer } from '..
 import { encodeExamples, loadDataset, packEpoch } from '../src/data/index.ts';
 import { AdamW } from '../src/train/optimizer.ts';
 import { trainStep, readStep, type Batch } from '../src/train/step.ts';
-import { torchPeer, type TorchResult } from './peers.ts';
+import { torchPeer, torchName, type TorchResult } from './peers.ts';
 import { timeGpu, type BenchOpts, type Row } from './harness.ts';
 
 const SECTION = 'model';
@@ -88,7 +88,7 @@ async function trainRow(c: TrainCase, reps: number, torch: TorchResult | { error
   };
   if (torch && c.peer) {
     if ('error' in torch) row.note += `; ${torch.error}`;
-    else if (torch.train[c.peer]) row.peer = { name: `PyTorch ${torch.torch} CPU, ${torch.threads} threads, ${torch.blas.split(' (')[0]}`, value: torch.train[c.peer] };
+    else if (torch.train[c.peer]) row.peers = [{ name: torchName(torch), value: torch.train[c.peer] }];
   }
   return row;
 }
@@ -104,10 +104,10 @@ async function generationRows(name: 'scratch' | 'distilgpt2', config: GPT2Config
   model.params.values.release();
   trimPool();
   const decodeTps = 64 / ((cachedMs - prefillMs) / 1000); // the decode rate excludes the prefill
-  const peer = (k: 'prefill' | 'decode') => (torch && !('error' in torch) && torch[k][name] ? { name: `PyTorch ${torch.torch} CPU`, value: torch[k][name] } : undefined);
+  const peers = (k: 'prefill' | 'decode') => (torch && !('error' in torch) && torch[k][name] ? [{ name: torchName(torch), value: torch[k][name] }] : undefined);
   return [
-    { section: SECTION, name: `prefill ${name}`, shape: '64 tokens', ms: prefillMs, value: 64 / (prefillMs / 1000), unit: 'tok/s', peer: peer('prefill') },
-    { section: SECTION, name: `generate ${name} (KV cache)`, shape: '64 new after 64', ms: cachedMs, value: decodeTps, unit: 'tok/s', peer: peer('decode') },
+    { section: SECTION, name: `prefill ${name}`, shape: '64 tokens', ms: prefillMs, value: 64 / (prefillMs / 1000), unit: 'tok/s', peers: peers('prefill') },
+    { section: SECTION, name: `generate ${name} (KV cache)`, shape: '64 new after 64', ms: cachedMs, value: decodeTps, unit: 'tok/s', peers: peers('decode') },
     { section: SECTION, name: `generate ${name} (no cache)`, shape: '16 new after 64', ms: uncachedMs, value: 16 / (uncachedMs / 1000), unit: 'tok/s' },
   ];
 }
@@ -152,6 +152,6 @@ export async function run(opts: BenchOpts = { quick: false, peers: false }): Pro
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const rows = await run({ quick: process.argv.includes('--quick'), peers: process.argv.includes('--peers') });
-  for (const r of rows) console.log(`${r.name.padEnd(44)} ${r.shape.padEnd(22)} ${r.ms.toFixed(0).padStart(8)} ms ${r.value.toFixed(1).padStart(8)} ${r.unit}${r.peer ? `   (${r.peer.name}: ${r.peer.value.toFixed(1)})` : ''}${r.note ? `   ${r.note}` : ''}`);
+  for (const r of rows) console.log(`${r.name.padEnd(44)} ${r.shape.padEnd(22)} ${r.ms.toFixed(0).padStart(8)} ms ${r.value.toFixed(1).padStart(8)} ${r.unit}${(r.peers ?? []).map((p) => `   (${p.name}: ${p.value.toFixed(1)})`).join('')}${r.note ? `   ${r.note}` : ''}`);
   process.exit(0);
 }

@@ -32,6 +32,9 @@ export interface TorchResult {
 
 export const TORCH_INSTALL = 'apt-get install python3-torch libopenblas0-pthread';
 
+/** e.g. "PyTorch 1.13.0a0 CPU, 2 threads, OpenBLAS": a row's peer name for the PyTorch peer. */
+export const torchName = (t: TorchResult) => `PyTorch ${t.torch} CPU, ${t.threads} threads, ${t.blas.split(' (')[0]}`;
+
 /** $PYTHON, else Debian's own python3 (where python3-torch installs), else python3 on PATH. */
 const PYTHON = process.env.PYTHON ?? (fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
 
