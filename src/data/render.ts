@@ -284,7 +284,8 @@ export const INTENTS: Intent[] = [
     id: 'person.identity', n: 3,
     train: ['Who {be} {X}?', 'Tell me about {X}.', 'What can you tell me about {X}?', 'Describe {X}.', 'Give me a short biography of {X}.', 'Who exactly {be} {X}?',
       'Who is {X}?', 'Tell me who {X} {be}.', 'What do you know about {X}?', 'Can you tell me about {X}?', 'Give me some information about {X}.', 'Explain who {X} {be}.',
-      'Introduce {X}.', 'Who {be} the artist {X}?', 'Can you describe {X}?', 'What should I know about {X}?', 'Write a few sentences about {X}.'],
+      'Introduce {X}.', 'Who {be} the artist {X}?', 'Can you describe {X}?', 'What should I know about {X}?', 'Write a few sentences about {X}.',
+      'Could you tell me about {X}?', 'Describe {X} for me.', 'Give me an overview of {X}.', 'Who {be} {X}, in short?', 'Would you explain who {X} {be}?'],
     val: ["I'd like to know who {X} {be}.", 'Can you summarize who {X} {be}?'],
     applies: isPerson,
     answer(e, c, r, full) {
@@ -394,7 +395,8 @@ export const INTENTS: Intent[] = [
     id: 'thing.definition', n: 3,
     train: ['What is {X}?', 'Define {N}.', 'What does {N} mean?', 'What does the term {N} mean?', 'Explain {N}.', 'Describe {X}.', 'Tell me about {N}.', 'What is meant by {N}?', 'What is the meaning of {N}?',
       'What exactly is {X}?', 'Can you define {N}?', 'Explain what {X} is.', 'What do you know about {N}?', 'What is the definition of {N}?', 'Tell me what {X} is.',
-      'Can you tell me about {N}?', 'How would you describe {N}?', 'Give me an explanation of {N}.'],
+      'Can you tell me about {N}?', 'How would you describe {N}?', 'Give me an explanation of {N}.',
+      'Could you describe {N}?', 'Explain {N} to me.', 'Would you tell me what {X} is?', 'What is {X}, in short?', 'Explain the meaning of {N}.'],
     val: ['Could you explain what {X} is?', 'Give me a definition of {N}.', "I'd like to know what {X} is."],
     applies: isThing,
     answer(e, c, r, full) {
@@ -425,7 +427,8 @@ export const INTENTS: Intent[] = [
   },
   {
     id: 'thing.kinds', n: 1,
-    train: ['What are some kinds of {N}?', 'What types of {N} are there?', 'Give some examples of {N}.', 'What forms of {N} exist?', 'Name some kinds of {N}.', 'What sorts of {N} are there?'],
+    train: ['What are some kinds of {N}?', 'What types of {N} are there?', 'Give some examples of {N}.', 'What forms of {N} exist?', 'Name some kinds of {N}.', 'What sorts of {N} are there?',
+      'Which kinds of {N} are there?', 'Could you name some types of {N}?', 'Tell me a few kinds of {N}.', 'What are the main types of {N}?', 'List some forms of {N}.'],
     val: ['Can you list a few varieties of {N}?'],
     applies: (e, c, full) => isThing(e) && !personClass(e) && visible(e.hypos, c, full).length >= 2,
     answer(e, c, r, full) {
@@ -479,7 +482,8 @@ export const INTENTS: Intent[] = [
   {
     id: 'movement.members', n: 1,
     train: ['Who were some artists associated with {N}?', 'Name an artist of {N}.', 'Which artists belonged to {N}?', 'Who were the main artists of {N}?',
-      'Which painters are associated with {N}?', 'Who are famous artists of {N}?', 'Name some artists of {N}.'],
+      'Which painters are associated with {N}?', 'Who are famous artists of {N}?', 'Name some artists of {N}.',
+      'Who belonged to {N}?', 'Could you name some artists of {N}?', 'List some painters of {N}.', 'Who were the leading figures of {N}?'],
     val: ['Can you name a few members of {N}?'],
     applies: (e, c, full) => e.kind === 'movement' && visible(e.members, c, full).length > 0,
     answer(e, c, r, full) {
@@ -531,7 +535,8 @@ export const INTENTS: Intent[] = [
   },
   {
     id: 'thing.practitioner', n: 1,
-    train: ['What is a follower of {N} called?', 'What do you call someone who practises {N}?', 'What is an artist of {N} called?'],
+    train: ['What is a follower of {N} called?', 'What do you call someone who practises {N}?', 'What is an artist of {N} called?',
+      'What word names an artist of {N}?', 'What do we call a follower of {N}?'],
     val: ['What is the name for a practitioner of {N}?'],
     applies: (e) => e.kind !== 'person' && !!e.practitioner,
     answer(e) {
@@ -803,6 +808,7 @@ function thingPassages(e: Entity, c: RenderCtx, r: Rng, full: boolean): string[]
       r.pick([
         `${cap(nameOf(e))} ${e.kind === 'movement' ? 'was' : 'is'} ${e.glosses[0].def}. Artists associated with it include ${parts.join('; ')}.`,
         `Among the artists associated with ${nameOf(e)} ${ms.length > 1 ? 'were' : 'was'} ${joinList(ms.map((m) => m.name))}. ${ms.map((m) => identitySentence(m, r, m.name, false)).join(' ')}`,
+        `${cap(r.pick(['members', 'leading figures', 'well-known painters']))} of ${nameOf(e)} included ${joinList(ms.map((m) => m.name))}. ${ms.map((m) => identitySentence(m, r, m.name, false)).join(' ')}`,
       ]),
     );
   } else if (insts.length) {
@@ -811,7 +817,8 @@ function thingPassages(e: Entity, c: RenderCtx, r: Rng, full: boolean): string[]
   } else if (hs.length >= 2) {
     const ks = r.sample(hs, 4);
     out.push(
-      `${r.pick([`There are several kinds of ${e.name}.`, `${cap(e.name)} comes in several kinds.`, `Kinds of ${e.name} include ${joinList(ks.map((k) => k.name))}.`])} ` +
+      `${r.pick([`There are several kinds of ${e.name}.`, `${cap(e.name)} comes in several kinds.`, `Kinds of ${e.name} include ${joinList(ks.map((k) => k.name))}.`,
+        `${cap(r.pick(['types', 'varieties', 'forms', 'sorts']))} of ${e.name} include ${joinList(ks.map((k) => k.name))}.`])} ` +
         ks.map((k) => sentence(`${refSubject(k)} is ${k.def}`)).join(' '),
     );
   }
@@ -919,7 +926,7 @@ export function renderGroups(entities: Entity[], c: RenderCtx, seed: number): Re
       }
       return `${joinList(pick.map((m) => m.name))} ${pick.length > 1 ? 'were' : 'was'} ${type === 'nat' ? `${what} ${roles}` : `${roles} of the ${what}`}.`;
     };
-    for (const t of r.sample(trainQ, 1)) qa.push({ question: t, answer: answer(), template: `group.${type}:${trainQ.indexOf(t)}`, entity: `group:${k}` });
+    for (const t of trainQ) qa.push({ question: t, answer: answer(), template: `group.${type}:${trainQ.indexOf(t)}`, entity: `group:${k}` });
     if (r.chance(c.valRate)) valQa.push({ question: valQ[0], answer: answer(), template: `group.${type}:val`, entity: `group:${k}` });
   }
   return { passages, qa, valQa, keys };
