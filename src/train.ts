@@ -39,7 +39,7 @@ const argv = yargs(hideBin(process.argv))
   .option('time', { type: 'string', describe: 'wall-clock budget, e.g. 10m: the schedule is fitted after measuring throughput' })
   .option('batch', { type: 'number', describe: 'rows per micro-batch [default: 8, distilgpt2/gpt2 4]' })
   .option('grad-accum', { type: 'number', default: 1, describe: 'micro-batches per optimizer step' })
-  .option('lr', { type: 'number', describe: 'peak learning rate [default: 6e-4; tiny 2e-3; fine-tuning 1e-4]' })
+  .option('lr', { type: 'number', describe: 'peak learning rate [default: 6e-4; tiny 3e-3; fine-tuning 1e-4]' })
   .option('warmup', { type: 'number', describe: 'linear warmup steps [default: 5% of the steps, at most 200]' })
   .option('schedule', { choices: ['cosine', 'constant'] as const, default: 'cosine' as const })
   .option('weight-decay', { type: 'number', default: 0.1, describe: 'AdamW decoupled weight decay (2-D tensors only)' })
@@ -80,7 +80,7 @@ try {
     time,
     batch: argv.batch ?? (pretrained ? 4 : 8),
     gradAccum: argv['grad-accum'],
-    lr: argv.lr ?? (tiny ? 2e-3 : pretrained ? 1e-4 : 6e-4),
+    lr: argv.lr ?? (tiny ? 3e-3 : pretrained ? 1e-4 : 6e-4),
     warmup: argv.warmup ?? -1,
     schedule: argv.schedule,
     weightDecay: argv['weight-decay'],
