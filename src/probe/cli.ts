@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import yargs from 'yargs';
 import { init } from '../gpu/runtime.ts';
+import { SEED_PROMPTS } from '../seed.ts';
 import { type Tokenizer } from '../io/tokenizer.ts';
 import { generate } from '../model/generate.ts';
 import type { GPT2 } from '../model/gpt2.ts';
@@ -10,7 +11,7 @@ import { DEFAULT_PROMPTS, DEFAULT_THRESHOLDS, diagnose, FUNCTION_WORDS, NULL_PRO
 import { diagnoseReport, diagnoseSummary, lensTable, lossTable, quoted, sideBySide, topTable } from './format.ts';
 import { inspect, type InspectResult } from './inspect.ts';
 
-export const SEED_PROMPT = 'Q: What is Impressionism?\nA:';
+export const SEED_PROMPT = SEED_PROMPTS[0];
 
 export interface ProbeIO {
   /** stdout: results (with --json, only the JSON) */

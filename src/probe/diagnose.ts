@@ -1,6 +1,4 @@
-// Does the model use its prompt? The seed's failure: a 35M model trained from scratch had a fine
-// perplexity (7.65) but answered "What is Impressionism?" with "the cochlea"; its top next tokens
-// after "Q: What is Impressionism?\nA:" were " the" (6.01), " an" (5.55), " a" (3.71): it had
+// Does the model use its prompt? The seed's model (src/seed.ts) had a fine perplexity but had
 // learned generic word patterns, not content. This measures that, for a set of prompts, against a
 // null prompt that asks nothing ("Q:\nA:"):
 //
@@ -19,6 +17,7 @@
 // that, a model whose predictions are nearly uniform (mean entropy ≥ 90% of ln V) is called
 // untrained: none of the three signals means anything for it.
 import type { Tokenizer } from '../io/tokenizer.ts';
+import { SEED_PROMPTS } from '../seed.ts';
 import type { GPT2 } from '../model/gpt2.ts';
 import { logSumExp } from '../model/sample.ts';
 import { checkIds, mapRows, type RowRef } from './readout.ts';
@@ -39,8 +38,8 @@ export interface PromptSpec {
  * first), each with a reference answer restating its WordNet 3.1 gloss (dates and clauses trimmed).
  */
 export const DEFAULT_PROMPTS: readonly PromptSpec[] = [
-  { prompt: 'Q: What is Impressionism?\nA:', answer: ' A school of late 19th century French painters who pictured appearances by strokes of unmixed colors.' },
-  { prompt: 'Q: Who was Vincent van Gogh?\nA:', answer: ' A Dutch Post-impressionist painter noted for his use of color.' },
+  { prompt: SEED_PROMPTS[0], answer: ' A school of late 19th century French painters who pictured appearances by strokes of unmixed colors.' },
+  { prompt: SEED_PROMPTS[1], answer: ' A Dutch Post-impressionist painter noted for his use of color.' },
   { prompt: 'Q: What is Cubism?\nA:', answer: ' An artistic movement in France beginning in 1907 that featured surfaces of geometrical planes.' },
   { prompt: 'Q: Who was Claude Monet?\nA:', answer: ' A French impressionist painter.' },
   { prompt: 'Q: What is a fresco?\nA:', answer: ' A mural done with watercolors on wet plaster.' },

@@ -2,12 +2,12 @@
 // report.md (the same content; charts referenced as SVG files written beside it).
 // Everything that comes from a run is escaped; the HTML is also well-formed XML.
 
+import { SEED_PROMPTS } from '../seed.ts';
 import { colorFor, escapeXml as esc, formatCompact, lineChart, type Series } from './svg.ts';
 import type { Probe, RunData, TopToken } from './load.ts';
 import { DEFAULT_THRESHOLDS, evalTokens, fmtPpl, lesson, pct, pplOf, summarize, type RunSummary, type Thresholds } from './analyze.ts';
 
 /** The seed's two questions; their evidence comes first. */
-export const SEED_PROMPTS = ['Q: What is Impressionism?\nA:', 'Q: Who was Vincent van Gogh?\nA:'];
 
 export interface ReportOptions {
   title?: string;

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { gpu, init } from '../gpu/runtime.ts';
+import { SEED_PROMPTS } from '../seed.ts';
 import { GPT2 } from '../model/gpt2.ts';
 import { CONFIGS, checkShape, paramCount, type GPT2Config } from '../model/config.ts';
 import { configFor, loadModelAndTokenizer, padVocab } from '../model/load.ts';
@@ -70,8 +71,7 @@ export interface UI {
 
 /** The seed's two questions first: the user watches them move from "the / an / a" to the answer. */
 export const PROBE_PROMPTS = [
-  'Q: What is Impressionism?\nA:',
-  'Q: Who was Vincent van Gogh?\nA:',
+  ...SEED_PROMPTS,
   'Q: What is Cubism?\nA:',
   'Q: Who was Claude Monet?\nA:',
 ];
