@@ -3,22 +3,30 @@
 //
 // Each row times matmul() with variant 'auto' after autotuneMatmul() has picked the variant for
 // that shape class (on the first run; later runs read cache/autotune.json), packing included.
-// Beside it: the naive kernel (the baseline) measured in the same run, and with --peers
-// @tensorflow/tfjs-backend-webgpu's tf.matMul on the same adapter (its own device, under Dawn).
-// The naive kernel is ~1 GFLOP/s on lavapipe, so it runs once (1 rep) and, above 2.2 GFLOP,
-// on a representative smaller shape (M ≤ 256, N ≤ 4096, same K and transposes); the row's note
-// says so. tfjs cannot bind outputs over maxStorageBufferBindingSize, so the logits row times it
-// with N clipped to 4096, also noted.
+// Beside it: the naive kernel (the baseline) measured in the same run, and with --peers three
+// peers, all measured in the same run at the row's shape and transposes:
+//   tfjs-webgpu    @tensorflow/tfjs-backend-webgpu's tf.matMul on the same adapter (bench/peers/tfjs.ts)
+//   jax-js-webgpu  @jax-js/jax's np.matmul on its WebGPU backend, same adapter (bench/peers/jaxjs.ts)
+//   torch.mm CPU   PyTorch's torch.mm on the CPU's cores, the CPU's sgemm ceiling (bench/peers.ts;
+//                  one python process for all rows, run before the GPU timings)
+// Both WebGPU peers run under Dawn in this process behind one navigator.gpu shim (bench/peers/shared.ts)
+// and create their own devices. The naive kernel is ~1 GFLOP/s on lavapipe, so it runs once (1 rep)
+// and, above 2.2 GFLOP, on a representative smaller shape (M ≤ 256, N ≤ 4096, same K and
+// transposes); the row's note says so. Neither WebGPU peer splits outputs over
+// maxStorageBufferBindingSize, so the logits row times them with N clipped to 4096, also noted.
 import { init, sync } from '../src/gpu/runtime.ts';
-import { gpuObject } from '../src/gpu/device.ts';
 import { Tensor } from '../src/gpu/tensor.ts';
 import { matmul, autotuneMatmul, availableVariants, trimTexturePool, type MatmulVariant } from '../src/ops/matmul.ts';
-import { timeGpu, type Row } from './harness.ts';
+import { timeGpu, type Peer, type Row } from './harness.ts';
 import type { BenchOpts } from './harness.ts';
+import { torchPeer, type TorchResult } from './peers.ts';
+import { flops, operandData, shape, type MatmulShape, type PeerResult } from './peers/shared.ts';
+import { tfjsMatmul, tfjsVersion } from './peers/tfjs.ts';
+import { jaxjsMatmul, jaxjsVersion } from './peers/jaxjs.ts';
 
 const SECTION = 'matmul';
 
-interface Case { label: string; M: number; N: number; K: number; tr: 'NN' | 'NT' | 'TN' }
+interface Case extends MatmulShape { label: string }
 
 const SQUARE: Case[] = [
   { label: 'square', M: 1024, N: 1024, K: 1024, tr: 'NN' },
@@ -34,20 +42,9 @@ const MODEL: Case[] = [
   { label: 'mlp fc dW = xT·dy, d=768', M: 768, N: 3072, K: 2048, tr: 'TN' },
 ];
 
-const flops = (c: { M: number; N: number; K: number }) => 2 * c.M * c.N * c.K;
-const shape = (c: { M: number; N: number; K: number }) => `${c.M}x${c.N}x${c.K}`;
-
-function rand(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; out[i] = (s / 4294967296) * 2 - 1; }
-  return out;
-}
-
-function operands(c: { M: number; N: number; K: number; tr: string }) {
-  const transA = c.tr[0] === 'T', transB = c.tr[1] === 'T';
-  const A = Tensor.from(rand(c.M * c.K, 1), transA ? [c.K, c.M] : [c.M, c.K]);
-  const B = Tensor.from(rand(c.K * c.N, 2), transB ? [c.N, c.K] : [c.K, c.N]);
+function operands(c: MatmulShape) {
+  const { a, aShape, b, bShape, transA, transB } = operandData(c);
+  const A = Tensor.from(a, aShape), B = Tensor.from(b, bShape);
   return { A, B, transA, transB, release: () => { A.release(); B.release(); } };
 }
 
@@ -71,62 +68,6 @@ async function naive(c: Case): Promise<{ value: number; note: string }> {
   return r;
 }
 
-// ---------------------------------------------------------------- tfjs-backend-webgpu
-type Tf = typeof import('@tensorflow/tfjs-core');
-let tfPromise: Promise<{ tf: Tf; flush: () => Promise<void> } | string> | undefined;
-
-/** tfjs-core with the webgpu backend on this process's GPU object, or why it cannot run. */
-function tfjs() {
-  tfPromise ??= (async () => {
-    try {
-      const gpuObj = gpuObject();
-      if (!gpuObj) return 'no GPU object';
-      // tfjs looks for navigator.gpu (Node 20 has no navigator)
-      const g = globalThis as unknown as { navigator?: { gpu?: unknown } };
-      if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: { gpu: gpuObj }, configurable: true, writable: true });
-      else if (!g.navigator.gpu) Object.defineProperty(g.navigator, 'gpu', { value: gpuObj, configurable: true });
-      const tf = await import('@tensorflow/tfjs-core');
-      await import('@tensorflow/tfjs-backend-webgpu');
-      if (!(await tf.setBackend('webgpu'))) return 'tfjs could not start its webgpu backend';
-      await tf.ready();
-      // submit what tfjs has recorded and wait for it (what its own data() does before reading back)
-      const backend = tf.backend() as unknown as { commandEncoder: unknown; endComputePassEncoder(): void; submitQueue(): void; device: GPUDevice };
-      const flush = async () => {
-        if (backend.commandEncoder) { backend.endComputePassEncoder(); backend.submitQueue(); }
-        await backend.device.queue.onSubmittedWorkDone();
-      };
-      return { tf, flush };
-    } catch (e) {
-      return `tfjs failed to start: ${e instanceof Error ? e.message : e}`;
-    }
-  })();
-  return tfPromise;
-}
-
-/** tf.matMul GFLOP/s on the same adapter (N clipped where tfjs's output would exceed one binding). */
-async function peer(c: Case, reps: number): Promise<{ value: number; note: string } | string> {
-  const t = await tfjs();
-  if (typeof t === 'string') return t;
-  const { tf, flush } = t;
-  const s: Case = c.M * c.N * 4 > 128 * 2 ** 20 ? { ...c, N: 4096 } : c;
-  try {
-    const transA = s.tr[0] === 'T', transB = s.tr[1] === 'T';
-    const a = tf.tensor(rand(s.M * s.K, 1), transA ? [s.K, s.M] : [s.M, s.K]);
-    const b = tf.tensor(rand(s.K * s.N, 2), transB ? [s.N, s.K] : [s.K, s.N]);
-    const once = async () => { const t0 = performance.now(); const r = tf.matMul(a, b, transA, transB); await flush(); r.dispose(); return performance.now() - t0; };
-    await once();
-    const n = flops(s) > 4.3e9 ? 1 : reps;
-    const times: number[] = [];
-    for (let i = 0; i < n; i++) times.push(await once());
-    a.dispose(); b.dispose();
-    times.sort((x, y) => x - y);
-    const ms = times[Math.floor(times.length / 2)];
-    return { value: flops(s) / ms / 1e6, note: `${s === c ? '' : `tfjs at ${shape(s)}, `}tfjs ${n} rep${n > 1 ? 's' : ''}` };
-  } catch (e) {
-    return `tfjs failed: ${e instanceof Error ? e.message.split('\n')[0] : e}`;
-  }
-}
-
 // ---------------------------------------------------------------- the section
 export async function run(opts: Partial<BenchOpts> = {}): Promise<Row[]> {
   await init();
@@ -135,6 +76,14 @@ export async function run(opts: Partial<BenchOpts> = {}): Promise<Row[]> {
   const cases = quick ? [...SQUARE, MODEL[0]] : [...SQUARE, ...MODEL];
   const rows: Row[] = [];
   const nnSquare: Record<string, number> = {};
+  const key = (c: Case) => `${c.tr} ${shape(c)}`;
+  let torch: TorchResult | { error: string } | undefined;
+  if (opts.peers) {
+    // all rows' torch.mm in one python process, before any GPU timing (it takes every core)
+    torch = await torchPeer({ mm: cases.map((c) => ({ name: key(c), M: c.M, N: c.N, K: c.K, tr: c.tr })), quick });
+    console.log(`torch.mm CPU: ${'error' in torch ? torch.error : `torch ${torch.torch}, ${torch.threads} threads, BLAS: ${torch.blas}`}`);
+    console.log(`tfjs-webgpu: ${await tfjsVersion()}; jax-js-webgpu: ${await jaxjsVersion()}`);
+  }
   for (const c of cases) {
     const op = operands(c);
     const out = Tensor.empty([c.M, c.N]);
@@ -151,10 +100,18 @@ export async function run(opts: Partial<BenchOpts> = {}): Promise<Row[]> {
     const base = await naive(c);
     notes.push(base.note);
     const row: Row = { section: SECTION, name: `matmul ${c.tr} ${tune.winner}`, shape: shape(c), ms, value, unit: 'GFLOP/s', baseline: { name: 'naive', value: base.value } };
-    if (opts.peers) {
-      const p = await peer(c, reps);
-      if (typeof p === 'string') notes.push(p);
-      else { row.peers = [{ name: 'tfjs-webgpu', value: p.value }]; notes.push(p.note); }
+    if (opts.peers && torch) {
+      const peers: Peer[] = [];
+      const add = (name: string, p: PeerResult) => {
+        if (typeof p === 'string') notes.push(p);
+        else { peers.push({ name, value: p.value }); notes.push(p.note); }
+      };
+      add('tfjs-webgpu', await tfjsMatmul(c, reps));
+      add('jax-js-webgpu', await jaxjsMatmul(c, reps));
+      if ('error' in torch) notes.push(torch.error);
+      else if (torch.mm[key(c)]) peers.push({ name: 'torch.mm CPU', value: torch.mm[key(c)] });
+      else notes.push('torch.mm: no figure for this shape');
+      row.peers = peers;
     }
     row.note = notes.join('; ');
     rows.push(row);
