@@ -4,7 +4,7 @@ import { Tensor } from '../gpu/tensor.ts';
 import { Tape } from '../tape/tape.ts';
 import { sampleToken, uniform, type SampleOpts } from './sample.ts';
 import type { GPT2 } from './gpt2.ts';
-import { KVCache, KVCacheRows } from './kvcache.ts';
+import { KVCache, KVCacheRows, type Decoder } from './kvcache.ts';
 
 /** Logits of the last position for a batch of one sequence, by full recomputation. */
 export async function lastLogits(model: GPT2, ids: number[]): Promise<Float32Array> {
@@ -19,14 +19,6 @@ export async function lastLogits(model: GPT2, ids: number[]): Promise<Float32Arr
     tape.free();
     input.release();
   }
-}
-
-export interface Decoder {
-  /** Feed the prompt; returns the logits after its last token. */
-  prefill(ids: number[]): Promise<Float32Array>;
-  /** Feed one more token; returns the logits after it. */
-  step(id: number): Promise<Float32Array>;
-  dispose(): void;
 }
 
 /** Recompute the whole sequence at every step (no cache): the reference for the cached decoder. */

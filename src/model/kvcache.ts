@@ -3,8 +3,16 @@
 import { Tensor } from '../gpu/tensor.ts';
 import { kvCacheCreate, kvCacheCreateRows, kvCacheRow } from '../ops/attention.ts';
 import { Tape } from '../tape/tape.ts';
-import type { Decoder } from './generate.ts';
 import type { GPT2, LayerCache } from './gpt2.ts';
+
+/** Token-at-a-time decoding: the cached decoder here, the recomputing reference in generate.ts. */
+export interface Decoder {
+  /** Feed the prompt; returns the logits after its last token. */
+  prefill(ids: number[]): Promise<Float32Array>;
+  /** Feed one more token; returns the logits after it. */
+  step(id: number): Promise<Float32Array>;
+  dispose(): void;
+}
 
 export class KVCache implements Decoder {
   readonly layers: { k: Tensor; v: Tensor }[];
