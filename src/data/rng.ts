@@ -1,5 +1,7 @@
-// Seeded randomness for the data builder: a string hash and mulberry32. No Math.random anywhere in
-// src/data, so every build, split and epoch order is a pure function of its seed.
+// Seeded randomness for the data builder: a string hash and the project's generator (src/rng.ts).
+// No Math.random anywhere in src/data, so every build, split and epoch order is a pure function of
+// its seed.
+import { uniform } from '../rng.ts';
 
 /** 32-bit FNV-1a over the parts joined with '\u0001', then a final avalanche. */
 export function hash32(...parts: (string | number)[]): number {
@@ -18,20 +20,16 @@ export function hash32(...parts: (string | number)[]): number {
 }
 
 export class Rng {
-  private s: number;
+  private u: () => number;
   constructor(seed: number) {
-    this.s = seed >>> 0;
+    this.u = uniform(seed);
   }
   static of(...parts: (string | number)[]): Rng {
     return new Rng(hash32(...parts));
   }
-  /** mulberry32: uniform in [0, 1) */
+  /** uniform in [0, 1) */
   next(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.u();
   }
   int(n: number): number {
     return Math.floor(this.next() * n);

@@ -10,17 +10,7 @@ export interface SampleOpts {
   repetitionPenalty?: number;   // > 1 discourages tokens already present (1 = off)
 }
 
-/** A seeded uniform generator in [0, 1) (mulberry32). */
-export function uniform(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { uniform } from '../rng.ts';
 
 /** Pick a token from `logits[0..vocab)`. `seen` are the ids the penalty applies to. */
 export function sampleToken(logits: ArrayLike<number>, vocab: number, o: SampleOpts, seen: Iterable<number>, rand: () => number): number {

@@ -21,6 +21,7 @@
 // Problems whose operands exceed one storage binding (gpu().maxBinding) or a texture
 // dimension are cut into blocks over Z, M, N and, where needed, K (the K blocks accumulate
 // into C; with GELU they accumulate into a temporary and kernels/matmul_epilogue.wgsl finishes).
+import { uniform } from '../rng.ts';
 import { dispatch, dummy, encoder, f32, gpu, grid, kernel, sync, type Kernel, type Param, type BufferRange } from '../gpu/runtime.ts';
 import { Tensor, shapeStr } from '../gpu/tensor.ts';
 import { adapterKey, autotune, tuned } from '../gpu/autotune.ts';
@@ -206,10 +207,8 @@ export async function autotuneMatmul(
 }
 
 function randomData(n: number, seed: number): Float32Array {
-  const x = new Float32Array(n);
-  let s = seed * 2654435761 >>> 0;
-  for (let i = 0; i < n; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; x[i] = s / 4294967296 - 0.5; }
-  return x;
+  const u = uniform(seed);
+  return Float32Array.from({ length: n }, () => u() - 0.5);
 }
 
 // ---------------------------------------------------------------- blocking
