@@ -180,9 +180,15 @@ describe('CLI in-process', () => {
     expect(j.models[1].top[0].id).not.toBe(43535);
   });
 
+  it('an unknown flag: one line, exit status 2 (as train and eval)', async () => {
+    const r = await cli('-w', TINY, '--bogus');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^probe: Unknown argument: bogus/);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+  });
+
   it('input errors: one line, exit status 1', async () => {
     const cases: [string[], RegExp][] = [
-      [['-w', TINY, '--bogus'], /Unknown argument: bogus/],
       [['--prompt', 'x'], /--weights DIR is required/],
       [['-w', path.join(FIX, 'train')], /no config\.json/],
       [['-w', TINY, '--prompt', ''], /the prompt is empty/],
@@ -375,7 +381,7 @@ describe('the real entry point (spawned)', () => {
 
   it('an unknown flag and a missing weights directory: one line, non-zero exit', () => {
     const a = run('-w', TINY, '--frobnicate');
-    expect(a.status).toBe(1);
+    expect(a.status).toBe(2);
     expect(a.stderr).toMatch(/^probe: Unknown argument: frobnicate/m);
     const b = run('-w', path.join(ROOT, 'weights', 'no-such-model'));
     expect(b.status).toBe(1);

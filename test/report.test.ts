@@ -195,7 +195,7 @@ describe('report CLI arguments', () => {
     expect(r.err).toContain('report RUN_DIR... [options]');
     expect(r.err).toContain('--out');
     const u = cli([path.join(fixtures, 'scratch-art'), '--outt', tmp]);
-    expect(u.code).not.toBe(0);
+    expect(u.code).toBe(2);
     expect(u.err).toMatch(/Unknown argument: outt/);
     const h = cli(['--help']);
     expect(h.code).toBe(0);

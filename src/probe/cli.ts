@@ -315,12 +315,12 @@ function textReport(a: Argv, runs: ModelRun[]): string[] {
   return out;
 }
 
-/** Run the command; returns the exit status (0 done, 1 usage or input error). */
+/** Run the command; returns the exit status (0 done, 1 bad input, 2 a command line yargs cannot parse: as train and eval). */
 export async function runProbeCli(args: string[], io: ProbeIO = { out: (s) => process.stdout.write(s + '\n'), err: (s) => process.stderr.write(s + '\n') }): Promise<number> {
   let parsed: { err?: Error; argv?: Argv; output: string } = { output: '' };
   parser().parse(args, {}, (err, argv, output) => { parsed = { err: err ?? undefined, argv: argv as unknown as Argv, output }; });
   const oneLine = (s: string) => s.replace(/\s*\n\s*/g, ' ').trim();
-  if (parsed.err) { io.err(`probe: ${oneLine(parsed.err.message)} (run with --help for the options)`); return 1; }
+  if (parsed.err) { io.err(`probe: ${oneLine(parsed.err.message)} (run with --help for the options)`); return 2; }
   if (parsed.output) { io.out(parsed.output); return 0; } // --help
   const a = parsed.argv!;
   try {

@@ -60,7 +60,7 @@ export function runReportCli(args: string[], io: CliIO = { log: console.log, err
   }
   let parsed: { err?: Error; argv?: Record<string, unknown>; output: string } = { output: '' };
   parser().parse(args, {}, (err, argv, output) => { parsed = { err: err ?? undefined, argv, output }; });
-  if (parsed.err) { io.error(parsed.output || parsed.err.message); return 1; }
+  if (parsed.err) { io.error(parsed.output || parsed.err.message); return 2; } // as train, eval and probe
   if (!parsed.argv) { io.error(parsed.output || 'report: could not parse the arguments'); return 1; }
   if (parsed.output) { io.log(parsed.output); return 0; } // --help
   const argv = parsed.argv as { _: (string | number)[]; out?: string; title?: string; 'top-k': number; 'ppl-fine': number; 'recall-poor': number };
