@@ -1,4 +1,4 @@
-// tsx src/eval.ts — perplexity and answer quality of a model, side by side (the seed's lesson:
+// tsx src/eval.ts — perplexity and answer quality of a model, side by side (the student's lesson:
 // perplexity alone misleads). A thin CLI over src/train/evaluate.ts and src/probe/diagnose.ts.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';

@@ -7,7 +7,7 @@ const SRC = path.join(import.meta.dirname, '..', 'src');
 
 /** A file's layer rank, as ARCHITECTURE.md's table gives it. */
 function rank(rel: string): number {
-  if (rel === 'seed.ts' || rel === 'rng.ts' || rel === 'model/config.ts' || rel.startsWith('ref/')) return 0;
+  if (rel === 'motivation.ts' || rel === 'rng.ts' || rel === 'model/config.ts' || rel.startsWith('ref/')) return 0;
   if (!rel.includes('/')) return 7;
   const dir = rel.split('/')[0];
   const r = ({ gpu: 1, io: 1, data: 1, report: 1, ops: 2, tape: 3, model: 4, probe: 5, train: 6 } as Record<string, number>)[dir];

@@ -69,7 +69,7 @@ describe('WordNet art data', () => {
     expect(art.val.entities.some((x) => x.kind === 'qa') && art.val.entities.some((x) => x.kind === 'text')).toBe(true);
   });
 
-  it('answers the seed questions from the glosses', () => {
+  it('answers the motivating questions from the glosses', () => {
     const imp = findQA(art, 'What is Impressionism?');
     expect(imp).toBeDefined();
     expect(imp!.answer).toContain(

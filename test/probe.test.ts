@@ -12,7 +12,7 @@ import { getTokenizer, type Tokenizer } from '../src/io/tokenizer.ts';
 import type { GPT2 } from '../src/model/gpt2.ts';
 import {
   inspect, diagnose, judge, functionWordIds, logitLens, nextLogits, runProbeCli, readPrompts, unescape, parseIds,
-  DEFAULT_PROMPTS, DEFAULT_THRESHOLDS, FUNCTION_WORDS, NULL_PROMPT, SEED_PROMPT,
+  DEFAULT_PROMPTS, DEFAULT_THRESHOLDS, FUNCTION_WORDS, NULL_PROMPT, MOTIVATING_PROMPT,
 } from '../src/probe/index.ts';
 import { median } from '../src/probe/stats.ts';
 
@@ -137,8 +137,8 @@ describe('CLI in-process', () => {
   it('the default prompt is the seed\'s, with \\n escapes from a command line', async () => {
     const a = await cli('-w', TINY, '--json', '-k', '2');
     const b = await cli('-w', TINY, '--json', '-k', '2', '--prompt', 'Q: What is Impressionism?\\nA:');
-    expect(JSON.parse(a.out).ids).toEqual(tok.encode(SEED_PROMPT));
-    expect(JSON.parse(b.out).ids).toEqual(tok.encode(SEED_PROMPT));
+    expect(JSON.parse(a.out).ids).toEqual(tok.encode(MOTIVATING_PROMPT));
+    expect(JSON.parse(b.out).ids).toEqual(tok.encode(MOTIVATING_PROMPT));
   });
 
   it('--loss --target scores only the target; --logit-lens and --generate in text', async () => {

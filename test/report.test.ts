@@ -84,13 +84,13 @@ describe('report CLI on the fixture runs', () => {
     expect(md).toContain('![Training loss](report-train-loss.svg)');
   });
 
-  it('shows the seed evidence side by side: tokens, logits, probabilities, answers', () => {
+  it('shows the motivating evidence side by side: tokens, logits, probabilities, answers', () => {
     const ev = html.slice(html.indexOf('<section id="evidence">'));
     const imp = ev.indexOf('Q: What is Impressionism?↵A:');
     const vg = ev.indexOf('Q: Who was Vincent van Gogh?↵A:');
     const other = ev.indexOf('The capital of France is');
     expect(imp).toBeGreaterThan(0);
-    expect(vg).toBeGreaterThan(imp); // seed questions first, in the seed's order, even though a run probed van Gogh first
+    expect(vg).toBeGreaterThan(imp); // motivating questions first, in the student's order, even though a run probed van Gogh first
     expect(other).toBeGreaterThan(vg);
     const table = ev.slice(imp, vg);
     for (const s of ['<code class="tok">␣the</code><span class="lg">6.01</span>', '<code class="tok">␣an</code><span class="lg">5.55</span>', '<code class="tok">␣a</code><span class="lg">3.71</span>', '<code class="tok">↵</code>', '␣Impression', '45.3%']) expect(table).toContain(s);
@@ -238,7 +238,7 @@ describe('report on odd input', () => {
       'qa_keyword_recall looks like a percentage (12); read as 12%',
     ]);
     expect(notes).toContain('format 7 is newer than this report knows');
-    expect(notes).toContain('no run probed the seed question');
+    expect(notes).toContain('no run probed the motivating question');
     expect(rep.html).toContain('No run recorded probes.');
     expect(xmlProblems(rep.html)).toEqual([]);
     for (const s of svgsIn(rep.html)) expect(xmlProblems(s)).toEqual([]);

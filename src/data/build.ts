@@ -100,7 +100,7 @@ export interface Dataset {
 }
 
 /** the two facts the project's motivating failure asked about: both always in training */
-export const SEED_ENTITIES = ['impressionism', 'vincent van gogh'];
+export const MOTIVATING_ENTITIES = ['impressionism', 'vincent van gogh'];
 
 const DEFAULTS = { mix: 'art' as Mix, seed: 1234, heldOutFraction: 0.08, valRate: 0.35, generalRatio: 2 };
 
@@ -178,19 +178,19 @@ export function buildDataset(options: BuildOptions = {}): Dataset {
   // the core mix renders its few entities against the whole art domain (so relations to other
   // art entities still read naturally); it trains on the core only
   const entities = o.mix === 'art' || o.mix === 'core' ? artEntities : o.mix === 'general' ? generalEntities : [...artEntities, ...generalEntities];
-  const core = o.mix === 'core' ? new Set(selectCore(artEntities, SEED_ENTITIES).map((e) => e.key)) : null;
+  const core = o.mix === 'core' ? new Set(selectCore(artEntities, MOTIVATING_ENTITIES).map((e) => e.key)) : null;
   const byKey = new Map(entities.map((e) => [e.key, e]));
 
   // held-out entities: a hash of (seed, key), so an entity is held out in every mix or in none
   const hidden = new Set<string>();
   for (const e of entities) {
-    if (SEED_ENTITIES.includes(e.key) || core?.has(e.key)) continue;
+    if (MOTIVATING_ENTITIES.includes(e.key) || core?.has(e.key)) continue;
     if (hash32(o.seed, 'heldout', e.key) / 2 ** 32 < o.heldOutFraction) hidden.add(e.key);
   }
   // core: every entity asked in every training phrasing, and in a held-out phrasing for every intent
   const ctx: RenderCtx = core
     ? { byKey, hidden, valRate: 1, allPhrasings: core, wrapped: true, noisy: CORE_NOISY_COPIES }
-    : { byKey, hidden, valRate: o.valRate, allPhrasings: new Set(SEED_ENTITIES) };
+    : { byKey, hidden, valRate: o.valRate, allPhrasings: new Set(MOTIVATING_ENTITIES) };
   const trained = core ? entities.filter((e) => core.has(e.key)) : entities.filter((e) => !hidden.has(e.key));
 
   const train: Example[] = [];

@@ -409,7 +409,7 @@ const paintsOrCarves = (e: Entity) => e.hypers.some((h) => /^(painter|sculptor|o
  * hypernyms, hyponyms, instances, parts and wholes). The core keeps the painters and sculptors of
  * degree >= 4, the movements of degree >= 6, and the 12 concepts of highest degree (ties by
  * name; concepts that name a class of person, such as "painter", are left out: what is asked of
- * them has no particular answer). `always` (the seed entities) are kept whatever their degree.
+ * them has no particular answer). `always` (the motivating entities) are kept whatever their degree.
  */
 export function selectCore(entities: Entity[], always: string[], rule = CORE_RULE): Entity[] {
   const degree = new Map<string, number>(entities.map((e) => [e.key, 0]));

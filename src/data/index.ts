@@ -2,7 +2,7 @@
 export { type Example, type Tokenizer, EOT_TEXT, encodeWithEot, qaExample, textExample } from './types.ts';
 export {
   type BuildOptions, type DataStats, type Dataset, type LoadOptions, type Mix, type SplitStats,
-  DATA_VERSION, MIXES, SEED_ENTITIES, buildDataset, countTokens, datasetCachePath, formatStats, gpt2Tokenizer, loadDataset,
+  DATA_VERSION, MIXES, MOTIVATING_ENTITIES, buildDataset, countTokens, datasetCachePath, formatStats, gpt2Tokenizer, loadDataset,
 } from './build.ts';
 export { loadUserData } from './user.ts';
 export { type Batch, type EncodedSeq, type LossOn, type PackOptions, encodeExamples, loadBatchFile, makeEpoch, packEpoch } from './batch.ts';

@@ -29,7 +29,7 @@ export interface RenderCtx {
   hidden: Set<string>;
   /** probability that an applicable intent also yields a held-out-phrasing QA */
   valRate: number;
-  /** entities asked about in every training phrasing (the seed facts) */
+  /** entities asked about in every training phrasing (the motivating facts) */
   allPhrasings?: Set<string>;
   /** also ask each intent once more inside a conversational wrapper (WRAPPERS): the core mix */
   wrapped?: boolean;

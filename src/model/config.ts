@@ -32,7 +32,7 @@ function make(c: Partial<GPT2Config> & Pick<GPT2Config, 'n_layer' | 'n_embd' | '
 }
 
 export const CONFIGS = {
-  /** ~35M parameters with GPT-2's tokenizer (the seed's Model 1); vocab padded to a multiple of 64 */
+  /** ~35M parameters with GPT-2's tokenizer (the student's Model 1); vocab padded to a multiple of 64 */
   scratch: make({ n_layer: 8, n_embd: 384, n_head: 6, n_positions: 256, padded_vocab_size: 50304 }),
   /** a small model that learns visibly in minutes on a CPU adapter */
   tiny: make({ n_layer: 4, n_embd: 128, n_head: 4, n_positions: 128, padded_vocab_size: 50304 }),

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import yargs from 'yargs';
 import { init } from '../gpu/runtime.ts';
-import { SEED_PROMPTS } from '../seed.ts';
+import { MOTIVATING_PROMPTS } from '../motivation.ts';
 import { type Tokenizer } from '../io/tokenizer.ts';
 import { generate } from '../model/generate.ts';
 import type { GPT2 } from '../model/gpt2.ts';
@@ -11,7 +11,7 @@ import { DEFAULT_PROMPTS, DEFAULT_THRESHOLDS, diagnose, FUNCTION_WORDS, NULL_PRO
 import { diagnoseReport, diagnoseSummary, lensTable, lossTable, quoted, sideBySide, topTable } from './format.ts';
 import { inspect, type InspectResult } from './inspect.ts';
 
-export const SEED_PROMPT = SEED_PROMPTS[0];
+export const MOTIVATING_PROMPT = MOTIVATING_PROMPTS[0];
 
 export interface ProbeIO {
   /** stdout: results (with --json, only the JSON) */
@@ -79,7 +79,7 @@ function parser() {
       'Prompts accept \\n, \\t and \\\\ escapes as typed on a shell command line.',
     ].join('\n'))
     .option('weights', { alias: 'w', type: 'string', describe: 'model directory (config.json + model.safetensors)' })
-    .option('prompt', { alias: 'p', type: 'string', describe: `prompt text [default: ${JSON.stringify(SEED_PROMPT)}]` })
+    .option('prompt', { alias: 'p', type: 'string', describe: `prompt text [default: ${JSON.stringify(MOTIVATING_PROMPT)}]` })
     .option('ids', { type: 'string', describe: 'token ids instead of text, e.g. 50256,464,3290' })
     .option('top-k', { alias: 'k', type: 'number', default: 10, describe: 'next tokens listed' })
     .option('truncate', { type: 'boolean', default: false, describe: 'keep the last n_positions tokens of a prompt longer than the context (with a warning) instead of failing' })
@@ -103,7 +103,7 @@ function parser() {
     .option('compare', { type: 'string', describe: 'a second model directory, shown side by side (with --json: {"models": [A, B]})' })
     .option('json', { type: 'boolean', default: false, describe: 'print only JSON on stdout: {ids, top, loss, token_losses, ...}' })
     .option('full-logits', { type: 'boolean', default: false, describe: 'with --json: add "logits", the last position\'s logits over the real vocabulary' })
-    .example('$0 -w weights/distilgpt2', 'top 10 next tokens after the seed prompt')
+    .example('$0 -w weights/distilgpt2', 'top 10 next tokens after the motivating prompt')
     .example('$0 -w weights/distilgpt2 -p "Q: Who was Vincent van Gogh?\\nA:" -n 40', 'and a greedy answer')
     .example('$0 -w weights/distilgpt2 --loss --target " A school of French painters."', 'surprisal of an answer')
     .example('$0 -w runs/scratch-mixed/final --diagnose --compare weights/distilgpt2', 'does either model use its prompt?')
@@ -179,7 +179,7 @@ function plan(a: Argv, m: Loaded, warn: (s: string) => void): Plan {
     ids = parseIds(a.ids);
     promptText = null;
   } else {
-    promptText = unescape(a.prompt ?? SEED_PROMPT);
+    promptText = unescape(a.prompt ?? MOTIVATING_PROMPT);
     if (!promptText) throw new UsageError('the prompt is empty (give --prompt TEXT or --ids 1,2,3)');
     ids = tok.encode(promptText);
   }

@@ -1,4 +1,4 @@
-// Does the model use its prompt? The seed's model (src/seed.ts) had a fine perplexity but had
+// Does the model use its prompt? The student's model (src/motivation.ts) had a fine perplexity but had
 // learned generic word patterns, not content. This measures that, for a set of prompts, against a
 // null prompt that asks nothing ("Q:\nA:"):
 //
@@ -17,7 +17,7 @@
 // that, a model whose predictions are nearly uniform (mean entropy ≥ 90% of ln V) is called
 // untrained: none of the three signals means anything for it.
 import type { Tokenizer } from '../io/tokenizer.ts';
-import { SEED_PROMPTS } from '../seed.ts';
+import { MOTIVATING_PROMPTS } from '../motivation.ts';
 import type { GPT2 } from '../model/gpt2.ts';
 import { logSumExp } from '../model/sample.ts';
 import { checkIds, mapRows, type RowRef } from './readout.ts';
@@ -34,12 +34,12 @@ export interface PromptSpec {
 }
 
 /**
- * The default prompts: art questions in the training data's "Q: ...\nA:" format (the seed's two
+ * The default prompts: art questions in the training data's "Q: ...\nA:" format (the student's two
  * first), each with a reference answer restating its WordNet 3.1 gloss (dates and clauses trimmed).
  */
 export const DEFAULT_PROMPTS: readonly PromptSpec[] = [
-  { prompt: SEED_PROMPTS[0], answer: ' A school of late 19th century French painters who pictured appearances by strokes of unmixed colors.' },
-  { prompt: SEED_PROMPTS[1], answer: ' A Dutch Post-impressionist painter noted for his use of color.' },
+  { prompt: MOTIVATING_PROMPTS[0], answer: ' A school of late 19th century French painters who pictured appearances by strokes of unmixed colors.' },
+  { prompt: MOTIVATING_PROMPTS[1], answer: ' A Dutch Post-impressionist painter noted for his use of color.' },
   { prompt: 'Q: What is Cubism?\nA:', answer: ' An artistic movement in France beginning in 1907 that featured surfaces of geometrical planes.' },
   { prompt: 'Q: Who was Claude Monet?\nA:', answer: ' A French impressionist painter.' },
   { prompt: 'Q: What is a fresco?\nA:', answer: ' A mural done with watercolors on wet plaster.' },
@@ -56,7 +56,7 @@ export const DEFAULT_PROMPTS: readonly PromptSpec[] = [
  * The most frequent English function words as GPT-2 tokens: lowercase with the leading space they
  * have mid-sentence, and the comma and period. Capitalised sentence starters (" The", " A") are
  * left out on purpose: a well-formed answer after "A:" begins with one ("A school of ..."), while
- * a lowercase " the" right after "A:" is the seed's symptom. Each entry is one token.
+ * a lowercase " the" right after "A:" is the student's symptom. Each entry is one token.
  */
 export const FUNCTION_WORDS: readonly string[] = [
   ' the', ' a', ' an', ' of', ' and', ' in', ' to', ' is', ' was', ' it', ' that', ' for', ' on',

@@ -7,4 +7,4 @@ export {
 export { checkIds, mapRows, nextLogits, residuals, headLogits, type RowRef } from './readout.ts';
 export { logSoftmax, klDivergence, entropy, rankOf, topTokens, describeToken, type TopToken } from './stats.ts';
 export { topTable, lossTable, lensTable, diagnoseReport, diagnoseSummary, sideBySide } from './format.ts';
-export { runProbeCli, SEED_PROMPT, unescape, parseIds, readPrompts, type ProbeIO } from './cli.ts';
+export { runProbeCli, MOTIVATING_PROMPT, unescape, parseIds, readPrompts, type ProbeIO } from './cli.ts';

@@ -55,7 +55,7 @@ export interface TopToken {
   token: string;
   /** the token made visible for tables: ␣ for a space, \n for a newline, \xNN for partial bytes */
   label: string;
-  /** the raw logit (the seed's "score") */
+  /** the raw logit (the student's "score") */
   logit: number;
   /** softmax over the real vocabulary */
   prob: number;

@@ -1,4 +1,4 @@
-// Numbers the report shows per run, and the seed's lesson: perplexity that looks fine next to
+// Numbers the report shows per run, and the student's lesson: perplexity that looks fine next to
 // answers that carry no content.
 
 import type { EvalLine, Probe, RunData } from './load.ts';
@@ -145,7 +145,7 @@ export function summarize(run: RunData): RunSummary {
 
 export interface LessonItem {
   name: string;
-  /** perplexity looks fine but answers are poor: the seed's trap */
+  /** perplexity looks fine but answers are poor: the student's trap */
   flagged: boolean;
   /** one plain-words sentence (markdown-free, unescaped) */
   text: string;

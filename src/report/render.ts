@@ -2,12 +2,12 @@
 // report.md (the same content; charts referenced as SVG files written beside it).
 // Everything that comes from a run is escaped; the HTML is also well-formed XML.
 
-import { SEED_PROMPTS } from '../seed.ts';
+import { MOTIVATING_PROMPTS } from '../motivation.ts';
 import { colorFor, escapeXml as esc, formatCompact, lineChart, type Series } from './svg.ts';
 import type { Probe, RunData, TopToken } from './load.ts';
 import { DEFAULT_THRESHOLDS, evalTokens, fmtPpl, lesson, pct, pplOf, summarize, type RunSummary, type Thresholds } from './analyze.ts';
 
-/** The seed's two questions; their evidence comes first. */
+/** The student's two questions; their evidence comes first. */
 
 export interface ReportOptions {
   title?: string;
@@ -175,7 +175,7 @@ interface PromptGroup { prompt: string; byRun: (Probe | undefined)[] }
 
 function promptGroups(sums: RunSummary[]): PromptGroup[] {
   const order: string[] = [];
-  for (const p of SEED_PROMPTS) if (sums.some((s) => s.probes.some((q) => q.prompt === p))) order.push(p);
+  for (const p of MOTIVATING_PROMPTS) if (sums.some((s) => s.probes.some((q) => q.prompt === p))) order.push(p);
   for (const s of sums) for (const q of s.probes) if (!order.includes(q.prompt)) order.push(q.prompt);
   return order.map((prompt) => ({ prompt, byRun: sums.map((s) => s.probes.find((q) => q.prompt === prompt)) }));
 }
@@ -267,7 +267,7 @@ function renderHtml(title: string, generated: string, runs: RunData[], sums: Run
   o.push('</section>');
 
   o.push('<section id="evidence"><h2>Next-token evidence</h2>');
-  o.push(`<p>For each probe prompt, every model's top ${topK} next tokens at its last evaluation (logit, then probability) and its greedy answer. The seed's questions come first.</p>`);
+  o.push(`<p>For each probe prompt, every model's top ${topK} next tokens at its last evaluation (logit, then probability) and its greedy answer. The student's questions come first.</p>`);
   o.push('<p class="key">Key: <code class="tok">␣</code> space, <code class="tok">↵</code> newline, <code class="tok">⇥</code> tab, <code class="tok">\\u0001</code> other invisible characters.</p>');
   o.push('<h3>Does the prompt matter?</h3>');
   o.push('<table><thead><tr><th>run</th><th>prompt sensitivity (mean KL vs. null prompt, nats)</th><th>verdict</th><th>probes from step</th></tr></thead><tbody>');
@@ -275,7 +275,7 @@ function renderHtml(title: string, generated: string, runs: RunData[], sums: Run
   o.push('</tbody></table>');
   if (!groups.length) o.push('<p class="muted">No run recorded probes.</p>');
   for (const g of groups) {
-    o.push(`<h3>Prompt <code class="tok">${esc(visibleText(g.prompt, false))}</code>${SEED_PROMPTS.includes(g.prompt) ? ' <span class="muted">(seed question)</span>' : ''}</h3>`);
+    o.push(`<h3>Prompt <code class="tok">${esc(visibleText(g.prompt, false))}</code>${MOTIVATING_PROMPTS.includes(g.prompt) ? ' <span class="muted">(motivating question)</span>' : ''}</h3>`);
     o.push(`<table class="evidence"><thead><tr><th>rank</th>${runs.map((r, i) => `<th>${swatch(i)}${esc(r.name)}</th>`).join('')}</tr></thead><tbody>`);
     for (let k = 0; k < topK; k++) {
       if (!g.byRun.some((p) => p?.top[k])) break;
@@ -333,7 +333,7 @@ function renderMd(title: string, generated: string, runs: RunData[], sums: RunSu
   o.push('');
   if (!groups.length) o.push('No run recorded probes.', '');
   for (const g of groups) {
-    o.push(`### ${mdEscape(visibleText(g.prompt, false))}${SEED_PROMPTS.includes(g.prompt) ? ' (seed question)' : ''}`, '');
+    o.push(`### ${mdEscape(visibleText(g.prompt, false))}${MOTIVATING_PROMPTS.includes(g.prompt) ? ' (motivating question)' : ''}`, '');
     o.push(`| rank | ${runs.map((r) => mdEscape(r.name)).join(' | ')} |`, `|---|${runs.map(() => '---').join('|')}|`);
     for (let k = 0; k < topK; k++) {
       if (!g.byRun.some((p) => p?.top[k])) break;
@@ -378,7 +378,7 @@ export function renderReport(runs: RunData[], opts: ReportOptions = {}): Report 
   const charts = buildCharts(runs);
 
   const general: string[] = [];
-  for (const p of SEED_PROMPTS) if (!groups.some((g) => g.prompt === p)) general.push(`no run probed the seed question ${JSON.stringify(p)}`);
+  for (const p of MOTIVATING_PROMPTS) if (!groups.some((g) => g.prompt === p)) general.push(`no run probed the motivating question ${JSON.stringify(p)}`);
   const notes = [
     ...runs.map((r, i) => ({ name: r.name, items: [...r.notes, ...sums[i].notes] })).filter((x) => x.items.length),
     ...(general.length ? [{ name: 'all runs', items: general }] : []),

@@ -1,4 +1,4 @@
-// Evaluation: perplexity, and answer quality — the seed's lesson is that perplexity alone
+// Evaluation: perplexity, and answer quality — the student's lesson is that perplexity alone
 // misleads (7.65 with nonsense answers), so both are always reported together.
 //
 // QA quality on held-out questions, with greedy answers:
@@ -146,7 +146,7 @@ export interface ProbeResult {
   answer: string;
 }
 
-/** The seed's view of a model: top next tokens with scores, and the greedy answer. */
+/** The student's view of a model: top next tokens with scores, and the greedy answer. */
 export async function probePrompts(model: GPT2, tok: Tokenizer, prompts: string[], k = 5, maxNew = 48): Promise<ProbeResult[]> {
   const answers = await greedyAnswers(model, tok, prompts, maxNew);
   const out: ProbeResult[] = [];

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { gpu, init } from '../gpu/runtime.ts';
-import { SEED_PROMPTS } from '../seed.ts';
+import { MOTIVATING_PROMPTS } from '../motivation.ts';
 import { GPT2 } from '../model/gpt2.ts';
 import { CONFIGS, checkShape, paramCount, type GPT2Config } from '../model/config.ts';
 import { configFor, loadModelAndTokenizer, padVocab } from '../model/load.ts';
@@ -69,9 +69,9 @@ export interface UI {
   progress?: { start(total: number, at: number): void; update(at: number, fields: Record<string, string | number>): void; stop(): void };
 }
 
-/** The seed's two questions first: the user watches them move from "the / an / a" to the answer. */
+/** The student's two questions first: the user watches them move from "the / an / a" to the answer. */
 export const PROBE_PROMPTS = [
-  ...SEED_PROMPTS,
+  ...MOTIVATING_PROMPTS,
   'Q: What is Cubism?\nA:',
   'Q: Who was Claude Monet?\nA:',
 ];
