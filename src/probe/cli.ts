@@ -1,6 +1,7 @@
 // The `tsx src/probe.ts --weights DIR ...` command, as a function (tests call it in-process).
 import fs from 'node:fs';
 import yargs from 'yargs';
+import { NoAdapterError } from '../gpu/device.ts';
 import { init } from '../gpu/runtime.ts';
 import { MOTIVATING_PROMPTS } from '../motivation.ts';
 import { type Tokenizer } from '../io/tokenizer.ts';
@@ -315,7 +316,7 @@ function textReport(a: Argv, runs: ModelRun[]): string[] {
   return out;
 }
 
-/** Run the command; returns the exit status (0 done, 1 bad input, 2 a command line yargs cannot parse: as train and eval). */
+/** Run the command; returns the exit status (0 done, 1 bad input, 2 a command line yargs cannot parse or no WebGPU adapter: as train and eval). */
 export async function runProbeCli(args: string[], io: ProbeIO = { out: (s) => process.stdout.write(s + '\n'), err: (s) => process.stderr.write(s + '\n') }): Promise<number> {
   let parsed: { err?: Error; argv?: Argv; output: string } = { output: '' };
   parser().parse(args, {}, (err, argv, output) => { parsed = { err: err ?? undefined, argv: argv as unknown as Argv, output }; });
@@ -343,6 +344,7 @@ export async function runProbeCli(args: string[], io: ProbeIO = { out: (s) => pr
     return 0;
   } catch (e) {
     if (e instanceof UsageError) { io.err(`probe: ${oneLine(e.message)}`); return 1; }
+    if (e instanceof NoAdapterError) { io.err(e.message); return 2; }
     throw e;
   }
 }
