@@ -84,8 +84,11 @@ const SIGNAL_REPEAT_MS = 1000;
 /** The embedded data's build seed (which entities are held out, how text is rendered). */
 const DATA_SEED = 1234;
 
+/** The configuration a from-scratch run starts from. */
+const baseConfig = (o: TrainOptions) => (o.preset === 'tiny' ? 'tiny' : o.model === 'scratch' ? 'scratch' : o.model);
+
 function modelConfig(o: TrainOptions, tok: Tokenizer): GPT2Config {
-  const base = o.preset === 'tiny' ? 'tiny' : o.model === 'scratch' ? 'scratch' : o.model;
+  const base = baseConfig(o);
   const over: Partial<GPT2Config> = { n_layer: o.layers, n_embd: o.width, n_head: o.heads };
   if (tok.vocabSize !== CONFIGS[base].vocab_size) {
     const v = { ...CONFIGS[base], vocab_size: tok.vocabSize };
@@ -186,6 +189,8 @@ async function trainIn(dir: string, o: TrainOptions, resumeFrom: string | null, 
     // from scratch: a compact vocabulary of the training text's GPT-2 tokens, unless --vocab gpt2
     tok = (o.vocab ?? 'compact') === 'compact' && train.length ? compactTokenizer(compactVocab(train.map((e) => e.text))) : getTokenizer();
     model = GPT2.init(modelConfig(o, tok), o.seed);
+    const preset = CONFIGS[baseConfig(o)].n_positions;
+    if (model.config.n_positions > preset) ui.log(`note: --seq ${o.seq} is longer than the ${baseConfig(o)} configuration's ${preset} positions: this model gets ${model.config.n_positions}`);
   }
   const c = model.config;
   const T = o.seq ?? Math.min(c.n_positions, o.preset === 'tiny' ? 128 : 256);
