@@ -105,6 +105,8 @@ try {
   console.log(`cpu: ${cpu.model} (${cpu.cores} cores${cpu.simd ? `, ${cpu.simd}` : ''})`);
   const all: Row[] = [];
   const failed: string[] = [];
+  const seconds: Record<string, number> = {};
+  const tRun = performance.now();
   for (const name of names) {
     // each section starts with empty pools: what an earlier section kept is not its memory
     await sync();
@@ -119,7 +121,10 @@ try {
       failed.push(name);
       console.error(`\n== ${name}: failed: ${e instanceof Error ? e.stack ?? e.message : e}`);
     }
+    seconds[name] = (performance.now() - t0) / 1000;
   }
+  const total = (performance.now() - tRun) / 1000;
+  console.log(`\nsection wall times: ${Object.entries(seconds).map(([n, s]) => `${n} ${s.toFixed(0)} s`).join(', ')}; all ${total.toFixed(0)} s`);
   if (argv.json) {
     const date = new Date().toISOString().slice(0, 10);
     const slug = `${g.info.description || g.info.device || g.info.vendor}`.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
@@ -136,6 +141,7 @@ try {
     const head = JSON.stringify({
       date: new Date().toISOString(), adapter: g.info, cpu, node: process.version,
       command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+      seconds: { ...Object.fromEntries(Object.entries(seconds).map(([n, s]) => [n, Math.round(s)])), all: Math.round(total) },
     }, null, 1).slice(0, -2);
     fs.writeFileSync(file, `${head},\n "rows": [\n${stored.map((r) => `  ${JSON.stringify(r, round4)}`).join(',\n')}\n ]\n}\n`);
     console.log(`\nwrote ${path.relative(process.cwd(), file)}`);

@@ -1,5 +1,5 @@
 // The bench harness: timing and the row every bench section returns.
-import { sync } from '../src/gpu/runtime.ts';
+import { sync, type Counters } from '../src/gpu/runtime.ts';
 
 /** What every section's run() receives. */
 export interface BenchOpts {
@@ -21,7 +21,23 @@ export interface Row {
   unit: 'GFLOP/s' | 'GB/s' | 'tok/s' | 'MB';
   baseline?: { name: string; value: number };   // measured in the same run
   peers?: Peer[];           // e.g. tfjs-webgpu and jax-js-webgpu on the same adapter, torch.mm on the CPU
+  /** what the runtime did per step or per token (src/gpu/runtime.ts counters), averaged over the timed runs */
+  counts?: PerCounts;
   note?: string;
+}
+
+/** Runtime counters (dispatches, workgroups, submits, waits) per training step or per decoded token. */
+export interface PerCounts { per: 'step' | 'token' | 'prefill'; dispatches: number; workgroups: number; submits: number; waits: number }
+
+/** `c` divided by `n` (counters summed over n runs), labelled with what one run is. */
+export function perCounts(c: Counters, n: number, per: PerCounts['per']): PerCounts {
+  return { per, dispatches: c.dispatches / n, workgroups: c.workgroups / n, submits: c.submits / n, waits: c.waits / n };
+}
+
+/** e.g. "812 dispatches (avg 57 workgroups), 2 submits, 3 waits per step" */
+export function countsNote(c: PerCounts): string {
+  const r = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(1));
+  return `${r(c.dispatches)} dispatches (avg ${r(Math.round(c.workgroups / Math.max(1, c.dispatches)))} workgroups), ${r(c.submits)} submits, ${r(c.waits)} waits per ${c.per}`;
 }
 
 /** Median wall time (ms) of `fn` (which enqueues GPU work) over `reps` runs after `warmup`; each run ends in sync(). */

@@ -88,8 +88,8 @@ export async function run(opts: Partial<BenchOpts> = {}): Promise<Row[]> {
     const op = operands(c);
     const out = Tensor.empty([c.M, c.N]);
     const tune = await autotuneMatmul({ M: c.M, N: c.N, K: c.K }, { transA: op.transA, transB: op.transB });
-    const time = (variant: MatmulVariant) => timeGpu(() => { matmul(op.A, op.B, { transA: op.transA, transB: op.transB, out, variant }); },
-      flops(c) > 20e9 ? Math.min(reps, 3) : reps, 1);
+    const time = (variant: MatmulVariant, n = reps) => timeGpu(() => { matmul(op.A, op.B, { transA: op.transA, transB: op.transB, out, variant }); },
+      flops(c) > 20e9 ? Math.min(n, 3) : n, 1);
     const ms = await time('auto');
     const value = flops(c) / ms / 1e6;
     const notes = [c.label, tune.cached ? 'variant from autotune cache' : `autotuned now (on ${tune.timedShape})`];
@@ -119,9 +119,9 @@ export async function run(opts: Partial<BenchOpts> = {}): Promise<Row[]> {
     if (!quick && c.label === 'square' && c.tr === 'NN') {
       for (const v of ['tex-sg-64x16', 'tex-32x16', 'tiled-128x64', 'tiled-64x64'] as MatmulVariant[]) {
         if (v === tune.winner || !availableVariants().includes(v)) continue;
-        const vms = await time(v);
+        const vms = await time(v, 3); // 3 reps: reference rows, 2-8x slower than the winner
         rows.push({ section: SECTION, name: `matmul ${c.tr} ${v}`, shape: shape(c), ms: vms, value: flops(c) / vms / 1e6, unit: 'GFLOP/s',
-          baseline: { name: 'naive', value: base.value }, note: 'forced variant, for reference' });
+          baseline: { name: 'naive', value: base.value }, note: 'forced variant, for reference; 3 reps' });
       }
     }
     op.release(); out.release();

@@ -9,7 +9,7 @@
 // (lm_head forward, dx, dwte), timed alone at the step's shapes in the same run.
 // With --peers, PyTorch on the CPU runs the same configs (bench/peers.ts).
 import { fileURLToPath } from 'node:url';
-import { init, sync } from '../src/gpu/runtime.ts';
+import { init, resetCounters, sync } from '../src/gpu/runtime.ts';
 import { Tensor, trimPool } from '../src/gpu/tensor.ts';
 import { GPT2 } from '../src/model/gpt2.ts';
 import { CONFIGS, type GPT2Config } from '../src/model/config.ts';
@@ -22,7 +22,7 @@ import { encodeExamples, loadDataset, packEpoch } from '../src/data/index.ts';
 import { AdamW } from '../src/train/optimizer.ts';
 import { trainStep, readStep, type Batch } from '../src/train/step.ts';
 import { torchPeer, torchName, type TorchResult } from './peers.ts';
-import { timeGpu, type BenchOpts, type Row } from './harness.ts';
+import { countsNote, perCounts, timeGpu, type BenchOpts, type PerCounts, type Row } from './harness.ts';
 
 const SECTION = 'model';
 
@@ -54,19 +54,23 @@ export async function trainSetup(config: GPT2Config, B: number, T: number, batch
 }
 
 /** The first batch of the core data, tokenized with `tok` (answer-only weights). */
-async function coreBatch(tok: Tokenizer, B: number, T: number): Promise<Batch> {
+export async function coreBatch(tok: Tokenizer, B: number, T: number): Promise<Batch> {
   const ds = await loadDataset({ mix: 'core', seed: 1234 });
   return packEpoch(encodeExamples(ds.train, tok, 'answer'), { T, B, seed: 1337, epoch: 0, eot: tok.eot })[0];
 }
 
-/** ms of the three logits products of a step (x·wteᵀ, dlogits·wte, dlogitsᵀ·x) for M rows at width C. */
+/**
+ * ms of the three logits products of a step (x·wteᵀ, dlogits·wte, dlogitsᵀ·x) for M rows at width C:
+ * one rep without a warm-up, since the step before ran these products at these shapes (compiled,
+ * autotuned); at GPT-2's vocabulary they are most of the step, and a 3-rep median cost minutes.
+ */
 async function logitsMs(M: number, C: number, Vp: number): Promise<number> {
   const x = Tensor.zeros([M, C]), wte = Tensor.zeros([Vp, C]), g = Tensor.zeros([M, Vp]), dw = Tensor.zeros([Vp, C]);
   const ms = await timeGpu(() => {
     matmul(x, wte, { transB: true }).release();
     matmul(g, wte, {}).release();
     matmul(g, x, { transA: true, out: dw, beta: 1 });
-  }, 3, 1);
+  }, 1, 0);
   for (const t of [x, wte, g, dw]) t.release();
   return ms;
 }
@@ -76,15 +80,17 @@ interface TrainCase { name: string; config: GPT2Config; B: number; T: number; to
 async function trainRow(c: TrainCase, reps: number, torch: TorchResult | { error: string } | null): Promise<Row> {
   const batch = await coreBatch(c.tok, c.B, c.T);
   const { model, opt } = await trainSetup(c.config, c.B, c.T, batch, { gather: c.gather });
+  resetCounters();
   const ms = await median(async () => { await readStep(trainStep(model, opt, [batch], 1e-4, { gather: c.gather })); }, reps);
+  const counts = perCounts(resetCounters(), reps, 'step');
   model.params.values.release();
   trimPool();
   const counted = batch.weights ? batch.weights.filter((w) => w !== 0).length : c.B * c.T;
   const lm = await logitsMs(c.gather ? counted : c.B * c.T, c.config.n_embd, c.config.padded_vocab_size);
   const tps = (c.B * c.T) / (ms / 1000);
   const row: Row = {
-    section: SECTION, name: `train step ${c.name}`, shape: `B=${c.B} T=${c.T} V=${c.config.vocab_size}`, ms, value: tps, unit: 'tok/s',
-    note: `logits products ${((100 * lm) / ms).toFixed(0)}% of the step${c.gather ? ` (${counted} of ${c.B * c.T} positions count)` : ''}`,
+    section: SECTION, name: `train step ${c.name}`, shape: `B=${c.B} T=${c.T} V=${c.config.vocab_size}`, ms, value: tps, unit: 'tok/s', counts,
+    note: `logits products ${((100 * lm) / ms).toFixed(0)}% of the step${c.gather ? ` (${counted} of ${c.B * c.T} positions count)` : ''}; ${countsNote(counts)}`,
   };
   if (torch && c.peer) {
     if ('error' in torch) row.note += `; ${torch.error}`;
@@ -98,16 +104,24 @@ async function generationRows(name: 'scratch' | 'distilgpt2', config: GPT2Config
   const prompt = Array.from(randomTokens(64, config.vocab_size, 5));
   const opts = { temperature: 0, maxNew: 64, stopIds: [] as number[] };
   await generate(model, prompt, { ...opts, maxNew: 2 });
+  resetCounters();
   const prefillMs = await median(async () => { const c = new KVCache(model); await c.prefill(prompt); c.dispose(); }, reps);
+  const pre = resetCounters();
   const cachedMs = await median(async () => { await generate(model, prompt, { ...opts, cache: true }); }, reps);
+  const gen = resetCounters();
+  // 64 new tokens are the prefill's logits and 63 one-token decode steps; per decode step: a
+  // generation's counts less its prefill's (both exact, the same every run)
+  const prefillCounts = perCounts(pre, reps, 'prefill');
+  const tokenCounts: PerCounts = { per: 'token', dispatches: 0, workgroups: 0, submits: 0, waits: 0 };
+  for (const k of ['dispatches', 'workgroups', 'submits', 'waits'] as const) tokenCounts[k] = (gen[k] / reps - prefillCounts[k]) / 63;
   const uncachedMs = await median(async () => { await generate(model, prompt, { ...opts, maxNew: 16, cache: false }); }, 1);
   model.params.values.release();
   trimPool();
-  const decodeTps = 64 / ((cachedMs - prefillMs) / 1000); // the decode rate excludes the prefill
+  const decodeTps = 63 / ((cachedMs - prefillMs) / 1000); // the decode rate excludes the prefill: 63 steps
   const peers = (k: 'prefill' | 'decode') => (torch && !('error' in torch) && torch[k][name] ? [{ name: torchName(torch), value: torch[k][name] }] : undefined);
   return [
-    { section: SECTION, name: `prefill ${name}`, shape: '64 tokens', ms: prefillMs, value: 64 / (prefillMs / 1000), unit: 'tok/s', peers: peers('prefill') },
-    { section: SECTION, name: `generate ${name} (KV cache)`, shape: '64 new after 64', ms: cachedMs, value: decodeTps, unit: 'tok/s', peers: peers('decode') },
+    { section: SECTION, name: `prefill ${name}`, shape: '64 tokens', ms: prefillMs, value: 64 / (prefillMs / 1000), unit: 'tok/s', peers: peers('prefill'), counts: prefillCounts, note: countsNote(prefillCounts) },
+    { section: SECTION, name: `generate ${name} (KV cache)`, shape: '64 new after 64', ms: cachedMs, value: decodeTps, unit: 'tok/s', peers: peers('decode'), counts: tokenCounts, note: countsNote(tokenCounts) },
     { section: SECTION, name: `generate ${name} (no cache)`, shape: '16 new after 64', ms: uncachedMs, value: 16 / (uncachedMs / 1000), unit: 'tok/s' },
   ];
 }

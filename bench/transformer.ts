@@ -32,12 +32,14 @@ const gbps = (bytes: number, ms: number) => bytes / ms / 1e6;
 
 /**
  * Median ms of one call of `fn`: each timed sample runs it `inner` times (enough for ~40 ms),
- * so the per-sync overhead (milliseconds on lavapipe) does not swamp small kernels.
+ * so the per-sync overhead (milliseconds on lavapipe) does not swamp small kernels. The first
+ * call compiles and warms, so the samples need no warm-up of their own; a call of over 250 ms
+ * (the 2048×50304 cross-entropy) gets 3 samples at most.
  */
 async function per(fn: () => void, reps: number): Promise<number> {
   const once = await timeGpu(fn, 1, 1);
   const inner = Math.max(1, Math.min(64, Math.ceil(40 / Math.max(once, 0.01))));
-  return (await timeGpu(() => { for (let i = 0; i < inner; i++) fn(); }, reps, 1)) / inner;
+  return (await timeGpu(() => { for (let i = 0; i < inner; i++) fn(); }, once > 250 ? Math.min(reps, 3) : reps, 0)) / inner;
 }
 
 /** Allocated-bytes growth of the pool while `fn` runs once on an empty pool (its working set). */

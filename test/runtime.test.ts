@@ -2,7 +2,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setup, randn, poisoned, expectClose } from './helpers.ts';
 import { Tensor, poolStats } from '../src/gpu/tensor.ts';
 import { setMaxBinding } from '../src/gpu/device.ts';
-import { dispatch, kernel, sync, specialise } from '../src/gpu/runtime.ts';
+import { counters, dispatch, kernel, resetCounters, sync, specialise } from '../src/gpu/runtime.ts';
 import * as ew from '../src/ops/elementwise.ts';
 import * as ref from '../src/ref/cpu.ts';
 
@@ -27,6 +27,22 @@ describe('tensor', () => {
     expect(after[37]).toBe(2);
     expect(after[69]).toBe(2);
     expect(after[70]).toBe(x[70]);
+  });
+
+  it('counts dispatches, workgroups, submissions and waits until reset', async () => {
+    const t = Tensor.empty([1024]);
+    await sync();
+    resetCounters();
+    ew.fill(t, 1);          // 1024 floats: one vec4 dispatch of one 256-wide workgroup
+    ew.fill(t, 2);
+    expect(counters()).toEqual({ dispatches: 2, workgroups: 2, submits: 0, waits: 0 });
+    await sync();           // both in one command buffer
+    await sync();           // nothing enqueued: nothing submitted
+    expect(resetCounters()).toEqual({ dispatches: 2, workgroups: 2, submits: 1, waits: 2 });
+    expect((await t.read())[0]).toBe(2); // a read-back: one copy submitted, one wait
+    expect(resetCounters()).toEqual({ dispatches: 0, workgroups: 0, submits: 1, waits: 1 });
+    expect(counters()).toEqual({ dispatches: 0, workgroups: 0, submits: 0, waits: 0 });
+    t.release();
   });
 
   it('reuses pool buffers instead of allocating', () => {

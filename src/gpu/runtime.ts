@@ -133,6 +133,29 @@ interface Batch {
 let arena: GPUBuffer | undefined;
 let batch: Batch | undefined;
 
+// ---------------------------------------------------------------- counters
+/**
+ * What the runtime has done since the last resetCounters(): kernel dispatches enqueued (and
+ * their workgroups, x·y·z summed), command buffers submitted (one per flushed batch) and
+ * waits of the host for the GPU (each sync() and each read-back). Plain increments, so they
+ * cost nothing measurable and change no behaviour.
+ */
+export interface Counters { dispatches: number; workgroups: number; submits: number; waits: number }
+const count: Counters = { dispatches: 0, workgroups: 0, submits: 0, waits: 0 };
+
+/** Count one wait of the host for the GPU (sync() here; readBytes() in tensor.ts). */
+export function countWait() { count.waits++; }
+
+/** A copy of the counters (see Counters). */
+export function counters(): Counters { return { ...count }; }
+
+/** Zero the counters; returns what they held. */
+export function resetCounters(): Counters {
+  const c = counters();
+  count.dispatches = count.workgroups = count.submits = count.waits = 0;
+  return c;
+}
+
 function openBatch(): Batch {
   if (batch) return batch;
   const g = gpu();
@@ -167,11 +190,13 @@ export function flush() {
   const q = gpu().device.queue;
   if (b.used) q.writeBuffer(b.arena, 0, b.staging, 0, b.used);
   q.submit([b.encoder.finish()]);
+  count.submits++;
   after?.();
 }
 
 /** Submit and wait for the GPU to finish; then report any WebGPU error. */
 export async function sync() {
+  countWait();
   flush();
   await gpu().device.queue.onSubmittedWorkDone();
   checkErrors();
@@ -217,6 +242,8 @@ export function dispatch(k: Kernel, params: Param[], buffers: (BufferRange | GPU
   b.pass.setBindGroup(0, group);
   b.pass.dispatchWorkgroups(x, y, z);
   b.dispatches++;
+  count.dispatches++;
+  count.workgroups += x * y * z;
   if (prof) { b.pass.end(); b.pass = null; }
 }
 

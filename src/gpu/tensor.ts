@@ -4,7 +4,7 @@
 // storage-buffer binding (gpu().maxBinding); ops that meet such tensors bind
 // windows of it with `range()` and pass the window's element base as a parameter.
 import { Float16Array } from '@petamoriken/float16';
-import { gpu, encoder, flush, checkErrors, type BufferRange } from './runtime.ts';
+import { gpu, encoder, flush, checkErrors, countWait, type BufferRange } from './runtime.ts';
 
 export type DType = 'f32' | 'f16' | 'u32' | 'i32';
 export const BYTES: Record<DType, number> = { f32: 4, f16: 2, u32: 4, i32: 4 };
@@ -210,6 +210,7 @@ export async function readBytes(buffer: GPUBuffer, offset: number, size: number)
   const staging = g.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
   encoder().copyBufferToBuffer(buffer, offset, staging, 0, size);
   flush();
+  countWait();
   await staging.mapAsync(GPUMapMode.READ);
   const out = staging.getMappedRange().slice(0);
   staging.unmap();
