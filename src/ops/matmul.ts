@@ -49,12 +49,17 @@ export const TEX: Record<string, TexConfig> = {
   'tex-sg-8x16': { TM: 8, TN4: 4, SG: true },
 };
 
-/** 'gemv': the skinny kernel for few rows of A (kernels/matmul_gemv.wgsl), GEMV_ROWS rows per invocation. */
+/** 'gemv': the skinny kernel for few rows of A (kernels/matmul_gemv.wgsl), gemvRows() rows per invocation. */
 export type ConcreteVariant = 'naive' | 'gemv' | keyof typeof TILED | keyof typeof TEX;
 export type MatmulVariant = 'auto' | 'tiled' | 'tex' | ConcreteVariant;
 /** Every concrete variant name. */
 export const MATMUL_VARIANTS: string[] = ['naive', 'gemv', ...Object.keys(TILED), ...Object.keys(TEX)];
-const GEMV_ROWS = 4;
+/**
+ * Rows of A per invocation of the skinny kernel: 4 share each load of B; a single row (the decode
+ * step) takes a 1-row form, since the idle rows' loop and accumulators cost time (lm_head 384x50304
+ * at M = 1: 11.4 ms with 4 rows, 7.5 ms with 1, lavapipe, /tmp gemv timing of 2026-12-03).
+ */
+const gemvRows = (M: number) => (M === 1 ? 1 : 4);
 /** 'auto' takes the skinny kernel up to this many rows of A (decode steps, small batches). */
 export const GEMV_MAX_M = 8;
 
@@ -369,9 +374,10 @@ function runBuffer(v: ConcreteVariant, a: Tensor, b: Tensor, out: Tensor, s: Mat
       const entry = !gemv ? 'main'
         : st.B.k === 1 && st.A.k === 1 && mult4(blk.kc, rb.base, st.B.n!, ra.base, st.A.m!, ...zs) ? 'nt4'
         : st.B.n === 1 && mult4(blk.nc, rb.base, st.B.k!, ...zs) ? 'nn4' : 'main';
-      const k = gemv ? kernel('matmul_gemv.wgsl', entry, { BIAS: e.bias, GELU: e.gelu, MR: GEMV_ROWS })
+      const MR = gemvRows(blk.mc);
+      const k = gemv ? kernel('matmul_gemv.wgsl', entry, { BIAS: e.bias, GELU: e.gelu, MR })
         : kernel('matmul_naive.wgsl', 'main', { BIAS: e.bias, GELU: e.gelu });
-      const groups: [number, number, number] = gemv ? [Math.ceil(blk.nc / (entry === 'nn4' ? 256 : 64)), Math.ceil(blk.mc / GEMV_ROWS), blk.zc]
+      const groups: [number, number, number] = gemv ? [Math.ceil(blk.nc / (entry === 'nn4' ? 256 : 64)), Math.ceil(blk.mc / MR), blk.zc]
         : [Math.ceil(blk.nc / 16), Math.ceil(blk.mc / 16), blk.zc];
       const vec = entry !== 'main';
       dispatch(k, [blk.mc, blk.nc, blk.kc, ra.base, st.A.z!, st.A.m!, st.A.k!, rb.base, st.B.z ?? 0, st.B.k!, st.B.n!, rc.base,
