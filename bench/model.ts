@@ -17,6 +17,7 @@ import { generate } from '../src/model/generate.ts';
 import { KVCache } from '../src/model/kvcache.ts';
 import { padVocab } from '../src/model/load.ts';
 import { matmul } from '../src/ops/matmul.ts';
+import { copy } from '../src/ops/elementwise.ts';
 import { compactTokenizer, compactVocab, getTokenizer, type Tokenizer } from '../src/io/tokenizer.ts';
 import { encodeExamples, loadDataset, packEpoch } from '../src/data/index.ts';
 import { AdamW } from '../src/train/optimizer.ts';
@@ -66,6 +67,7 @@ export async function coreBatch(tok: Tokenizer, B: number, T: number): Promise<B
  */
 async function logitsMs(M: number, C: number, Vp: number): Promise<number> {
   const x = Tensor.zeros([M, C]), wte = Tensor.zeros([Vp, C]), g = Tensor.zeros([M, Vp]), dw = Tensor.zeros([Vp, C]);
+  await sync(); // the zero fills (206 MB for g at GPT-2's vocabulary) are not the products' time
   const ms = await timeGpu(() => {
     matmul(x, wte, { transB: true }).release();
     matmul(g, wte, {}).release();
@@ -99,6 +101,15 @@ async function trainRow(c: TrainCase, reps: number, torch: TorchResult | { error
   return row;
 }
 
+/** Bytes per second of the copy kernel (read + write) on 16M floats, larger than any cache. */
+async function copyBandwidth(): Promise<number> {
+  const n = 1 << 24;
+  const x = Tensor.zeros([n]), y = Tensor.empty([n]);
+  const ms = await timeGpu(() => { copy(x, y); }, 5, 1);
+  x.release(); y.release();
+  return (2 * 4 * n) / (ms / 1000);
+}
+
 async function generationRows(name: 'scratch' | 'distilgpt2', config: GPT2Config, reps: number, torch: TorchResult | { error: string } | null): Promise<Row[]> {
   const model = GPT2.init(config, 2);
   const prompt = Array.from(randomTokens(64, config.vocab_size, 5));
@@ -115,13 +126,19 @@ async function generationRows(name: 'scratch' | 'distilgpt2', config: GPT2Config
   const tokenCounts: PerCounts = { per: 'token', dispatches: 0, workgroups: 0, submits: 0, waits: 0 };
   for (const k of ['dispatches', 'workgroups', 'submits', 'waits'] as const) tokenCounts[k] = (gen[k] / reps - prefillCounts[k]) / 63;
   const uncachedMs = await median(async () => { await generate(model, prompt, { ...opts, maxNew: 16, cache: false }); }, 1);
+  // the memory bound: a decode step reads every weight once (wpe: one row), at the copy kernel's bandwidth
+  const weightBytes = 4 * (model.params.values.size - (config.n_positions - 1) * config.n_embd);
   model.params.values.release();
   trimPool();
+  const bw = await copyBandwidth();
+  const boundTps = bw / weightBytes;
   const decodeTps = 63 / ((cachedMs - prefillMs) / 1000); // the decode rate excludes the prefill: 63 steps
   const peers = (k: 'prefill' | 'decode') => (torch && !('error' in torch) && torch[k][name] ? [{ name: torchName(torch), value: torch[k][name] }] : undefined);
   return [
     { section: SECTION, name: `prefill ${name}`, shape: '64 tokens', ms: prefillMs, value: 64 / (prefillMs / 1000), unit: 'tok/s', peers: peers('prefill'), counts: prefillCounts, note: countsNote(prefillCounts) },
-    { section: SECTION, name: `generate ${name} (KV cache)`, shape: '64 new after 64', ms: cachedMs, value: decodeTps, unit: 'tok/s', peers: peers('decode'), counts: tokenCounts, note: countsNote(tokenCounts) },
+    { section: SECTION, name: `generate ${name} (KV cache)`, shape: '64 new after 64', ms: cachedMs, value: decodeTps, unit: 'tok/s', peers: peers('decode'), counts: tokenCounts,
+      baseline: { name: 'memory bound', value: boundTps },
+      note: `${((100 * decodeTps) / boundTps).toFixed(0)}% of the memory bound (${(weightBytes / 1e6).toFixed(0)} MB of weights per token at the copy kernel's ${(bw / 1e9).toFixed(2)} GB/s, measured now); ${countsNote(tokenCounts)}` },
     { section: SECTION, name: `generate ${name} (no cache)`, shape: '16 new after 64', ms: uncachedMs, value: 16 / (uncachedMs / 1000), unit: 'tok/s' },
   ];
 }
