@@ -1,5 +1,6 @@
 // One optimisation step: zero the gradients, forward + backward over each micro-batch
 // (gradient accumulation), then AdamW. Returns GPU scalars; the caller reads them once.
+import { encoder } from '../gpu/runtime.ts';
 import { Tensor } from '../gpu/tensor.ts';
 import { Tape } from '../tape/tape.ts';
 import type { GPT2 } from '../model/gpt2.ts';
@@ -80,11 +81,18 @@ export function trainStep(model: GPT2, opt: AdamW, micro: Batch[], lr: number, o
   return { losses, gradNorm };
 }
 
-/** Read a step's loss and gradient norm back (one sync); releases the GPU scalars. */
+/**
+ * Read a step's loss and gradient norm back with one read-back (the scalars are copied into one
+ * tensor on the GPU first); releases the GPU scalars.
+ */
 export async function readStep(r: StepResult): Promise<{ loss: number; gradNorm: number }> {
+  const scalars = [...r.losses, r.gradNorm];
+  const all = Tensor.empty([scalars.length]);
+  const enc = encoder();
+  scalars.forEach((t, i) => enc.copyBufferToBuffer(t.buffer, t.offset * 4, all.buffer, 4 * i, 4));
+  const v = await all.toArray();
+  for (const t of [...scalars, all]) t.release();
   let loss = 0;
-  for (const t of r.losses) { loss += (await t.toArray())[0]; t.release(); }
-  const gradNorm = (await r.gradNorm.toArray())[0];
-  r.gradNorm.release();
-  return { loss, gradNorm };
+  for (let i = 0; i < r.losses.length; i++) loss += v[i];
+  return { loss, gradNorm: v[r.losses.length] };
 }
