@@ -3,7 +3,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import cliProgress from 'cli-progress';
-import { train, TrainingStopped, type TrainOptions, type UI } from './train/run.ts';
+import { train, Interrupted, TrainingStopped, type TrainOptions, type UI } from './train/run.ts';
 import { NoAdapterError } from './gpu/device.ts';
 import { MIXES, type Mix } from './data/index.ts';
 
@@ -81,7 +81,7 @@ try {
     batch: argv.batch ?? (pretrained ? 4 : 8),
     gradAccum: argv['grad-accum'],
     lr: argv.lr ?? (tiny ? 3e-3 : pretrained ? 1e-4 : 6e-4),
-    warmup: argv.warmup ?? -1,
+    warmup: argv.warmup,
     schedule: argv.schedule,
     weightDecay: argv['weight-decay'],
     clip: argv.clip,
@@ -95,14 +95,7 @@ try {
     batchFile: argv['batch-file'],
     stopAfter: argv['stop-after'],
   };
-  const counts = [['batch', '--batch'], ['gradAccum', '--grad-accum'], ['evalBatches', '--eval-batches'], ['steps', '--steps'],
-    ['layers', '--layers'], ['width', '--width'], ['heads', '--heads'], ['seq', '--seq']] as const;
-  for (const [k, flag] of counts) {
-    const v = o[k];
-    if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new Error(`${flag} must be a positive integer (got ${v})`);
-  }
-  if (o.epochs !== undefined && !(o.epochs > 0)) throw new Error('--epochs must be positive');
-  if (!(o.lr > 0)) throw new Error('--lr must be positive');
+  // (every numeric flag is checked by train(): validateOptions)
 
   const bar = !argv.json && process.stderr.isTTY
     ? new cliProgress.SingleBar({ format: 'step {value}/{total} |{bar}| epoch {epoch} | loss {loss} | {tps} tok/s | ETA {eta}', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic)
@@ -123,6 +116,8 @@ try {
   process.exit(0);
 } catch (e) {
   if (e instanceof NoAdapterError) { console.error(e.message); process.exit(2); }
+  // Ctrl-C or SIGTERM before the first step: the shell's convention, 128 + the signal's number
+  if (e instanceof Interrupted) { console.error(`train: ${e.message}`); process.exit(e.signal === 'SIGINT' ? 130 : 143); }
   console.error(`train: ${(e as Error).message}`);
   if (!(e instanceof TrainingStopped) && process.env.DEBUG) console.error(e);
   process.exit(1);

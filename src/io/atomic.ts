@@ -16,14 +16,34 @@ export function writeAll(fd: number, bytes: Uint8Array): void {
 }
 
 /**
+ * An error of writing `file`, naming it. Node's write errors do not ("ENOSPC: no space left on
+ * device, write"), so a full disk was reported without the file. The errno code is kept.
+ */
+export function writeError(file: string, e: unknown): Error {
+  const err = e as NodeJS.ErrnoException;
+  if (err instanceof Error && err.message.startsWith(`writing ${file}: `)) return err; // named already
+  const code = err?.code;
+  const what = code === 'ENOSPC' ? 'the disk is full' : code === 'EROFS' ? 'the file system is read-only'
+    : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EDQUOT' ? 'the disk quota is used up' : null;
+  const out = new Error(`writing ${file}: ${what ? `${what} (${code})` : (err?.message ?? String(e))}`) as NodeJS.ErrnoException;
+  if (code) out.code = code;
+  return out;
+}
+
+/**
  * Create `target` atomically: `write(fd)` fills a temporary file next to it, which is then
  * fsynced and renamed over `target`. On any error the temporary file is removed and the error
- * rethrown; an existing `target` is left untouched.
+ * rethrown (as writeError: naming `target`); an existing `target` is left untouched.
  */
 export function writeFileAtomicWith(target: string, write: (fd: number) => void): void {
   const dir = path.dirname(path.resolve(target));
   const tmp = path.join(dir, `.${path.basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  let fd: number | undefined = fs.openSync(tmp, 'wx', 0o644);
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(tmp, 'wx', 0o644);
+  } catch (e) {
+    throw writeError(target, e);
+  }
   try {
     write(fd);
     fs.fsyncSync(fd);
@@ -33,7 +53,7 @@ export function writeFileAtomicWith(target: string, write: (fd: number) => void)
   } catch (e) {
     if (fd !== undefined) { try { fs.closeSync(fd); } catch { /* already failing */ } }
     try { fs.unlinkSync(tmp); } catch { /* may not exist */ }
-    throw e;
+    throw writeError(target, e);
   }
   // make the rename itself durable; not possible on every platform (e.g. Windows), so best effort
   try {

@@ -50,12 +50,12 @@ async function stateTensors(model: GPT2, flat: import('../gpu/tensor.ts').Tensor
 
 export async function saveCheckpoint(dir: string, model: GPT2, opt: AdamW | null, state: TrainerState, tok: Tokenizer) {
   const parent = path.dirname(path.resolve(dir));
-  fs.mkdirSync(parent, { recursive: true });
-  removeStaleTemps(dir);
   const tmp = `${path.resolve(dir)}.tmp-${process.pid}`;
-  fs.rmSync(tmp, { recursive: true, force: true });
-  fs.mkdirSync(tmp);
   try {
+    fs.mkdirSync(parent, { recursive: true });
+    removeStaleTemps(parent, path.basename(dir));
+    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.mkdirSync(tmp);
     // read everything back from the GPU first, then write
     const weights = await modelTensors(model);
     const moments = opt ? [...(await stateTensors(model, model.params.adamState.m, 'm.')), ...(await stateTensors(model, model.params.adamState.v, 'v.'))] : null;
@@ -66,7 +66,7 @@ export async function saveCheckpoint(dir: string, model: GPT2, opt: AdamW | null
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true }); // a failed save (a full disk) leaves no half checkpoint behind
     const why = e instanceof Error ? e.message : String(e);
-    throw new Error(`saving ${dir} failed (${why}); ${fs.existsSync(dir) ? `the previous ${path.basename(dir)}/ is intact` : 'nothing was replaced'}`);
+    throw new Error(`saving ${dir} failed (${why}); ${intactCheckpoints(parent)}`);
   }
   const old = `${path.resolve(dir)}.old`;
   if (fs.existsSync(dir)) {
@@ -79,16 +79,39 @@ export async function saveCheckpoint(dir: string, model: GPT2, opt: AdamW | null
   fs.rmSync(old, { recursive: true, force: true });
 }
 
-/** Remove NAME.tmp-PID folders beside `dir` that a killed save of another process left. */
-function removeStaleTemps(dir: string): void {
-  const parent = path.dirname(path.resolve(dir));
-  const prefix = `${path.basename(dir)}.tmp-`;
-  for (const f of fs.readdirSync(parent)) {
-    if (!f.startsWith(prefix)) continue;
-    const pid = Number(f.slice(prefix.length));
-    if (Number.isInteger(pid) && pid !== process.pid && alive(pid)) continue; // a save in progress elsewhere
-    fs.rmSync(path.join(parent, f), { recursive: true, force: true });
+/** The checkpoints of a run directory that are whole, with their steps, as one phrase ("latest/ (step 4) is intact"). */
+export function intactCheckpoints(runDir: string): string {
+  const found: string[] = [];
+  for (const name of ['latest', 'best', 'final']) {
+    for (const d of [name, `${name}.old`]) {
+      const f = path.join(runDir, d, 'trainer_state.json');
+      if (!fs.existsSync(f)) continue;
+      let step = '?';
+      try { step = String(JSON.parse(fs.readFileSync(f, 'utf8')).step); } catch { /* unreadable: still named */ }
+      found.push(`${d}/ (step ${step})`);
+      break;
+    }
   }
+  if (!found.length) return 'no checkpoint had been saved yet, so none was lost';
+  return `${found.join(', ')} ${found.length > 1 ? 'are' : 'is'} intact`;
+}
+
+/**
+ * Remove the NAME.tmp-PID folders in `runDir` that killed or failed saves left (all names, or
+ * only `name`'s). A folder of a process that still runs is kept (its save is in progress).
+ */
+export function removeStaleTemps(runDir: string, name?: string): string[] {
+  const removed: string[] = [];
+  if (!fs.existsSync(runDir)) return removed;
+  for (const f of fs.readdirSync(runDir)) {
+    const m = /^(.+)\.tmp-(\d+)$/.exec(f);
+    if (!m || (name !== undefined && m[1] !== name)) continue;
+    const pid = Number(m[2]);
+    if (pid !== process.pid && alive(pid)) continue;
+    fs.rmSync(path.join(runDir, f), { recursive: true, force: true });
+    removed.push(f);
+  }
+  return removed;
 }
 
 /**

@@ -12,7 +12,9 @@ import { compactTokenizer, compactVocab, getTokenizer, type Tokenizer } from '..
 import { encodeExamples, loadBatchFile, loadDataset, loadUserData, packEpoch, formatStats, type Batch, type EncodedSeq, type Example, type LossOn, type Mix } from '../data/index.ts';
 import { AdamW, learningRate, type Schedule } from './optimizer.ts';
 import { trainStep, readStep } from './step.ts';
-import { saveCheckpoint, resolveCheckpoint, readTrainerState, loadOptimizer, type TrainerState } from './checkpoint.ts';
+import { saveCheckpoint, resolveCheckpoint, readTrainerState, loadOptimizer, intactCheckpoints, removeStaleTemps, type TrainerState } from './checkpoint.ts';
+import { readHFConfig } from '../io/hf.ts';
+import { writeError, writeFileAtomic } from '../io/atomic.ts';
 import { fitBudget, nearEnd, refitSteps } from './budget.ts';
 import { lockRunDir } from './lock.ts';
 import { validationLoss, qaEval, probePrompts, type QAItem } from './evaluate.ts';
@@ -42,7 +44,8 @@ export interface TrainOptions {
   batch: number;
   gradAccum: number;
   lr: number;
-  warmup: number;
+  /** linear warmup steps (undefined, or -1 in older runs' saved options: 5% of the steps, at most 200) */
+  warmup?: number;
   schedule: Schedule;
   weightDecay: number;
   clip: number;
@@ -78,8 +81,114 @@ export const PROBE_PROMPTS = [
 
 export class TrainingStopped extends Error {}
 
-/** Signals this close together are one Ctrl-C (see onSignal in trainIn). */
+/** Ctrl-C or SIGTERM before the first step: there was nothing to save, and nothing was written. */
+export class Interrupted extends TrainingStopped {
+  constructor(readonly signal: NodeJS.Signals, message: string) { super(message); }
+}
+
+/** Signals this close together are one Ctrl-C (see Signals). */
 const SIGNAL_REPEAT_MS = 1000;
+
+/**
+ * Ctrl-C and SIGTERM for a whole run, from before the lock is taken. During start-up (the GPU,
+ * data, model; before the first step) there is nothing to save: the signal ends start-up at
+ * its next await or checkpoint() with Interrupted, and the lock and an empty run directory are
+ * released as for any error. From the first step on, it asks the loop to save at the end of
+ * the step. A terminal's Ctrl-C reaches this process twice under npx/tsx (from the terminal's
+ * process group, and relayed by tsx's parent process), so a repeat within SIGNAL_REPEAT_MS is
+ * the same press; a later second Ctrl-C quits at once, after `onQuit` (releasing the lock).
+ */
+class Signals {
+  requested: NodeJS.Signals | null = null;
+  onQuit = () => {};
+  private at = 0;
+  private training = false;
+  private reject: (e: Error) => void = () => {};
+  private readonly interrupted = new Promise<never>((_, reject) => { this.reject = reject; });
+  private nothingSaved = 'nothing to save';
+
+  constructor(private ui: UI) {
+    this.interrupted.catch(() => {}); // only start-up awaits it
+    process.on('SIGINT', this.on);
+    process.on('SIGTERM', this.on);
+  }
+
+  private on = (sig: NodeJS.Signals) => {
+    const now = performance.now();
+    if (this.requested) {
+      if (sig === 'SIGINT' && now - this.at > SIGNAL_REPEAT_MS) { this.onQuit(); process.exit(130); }
+      return;
+    }
+    this.requested = sig;
+    this.at = now;
+    const what = sig === 'SIGINT' ? 'interrupted' : 'terminated';
+    if (this.training) this.ui.log(`\n${what}: saving a checkpoint at the end of this step (Ctrl-C again to quit without saving)`);
+    else this.reject(new Interrupted(sig, `${what} before the first step: ${this.nothingSaved}`));
+  };
+
+  /** What an interruption during start-up leaves (a resumed run's checkpoint, untouched). */
+  set resuming(ckpt: string) { this.nothingSaved = `nothing to save; ${ckpt} is as it was`; }
+
+  /** Start-up: `p`, unless a signal comes first. */
+  race<T>(p: Promise<T>): Promise<T> { return Promise.race([p, this.interrupted]); }
+
+  /** Start-up, between synchronous phases: let a pending signal be delivered, and stop if one was. */
+  async checkpoint(): Promise<void> { await this.race(new Promise<void>((r) => setImmediate(r))); }
+
+  /** The first step begins: from now on a signal means "save at the end of this step". */
+  async startTraining(): Promise<void> { await this.checkpoint(); this.training = true; }
+
+  dispose() {
+    process.off('SIGINT', this.on);
+    process.off('SIGTERM', this.on);
+  }
+}
+
+const isCount = (v: number) => Number.isInteger(v) && v > 0;
+const isWhole = (v: number) => Number.isInteger(v) && v >= 0;
+
+/**
+ * Every numeric option of a new run, checked before anything is loaded or written, each error
+ * naming the flag and what it allows. (A resumed run reuses the options it was started with.)
+ */
+export function validateOptions(o: TrainOptions): void {
+  const rules: [keyof TrainOptions, string, (v: number) => boolean, string][] = [
+    ['batch', '--batch', isCount, 'a positive integer'],
+    ['gradAccum', '--grad-accum', isCount, 'a positive integer'],
+    ['evalBatches', '--eval-batches', isCount, 'a positive integer'],
+    ['steps', '--steps', isCount, 'a positive integer'],
+    ['layers', '--layers', isCount, 'a positive integer'],
+    ['width', '--width', isCount, 'a positive integer'],
+    ['heads', '--heads', isCount, 'a positive integer'],
+    ['seq', '--seq', isCount, 'a positive integer'],
+    ['stopAfter', '--stop-after', isCount, 'a positive integer'],
+    ['warmup', '--warmup', isWhole, 'a whole number of steps (0 or more)'],
+    ['evalEvery', '--eval-every', isWhole, 'a whole number of steps (0: only at the end)'],
+    ['evalQA', '--eval-qa', isWhole, 'a whole number (0 or more)'],
+    ['seed', '--seed', (v) => isWhole(v) && v < 2 ** 32, 'an integer from 0 to 4294967295'],
+    ['epochs', '--epochs', (v) => Number.isFinite(v) && v > 0, 'a positive number'],
+    ['time', '--time', (v) => Number.isFinite(v) && v > 0, 'a positive duration'],
+    ['lr', '--lr', (v) => Number.isFinite(v) && v > 0, 'a positive number'],
+    ['weightDecay', '--weight-decay', (v) => Number.isFinite(v) && v >= 0, 'a number, 0 or more'],
+    ['clip', '--clip', (v) => Number.isFinite(v) && v >= 0, 'a number, 0 or more (0: off)'],
+  ];
+  for (const [k, flag, ok, allowed] of rules) {
+    const v = o[k];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !ok(v)) throw new Error(`${flag} must be ${allowed} (got ${v})`);
+  }
+  // from scratch: the model's shape from the flags, before the GPU or the data (the vocabulary comes later)
+  if (!o.weights && !o.batchFile && (o.layers ?? o.width ?? o.heads) !== undefined) modelConfig(o);
+}
+
+/** The flat parameter buffer (and each of its gradient and AdamW copies) must fit one device buffer. */
+function checkParamsFit(c: GPT2Config, source: string, maxBuffer: number) {
+  const bytes = 4 * (paramCount({ ...c, vocab_size: Math.max(c.vocab_size, c.padded_vocab_size) }) + 64 * (4 + 12 * c.n_layer));
+  if (bytes > maxBuffer) {
+    throw new Error(`${source}: ${c.n_layer} layers × ${c.n_embd} wide with a vocabulary of ${c.vocab_size} is ${(paramCount(c) / 1e6).toFixed(0)}M parameters, ` +
+      `${(bytes / 2 ** 30).toFixed(1)} GiB in one buffer, over this device's ${(maxBuffer / 2 ** 30).toFixed(1)} GiB buffer limit`);
+  }
+}
 
 /** The embedded data's build seed (which entities are held out, how text is rendered). */
 const DATA_SEED = 1234;
@@ -87,10 +196,11 @@ const DATA_SEED = 1234;
 /** The configuration a from-scratch run starts from. */
 const baseConfig = (o: TrainOptions) => (o.preset === 'tiny' ? 'tiny' : o.model === 'scratch' ? 'scratch' : o.model);
 
-function modelConfig(o: TrainOptions, tok: Tokenizer): GPT2Config {
+/** A from-scratch model's configuration (its shape checked in the flags' terms); `tok` sets the vocabulary. */
+function modelConfig(o: TrainOptions, tok?: Tokenizer): GPT2Config {
   const base = baseConfig(o);
   const over: Partial<GPT2Config> = { n_layer: o.layers, n_embd: o.width, n_head: o.heads };
-  if (tok.vocabSize !== CONFIGS[base].vocab_size) {
+  if (tok && tok.vocabSize !== CONFIGS[base].vocab_size) {
     const v = { ...CONFIGS[base], vocab_size: tok.vocabSize };
     Object.assign(over, { vocab_size: tok.vocabSize, padded_vocab_size: padVocab(v).padded_vocab_size, eos_token_id: tok.eot });
   }
@@ -130,9 +240,20 @@ function fmtTime(s: number) {
 
 export async function train(opts: TrainOptions, ui: UI): Promise<{ dir: string; state: TrainerState }> {
   // ---------------------------------------------------------------- resume or start
+  const sig = new Signals(ui);
+  try {
+    return await trainLocked(opts, ui, sig);
+  } finally {
+    sig.dispose();
+  }
+}
+
+async function trainLocked(opts: TrainOptions, ui: UI, sig: Signals): Promise<{ dir: string; state: TrainerState }> {
   let o = opts;
   let resumeFrom: string | null = null;
   let state: TrainerState | null = null;
+  if (opts.stopAfter !== undefined && !isCount(opts.stopAfter)) throw new Error(`--stop-after must be a positive integer (got ${opts.stopAfter})`);
+  if (!opts.resume) validateOptions(opts);
   if (opts.resume) {
     resumeFrom = resolveCheckpoint(opts.resume);
     state = readTrainerState(resumeFrom);
@@ -147,22 +268,29 @@ export async function train(opts: TrainOptions, ui: UI): Promise<{ dir: string; 
     throw new Error(`${dir} already holds a run; pick another --save-dir, or continue it with --resume ${dir}`);
   }
   const unlock = lockRunDir(dir, (why) => ui.log(why));
+  // a second Ctrl-C quits at once: without the lock, and without a half-written checkpoint folder
+  sig.onQuit = () => { try { removeStaleTemps(dir); } catch { /* quitting anyway */ } unlock(); };
+  if (resumeFrom) sig.resuming = resumeFrom;
   try {
-    return await trainIn(dir, o, resumeFrom, state, ui);
+    // the lock is ours: every NAME.tmp-PID folder here was left by a killed or failed save
+    const left = removeStaleTemps(dir);
+    if (left.length) ui.log(`removed ${left.join(', ')} in ${dir} (left by an interrupted save)`);
+    return await trainIn(dir, o, resumeFrom, state, ui, sig);
   } finally {
     unlock();
   }
 }
 
 /** train() once its run directory is known and locked. */
-async function trainIn(dir: string, o: TrainOptions, resumeFrom: string | null, state: TrainerState | null, ui: UI): Promise<{ dir: string; state: TrainerState }> {
-  const g = await init();
+async function trainIn(dir: string, o: TrainOptions, resumeFrom: string | null, state: TrainerState | null, ui: UI, sig: Signals): Promise<{ dir: string; state: TrainerState }> {
+  const g = await sig.race(init());
   ui.log(`adapter: ${g.info.description} (${g.info.isSoftware ? 'software' : 'GPU'})`);
 
   // ---------------------------------------------------------------- data (text)
   let train: Example[] = [], vPhr: Example[] = [], vEnt: Example[] = [];
   let dataStats: Record<string, unknown> = {};
   if (o.data?.length) {
+    await sig.checkpoint();
     const all = loadUserData(o.data);
     // a deterministic 5% for validation
     vPhr = all.filter((_, i) => i % 20 === 19);
@@ -170,25 +298,32 @@ async function trainIn(dir: string, o: TrainOptions, resumeFrom: string | null, 
     dataStats = { mix: 'user', files: o.data, examples: all.length };
     ui.log(`data: ${all.length} examples from ${o.data.join(', ')} (${vPhr.length} held out for validation)`);
   } else if (!o.batchFile) {
-    const ds = await loadDataset({ mix: o.dataMix, seed: DATA_SEED });
+    const ds = await sig.race(loadDataset({ mix: o.dataMix, seed: DATA_SEED }));
     train = ds.train; vPhr = ds.val.phrasings; vEnt = ds.val.entities;
     dataStats = { mix: o.dataMix, stats: { entities: ds.stats.entities.total, passages: ds.stats.train.passages, qa_pairs: ds.stats.train.qa, tokens: ds.stats.train.tokens } };
     ui.log(`${ds.cached ? 'data (cached)' : 'data (built)'}: ${formatStats(ds.stats)}`);
   }
 
   // ---------------------------------------------------------------- tokenizer and model
+  await sig.checkpoint();
+  const maxBuffer = gpu().device.limits.maxBufferSize;
   let model: GPT2;
   let tok: Tokenizer;
   if (resumeFrom) {
+    checkParamsFit(padVocab(readHFConfig(resumeFrom).config), resumeFrom, maxBuffer);
     ({ model, tok } = loadModelAndTokenizer(resumeFrom));
     if (model.config.padded_vocab_size !== state!.padded_vocab_size) throw new Error(`${resumeFrom}: padded vocabulary differs from the saved state`);
   } else if (o.weights) {
     if (!fs.existsSync(path.join(o.weights, 'config.json'))) throw new Error(`--weights ${o.weights}: no config.json there (expected a Hugging Face GPT-2 directory; see weights/README.md)`);
+    checkParamsFit(padVocab(readHFConfig(o.weights).config), `--weights ${o.weights}`, maxBuffer);
     ({ model, tok } = loadModelAndTokenizer(o.weights));
   } else {
     // from scratch: a compact vocabulary of the training text's GPT-2 tokens, unless --vocab gpt2
     tok = (o.vocab ?? 'compact') === 'compact' && train.length ? compactTokenizer(compactVocab(train.map((e) => e.text))) : getTokenizer();
-    model = GPT2.init(modelConfig(o, tok), o.seed);
+    await sig.checkpoint();
+    const mc = modelConfig(o, tok);
+    checkParamsFit(mc, 'model', maxBuffer);
+    model = GPT2.init(mc, o.seed);
     const preset = CONFIGS[baseConfig(o)].n_positions;
     if (model.config.n_positions > preset) ui.log(`note: --seq ${o.seq} is longer than the ${baseConfig(o)} configuration's ${preset} positions: this model gets ${model.config.n_positions}`);
   }
@@ -198,7 +333,10 @@ async function trainIn(dir: string, o: TrainOptions, resumeFrom: string | null, 
   // a step's largest tensors (the MLP's B·T×4C, the logits' B·T×V when every position counts)
   // must each fit one buffer: say so here, in the flags' terms, before anything is allocated
   const rowBytes = 4 * T * Math.max(4 * c.n_embd, c.vocab_size);
-  const maxBuffer = gpu().device.limits.maxBufferSize;
+  if (!o.batchFile && rowBytes > maxBuffer) {
+    throw new Error(`--seq ${T} needs ${(rowBytes / 2 ** 30).toFixed(1)} GiB in one tensor for a single row, over this device's ${(maxBuffer / 2 ** 30).toFixed(1)} GiB buffer limit: ` +
+      `--seq ${Math.floor(maxBuffer / (4 * Math.max(4 * c.n_embd, c.vocab_size)))} or less fits`);
+  }
   if (!o.batchFile && o.batch * rowBytes > maxBuffer) {
     throw new Error(`--batch ${o.batch} with --seq ${T} needs ${((o.batch * rowBytes) / 2 ** 30).toFixed(1)} GiB in one tensor, over this device's ` +
       `${(maxBuffer / 2 ** 30).toFixed(1)} GiB buffer limit: --batch ${Math.floor(maxBuffer / rowBytes)} or less fits (or use --grad-accum for a larger effective batch)`);
@@ -241,10 +379,19 @@ async function trainIn(dir: string, o: TrainOptions, resumeFrom: string | null, 
   let tokensSeen = state?.tokensSeen ?? 0;
   let bestVal = state?.bestValLoss ?? null;
   const elapsedBefore = state?.elapsed_s ?? 0;
-  ui.log(`schedule: ${stepsPerEpoch} steps per epoch of ${batches.length} batches (B=${fixed ? fixed.B : o.batch}, T=${fixed ? fixed.T : T}, grad-accum ${o.gradAccum}, ${tokensPerStep} tokens per step); ${totalSteps ? `${totalSteps} steps` : `fitted to ${fmtTime(o.time!)} after measuring`}; lr ${o.lr} ${o.schedule}, warmup ${o.warmup >= 0 ? o.warmup : 'auto'}`);
+  ui.log(`schedule: ${stepsPerEpoch} steps per epoch of ${batches.length} batches (B=${fixed ? fixed.B : o.batch}, T=${fixed ? fixed.T : T}, grad-accum ${o.gradAccum}, ${tokensPerStep} tokens per step); ${totalSteps ? `${totalSteps} steps` : `fitted to ${fmtTime(o.time!)} after measuring`}; lr ${o.lr} ${o.schedule}, warmup ${o.warmup !== undefined && o.warmup >= 0 ? o.warmup : 'auto'}`);
 
   // ---------------------------------------------------------------- run directory
-  fs.mkdirSync(dir, { recursive: true });
+  // (the last moment a signal means "nothing to save": from here on it saves after the step)
+  await sig.startTraining();
+  // a write that fails here (a full disk) says which file, and which checkpoints are still whole
+  const writing = <T>(file: string, write: () => T): T => {
+    try {
+      return write();
+    } catch (e) {
+      throw new TrainingStopped(`${writeError(file, e).message}; ${intactCheckpoints(dir)}`);
+    }
+  };
   const metricsFile = path.join(dir, 'metrics.jsonl');
   const runJson: Record<string, unknown> = {
     format: 1, model: o.weights ? o.model : o.preset === 'tiny' ? 'tiny' : o.model, params: paramCount(c),
@@ -253,13 +400,12 @@ async function trainIn(dir: string, o: TrainOptions, resumeFrom: string | null, 
   };
   const writeRunJson = (extra: Record<string, unknown> = {}) => {
     Object.assign(runJson, extra);
-    fs.writeFileSync(path.join(dir, 'run.json.tmp'), JSON.stringify(runJson, null, 2) + '\n');
-    fs.renameSync(path.join(dir, 'run.json.tmp'), path.join(dir, 'run.json'));
+    writing(path.join(dir, 'run.json'), () => writeFileAtomic(path.join(dir, 'run.json'), JSON.stringify(runJson, null, 2) + '\n'));
   };
   if (resumeFrom) Object.assign(runJson, JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')), { resumed: new Date().toISOString() });
   writeRunJson();
   const emit = (obj: Record<string, unknown>) => {
-    fs.appendFileSync(metricsFile, JSON.stringify(obj) + '\n');
+    writing(metricsFile, () => fs.appendFileSync(metricsFile, JSON.stringify(obj) + '\n'));
     ui.metrics(obj);
   };
   const curves = { train: [] as [number, number][], val: [] as [number, number][] };
@@ -268,7 +414,7 @@ async function trainIn(dir: string, o: TrainOptions, resumeFrom: string | null, 
       title: 'Loss', xLabel: 'tokens seen', yLabel: 'loss (nats)',
       series: [{ name: 'train', points: curves.train }, { name: 'validation', points: curves.val, markers: true }],
     });
-    fs.writeFileSync(path.join(dir, 'loss.svg'), svg);
+    writing(path.join(dir, 'loss.svg'), () => writeFileAtomic(path.join(dir, 'loss.svg'), svg));
   };
 
   const snapshot = (): TrainerState => ({
@@ -310,23 +456,8 @@ async function trainIn(dir: string, o: TrainOptions, resumeFrom: string | null, 
   };
 
   // ---------------------------------------------------------------- the loop
-  // Ctrl-C or SIGTERM: save at the end of the step. A terminal's Ctrl-C reaches this process
-  // twice under npx/tsx (from the terminal's process group, and relayed by tsx's parent process),
-  // so a repeat within SIGNAL_REPEAT_MS is the same press; a later second Ctrl-C quits at once.
-  let stopRequested = false;
-  let stopAt = 0;
-  const onSignal = (sig: NodeJS.Signals) => {
-    const now = performance.now();
-    if (stopRequested) {
-      if (sig === 'SIGINT' && now - stopAt > SIGNAL_REPEAT_MS) process.exit(130);
-      return;
-    }
-    stopRequested = true;
-    stopAt = now;
-    ui.log(`\n${sig === 'SIGINT' ? 'interrupted' : 'terminated'}: saving a checkpoint at the end of this step (Ctrl-C again to quit without saving)`);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // Ctrl-C or SIGTERM (sig.requested, see Signals) and --stop-after: save at the end of the step
+  let stopAfterReached = false;
   const t0 = performance.now();
   let measuredFrom = { at: 0, step: 0 };
   let firstStepEnd = { elapsed: 0, step: 0 }; // when this process's first (compiling) step ended
@@ -336,7 +467,7 @@ async function trainIn(dir: string, o: TrainOptions, resumeFrom: string | null, 
   let lastEval: { step: number; ev: Record<string, unknown> } | undefined;
   let fittedHere = false; // the step count was fitted to --time in this process (and is refitted at each evaluation)
   // defaults that depend on the schedule's length (known after measuring, with --time)
-  const warmup = () => (o.warmup >= 0 ? o.warmup : totalSteps ? Math.min(200, Math.ceil(0.05 * totalSteps)) : 10);
+  const warmup = () => (o.warmup !== undefined && o.warmup >= 0 ? o.warmup : totalSteps ? Math.min(200, Math.ceil(0.05 * totalSteps)) : 10);
   const evalEveryOf = () => o.evalEvery ?? (totalSteps ? Math.max(1, Math.round(totalSteps / 10)) : 0);
   let evalEvery = evalEveryOf();
   ui.progress?.start(totalSteps || 1, step);
@@ -430,8 +561,8 @@ async function trainIn(dir: string, o: TrainOptions, resumeFrom: string | null, 
         plot();
         ui.progress?.start(totalSteps || 1, step);
       }
-      if (o.stopAfter !== undefined && step - (state?.step ?? 0) >= o.stopAfter && step < totalSteps) stopRequested = true;
-      if (stopRequested) {
+      if (o.stopAfter !== undefined && step - (state?.step ?? 0) >= o.stopAfter && step < totalSteps) stopAfterReached = true;
+      if (stopAfterReached || sig.requested) {
         ui.progress?.stop();
         await saveCheckpoint(path.join(dir, 'latest'), model, opt, snapshot(), tok);
         writeRunJson({ interrupted: new Date().toISOString(), steps: step, tokens_seen: tokensSeen });
@@ -454,8 +585,6 @@ async function trainIn(dir: string, o: TrainOptions, resumeFrom: string | null, 
     return { dir, state: snapshot() };
   } finally {
     ui.progress?.stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
   }
 }
 
