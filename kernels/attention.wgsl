@@ -48,10 +48,19 @@ const NEG: f32 = -3.0e38;
 struct Params {
   T: u32, NH: u32, C: u32, scale: f32,
   q0: u32, y0: u32, l0: u32, dy0: u32,
-  D0: u32, o0: u32, P: u32, pos: u32,
-  qs: u32, n: u32, row: u32, bc: u32,
+  D0: u32, o0: u32, n: u32, row: u32,
+  bc: u32, _p0: u32, _p1: u32, _p2: u32,
 }
-@group(0) @binding(0) var<uniform> p: Params;
+// the KV-cache kernels': k0 / v0 are the caches' bases, P their capacity in positions, pos the
+// first new position, qs the stride of q rows
+struct KvParams {
+  T: u32, NH: u32, C: u32, scale: f32,
+  q0: u32, y0: u32, k0: u32, v0: u32,
+  P: u32, pos: u32, qs: u32, n: u32,
+  row: u32, _p0: u32, _p1: u32, _p2: u32,
+}
+@group(0) @binding(0) var<uniform> p: Params;    // forward, bwd_d, bwd_dkdv, bwd_dq
+@group(0) @binding(0) var<uniform> pk: KvParams; // kv_append, kv_append_rows, decode, decode_rows
 @group(0) @binding(1) var<storage, read> qkv: array<f32>;
 fn ld4(i: u32) -> vec4<f32> { return vec4<f32>(qkv[i], qkv[i + 1u], qkv[i + 2u], qkv[i + 3u]); }
 fn hsum(v: vec4<f32>) -> f32 { return v.x + v.y + v.z + v.w; }
@@ -282,32 +291,32 @@ fn bwd_dq(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li
 
 @compute @workgroup_size(64)
 fn kv_append(@builtin(global_invocation_id) gid: vec3u) {
-  let e = gid.y * p.row + gid.x;  // t·C + c
-  if (e >= p.n) { return; }
-  let t = e / p.C;
-  let c = e % p.C;
+  let e = gid.y * pk.row + gid.x;  // t·C + c
+  if (e >= pk.n) { return; }
+  let t = e / pk.C;
+  let c = e % pk.C;
   let h = c / HD;
   let d = c % HD;
-  let src = p.q0 + t * 3u * p.C + p.C + c;
-  let dst = (h * p.P + p.pos + t) * HD + d;
-  kc_w[p.l0 + dst] = qkv[src];
-  vc_w[p.D0 + dst] = qkv[src + p.C];
+  let src = pk.q0 + t * 3u * pk.C + pk.C + c;
+  let dst = (h * pk.P + pk.pos + t) * HD + d;
+  kc_w[pk.k0 + dst] = qkv[src];
+  vc_w[pk.v0 + dst] = qkv[src + pk.C];
 }
 
 @group(0) @binding(4) var<storage, read> positions_a: array<u32>;
 
 @compute @workgroup_size(64)
 fn kv_append_rows(@builtin(global_invocation_id) gid: vec3u) {
-  let e = gid.y * p.row + gid.x;  // b·C + c
-  if (e >= p.n) { return; }
-  let b = e / p.C;
-  let c = e % p.C;
+  let e = gid.y * pk.row + gid.x;  // b·C + c
+  if (e >= pk.n) { return; }
+  let b = e / pk.C;
+  let c = e % pk.C;
   let h = c / HD;
   let d = c % HD;
-  let src = p.q0 + b * 3u * p.C + p.C + c;
-  let dst = ((b * p.NH + h) * p.P + positions_a[b]) * HD + d;
-  kc_w[p.l0 + dst] = qkv[src];
-  vc_w[p.D0 + dst] = qkv[src + p.C];
+  let src = pk.q0 + b * 3u * pk.C + pk.C + c;
+  let dst = ((b * pk.NH + h) * pk.P + positions_a[b]) * HD + d;
+  kc_w[pk.k0 + dst] = qkv[src];
+  vc_w[pk.v0 + dst] = qkv[src + pk.C];
 }
 
 const DW: u32 = {{DW}};
@@ -320,9 +329,9 @@ var<workgroup> qsh: array<f32, HD>;
 var<workgroup> psh: array<f32, DW>;
 var<workgroup> red: array<f32, DW>;
 
-/** Query row t, head h over nk cached positions from element kbase of the caches (+ l0 / D0). */
+/** Query row t, head h over nk cached positions from element kbase of the caches (+ k0 / v0). */
 fn decode_row(t: u32, h: u32, lid: u32, nk: u32, kbase: u32) {
-  if (lid < HD) { qsh[lid] = qkv[p.q0 + t * p.qs + h * HD + lid] * p.scale; }
+  if (lid < HD) { qsh[lid] = qkv[pk.q0 + t * pk.qs + h * HD + lid] * pk.scale; }
   workgroupBarrier();
   var m = NEG;
   var l = 0.0;
@@ -332,7 +341,7 @@ fn decode_row(t: u32, h: u32, lid: u32, nk: u32, kbase: u32) {
     var s = NEG;
     if (j < nk) {
       var acc = 0.0;
-      let kr = p.l0 + kbase + j * HD;
+      let kr = pk.k0 + kbase + j * HD;
       for (var d = 0u; d < HD; d++) { acc += qsh[d] * kc[kr + d]; }
       s = acc;
     }
@@ -358,22 +367,22 @@ fn decode_row(t: u32, h: u32, lid: u32, nk: u32, kbase: u32) {
     if (lid < HD) {
       var acc = o * corr;
       let cnt = min(DW, nk - kc0);
-      for (var jj = 0u; jj < cnt; jj++) { acc += psh[jj] * vc[p.D0 + kbase + (kc0 + jj) * HD + lid]; }
+      for (var jj = 0u; jj < cnt; jj++) { acc += psh[jj] * vc[pk.v0 + kbase + (kc0 + jj) * HD + lid]; }
       o = acc;
     }
     m = mn;
     workgroupBarrier();
   }
-  if (lid < HD) { yd[p.y0 + t * p.C + h * HD + lid] = o / l; }
+  if (lid < HD) { yd[pk.y0 + t * pk.C + h * HD + lid] = o / l; }
 }
 
 @compute @workgroup_size(DW)
 fn decode(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  decode_row(wid.x, wid.y, lid, p.pos + wid.x + 1u, wid.y * p.P * HD);
+  decode_row(wid.x, wid.y, lid, pk.pos + wid.x + 1u, wid.y * pk.P * HD);
 }
 
 @compute @workgroup_size(DW)
 fn decode_rows(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let b = wid.x;
-  decode_row(b, wid.y, lid, positions[b] + 1u, (b * p.NH + wid.y) * p.P * HD);
+  decode_row(b, wid.y, lid, positions[b] + 1u, (b * pk.NH + wid.y) * pk.P * HD);
 }

@@ -29,6 +29,8 @@ struct Params {
   s0: u32, row: u32, inv_norm: f32, N: u32,
 }
 @group(0) @binding(0) var<uniform> p: Params;
+struct TotalParams { N: u32, s0: u32, w0: u32, loss0: u32, inv_norm: f32, _p0: u32, _p1: u32, _p2: u32 }
+@group(0) @binding(0) var<uniform> pt: TotalParams;
 
 @group(0) @binding(1) var<storage, {{LACCESS}}> logits: array<f32>;
 @group(0) @binding(2) var<storage, read> targets: array<i32>;
@@ -105,9 +107,9 @@ fn rows(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 @compute @workgroup_size(256)
 fn total(@builtin(local_invocation_index) lid: u32) {
   var acc = 0.0;
-  for (var n = lid; n < p.N; n += WG) {
-    var l = losses_r[p.s0 + n];
-    if ({{WEIGHTS}}) { l *= weights_r[p.w0 + n]; }
+  for (var n = lid; n < pt.N; n += WG) {
+    var l = losses_r[pt.s0 + n];
+    if ({{WEIGHTS}}) { l *= weights_r[pt.w0 + n]; }
     acc += l;
   }
   rs[lid] = acc;
@@ -116,5 +118,5 @@ fn total(@builtin(local_invocation_index) lid: u32) {
     if (lid < k) { rs[lid] += rs[lid + k]; }
     workgroupBarrier();
   }
-  if (lid == 0u) { loss[p.l0] = rs[0] * p.inv_norm; }
+  if (lid == 0u) { loss[pt.loss0] = rs[0] * pt.inv_norm; }
 }

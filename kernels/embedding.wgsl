@@ -27,7 +27,11 @@ struct Params {
   r0: u32, nr: u32, first: u32, row: u32,
   n0: u32, count: u32, _p1: u32, _p2: u32,
 }
-@group(0) @binding(0) var<uniform> p: Params;
+struct DwteParams { N: u32, C: u32, dwte0: u32, dout0: u32, r0: u32, nr: u32, row: u32, cgroups: u32 }
+struct DwpeParams { N: u32, C: u32, T: u32, V: u32, ids0: u32, dwpe0: u32, dout0: u32, row: u32, count: u32, _p0: u32, _p1: u32, _p2: u32 }
+@group(0) @binding(0) var<uniform> p: Params;        // forward, forward_rows, sort_ids
+@group(0) @binding(0) var<uniform> pw: DwteParams;   // dwte_acc
+@group(0) @binding(0) var<uniform> pp: DwpeParams;   // dwpe_acc
 
 // forward
 @group(0) @binding(1) var<storage, read> ids: array<i32>;
@@ -120,19 +124,19 @@ const KB: u32 = 16u; // sorted positions per workgroup
 
 @compute @workgroup_size(64)
 fn dwte_acc(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  // row = groups per grid row; count = channel groups (of 64)
-  let w = wid.y * p.row + wid.x;
-  let c = (w % p.count) * 64u + lid;
-  let k0 = (w / p.count) * KB;
-  if (c >= p.C) { return; }
-  for (var k = k0; k < min(k0 + KB, p.N); k++) {
+  // row = groups per grid row; cgroups = channel groups (of 64)
+  let w = wid.y * pw.row + wid.x;
+  let c = (w % pw.cgroups) * 64u + lid;
+  let k0 = (w / pw.cgroups) * KB;
+  if (c >= pw.C) { return; }
+  for (var k = k0; k < min(k0 + KB, pw.N); k++) {
     let id = sid[k];
     if (id == 0xffffffffu || (k > 0u && sid[k - 1u] == id)) { continue; }
-    if (id < p.r0 || id - p.r0 >= p.nr) { continue; }
-    let o = p.wte0 + (id - p.r0) * p.C + c;
+    if (id < pw.r0 || id - pw.r0 >= pw.nr) { continue; }
+    let o = pw.dwte0 + (id - pw.r0) * pw.C + c;
     var acc = 0.0;
-    for (var j = k; j < p.N && sid[j] == id; j++) {
-      acc += dout[p.out0 + perm[j] * p.C + c];
+    for (var j = k; j < pw.N && sid[j] == id; j++) {
+      acc += dout[pw.dout0 + perm[j] * pw.C + c];
     }
     dwte[o] = dwte[o] + acc;
   }
@@ -144,15 +148,15 @@ fn dwte_acc(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) 
 
 @compute @workgroup_size(256)
 fn dwpe_acc(@builtin(global_invocation_id) g: vec3u) {
-  let i = g.y * p.row + g.x;
-  if (i >= p.count) { return; }
-  let t = i / p.C;
-  let c = i % p.C;
+  let i = g.y * pp.row + g.x;
+  if (i >= pp.count) { return; }
+  let t = i / pp.C;
+  let c = i % pp.C;
   var acc = 0.0;
-  for (var n = t; n < p.N; n += p.T) {
-    let id = ids[p.ids0 + n];
-    if (id >= 0 && u32(id) < p.V) { acc += dout2[p.out0 + n * p.C + c]; }
+  for (var n = t; n < pp.N; n += pp.T) {
+    let id = ids[pp.ids0 + n];
+    if (id >= 0 && u32(id) < pp.V) { acc += dout2[pp.dout0 + n * pp.C + c]; }
   }
-  let o = p.wpe0 + t * p.C + c;
+  let o = pp.dwpe0 + t * pp.C + c;
   dwpe[o] = dwpe[o] + acc;
 }

@@ -8,10 +8,12 @@
 // scatter (one invocation per element of dy): dx[rows[m], c] = dy[m, c]. dx is zeroed first by
 //   the host: rows not in `rows` get no gradient. The rows are distinct, so every element of dx
 //   has at most one writer (no atomics). rows @1, dy @2, dx @3 (rw).
-// Bases (x0, y0, rows0) are element indexes inside the bindings; row = invocations per row of
-// the 2-D grid (gid.y * row + gid.x).
-struct Params { M: u32, C: u32, rows0: u32, x0: u32, y0: u32, row: u32, _p0: u32, _p1: u32 }
-@group(0) @binding(0) var<uniform> p: Params;
+// Bases (rows0, x0, y0; dx0, dy0) are element indexes inside the bindings; row = invocations
+// per row of the 2-D grid (gid.y * row + gid.x).
+struct GatherParams { M: u32, C: u32, rows0: u32, x0: u32, y0: u32, row: u32, _p0: u32, _p1: u32 }
+struct ScatterParams { M: u32, C: u32, rows0: u32, dx0: u32, dy0: u32, row: u32, _p0: u32, _p1: u32 }
+@group(0) @binding(0) var<uniform> p: GatherParams;
+@group(0) @binding(0) var<uniform> ps: ScatterParams;
 @group(0) @binding(1) var<storage, read> rows: array<i32>;
 @group(0) @binding(2) var<storage, read> src: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dst: array<f32>;
@@ -27,9 +29,9 @@ fn gather(@builtin(global_invocation_id) g: vec3u) {
 
 @compute @workgroup_size(256)
 fn scatter(@builtin(global_invocation_id) g: vec3u) {
-  let i = g.y * p.row + g.x;
-  if (i >= p.M * p.C) { return; }
-  let m = i / p.C;
-  let c = i % p.C;
-  dst[p.x0 + u32(rows[p.rows0 + m]) * p.C + c] = src[p.y0 + i];
+  let i = g.y * ps.row + g.x;
+  if (i >= ps.M * ps.C) { return; }
+  let m = i / ps.C;
+  let c = i % ps.C;
+  dst[ps.dx0 + u32(rows[ps.rows0 + m]) * ps.C + c] = src[ps.dy0 + i];
 }

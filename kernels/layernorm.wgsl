@@ -3,7 +3,8 @@
 // Shapes: x, y, dy, dx [N,C] row-major; w, b, dw, db [C]; mean, rstd [N].
 // y = (x - mean)·rstd·w + b, rstd = 1/sqrt(var + eps) (biased variance, two-pass).
 // The host cuts x/y/dy/dx into chunks of whole rows that fit one binding: row r of a chunk
-// is global row n0 + r; x0, y0, dx0 are the chunk's element bases inside its bindings.
+// is global row n0 + r; x0, y0, dy0, dx0 are the chunk's element bases inside its bindings.
+// Each family of entry points reads its own parameter struct (Params, BackParams, ReduceParams).
 // (kernels/layernorm_sg.wgsl has subgroup versions of forward / backward_dx, used when the
 // device supports subgroups.) {{WG}} threads (a power of two) per row; thread t holds columns t + k·WG, k < {{VPT}}.
 // Reductions are fixed-order workgroup trees: results are deterministic.
@@ -20,10 +21,17 @@ const VPT: u32 = {{VPT}};
 struct Params {
   rows: u32, C: u32, x0: u32, y0: u32,
   w0: u32, b0: u32, m0: u32, s0: u32,
-  eps: f32, row: u32, n0: u32, R: u32,
-  dx0: u32, nblk: u32, _p1: u32, _p2: u32,
+  eps: f32, row: u32, n0: u32, _p0: u32,
 }
-@group(0) @binding(0) var<uniform> p: Params;
+struct BackParams {
+  rows: u32, C: u32, x0: u32, dy0: u32,
+  w0: u32, m0: u32, s0: u32, dx0: u32,
+  row: u32, n0: u32, R: u32, _p0: u32,
+}
+@group(0) @binding(0) var<uniform> p: Params;       // forward
+@group(0) @binding(0) var<uniform> pb: BackParams;  // backward_dx, dwdb
+struct ReduceParams { C: u32, nblk: u32, dw0: u32, db0: u32 }
+@group(0) @binding(0) var<uniform> pr: ReduceParams; // reduce
 
 // forward
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -103,11 +111,11 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l
 
 @compute @workgroup_size(WG)
 fn backward_dx(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let r = wid.y * p.row + wid.x;
-  if (r >= p.rows) { return; }
-  let C = p.C;
-  let mu = mean_r[p.m0 + p.n0 + r];
-  let rs = rstd_r[p.s0 + p.n0 + r];
+  let r = wid.y * pb.row + wid.x;
+  if (r >= pb.rows) { return; }
+  let C = pb.C;
+  let mu = mean_r[pb.m0 + pb.n0 + r];
+  let rs = rstd_r[pb.s0 + pb.n0 + r];
   var gw: array<f32, VPT>;
   var xh: array<f32, VPT>;
   var s = vec2<f32>(0.0, 0.0);
@@ -116,8 +124,8 @@ fn backward_dx(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_inde
     var g = 0.0;
     var h = 0.0;
     if (c < C) {
-      g = wb_[p.w0 + c] * dy[p.y0 + r * C + c];
-      h = (xb_[p.x0 + r * C + c] - mu) * rs;
+      g = wb_[pb.w0 + c] * dy[pb.dy0 + r * C + c];
+      h = (xb_[pb.x0 + r * C + c] - mu) * rs;
     }
     gw[k] = g;
     xh[k] = h;
@@ -126,7 +134,7 @@ fn backward_dx(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_inde
   let t = wsum2(s, lid) / f32(C);
   for (var k = 0u; k < VPT; k++) {
     let c = lid + k * WG;
-    if (c < C) { dx[p.dx0 + r * C + c] = rs * (gw[k] - t.x - xh[k] * t.y); }
+    if (c < C) { dx[pb.dx0 + r * C + c] = rs * (gw[k] - t.x - xh[k] * t.y); }
   }
 }
 
@@ -143,18 +151,18 @@ fn backward_dx(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_inde
 fn dwdb(@builtin(global_invocation_id) gid: vec3u) {
   let c = gid.x;
   let k = gid.y;
-  let C = p.C;
-  let r0 = k * p.R;
-  if (c >= C || r0 >= p.rows) { return; }
-  let r1 = min(r0 + p.R, p.rows);
+  let C = pb.C;
+  let r0 = k * pb.R;
+  if (c >= C || r0 >= pb.rows) { return; }
+  let r1 = min(r0 + pb.R, pb.rows);
   var aw = 0.0;
   var ab = 0.0;
   for (var r = r0; r < r1; r++) {
-    let d = dy_c[p.y0 + r * C + c];
-    aw += d * (x_c[p.x0 + r * C + c] - mean_c[p.m0 + p.n0 + r]) * rstd_c[p.s0 + p.n0 + r];
+    let d = dy_c[pb.dy0 + r * C + c];
+    aw += d * (x_c[pb.x0 + r * C + c] - mean_c[pb.m0 + pb.n0 + r]) * rstd_c[pb.s0 + pb.n0 + r];
     ab += d;
   }
-  let blk = p.n0 / p.R + k;
+  let blk = pb.n0 / pb.R + k;
   part[blk * 2u * C + c] = aw;
   part[blk * 2u * C + C + c] = ab;
 }
@@ -167,9 +175,9 @@ fn dwdb(@builtin(global_invocation_id) gid: vec3u) {
 @compute @workgroup_size(64)
 fn reduce(@builtin(global_invocation_id) gid: vec3u) {
   let c = gid.x;
-  let C = p.C;
+  let C = pr.C;
   if (c >= 2u * C) { return; }
   var acc = 0.0;
-  for (var k = 0u; k < p.nblk; k++) { acc += part_r[k * 2u * C + c]; }
-  if (c < C) { dw[p.w0 + c] = acc; } else { db[p.b0 + c - C] = acc; }
+  for (var k = 0u; k < pr.nblk; k++) { acc += part_r[k * 2u * C + c]; }
+  if (c < C) { dw[pr.dw0 + c] = acc; } else { db[pr.db0 + c - C] = acc; }
 }

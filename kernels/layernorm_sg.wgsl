@@ -16,10 +16,15 @@ const RPW: u32 = {{RPW}};
 struct Params {
   rows: u32, C: u32, x0: u32, y0: u32,
   w0: u32, b0: u32, m0: u32, s0: u32,
-  eps: f32, row: u32, n0: u32, R: u32,
-  dx0: u32, nblk: u32, _p1: u32, _p2: u32,
+  eps: f32, row: u32, n0: u32, _p0: u32,
 }
-@group(0) @binding(0) var<uniform> p: Params;
+struct BackParams {
+  rows: u32, C: u32, x0: u32, dy0: u32,
+  w0: u32, m0: u32, s0: u32, dx0: u32,
+  row: u32, n0: u32, R: u32, _p0: u32,
+}
+@group(0) @binding(0) var<uniform> p: Params;       // forward
+@group(0) @binding(0) var<uniform> pb: BackParams;  // backward_dx
 
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> w: array<f32>;
@@ -62,25 +67,25 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l
 @compute @workgroup_size(64)
 fn backward_dx(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32,
                @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) sgs: u32) {
-  let g = wid.y * p.row + wid.x;
-  let C = p.C;
+  let g = wid.y * pb.row + wid.x;
+  let C = pb.C;
   for (var k = lid / sgs; k < RPW; k += 64u / sgs) {
     let r = g * RPW + k;
-    if (r >= p.rows) { break; }
-    let mu = mean_r[p.m0 + p.n0 + r];
-    let rs = rstd_r[p.s0 + p.n0 + r];
-    let xb = p.x0 + r * C;
-    let yb = p.y0 + r * C;
+    if (r >= pb.rows) { break; }
+    let mu = mean_r[pb.m0 + pb.n0 + r];
+    let rs = rstd_r[pb.s0 + pb.n0 + r];
+    let xb = pb.x0 + r * C;
+    let yb = pb.dy0 + r * C;
     var s = vec2<f32>(0.0, 0.0);
     for (var c = lane; c < C; c += sgs) {
-      let gw = wb_[p.w0 + c] * dy[yb + c];
+      let gw = wb_[pb.w0 + c] * dy[yb + c];
       s += vec2<f32>(gw, gw * (xb_[xb + c] - mu) * rs);
     }
     let t = subgroupAdd(s) / f32(C);
-    let db = p.dx0 + r * C;
+    let db = pb.dx0 + r * C;
     for (var c = lane; c < C; c += sgs) {
       let xh = (xb_[xb + c] - mu) * rs;
-      dx[db + c] = rs * (wb_[p.w0 + c] * dy[yb + c] - t.x - xh * t.y);
+      dx[db + c] = rs * (wb_[pb.w0 + c] * dy[yb + c] - t.x - xh * t.y);
     }
   }
 }

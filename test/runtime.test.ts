@@ -2,7 +2,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setup, randn, poisoned, expectClose } from './helpers.ts';
 import { Tensor, poolStats } from '../src/gpu/tensor.ts';
 import { setMaxBinding } from '../src/gpu/device.ts';
-import { counters, dispatch, kernel, resetCounters, sync, specialise } from '../src/gpu/runtime.ts';
+import { counters, dispatch, kernel, paramLayout, resetCounters, sync, specialise } from '../src/gpu/runtime.ts';
 import * as ew from '../src/ops/elementwise.ts';
 import * as ref from '../src/ref/cpu.ts';
 
@@ -117,7 +117,41 @@ describe('runtime', () => {
     const k = kernel('elementwise.wgsl', 'add', { V: 'f32', GELU_V: 'v', GELU_GRAD_V: 'v' });
     const t = Tensor.empty([4]);
     // binding 3 (the output) missing: createBindGroup fails validation
-    dispatch(k, [4, 0, 0, 0, 0, 0, 4, 0], [t.b, t.b], [1]);
+    dispatch(k, { n: 4, row: 4 }, [t.b, t.b], [1]);
     await expect(sync()).rejects.toThrow(/elementwise.wgsl:add/);
+  });
+});
+
+describe('named kernel parameters', () => {
+  const wgsl = `
+struct Params { n: u32, x0: u32, alpha: f32, shift: i32 }
+struct TailParams { count: u32, o0: u32, _p0: u32, _p1: u32 }
+@group(0) @binding(0) var<uniform> p: Params;      // body, helper
+@group(0) @binding(0) var<uniform> pt: TailParams; // tail
+fn helper(i: u32) -> u32 { return p.x0 + i; }
+@compute @workgroup_size(1) fn body() { let a = helper(p.n); }
+@compute @workgroup_size(1) fn tail() { let b = pt.count; }
+@compute @workgroup_size(1) fn both() { let a = p.n + pt.count; }`;
+
+  it('reads each entry point\'s struct, through the functions it calls', () => {
+    expect(paramLayout('t.wgsl', wgsl, 'body')).toEqual([
+      { name: 'n', type: 'u32' }, { name: 'x0', type: 'u32' }, { name: 'alpha', type: 'f32' }, { name: 'shift', type: 'i32' }]);
+    expect(paramLayout('t.wgsl', wgsl, 'tail').map((f) => f.name)).toEqual(['count', 'o0', '_p0', '_p1']);
+    expect(() => paramLayout('t.wgsl', wgsl, 'both')).toThrow(/reads 2 uniform parameter structs \(p, pt\)/);
+    expect(() => paramLayout('t.wgsl', 'struct P { v: vec2f }\n@group(0) @binding(0) var<uniform> p: P;', 'main')).toThrow(/'v: vec2f' is not a u32, i32 or f32/);
+  });
+
+  it('packs values by name and type, fills omitted fields with 0, and rejects unknown names and bad values', async () => {
+    // axpby: o = alpha·a + beta·b, every field by name (the padding field is never set)
+    const k = kernel('elementwise.wgsl', 'axpby', { V: 'f32', GELU_V: 'v', GELU_GRAD_V: 'v' });
+    const a = Tensor.from([1, 2, 3], [3]), b = Tensor.from([10, 20, 30], [3]), o = Tensor.empty([3]);
+    const [ra, rb, ro] = [a.b, b.b, o.b];
+    dispatch(k, { n: 3, a0: ra.base, b0: rb.base, o0: ro.base, alpha: 0.5, beta: -2, row: 256 }, [ra, rb, ro], [1]);
+    expect([...(await o.toArray())]).toEqual([-19.5, -39, -58.5]);
+    expect(() => dispatch(k, { n: 3, alpah: 1 }, [a.b, b.b, o.b], [1])).toThrow(/no parameter 'alpah' \(it has n, a0, b0, o0, alpha, beta, row\)/);
+    expect(() => dispatch(k, { _pad: 1 }, [a.b, b.b, o.b], [1])).toThrow(/no parameter '_pad'/);
+    expect(() => dispatch(k, { n: -1 }, [a.b, b.b, o.b], [1])).toThrow(/parameter n = -1 is not a u32/);
+    expect(() => dispatch(k, { n: 1.5 }, [a.b, b.b, o.b], [1])).toThrow(/parameter n = 1.5 is not a u32/);
+    for (const t of [a, b, o]) t.release();
   });
 });

@@ -3,8 +3,9 @@
 //
 // Every op enqueues dispatches synchronously; work is submitted in batches (at a
 // download, at sync(), or when a batch grows large). Kernel parameters go in one
-// uniform arena per batch: binding 0 of every kernel is `var<uniform> p: Params`,
-// storage buffers follow from binding 1 in the order the caller gives them.
+// uniform arena per batch: binding 0 of every kernel is a `var<uniform>` of a struct of
+// u32/i32/f32 scalars, filled by name (see paramLayout); storage buffers follow from
+// binding 1 in the order the caller gives them.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,6 +53,59 @@ export interface Kernel {
   name: string;           // "file.wgsl:entry{defs}" — used as a label in every error
   pipeline: GPUComputePipeline;
   layout: GPUBindGroupLayout;
+  params: ParamField[];   // binding 0's struct, in memory order (see paramLayout)
+}
+
+/** One scalar field of a kernel's uniform parameter struct. */
+export interface ParamField { name: string; type: 'u32' | 'i32' | 'f32' }
+
+/** The body of `fn name(...) { ... }` in WGSL source (brace-matched), or null. */
+function fnBody(code: string, name: string): string | null {
+  const m = new RegExp(`\\bfn\\s+${name}\\s*\\(`).exec(code);
+  if (!m) return null;
+  const open = code.indexOf('{', m.index);
+  let depth = 0;
+  for (let i = open; i < code.length; i++) {
+    if (code[i] === '{') depth++;
+    else if (code[i] === '}' && --depth === 0) return code.slice(open, i + 1);
+  }
+  return null;
+}
+
+/**
+ * The uniform parameter struct `entry` reads, field by field. A module may declare several
+ * `var<uniform>` at binding 0 (one per family of entry points, each with its own honestly
+ * named struct); the one that the entry point uses, directly or through the functions it
+ * calls, is the entry's. Fields are 32-bit scalars, laid out at 4-byte steps.
+ */
+export function paramLayout(file: string, code: string, entry: string): ParamField[] {
+  const src = code.replace(/\/\/.*$/gm, '');
+  const vars = [...src.matchAll(/var<uniform>\s+(\w+)\s*:\s*(\w+)/g)].map((m) => ({ name: m[1], type: m[2] }));
+  if (!vars.length) return [];
+  let used = vars;
+  if (vars.length > 1) {
+    // the functions reachable from the entry point, and the uniform variables they name
+    const seen = new Set<string>(), todo = [entry];
+    let text = '';
+    while (todo.length) {
+      const f = todo.pop()!;
+      if (seen.has(f)) continue;
+      seen.add(f);
+      const body = fnBody(src, f);
+      if (body === null) continue;
+      text += body;
+      for (const c of body.matchAll(/\b(\w+)\s*\(/g)) todo.push(c[1]);
+    }
+    used = vars.filter((v) => new RegExp(`\\b${v.name}\\.`).test(text));
+    if (used.length !== 1) throw new Error(`kernels/${file} (${entry}): reads ${used.length} uniform parameter structs (${used.map((v) => v.name).join(', ') || 'none'}); expected one`);
+  }
+  const st = new RegExp(`struct\\s+${used[0].type}\\s*\\{([^}]*)\\}`).exec(src);
+  if (!st) throw new Error(`kernels/${file}: struct ${used[0].type} not found`);
+  return st[1].split(',').map((f) => f.trim()).filter(Boolean).map((f) => {
+    const m = /^(\w+)\s*:\s*(\w+)$/.exec(f);
+    if (!m || !['u32', 'i32', 'f32'].includes(m[2])) throw new Error(`kernels/${file}: struct ${used[0].type} field '${f}' is not a u32, i32 or f32 scalar`);
+    return { name: m[1], type: m[2] as ParamField['type'] };
+  });
 }
 
 const sources = new Map<string, string>();
@@ -97,7 +151,7 @@ export function kernel(file: string, entry: string, defs: Defs = {}): Kernel {
   g.device.popErrorScope().then((err) => {
     if (err) pendingErrors.unshift(`kernels/${file} (${entry}) failed to compile:\n${err.message}`);
   });
-  k = { name: label, pipeline, layout };
+  k = { name: label, pipeline, layout, params: paramLayout(file, code, entry) };
   kernels.set(key, k);
   return k;
 }
@@ -111,10 +165,32 @@ export async function compileChecked(file: string, entry: string, defs: Defs = {
 }
 
 // ---------------------------------------------------------------- parameters
-/** A kernel parameter. Plain numbers are u32; wrap with f32()/i32() for other types. */
-export type Param = number | { f32: number } | { i32: number };
-export const f32 = (v: number): Param => ({ f32: v });
-export const i32 = (v: number): Param => ({ i32: v });
+/** A dispatch's kernel parameters by field name; each takes its type from the kernel's struct. */
+export type Params = Record<string, number>;
+
+/**
+ * Write `params` into `dv` in the layout of `k`'s struct: omitted fields are 0; an unknown
+ * name, a padding field (`_…`) or a value that does not fit the field's type is an error.
+ */
+function packParams(k: Kernel, params: Params, dv: DataView) {
+  for (const name in params) {
+    if (!k.params.some((f) => f.name === name) || name.startsWith('_')) {
+      throw new Error(`${k.name}: no parameter '${name}' (it has ${k.params.filter((f) => !f.name.startsWith('_')).map((f) => f.name).join(', ')})`);
+    }
+  }
+  k.params.forEach((f, i) => {
+    const v = params[f.name] ?? 0;
+    if (typeof v !== 'number') throw new Error(`${k.name}: parameter ${f.name} = ${v} is not a number`);
+    if (f.type === 'f32') dv.setFloat32(4 * i, v, true);
+    else if (f.type === 'u32') {
+      if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`${k.name}: parameter ${f.name} = ${v} is not a u32`);
+      dv.setUint32(4 * i, v, true);
+    } else {
+      if (!Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31) throw new Error(`${k.name}: parameter ${f.name} = ${v} is not an i32`);
+      dv.setInt32(4 * i, v, true);
+    }
+  });
+}
 
 // ---------------------------------------------------------------- batching
 const ARENA_BYTES = 1 << 16; // uniforms of one batch
@@ -206,26 +282,21 @@ export async function sync() {
 export interface BufferRange { buffer: GPUBuffer; offset?: number; size?: number }
 
 /**
- * Enqueue one dispatch of `k`: binding 0 receives `params` (packed as consecutive 32-bit
- * scalars, padded to 16 bytes), bindings 1.. receive `buffers` in order.
+ * Enqueue one dispatch of `k`: binding 0 receives `params` by name (packParams; the struct
+ * padded to 16 bytes), bindings 1.. receive `buffers` in order.
  */
-export function dispatch(k: Kernel, params: Param[], buffers: (BufferRange | GPUTextureView)[], groups: [number, number?, number?]) {
+export function dispatch(k: Kernel, params: Params, buffers: (BufferRange | GPUTextureView)[], groups: [number, number?, number?]) {
   const [x, y = 1, z = 1] = groups;
   const lim = gpu().device.limits.maxComputeWorkgroupsPerDimension;
   if (x > lim || y > lim || z > lim) throw new Error(`${k.name}: dispatch ${x}x${y}x${z} exceeds ${lim} workgroups per dimension`);
   if (x === 0 || y === 0 || z === 0) return;
   let b = openBatch();
-  const bytes = Math.max(16, Math.ceil(params.length / 4) * 16);
+  const bytes = Math.max(16, Math.ceil(k.params.length / 4) * 16);
   if (b.used + bytes > ARENA_BYTES || b.dispatches >= (prof ? PROFILE_QUERIES / 2 : MAX_DISPATCHES)) { flush(); b = openBatch(); }
   const off = b.used;
   const dv = new DataView(b.staging, off, bytes);
-  params.forEach((p, i) => {
-    if (typeof p === 'number') {
-      if (!Number.isInteger(p) || p < 0 || p > 0xffffffff) throw new Error(`${k.name}: parameter ${i} = ${p} is not a u32`);
-      dv.setUint32(i * 4, p, true);
-    } else if ('f32' in p) dv.setFloat32(i * 4, p.f32, true);
-    else dv.setInt32(i * 4, p.i32, true);
-  });
+  new Uint8Array(b.staging, off, bytes).fill(0);
+  packParams(k, params, dv);
   b.used += Math.ceil(bytes / SLOT) * SLOT;
   const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: b.arena, offset: off, size: bytes } }];
   buffers.forEach((r, i) => {

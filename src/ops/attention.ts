@@ -17,7 +17,7 @@
 // head's keys contiguous; P = capacity, e.g. n_positions; position t of head h at
 // element (h·P + t)·hd). kvAppend writes the new rows' k, v at positions pos..;
 // attentionDecode attends the query rows at positions pos.. to cache positions 0..pos+t.
-import { dispatch, f32, grid, gpu, kernel } from '../gpu/runtime.ts';
+import { dispatch, grid, gpu, kernel } from '../gpu/runtime.ts';
 import { Tensor, expectShape, shapeStr, type DType } from '../gpu/tensor.ts';
 import { matmul, matmulLimits } from './matmul.ts';
 import { attentionTexBackward, attentionTexForward, attentionTexUnavailable } from './attention_tex.ts';
@@ -114,7 +114,7 @@ export function attentionForward(qkv: Tensor, B: number, T: number, nHead: numbe
   for (let b0 = 0; b0 < B; b0 += step) {
     const nb = Math.min(step, B - b0);
     const qB = qkv.range(b0 * T * 3 * C, nb * T * 3 * C), yB = y.range(b0 * T * C, nb * T * C), lB = lse.range(b0 * NH * T, nb * NH * T);
-    dispatch(k, [T, NH, C, f32(1 / Math.sqrt(hd)), qB.base, yB.base, lB.base, 0, 0, 0, 0, 0, 0, 0, 0, d.BC],
+    dispatch(k, { T, NH, C, scale: 1 / Math.sqrt(hd), q0: qB.base, y0: yB.base, l0: lB.base, bc: d.BC },
       [qB, yB, lB], [Math.ceil(T / d.BR), nb * NH]);
   }
   return { y, lse };
@@ -129,7 +129,7 @@ export function attentionBackward(dy: Tensor, qkv: Tensor, y: Tensor, lse: Tenso
   expectLike(op, 'lse', lse, [B, NH, T]);
   const dqkv = Tensor.empty(qkv.shape), D = Tensor.empty([B, NH, T]);
   const d = defs(hd);
-  const scale = f32(1 / Math.sqrt(hd));
+  const scale = 1 / Math.sqrt(hd);
   const tex = resolveAttention(op, variant, g) === 'tex';
   const kd = kernel(F, 'bwd_d', d);
   const step = tex ? texBatches(op, g) : batchesPerChunk(op, g);
@@ -140,9 +140,9 @@ export function attentionBackward(dy: Tensor, qkv: Tensor, y: Tensor, lse: Tenso
     const lB = lse.range(b0 * NH * T, nb * NH * T), DB = D.range(b0 * NH * T, nb * NH * T);
     const n = nb * T * NH;
     const [gx, gy] = grid(Math.ceil(n / 64));
-    dispatch(kd, [T, NH, C, scale, 0, yB.base, 0, dyB.base, DB.base, 0, 0, 0, 0, n, gx * 64, 0], [dyB, yB, DB], [gx, gy]);
+    dispatch(kd, { T, NH, C, y0: yB.base, dy0: dyB.base, D0: DB.base, n, row: gx * 64 }, [dyB, yB, DB], [gx, gy]);
     if (tex) continue;
-    const params = [T, NH, C, scale, qB.base, 0, lB.base, dyB.base, DB.base, oB.base, 0, 0, 0, 0, 0, d.BC];
+    const params = { T, NH, C, scale, q0: qB.base, l0: lB.base, dy0: dyB.base, D0: DB.base, o0: oB.base, bc: d.BC };
     const groups: [number, number] = [Math.ceil(T / d.BR), nb * NH];
     dispatch(kernel(F, 'bwd_dkdv', d), params, [qB, dyB, lB, DB, oB], groups);
     dispatch(kernel(F, 'bwd_dq', d), params, [qB, dyB, lB, DB, oB], groups);
@@ -179,7 +179,7 @@ export function kvAppend(qkv: Tensor, kCache: Tensor, vCache: Tensor, pos: numbe
   const n = Tn * C;
   const [gx, gy] = grid(Math.ceil(n / 64));
   const qB = qkv.b, kB = kCache.b, vB = vCache.b;
-  dispatch(kernel(F, 'kv_append', defs(hd)), [Tn, NH, C, f32(0), qB.base, 0, kB.base, 0, vB.base, 0, P, pos, 0, n, gx * 64, 0],
+  dispatch(kernel(F, 'kv_append', defs(hd)), { T: Tn, NH, C, q0: qB.base, k0: kB.base, v0: vB.base, P, pos, n, row: gx * 64 },
     [qB, kB, vB], [gx, gy]);
 }
 
@@ -202,7 +202,7 @@ export function attentionDecode(q: Tensor, kCache: Tensor, vCache: Tensor, pos: 
   const y = Tensor.empty([Tq, C]);
   const d = defs(hd);
   const qB = q.b, kB = kCache.b, vB = vCache.b, yB = y.b;
-  dispatch(kernel(F, 'decode', d), [Tq, NH, C, f32(1 / Math.sqrt(hd)), qB.base, yB.base, kB.base, 0, vB.base, 0, P, pos, last, 0, 0, 0],
+  dispatch(kernel(F, 'decode', d), { T: Tq, NH, C, scale: 1 / Math.sqrt(hd), q0: qB.base, y0: yB.base, k0: kB.base, v0: vB.base, P, pos, qs: last },
     [qB, kB, vB, yB], [Tq, NH]);
   return y;
 }
@@ -245,11 +245,11 @@ export function attentionDecodeRows(qkv: Tensor, kCache: Tensor, vCache: Tensor,
   const qB = qkv.b, kB = kCache.b, vB = vCache.b, pB = positions.b;
   const n = B * C;
   const [gx, gy] = grid(Math.ceil(n / 64));
-  dispatch(kernel(F, 'kv_append_rows', d), [1, NH, C, f32(0), qB.base, 0, kB.base, 0, vB.base, 0, P, 0, 0, n, gx * 64, 0],
+  dispatch(kernel(F, 'kv_append_rows', d), { T: 1, NH, C, q0: qB.base, k0: kB.base, v0: vB.base, P, n, row: gx * 64 },
     [qB, kB, vB, pB], [gx, gy]);
   const y = Tensor.empty([B, C]);
   const yB = y.b;
-  dispatch(kernel(F, 'decode_rows', d), [1, NH, C, f32(1 / Math.sqrt(hd)), qB.base, yB.base, kB.base, 0, vB.base, 0, P, 0, 3 * C, 0, 0, 0],
+  dispatch(kernel(F, 'decode_rows', d), { T: 1, NH, C, scale: 1 / Math.sqrt(hd), q0: qB.base, y0: yB.base, k0: kB.base, v0: vB.base, P, qs: 3 * C },
     [qB, kB, vB, yB, pB], [B, NH]);
   return y;
 }
@@ -260,7 +260,7 @@ function heads(x: Tensor, g: Geometry, stride: number, co: number): Tensor {
   const n = o.size;
   const [gx, gy] = grid(Math.ceil(n / 256));
   const xB = x.b; // a view's base just shifts the column offset
-  dispatch(kernel(FN, 'split'), [g.B, g.T, g.NH, g.hd, stride, co + xB.base, n, gx * 256], [xB, o.b], [gx, gy]);
+  dispatch(kernel(FN, 'split'), { B: g.B, T: g.T, NH: g.NH, HD: g.hd, S: stride, co: co + xB.base, n, row: gx * 256 }, [xB, o.b], [gx, gy]);
   return o;
 }
 
@@ -268,7 +268,7 @@ function unheads(o: Tensor, x: Tensor, g: Geometry, stride: number, co: number) 
   const n = o.size;
   const [gx, gy] = grid(Math.ceil(n / 256));
   const xB = x.b;
-  dispatch(kernel(FN, 'merge'), [g.B, g.T, g.NH, g.hd, stride, co + xB.base, n, gx * 256], [o.b, xB], [gx, gy]);
+  dispatch(kernel(FN, 'merge'), { B: g.B, T: g.T, NH: g.NH, HD: g.hd, S: stride, co: co + xB.base, n, row: gx * 256 }, [o.b, xB], [gx, gy]);
 }
 
 /** The unfused baseline of attentionForward: writes the [B,nHead,T,T] probabilities. */
@@ -281,7 +281,7 @@ export function attentionNaive(qkv: Tensor, B: number, T: number, nHead: number)
   const lse = Tensor.empty([B, nHead, T]);
   const rows = B * nHead * T;
   const [gx, gy] = grid(rows);
-  dispatch(kernel(FN, 'softmax'), [B, T, nHead, g.hd, 0, 0, rows, gx], [S.b, lse.b], [gx, gy]);
+  dispatch(kernel(FN, 'softmax'), { B, T, NH: nHead, HD: g.hd, n: rows, row: gx }, [S.b, lse.b], [gx, gy]);
   const yh = matmul(S, v);
   const y = Tensor.empty(outShape(qkv, g.C));
   unheads(yh, y, g, g.C, 0);
@@ -302,12 +302,12 @@ export function attentionNaiveBackward(dy: Tensor, qkv: Tensor, y: Tensor, lse: 
   const P = matmul(q, k, { transB: true, alpha: scale });
   const n = P.size;
   const [gx, gy] = grid(Math.ceil(n / 256));
-  dispatch(kernel(FN, 'probs'), [B, T, nHead, g.hd, 0, 0, n, gx * 256], [P.b, lse.b], [gx, gy]);
+  dispatch(kernel(FN, 'probs'), { B, T, NH: nHead, HD: g.hd, n, row: gx * 256 }, [P.b, lse.b], [gx, gy]);
   const dv = matmul(P, dyh, { transA: true });
   const dP = matmul(dyh, v, { transB: true });
   const rows = B * nHead * T;
   const [rx, ry] = grid(rows);
-  dispatch(kernel(FN, 'softmax_bwd'), [B, T, nHead, g.hd, 0, 0, rows, rx], [P.b, dP.b], [rx, ry]);
+  dispatch(kernel(FN, 'softmax_bwd'), { B, T, NH: nHead, HD: g.hd, n: rows, row: rx }, [P.b, dP.b], [rx, ry]);
   const dq = matmul(dP, k, { alpha: scale });
   const dk = matmul(dP, q, { transA: true, alpha: scale });
   const dqkv = Tensor.empty(qkv.shape);

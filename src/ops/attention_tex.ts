@@ -6,7 +6,7 @@
 // binding) qkv (and dy) are packed into rgba32float textures, then one dispatch per kernel.
 // This file writes the kernels' bodies: the loops over a lane's register block (RB rows or
 // keys) and the head's H4 texels are unrolled, as in matmul_tex; the loop over a chunk's SG lanes is not.
-import { dispatch, f32, gpu, kernel, type Kernel } from '../gpu/runtime.ts';
+import { dispatch, gpu, kernel, type Kernel } from '../gpu/runtime.ts';
 import { Tensor } from '../gpu/tensor.ts';
 import { acquireTexture, matmulLimits, pack, releaseTexture, subgroupSize } from './matmul.ts';
 
@@ -205,7 +205,7 @@ export function attentionTexForward(qkv: Tensor, g: Chunked, y: Tensor, lse: Ten
     const nb = Math.min(g.step, B - b0);
     const tq = packRows(qkv, b0 * T, nb * T, 3 * C);
     const yB = y.range(b0 * T * C, nb * T * C), lB = lse.range(b0 * NH * T, nb * NH * T);
-    dispatch(k, [T, NH, C, C / 4, f32(1 / Math.sqrt(hd)), yB.base, lB.base, 0, 0, 0, 0, 0],
+    dispatch(k, { T, NH, C, C4: C / 4, scale: 1 / Math.sqrt(hd), y0: yB.base, l0: lB.base },
       [tq.createView(), yB, lB], [Math.ceil(T / (SG * RB)), nb * NH]);
     releaseTexture(tq);
   }
@@ -220,7 +220,7 @@ export function attentionTexBackward(dy: Tensor, qkv: Tensor, lse: Tensor, D: Te
     const tq = packRows(qkv, b0 * T, nb * T, 3 * C), tdy = packRows(dy, b0 * T, nb * T, C);
     const lB = lse.range(b0 * NH * T, nb * NH * T), DB = D.range(b0 * NH * T, nb * NH * T);
     const oB = dqkv.range(b0 * T * 3 * C, nb * T * 3 * C);
-    const params = [T, NH, C, C / 4, f32(1 / Math.sqrt(hd)), 0, lB.base, DB.base, oB.base, 0, 0, 0];
+    const params = { T, NH, C, C4: C / 4, scale: 1 / Math.sqrt(hd), l0: lB.base, D0: DB.base, o0: oB.base };
     const views = [tq.createView(), tdy.createView(), lB, DB, oB];
     dispatch(kq.k, params, views, [Math.ceil(T / (kq.SG * kq.RB)), nb * NH]);
     dispatch(kkv.k, params, views, [Math.ceil(T / (kkv.SG * kkv.RB)), nb * NH]);

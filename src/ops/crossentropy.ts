@@ -4,7 +4,7 @@
 // (with grad) once more to write dlogits: loss and gradient in one kernel, and the loss
 // total in a second, deterministic one. logits larger than one storage binding (e.g.
 // [2048, 50304] f32 = 412 MB) are processed in chunks of whole rows.
-import { dispatch, dummy, f32, grid, gpu, kernel } from '../gpu/runtime.ts';
+import { dispatch, dummy, grid, gpu, kernel } from '../gpu/runtime.ts';
 import { Tensor, expectShape, shapeStr } from '../gpu/tensor.ts';
 
 // A second placeholder buffer: the runtime's dummy() may already fill the (read-only)
@@ -76,9 +76,9 @@ export function crossEntropy(logits: Tensor, targets: Tensor, o: CrossEntropyOpt
     const lB = logits.range(n0 * Vp, rows * Vp);
     const dB = dlogits && !inPlace ? dlogits.range(n0 * Vp, rows * Vp) : writableDummy();
     const [gx, gy] = grid(rows);
-    dispatch(k, [rows, Vp, V, n0, lB.base, dB.base, tB.base, wB.base, sB.base, gx, f32(inv), N], [lB, tB, wB, sB, dB], [gx, gy]);
+    dispatch(k, { rows, Vp, V, n0, l0: lB.base, d0: dB.base, t0: tB.base, w0: wB.base, s0: sB.base, row: gx, inv_norm: inv, N }, [lB, tB, wB, sB, dB], [gx, gy]);
   }
   const oB = loss.b;
-  dispatch(kernel('crossentropy.wgsl', 'total', defs), [0, Vp, V, 0, oB.base, 0, 0, wB.base, sB.base, 0, f32(inv), N], [sB, wB, oB], [1]);
+  dispatch(kernel('crossentropy.wgsl', 'total', defs), { N, s0: sB.base, w0: wB.base, loss0: oB.base, inv_norm: inv }, [sB, wB, oB], [1]);
   return dlogits ? { losses, loss, dlogits } : { losses, loss };
 }

@@ -1,6 +1,6 @@
 // Elementwise ops (kernels/elementwise.wgsl). Tensors of any size: the element range is
 // cut into windows that each fit one storage binding, one dispatch per window.
-import { dispatch, f32, grid, gpu, kernel, vec4Parts } from '../gpu/runtime.ts';
+import { dispatch, grid, gpu, kernel, vec4Parts } from '../gpu/runtime.ts';
 import { Tensor, shapeStr } from '../gpu/tensor.ts';
 
 const WG = 256;
@@ -38,7 +38,7 @@ function run(entry: string, inputs: Tensor[], out: Tensor, alpha = 0, beta = 0) 
     // (an unused base slot is 0, which never stops the vec4 form)
     for (const { V, count, bases: b } of vec4Parts(n, bases)) {
       const [gx, gy] = grid(Math.ceil(count / WG));
-      dispatch(kernel('elementwise.wgsl', entry, DEFS[V]), [count, b[0], b[1], b[2], f32(alpha), f32(beta), gx * WG, 0], ranges, [gx, gy]);
+      dispatch(kernel('elementwise.wgsl', entry, DEFS[V]), { n: count, a0: b[0], b0: b[1], o0: b[2], alpha, beta, row: gx * WG }, ranges, [gx, gy]);
     }
   }
   return out;

@@ -60,7 +60,7 @@ export function embeddingForward(ids: Tensor, wte: Tensor, wpe: Tensor, T: numbe
     for (let r0 = 0; r0 < V || r0 === 0; r0 += rWin) {
       const nr = Math.min(rWin, V - r0);
       const wteB = nr > 0 ? wte.range(r0 * C, nr * C) : wte.range(0, 0);
-      dispatch(k, [N, C, T, V, idsB.base, wteB.base, wpeB.base, outB.base, r0, nr, r0 === 0 ? 1 : 0, gx * 256, n0, count, 0, 0],
+      dispatch(k, { N, C, T, V, ids0: idsB.base, wte0: wteB.base, wpe0: wpeB.base, out0: outB.base, r0, nr, first: r0 === 0 ? 1 : 0, row: gx * 256, n0, count },
         at ? [idsB, wteB, wpeB, outB, at.positions.b] : [idsB, wteB, wpeB, outB], [gx, gy]);
     }
   }
@@ -77,7 +77,7 @@ export function embeddingBackward(ids: Tensor, dout: Tensor, dwte: Tensor, dwpe:
   const idsB = ids.b, doutB = dout.b;
   // 1. sort (id, n) on the GPU
   const perm = Tensor.empty([N], 'u32'), sid = Tensor.empty([N], 'u32');
-  dispatch(kernel(F, 'sort_ids'), [N, C, T, V, idsB.base, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+  dispatch(kernel(F, 'sort_ids'), { N, V, ids0: idsB.base },
     [idsB, perm.b, sid.b], [Math.ceil(N / 256)]);
   // 2. dwte, window by window of rows
   const kw = kernel(F, 'dwte_acc');
@@ -87,7 +87,7 @@ export function embeddingBackward(ids: Tensor, dout: Tensor, dwte: Tensor, dwpe:
   for (let r0 = 0; r0 < V; r0 += rWin) {
     const nr = Math.min(rWin, V - r0);
     const wB = dwte.range(r0 * C, nr * C);
-    dispatch(kw, [N, C, T, V, 0, wB.base, 0, doutB.base, r0, nr, 0, gx, 0, cg, 0, 0],
+    dispatch(kw, { N, C, dwte0: wB.base, dout0: doutB.base, r0, nr, row: gx, cgroups: cg },
       [perm.b, sid.b, doutB, wB], [gx, gy]);
   }
   // 3. dwpe rows [0, T)
@@ -95,7 +95,7 @@ export function embeddingBackward(ids: Tensor, dout: Tensor, dwte: Tensor, dwpe:
   const pB = dwpe.range(0, Tu * C);
   const count = Tu * C;
   const [px, py] = grid(Math.ceil(count / 256));
-  dispatch(kernel(F, 'dwpe_acc'), [N, C, T, V, idsB.base, 0, pB.base, doutB.base, 0, 0, 0, px * 256, 0, count, 0, 0],
+  dispatch(kernel(F, 'dwpe_acc'), { N, C, T, V, ids0: idsB.base, dwpe0: pB.base, dout0: doutB.base, row: px * 256, count },
     [idsB, doutB, pB], [px, py]);
   perm.release(); sid.release();
 }

@@ -8,7 +8,7 @@
 // Row kernels: with the `subgroups` feature, one subgroup per row reducing with subgroupAdd
 // (kernels/layernorm_sg.wgsl: no workgroup barriers, which are costly on CPU adapters such
 // as lavapipe); otherwise one workgroup per row with a workgroup-memory tree.
-import { dispatch, f32, grid, gpu, kernel } from '../gpu/runtime.ts';
+import { dispatch, grid, gpu, kernel } from '../gpu/runtime.ts';
 import { Tensor, expectShape, shapeStr } from '../gpu/tensor.ts';
 
 const F = 'layernorm.wgsl';
@@ -55,7 +55,7 @@ export function layernormForward(x: Tensor, w: Tensor, b: Tensor, eps = 1e-5): {
     const rows = Math.min(step, N - n0);
     const xB = x.range(n0 * C, rows * C), yB = y.range(n0 * C, rows * C);
     const [gx, gy] = grid(sg ? Math.ceil(rows / RPW) : rows);
-    dispatch(k, [rows, C, xB.base, yB.base, wB.base, bB.base, mB.base, sB.base, f32(eps), gx, n0, 1, 0, 0, 0, 0],
+    dispatch(k, { rows, C, x0: xB.base, y0: yB.base, w0: wB.base, b0: bB.base, m0: mB.base, s0: sB.base, eps, row: gx, n0 },
       [xB, wB, bB, yB, mB, sB], [gx, gy]);
   }
   return { y, mean, rstd };
@@ -85,12 +85,12 @@ export function layernormBackward(dy: Tensor, x: Tensor, w: Tensor, mean: Tensor
     const rows = Math.min(step, N - n0);
     const xB = x.range(n0 * C, rows * C), dyB = dy.range(n0 * C, rows * C), dxB = dx.range(n0 * C, rows * C);
     const [gx, gy] = grid(sg ? Math.ceil(rows / RPW) : rows);
-    const params = [rows, C, xB.base, dyB.base, wB.base, 0, mB.base, sB.base, f32(0), gx, n0, R, dxB.base, 0, 0, 0];
+    const params = { rows, C, x0: xB.base, dy0: dyB.base, w0: wB.base, m0: mB.base, s0: sB.base, dx0: dxB.base, row: gx, n0, R };
     dispatch(kdx, params, [dyB, xB, wB, mB, sB, dxB], [gx, gy]);
     dispatch(kdw, params, [dyB, xB, mB, sB, pB], [Math.ceil(C / 64), Math.ceil(rows / R)]);
   }
   const dwB = dw.b, dbB = db.b;
-  dispatch(kernel(F, 'reduce', defs(C)), [0, C, 0, 0, dwB.base, dbB.base, 0, 0, f32(0), 0, 0, R, 0, nblk, 0, 0],
+  dispatch(kernel(F, 'reduce', defs(C)), { C, nblk, dw0: dwB.base, db0: dbB.base },
     [pB, dwB, dbB], [Math.ceil((2 * C) / 64)]);
   part.release();
   return { dx, dw, db };

@@ -22,7 +22,7 @@
 // dimension are cut into blocks over Z, M, N and, where needed, K (the K blocks accumulate
 // into C; with GELU they accumulate into a temporary and kernels/matmul_epilogue.wgsl finishes).
 import { uniform } from '../rng.ts';
-import { dispatch, dummy, encoder, f32, gpu, grid, kernel, sync, type Kernel, type Param, type BufferRange } from '../gpu/runtime.ts';
+import { dispatch, dummy, encoder, gpu, grid, kernel, sync, type Kernel, type BufferRange } from '../gpu/runtime.ts';
 import { Tensor, shapeStr } from '../gpu/tensor.ts';
 import { adapterKey, autotune, tuned } from '../gpu/autotune.ts';
 
@@ -337,7 +337,7 @@ function epilogue(t: Tensor, out: Tensor, N: number, o: MatmulOpts) {
     const n = Math.min(win, out.size - start);
     const rt = t.range(start, n), ro = out.range(start, n);
     const [gx, gy] = grid(Math.ceil(n / WG));
-    dispatch(k, [n, rt.base, ro.base, start % N, N, rb.base, f32(o.alpha ?? 1), f32(o.beta ?? 0), gx * WG, 0, 0, 0], [rt, rb, ro], [gx, gy]);
+    dispatch(k, { n, t0: rt.base, o0: ro.base, ph: start % N, N, bias0: rb.base, alpha: o.alpha ?? 1, beta: o.beta ?? 0, row: gx * WG }, [rt, rb, ro], [gx, gy]);
   }
 }
 
@@ -366,7 +366,7 @@ function runBuffer(v: ConcreteVariant, a: Tensor, b: Tensor, out: Tensor, s: Mat
     const e = kp.epi(blk.k0);
     const ra = windowOf(a, st.A, blk), rb = windowOf(b, st.B, blk), rc = windowOf(kp.target, st.C, blk);
     const rbias = biasWindow(o, blk, e.bias);
-    const ep: Param[] = [f32(e.alpha), f32(e.beta), rbias.base];
+    const ep = { alpha: e.alpha, beta: e.beta, bias0: rbias.base };
     if (!cfg) {
       const gemv = v === 'gemv';
       const zs = blk.zc > 1 ? [st.A.z!, st.B.z ?? 0] : [];
@@ -380,8 +380,8 @@ function runBuffer(v: ConcreteVariant, a: Tensor, b: Tensor, out: Tensor, s: Mat
       const groups: [number, number, number] = gemv ? [Math.ceil(blk.nc / (entry === 'nn4' ? 256 : 64)), Math.ceil(blk.mc / MR), blk.zc]
         : [Math.ceil(blk.nc / 16), Math.ceil(blk.mc / 16), blk.zc];
       const vec = entry !== 'main';
-      dispatch(k, [blk.mc, blk.nc, blk.kc, ra.base, st.A.z!, st.A.m!, st.A.k!, rb.base, st.B.z ?? 0, st.B.k!, st.B.n!, rc.base,
-        st.C.z!, st.C.m!, ...ep, 0, 0, 0], [entry === 'nt4' ? pad16(ra) : ra, vec ? pad16(rb) : rb, rbias, rc], groups);
+      dispatch(k, { M: blk.mc, N: blk.nc, K: blk.kc, a0: ra.base, saz: st.A.z!, sam: st.A.m!, sak: st.A.k!,
+        b0: rb.base, sbz: st.B.z ?? 0, sbk: st.B.k!, sbn: st.B.n!, c0: rc.base, scz: st.C.z!, scm: st.C.m!, ...ep }, [entry === 'nt4' ? pad16(ra) : ra, vec ? pad16(rb) : rb, rbias, rc], groups);
     } else {
       const lda = o.transA ? s.M : s.K, ldb = o.transB ? s.K : s.N;
       const saz = st.A.z!, sbz = st.B.z ?? 0;
@@ -389,7 +389,7 @@ function runBuffer(v: ConcreteVariant, a: Tensor, b: Tensor, out: Tensor, s: Mat
       const vecB = mult4(rb.base, ldb, blk.zc > 1 ? sbz : 0, o.transB ? blk.kc : blk.nc);
       const k = kernel('matmul_tiled.wgsl', 'main', { ...cfg });
       const fl = flags(e) | (o.transA ? 4 : 0) | (o.transB ? 8 : 0) | (vecA ? 16 : 0) | (vecB ? 32 : 0);
-      dispatch(k, [blk.mc, blk.nc, blk.kc, ra.base, lda, saz, rb.base, ldb, sbz, rc.base, s.N, st.C.z!, ...ep, fl],
+      dispatch(k, { M: blk.mc, N: blk.nc, K: blk.kc, a0: ra.base, lda, saz, b0: rb.base, ldb, sbz, c0: rc.base, ldc: s.N, scz: st.C.z!, ...ep, flags: fl },
         [pad16(ra), pad16(rb), rbias, rc], [Math.ceil(blk.nc / cfg.BN), Math.ceil(blk.mc / cfg.BM), blk.zc]);
     }
   }
@@ -465,7 +465,7 @@ export function pack(dst: GPUTexture, t: Tensor, st: { sz: number; sr: number; s
     const entry = st.sc === 1 && mult4(r.base, zs, blk.mc > 1 ? st.sr : 0) ? 'rows4'
       : st.sr === 1 && mult4(r.base, zs, blk.kc > 1 ? st.sc : 0) ? 'cols4' : 'main';
     const gy = entry === 'cols4' ? Math.ceil(Y / 4) : Y;
-    dispatch(kernel('matmul_pack.wgsl', entry), [blk.mc, blk.kc, X, Y, r.base, st.sz, st.sr, st.sc, blk.k0 / 4, blk.z0 * ext.dzRows + blk.m0, ext.dzRows, 0],
+    dispatch(kernel('matmul_pack.wgsl', entry), { R: blk.mc, C: blk.kc, X, Y, s0: r.base, sz: st.sz, sr: st.sr, sc: st.sc, dx: blk.k0 / 4, dy: blk.z0 * ext.dzRows + blk.m0, dzRows: ext.dzRows },
       [entry === 'main' ? r : pad16(r), view], [Math.ceil(X / 16), Math.ceil(gy / 16), blk.zc]);
   }
 }
@@ -599,8 +599,8 @@ function runTex(v: string, a: Tensor, b: Tensor, out: Tensor, s: MatmulShape, o:
       const ra = aBuf ? windowOf(a, st.A, blk) : undefined;
       const aRows = aMode === 'tex' ? tb.mc : aMode === 'rows' ? M : M * K, aOff = aBuf ? 0 : db.z0 * tb.mc + db.m0;
       const a0 = !ra ? 0 : aMode === 'rows' ? ra.base / 4 : ra.base, lda = aMode === 'rows' ? K / 4 : aMode === 'cols' ? M : 0;
-      dispatch(k, [db.mc, db.nc, K4, aRows, aOff, s.bBatched ? 4 * K4 : 0, s.bBatched ? db.z0 * 4 * K4 : 0, db.n0 / 4,
-        rc.base, st.C.m!, st.C.z!, rbias.base, f32(e.alpha), f32(e.beta), flags(e), 0, a0, lda, 0, 0],
+      dispatch(k, { M: db.mc, N: db.nc, K4, aRows, aOff, bRows: s.bBatched ? 4 * K4 : 0, bOff: s.bBatched ? db.z0 * 4 * K4 : 0, bx0: db.n0 / 4,
+        c0: rc.base, scm: st.C.m!, scz: st.C.z!, bias0: rbias.base, alpha: e.alpha, beta: e.beta, flags: flags(e), a0, lda },
       [ra ? (aMode === 'rows' ? pad16(ra) : ra) : va!, vb, rbias, rc], texGrid(cfg, db.mc, db.nc, db.zc));
     }
     if (ta) releaseTexture(ta);

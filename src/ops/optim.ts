@@ -6,7 +6,7 @@
 // adamw() the kernel itself also checks it on the GPU and skips the update (p, m, v left
 // untouched) if it is NaN or ±Inf, so a bad batch never reaches the weights even before the
 // host has looked at the norm.
-import { dispatch, dummy, f32, grid, gpu, kernel, vec4Parts } from '../gpu/runtime.ts';
+import { dispatch, dummy, grid, gpu, kernel, vec4Parts } from '../gpu/runtime.ts';
 import { Tensor, expectShape, shapeStr } from '../gpu/tensor.ts';
 
 const BLK = 4096; // elements per block of kernels/reduce.wgsl; each block leaves 64 partials
@@ -32,7 +32,7 @@ function level(op: string, src: Tensor, square: boolean): Tensor {
     const xB = src.range(s, n);
     const [gx, gy] = grid(Math.ceil(n / BLK));
     // the last block of a window may be partial: its missing partials are written as 0
-    dispatch(k, [n, xB.base, pB.base + (s / BLK) * 64, gx, 0, 0, 0, 0], [xB, pB], [gx, gy]);
+    dispatch(k, { n, x0: xB.base, pbase: pB.base + (s / BLK) * 64, row: gx }, [xB, pB], [gx, gy]);
   }
   return part;
 }
@@ -48,7 +48,7 @@ function reduceSquares(op: string, x: Tensor, sqrt: boolean): Tensor {
     while (cur.size > FINAL_MAX) { const next = level(op, cur, false); cur.release(); cur = next; }
   }
   const oB = out.b, pB = cur.b;
-  dispatch(kernel('reduce.wgsl', 'sum_final', { SQUARE: false }), [0, 0, 0, 0, cur.size, sqrt ? 1 : 0, oB.base, 0], [pB, oB], [1]);
+  dispatch(kernel('reduce.wgsl', 'sum_final', { SQUARE: false }), { count: cur.size, sqrt: sqrt ? 1 : 0, o0: oB.base }, [pB, oB], [1]);
   cur.release();
   return out;
 }
@@ -119,13 +119,12 @@ export function adamw(p: Tensor, g: Tensor, m: Tensor, v: Tensor, o: AdamWOption
     // vec4 over whole vec4s where every window starts at a multiple of 4 floats, f32 for the rest
     for (const { V, count, bases: b } of vec4Parts(c, [pB.base, gB.base, mB.base, vB.base])) {
       const [gx, gy] = grid(Math.ceil(count / 256));
-      dispatch(kernel('adamw.wgsl', 'step', { V }), [
-        count, b[0], b[1], b[2],
-        b[3], gx * 256, o.gradNorm ? 1 : 0, nB.base,
-        f32(1 - o.lr * o.weightDecay), f32(o.beta1), f32(o.beta2), f32(o.eps),
-        f32(o.lr / bc1), f32(Math.sqrt(bc2)), f32(o.clip ?? 0), f32(o.gradScale ?? 1),
-        f32(1 - o.beta1), f32(1 - o.beta2), 0, 0,
-      ], [pB, gB, mB, vB, nB], [gx, gy]);
+      dispatch(kernel('adamw.wgsl', 'step', { V }), {
+        n: count, p0: b[0], g0: b[1], m0: b[2], v0: b[3], row: gx * 256, use_norm: o.gradNorm ? 1 : 0, n0: nB.base,
+        decay: 1 - o.lr * o.weightDecay, b1: o.beta1, b2: o.beta2, eps: o.eps,
+        step_size: o.lr / bc1, bc2_sqrt: Math.sqrt(bc2), clip: o.clip ?? 0, gscale: o.gradScale ?? 1,
+        omb1: 1 - o.beta1, omb2: 1 - o.beta2,
+      }, [pB, gB, mB, vB, nB], [gx, gy]);
     }
   }
 }
