@@ -4,7 +4,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { setup, randn, rng } from './helpers.ts';
 import { Tensor, poolStats } from '../src/gpu/tensor.ts';
 import { Tape, Var } from '../src/tape/tape.ts';
-import { linear, residual } from '../src/tape/ops.ts';
+import { gelu, linear, linearGelu, residual } from '../src/tape/ops.ts';
+import { counters, resetCounters, sync } from '../src/gpu/runtime.ts';
+import * as ref from '../src/ref/cpu.ts';
 import { GPT2 } from '../src/model/gpt2.ts';
 import type { GPT2Config } from '../src/model/config.ts';
 import { AdamW } from '../src/train/optimizer.ts';
@@ -86,6 +88,31 @@ describe('tape', () => {
       let s = 0; for (let n = 0; n < N; n++) s += gy[n * O + o];
       expect(db[o]).toBeCloseTo(s, 5);
     }
+  });
+
+  it('linearGelu: one fused dispatch on a no-grad tape, linear + gelu (and their gradients) when training', async () => {
+    const N = 7, I = 13, O = 24;
+    const xv = randn(N * I, 5), wv = randn(I * O, 6), bv = randn(O, 7);
+    const want = ref.matmul(xv, wv, N, O, I, { bias: bv, gelu: true });
+    const vars = () => [new Var(Tensor.from(xv, [N, I]), true), new Var(Tensor.from(wv, [I, O]), true), new Var(Tensor.from(bv, [O]), true)];
+    const [x, w, b] = vars();
+    await sync();
+    resetCounters();
+    const inference = new Tape({ grad: false });
+    const y = linearGelu(inference, x, w, b);
+    expect(counters().dispatches).toBe(1);
+    const got = await y.value.toArray();
+    want.forEach((v, i) => expect(got[i]).toBeCloseTo(v, 4));
+    inference.free();
+    // training: the same values, and the gradient of linear then gelu
+    const [x2, w2, b2] = vars(), [x3, w3, b3] = vars();
+    const gy = randn(N * O, 8);
+    const t2 = new Tape(), t3 = new Tape();
+    const y2 = linearGelu(t2, x2, w2, b2);
+    (await y2.value.toArray()).forEach((v, i) => expect(v).toBeCloseTo(want[i], 4));
+    t2.backward(y2, Tensor.from(gy, [N, O]));
+    t3.backward(gelu(t3, linear(t3, x3, w3, b3)), Tensor.from(gy, [N, O]));
+    for (const [u, v] of [[x2, x3], [w2, w3], [b2, b3]]) expect([...(await u.gradient!.toArray())]).toEqual([...(await v.gradient!.toArray())]);
   });
 
   it('refuses backward() twice, on a non-scalar without a seed, and on a no-grad tape', () => {

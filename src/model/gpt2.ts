@@ -7,7 +7,7 @@
 import { Tensor } from '../gpu/tensor.ts';
 import { Params, type ParamSpec } from '../tape/params.ts';
 import { Tape, Var } from '../tape/tape.ts';
-import { attention, cachedAttention, cachedAttentionRows, crossEntropyLoss, embedding, gatherRows, gelu, layernorm, linear, lmHead, residual } from '../tape/ops.ts';
+import { attention, cachedAttention, cachedAttentionRows, crossEntropyLoss, embedding, gatherRows, layernorm, linear, linearGelu, lmHead, residual } from '../tape/ops.ts';
 import type { GPT2Config } from './config.ts';
 import { uniform } from './sample.ts';
 
@@ -99,7 +99,7 @@ export class GPT2 {
       x = residual(tape, x, linear(tape, att, this.p(h + 'attn.c_proj.weight'), this.p(h + 'attn.c_proj.bias')));
       // MLP
       const m = layernorm(tape, x, this.p(h + 'ln_2.weight'), this.p(h + 'ln_2.bias'), eps);
-      const f = gelu(tape, linear(tape, m, this.p(h + 'mlp.c_fc.weight'), this.p(h + 'mlp.c_fc.bias')));
+      const f = linearGelu(tape, m, this.p(h + 'mlp.c_fc.weight'), this.p(h + 'mlp.c_fc.bias'));
       x = residual(tape, x, linear(tape, f, this.p(h + 'mlp.c_proj.weight'), this.p(h + 'mlp.c_proj.bias')));
       o.onLayer?.(i, x);
     }

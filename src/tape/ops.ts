@@ -50,6 +50,18 @@ export function linear(tape: Tape, x: Var, w: Var, b: Var | null): Var {
   return y;
 }
 
+/**
+ * y = gelu(x·W + b), the MLP's first half. On a no-grad tape (inference) one matmul with the
+ * bias and GELU in its epilogue: no pre-activation tensor, no separate GELU pass. Training
+ * keeps the pre-activation, which GELU's backward needs: linear, then gelu.
+ */
+export function linearGelu(tape: Tape, x: Var, w: Var, b: Var): Var {
+  if (tape.grad) return gelu(tape, linear(tape, x, w, b));
+  const y = new Var(matmul(x.value, w.value, { bias: b.value, gelu: true }), true);
+  tape.own(y.value);
+  return y;
+}
+
 /** logits = x·wteᵀ (the tied lm_head): x [N, C], wte [Vp, C] → [N, Vp]. */
 export function lmHead(tape: Tape, x: Var, wte: Var): Var {
   const y = new Var(matmul(x.value, wte.value, { transB: true }), true);
