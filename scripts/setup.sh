@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# One-command setup: npm dependencies, then a WebGPU adapter (installing Mesa's
-# lavapipe from Debian bookworm-backports when there is none and we may use apt).
+# One-command setup: npm dependencies, then a WebGPU adapter: when Dawn finds none,
+# scripts/lavapipe.sh installs Mesa's lavapipe the way this distro should get it
+# (Debian 12: bookworm-backports; Debian 13: trixie's own, LAVAPIPE=backports for
+# trixie-backports; Ubuntu: its own), or prints the commands where it may not.
 # Idempotent: a second run installs nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +10,8 @@ export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp/xdg-runtime-$(id -u)}"
 mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR" 2>/dev/null || true
 
 say() { printf '[setup] %s\n' "$*"; }
+# SETUP_DRY_RUN=1: only say which driver this distro gets and the commands, run nothing
+[ -z "${SETUP_DRY_RUN:-}" ] || exec bash scripts/lavapipe.sh
 
 if [ ! -d node_modules/webgpu ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm dependencies (npm ci)"
@@ -18,35 +22,17 @@ fi
 
 have_adapter() { node scripts/has-adapter.mjs >/dev/null 2>&1; }
 
-if have_adapter; then
+# an adapter is there and no driver was asked for: nothing to do
+if [ -z "${LAVAPIPE:-}" ] && have_adapter; then
   say "WebGPU adapter: $(node scripts/has-adapter.mjs)"
   exit 0
 fi
 
-say "no WebGPU adapter found"
-if [ "$(uname -s)" = Linux ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ] && grep -q bookworm /etc/os-release 2>/dev/null; then
-  say "installing Mesa lavapipe (mesa-vulkan-drivers) from bookworm-backports"
-  src=/etc/apt/sources.list.d/bookworm-backports.list
-  if ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
-    echo "deb http://deb.debian.org/debian bookworm-backports main" > "$src"
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q >/dev/null
-  apt-get install -y -q -t bookworm-backports mesa-vulkan-drivers >/dev/null
-  if have_adapter; then
-    say "WebGPU adapter: $(node scripts/has-adapter.mjs)"
-    exit 0
-  fi
-  say "still no adapter after installing lavapipe"
-  node scripts/has-adapter.mjs || true
-  exit 1
+[ -n "${LAVAPIPE:-}" ] || say "no WebGPU adapter found"
+bash scripts/lavapipe.sh || exit 1
+if have_adapter; then
+  say "WebGPU adapter: $(node scripts/has-adapter.mjs)"
+  exit 0
 fi
-
-cat >&2 <<'MSG'
-[setup] No WebGPU adapter and this script cannot install one here (needs Debian bookworm, apt, root).
-[setup] Install a Vulkan driver yourself. On Debian bookworm, as root:
-[setup]   echo "deb http://deb.debian.org/debian bookworm-backports main" > /etc/apt/sources.list.d/bookworm-backports.list
-[setup]   apt-get update && apt-get install -y -t bookworm-backports mesa-vulkan-drivers
-[setup] (bookworm's own Mesa 22.3 is too old for Dawn; 25.x works.) Then run `npm run setup` again.
-MSG
+say "still no WebGPU adapter with this driver (Dawn needs Mesa 25 or newer; \`npm run doctor\` says more)" >&2
 exit 1
