@@ -1,7 +1,21 @@
-// tsx src/doctor.ts — what WebGPU adapter this machine has, and what matters about it.
+// tsx src/doctor.ts — what WebGPU adapter this machine has, and what matters about it:
+// the driver (Mesa/LLVM version for lavapipe) and whether apt offers a newer lavapipe.
+import fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { requestAdapter, summarize, NoAdapterError } from './gpu/device.ts';
+import { parseDriver, describeDriver, parseAptPolicy, lavapipeAdvice } from './gpu/driver.ts';
+
+/** lavapipe package advice from `apt-cache policy`, or [] where there is no apt or no Mesa driver. */
+function aptAdvice(isMesa: boolean): string[] {
+  if (!isMesa) return [];
+  const r = spawnSync('apt-cache', ['policy', 'mesa-vulkan-drivers'], { encoding: 'utf8' });
+  if (r.status !== 0 || !r.stdout.trim()) return [];
+  let codename: string | undefined;
+  try { codename = /^VERSION_CODENAME="?([^"\n]*)/m.exec(fs.readFileSync('/etc/os-release', 'utf8'))?.[1]; } catch { /* none */ }
+  return lavapipeAdvice(parseAptPolicy(r.stdout), codename);
+}
 
 const argv = yargs(hideBin(process.argv))
   .scriptName('doctor')
@@ -13,6 +27,8 @@ try {
   const adapter = await requestAdapter();
   const info = summarize(adapter);
   const features = ['shader-f16', 'subgroups', 'timestamp-query'].map((f) => [f, adapter.features.has(f as GPUFeatureName)] as const);
+  const driver = parseDriver(info);
+  const lavapipe = aptAdvice(!!driver.mesa);
   const L = adapter.limits;
   const limits = {
     maxStorageBufferBindingSize: L.maxStorageBufferBindingSize,
@@ -24,10 +40,12 @@ try {
     maxTextureDimension2D: L.maxTextureDimension2D,
   };
   if (argv.json) {
-    console.log(JSON.stringify({ adapter: info, features: Object.fromEntries(features), limits }, null, 2));
+    console.log(JSON.stringify({ adapter: info, driver, lavapipe, features: Object.fromEntries(features), limits }, null, 2));
   } else {
     console.log(`adapter      ${info.vendor} / ${info.architecture} / ${info.device}`);
     console.log(`description  ${info.description}`);
+    if (describeDriver(driver)) console.log(`driver       ${describeDriver(driver)}`);
+    for (const line of lavapipe) console.log(`lavapipe     ${line}`);
     console.log(`kind         ${info.isSoftware ? 'software (CPU) — texture-operand matmul variants are preferred' : 'hardware GPU'}`);
     for (const [f, ok] of features) console.log(`feature      ${f.padEnd(16)} ${ok ? 'yes' : 'no'}`);
     for (const [k, v] of Object.entries(limits)) console.log(`limit        ${k.padEnd(36)} ${v.toLocaleString('en-US')}`);
