@@ -19,6 +19,7 @@ import { init, sync } from '../src/gpu/runtime.ts';
 import { trimPool } from '../src/gpu/tensor.ts';
 import { trimTexturePool } from '../src/ops/matmul.ts';
 import { NoAdapterError } from '../src/gpu/device.ts';
+import { parseDriver, describeDriver } from '../src/gpu/driver.ts';
 import type { BenchOpts, Row } from './harness.ts';
 
 type Section = { run: (opts: BenchOpts) => Promise<Row[]> };
@@ -37,7 +38,7 @@ const argv = yargs(hideBin(process.argv))
   .usage(`$0 [--only SECTION[,SECTION]] [--quick] [--json] [--peers]\n\nRun the benchmark sections (${Object.keys(SECTIONS).join(', ')}) on this machine's WebGPU adapter and print their tables.`)
   .option('only', { type: 'string', describe: `comma-separated sections to run (${Object.keys(SECTIONS).join(', ')})` })
   .option('quick', { type: 'boolean', default: false, describe: 'fewer shapes and repetitions' })
-  .option('json', { type: 'boolean', default: false, describe: 'also write the rows, adapter, CPU and date to bench/results/<date>-<adapter>.json' })
+  .option('json', { type: 'boolean', default: false, describe: 'also write the rows, adapter, driver (Mesa/LLVM version), CPU and date to bench/results/<date>-<adapter>.json' })
   .option('peers', { type: 'boolean', default: false, describe: 'also time peer libraries (matmul: tfjs-backend-webgpu and jax-js on the same adapter, torch.mm on the CPU; model: PyTorch on the CPU)' })
   .check((a) => {
     const bad = (a.only ?? '').split(',').filter((s) => s && !(s in SECTIONS));
@@ -101,7 +102,9 @@ try {
   const names = argv.only ? argv.only.split(',').filter(Boolean) : Object.keys(SECTIONS);
   const opts: BenchOpts = { quick: argv.quick, peers: argv.peers };
   const cpu = cpuInfo();
+  const driver = parseDriver(g.info);
   console.log(`adapter: ${g.info.description || g.info.device} (${g.info.vendor}/${g.info.architecture}${g.info.isSoftware ? ', software' : ''})`);
+  if (describeDriver(driver)) console.log(`driver: ${describeDriver(driver)}`);
   console.log(`cpu: ${cpu.model} (${cpu.cores} cores${cpu.simd ? `, ${cpu.simd}` : ''})`);
   const all: Row[] = [];
   const failed: string[] = [];
@@ -139,7 +142,7 @@ try {
     const round4 = (_: string, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(4)) : v);
     const stored = rows.map((r) => (r.peers ? { ...r, peers: r.peers.map((p) => ({ ...p, oursOverPeer: ratio(r.value, p.value) })) } : r));
     const head = JSON.stringify({
-      date: new Date().toISOString(), adapter: g.info, cpu, node: process.version,
+      date: new Date().toISOString(), adapter: g.info, driver, cpu, node: process.version,
       command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
       seconds: { ...Object.fromEntries(Object.entries(seconds).map(([n, s]) => [n, Math.round(s)])), all: Math.round(total) },
     }, null, 1).slice(0, -2);
