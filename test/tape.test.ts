@@ -188,4 +188,19 @@ describe('tape', () => {
     expect(sample[2]).toBe(sample[0]); // nothing allocated after the first steps
     expect(sample[3]).toBe(sample[1]); // and nothing leaked
   });
+
+  it('a training step is one command buffer and one wait (no read-back or upload inside it)', async () => {
+    const model = GPT2.init(tinyConfig, 3);
+    const opt = new AdamW(model.params);
+    const batch = randomBatch(5, 2, 16, tinyConfig.vocab_size);
+    const masked = { ...batch, weights: Array.from({ length: 32 }, (_, i) => (i % 3 ? 1 : 0)) };
+    for (const micro of [[batch], [masked], [batch, masked]]) {
+      await readStep(trainStep(model, opt, micro, 1e-3)); // compiles
+      await sync();
+      resetCounters();
+      await readStep(trainStep(model, opt, micro, 1e-3));
+      const c = counters();
+      expect([c.submits, c.waits]).toEqual([1, 1]);
+    }
+  });
 });

@@ -193,7 +193,7 @@ function packParams(k: Kernel, params: Params, dv: DataView) {
 }
 
 // ---------------------------------------------------------------- batching
-const ARENA_BYTES = 1 << 16; // uniforms of one batch
+const ARENA_BYTES = 1 << 18; // uniforms of one batch: 1024 dispatches' 256-byte slots (a step of the 12-layer models)
 const SLOT = 256;            // minUniformBufferOffsetAlignment
 const MAX_DISPATCHES = 512;  // submit at least this often
 

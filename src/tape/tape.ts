@@ -7,7 +7,7 @@
 // twice receives the sum). Once a closure has run, the tensors it saved and its output's
 // gradient go back to the buffer pool, so memory stays flat from step to step.
 import { Tensor, shapeStr } from '../gpu/tensor.ts';
-import { accumulate } from '../ops/elementwise.ts';
+import { accumulate, fill } from '../ops/elementwise.ts';
 
 export class Var {
   grad: Tensor | null = null;
@@ -79,7 +79,8 @@ export class Tape {
     if (!this.grad) throw new Error('backward() on a no-grad tape: nothing was recorded');
     if (!seed) {
       if (root.value.size !== 1) throw new Error(`backward() on a non-scalar ${shapeStr(root.shape)} needs a seed gradient`);
-      seed = Tensor.from([1], root.value.shape);
+      // a fill kernel, not an upload: a write from the CPU would submit the step's forward pass here
+      seed = fill(Tensor.empty(root.value.shape), 1);
       this.unitRoot = root;
     } else if (seed.size !== root.value.size) {
       throw new Error(`backward(): seed ${shapeStr(seed.shape)} does not match root ${shapeStr(root.shape)}`);

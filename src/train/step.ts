@@ -63,8 +63,10 @@ export function releaseBatch(u: ReturnType<typeof uploadBatch>) {
  * of all micro-batches (so accumulation equals one big batch).
  */
 export function trainStep(model: GPT2, opt: AdamW, micro: Batch[], lr: number, o: { gather?: boolean } = {}): StepResult {
-  model.params.zeroGrad();
+  // uploads first: each write submits what is enqueued before it, so the gradients' clear after
+  // them joins the step's one command buffer
   const up = micro.map((b) => uploadBatch(b, o));
+  model.params.zeroGrad();
   const normalizer = Math.max(1, up.reduce((a, u) => a + u.count, 0));
   const losses: Tensor[] = [];
   micro.forEach((b, i) => {
