@@ -37,6 +37,7 @@ export const NO_ADAPTER_HELP = [
   'On Debian bookworm (its own Mesa 22.3 is too old for Dawn), as root:',
   '  echo "deb http://deb.debian.org/debian bookworm-backports main" > /etc/apt/sources.list.d/bookworm-backports.list',
   '  apt-get update && apt-get install -y -t bookworm-backports mesa-vulkan-drivers',
+  'On Debian trixie (its own Mesa is 25.0.7) or Ubuntu, as root: apt-get update && apt-get install -y mesa-vulkan-drivers',
   'or simply run `npm run setup` as root, which does this for you.',
 ].join('\n');
 
