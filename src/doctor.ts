@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { requestAdapter, summarize, NoAdapterError } from './gpu/device.ts';
-import { parseDriver, describeDriver, parseAptPolicy, lavapipeAdvice } from './gpu/driver.ts';
+import { parseDriver, describeDriver, parseAptPolicy, lavapipeAdvice, vulkanIcds } from './gpu/driver.ts';
 
 /** lavapipe package advice from `apt-cache policy`, or [] where there is no apt or no Mesa driver. */
 function aptAdvice(isMesa: boolean): string[] {
@@ -52,6 +52,13 @@ try {
   }
   process.exit(0);
 } catch (e) {
-  if (e instanceof NoAdapterError) { console.error(e.message); process.exit(2); }
+  if (e instanceof NoAdapterError) {
+    console.error(e.message);
+    // what the Vulkan loader tried: a stale manifest (its library gone) is a common cause
+    const icds = vulkanIcds();
+    if (!icds.length) console.error('Vulkan ICD manifests: none found (no Vulkan driver installed)');
+    for (const i of icds) console.error(`Vulkan ICD ${i.file}: ${i.found ? `library ${i.library} present` : i.problem}`);
+    process.exit(2);
+  }
   throw e;
 }

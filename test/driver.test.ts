@@ -1,6 +1,9 @@
 // src/gpu/driver.ts: Mesa/LLVM versions from adapter strings, and newer lavapipe from apt-cache policy.
 import { describe, it, expect } from 'vitest';
-import { parseDriver, describeDriver, parseAptPolicy, compareDebVersions, newerLavapipe, lavapipeAdvice } from '../src/gpu/driver.ts';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseDriver, describeDriver, parseAptPolicy, compareDebVersions, newerLavapipe, lavapipeAdvice, vulkanIcds } from '../src/gpu/driver.ts';
 
 const BOOKWORM = `mesa-vulkan-drivers:
   Installed: 25.0.7-2~bpo12+1
@@ -97,5 +100,27 @@ describe('lavapipeAdvice', () => {
     expect(t[0]).toContain('the newest in');
     expect(t[1]).toContain('LAVAPIPE=backports npm run setup');
     expect(lavapipeAdvice(parseAptPolicy(NONE), 'trixie')[0]).toContain('not installed (25.0.7-6 available)');
+  });
+});
+
+describe('vulkanIcds', () => {
+  it('names each manifest and whether its library exists', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'icd-'));
+    fs.mkdirSync(path.join(dir, 'icd.d')); fs.mkdirSync(path.join(dir, 'lib'));
+    fs.writeFileSync(path.join(dir, 'lib/libvulkan_lvp.so'), '');
+    const icd = (name: string, lib: string) => fs.writeFileSync(path.join(dir, 'icd.d', name), JSON.stringify({ ICD: { library_path: lib } }));
+    icd('lvp_icd.json', 'libvulkan_lvp.so');
+    icd('stale_icd.json', '/nonexistent/libvulkan_old.so');
+    icd('rel_icd.json', '../lib/libvulkan_lvp.so');
+    fs.writeFileSync(path.join(dir, 'icd.d/broken_icd.json'), '{ not json');
+    const r = vulkanIcds({}, [path.join(dir, 'icd.d'), path.join(dir, 'absent')], [path.join(dir, 'lib')]);
+    expect(r.map((i) => [path.basename(i.file), i.found, i.problem])).toEqual([
+      ['broken_icd.json', false, 'not a valid ICD manifest'],
+      ['lvp_icd.json', true, undefined],
+      ['rel_icd.json', true, undefined],
+      ['stale_icd.json', false, 'library /nonexistent/libvulkan_old.so not found'],
+    ]);
+    // VK_DRIVER_FILES replaces the folders; a missing file is named
+    expect(vulkanIcds({ VK_DRIVER_FILES: `${dir}/gone.json` }, [], [])).toEqual([{ file: `${dir}/gone.json`, found: false, problem: 'no such file' }]);
   });
 });

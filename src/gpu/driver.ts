@@ -1,6 +1,10 @@
 // Which driver an adapter is (Mesa and LLVM versions of lavapipe), and whether the
-// distro's apt archives offer a newer lavapipe. Pure parsing: doctor and the bench
-// feed it the adapter info and `apt-cache policy mesa-vulkan-drivers` output.
+// distro's apt archives offer a newer lavapipe: parsing only, doctor and the bench feed it
+// the adapter info and `apt-cache policy mesa-vulkan-drivers` output. And, for doctor when
+// there is no adapter: which Vulkan ICD manifests the loader would try, and whether their
+// libraries exist.
+import fs from 'node:fs';
+import path from 'node:path';
 
 export interface DriverInfo {
   /** e.g. "llvmpipe" (the part of the description before the colon or parenthesis) */
@@ -132,4 +136,31 @@ export function lavapipeAdvice(p: AptPolicy, codename?: string): string[] {
   }
   if (trixieBpo) lines.push('26.x measured faster on storage-buffer kernels but slower on the texture attention and cross-entropy kernels the CPU defaults use (issue 16)');
   return lines;
+}
+
+export interface IcdEntry { file: string; library?: string; found: boolean; problem?: string }
+
+export const ICD_DIRS = ['/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d', '/usr/share/vulkan/icd.d'];
+export const LIB_DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib/x86_64-linux-gnu', '/lib'];
+
+/** The Vulkan ICD manifests the loader would try (VK_DRIVER_FILES / VK_ICD_FILENAMES, else the
+ * standard folders), each with its library and whether that library exists: a stale manifest
+ * (the library removed) or an unreadable one is what "no adapter" often is. */
+export function vulkanIcds(env: NodeJS.ProcessEnv = process.env, icdDirs = ICD_DIRS, libDirs = LIB_DIRS): IcdEntry[] {
+  const listed = (env.VK_DRIVER_FILES || env.VK_ICD_FILENAMES)?.split(':').filter(Boolean);
+  const files = listed ?? icdDirs.flatMap((d) => {
+    try { return fs.readdirSync(d).filter((f) => f.endsWith('.json')).sort().map((f) => path.join(d, f)); } catch { return []; }
+  });
+  const libs = [...(env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean), ...libDirs];
+  return files.map((file) => {
+    let library: string | undefined;
+    try { library = JSON.parse(fs.readFileSync(file, 'utf8'))?.ICD?.library_path; } catch {
+      return { file, found: false, problem: fs.existsSync(file) ? 'not a valid ICD manifest' : 'no such file' };
+    }
+    if (typeof library !== 'string') return { file, found: false, problem: 'no ICD.library_path' };
+    // a bare name is searched like dlopen does; a path is relative to the manifest
+    const candidates = library.includes('/') ? [path.resolve(path.dirname(file), library)] : libs.map((d) => path.join(d, library!));
+    const found = candidates.some((c) => fs.existsSync(c));
+    return { file, library, found, ...(found ? {} : { problem: `library ${library} not found` }) };
+  });
 }
