@@ -193,7 +193,7 @@ describe('tape', () => {
     const model = GPT2.init(tinyConfig, 3);
     const opt = new AdamW(model.params);
     const batch = randomBatch(5, 2, 16, tinyConfig.vocab_size);
-    const masked = { ...batch, weights: Array.from({ length: 32 }, (_, i) => (i % 3 ? 1 : 0)) };
+    const masked: Batch = { ...batch, weights: Float32Array.from({ length: 32 }, (_, i) => (i % 3 ? 1 : 0)) };
     for (const micro of [[batch], [masked], [batch, masked]]) {
       await readStep(trainStep(model, opt, micro, 1e-3)); // compiles
       await sync();

@@ -383,6 +383,19 @@ export function vec4Parts(n: number, bases: number[]): { V: 'vec4f' | 'f32'; cou
   ].filter((part) => part.count > 0);
 }
 
+/**
+ * How many rows of `rowBytes` bytes (a multiple of `multiple` of them) one storage binding
+ * holds, whatever the window's start: a view's base is aligned down to the offset alignment,
+ * so `maxBinding - offsetAlign` bytes are what is sure to fit. `what` names the row in the
+ * error when not even `multiple` rows fit (`op`: a row of 4096 floats exceeds the … limit).
+ */
+export function rowsPerBinding(op: string, rowBytes: number, what: string, multiple = 1): number {
+  const g = gpu();
+  const rows = Math.floor(Math.floor((g.maxBinding - g.offsetAlign) / rowBytes) / multiple) * multiple;
+  if (rows < multiple) throw new Error(`${op}: ${what} exceeds the ${g.maxBinding}-byte binding limit`);
+  return rows;
+}
+
 /** Split `total` workgroups of one dimension into launches that respect the per-dimension limit (as [x, y]). */
 export function grid(total: number): [number, number] {
   const lim = gpu().device.limits.maxComputeWorkgroupsPerDimension;

@@ -17,7 +17,7 @@
 // head's keys contiguous; P = capacity, e.g. n_positions; position t of head h at
 // element (h·P + t)·hd). kvAppend writes the new rows' k, v at positions pos..;
 // attentionDecode attends the query rows at positions pos.. to cache positions 0..pos+t.
-import { dispatch, grid, gpu, kernel } from '../gpu/runtime.ts';
+import { dispatch, grid, gpu, kernel, rowsPerBinding } from '../gpu/runtime.ts';
 import { Tensor, expectShape, shapeStr, type DType } from '../gpu/tensor.ts';
 import { matmul, matmulLimits } from './matmul.ts';
 import { attentionTexBackward, attentionTexForward, attentionTexUnavailable } from './attention_tex.ts';
@@ -64,10 +64,8 @@ function defs(hd: number) {
 
 /** Batches per chunk so that the qkv / dqkv window of a chunk fits one binding. */
 function batchesPerChunk(op: string, g: Geometry): number {
-  const G = gpu();
   const per = g.T * 3 * g.C * 4;
-  const nb = Math.min(g.B, Math.floor((G.maxBinding - G.offsetAlign) / per), Math.floor(65535 / g.NH));
-  if (nb < 1) throw new Error(`${op}: one batch of qkv (${per} bytes) exceeds the ${G.maxBinding}-byte binding limit`);
+  const nb = Math.min(g.B, rowsPerBinding(op, per, `one batch of qkv (${per} bytes)`), Math.floor(65535 / g.NH));
   return nb;
 }
 

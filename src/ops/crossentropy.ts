@@ -4,7 +4,7 @@
 // (with grad) once more to write dlogits: loss and gradient in one kernel, and the loss
 // total in a second, deterministic one. logits larger than one storage binding (e.g.
 // [2048, 50304] f32 = 412 MB) are processed in chunks of whole rows.
-import { dispatch, dummy, grid, gpu, kernel } from '../gpu/runtime.ts';
+import { dispatch, dummy, grid, gpu, kernel, rowsPerBinding } from '../gpu/runtime.ts';
 import { Tensor, expectShape, shapeStr } from '../gpu/tensor.ts';
 
 // A second placeholder buffer: the runtime's dummy() may already fill the (read-only)
@@ -67,9 +67,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor, o: CrossEntropyOpt
   const k = kernel('crossentropy.wgsl', 'rows', defs);
   const tB = targets.b, sB = losses.b;
   const wB = o.weights ? o.weights.b : { ...dummy(), base: 0 };
-  const g = gpu();
-  const step = Math.floor((g.maxBinding - g.offsetAlign) / (Vp * 4));
-  if (step < 1 && N > 0) throw new Error(`${op}: a row of ${Vp} logits exceeds the ${g.maxBinding}-byte binding limit`);
+  const step = N > 0 ? rowsPerBinding(op, Vp * 4, `a row of ${Vp} logits`) : 1;
   const inv = 1 / o.normalizer;
   for (let n0 = 0; n0 < N; n0 += step) {
     const rows = Math.min(step, N - n0);

@@ -1,6 +1,6 @@
 // Elementwise ops (kernels/elementwise.wgsl). Tensors of any size: the element range is
 // cut into windows that each fit one storage binding, one dispatch per window.
-import { dispatch, grid, gpu, kernel, vec4Parts } from '../gpu/runtime.ts';
+import { dispatch, grid, kernel, vec4Parts, rowsPerBinding } from '../gpu/runtime.ts';
 import { Tensor, shapeStr } from '../gpu/tensor.ts';
 
 const WG = 256;
@@ -26,7 +26,7 @@ const DEFS = {
 function run(entry: string, inputs: Tensor[], out: Tensor, alpha = 0, beta = 0) {
   sameShape(entry, [...inputs, out]);
   // a window must fit one binding even after aligning its start down; a multiple of 4 floats
-  const win = Math.floor((gpu().maxBinding - gpu().offsetAlign) / 16) * 4;
+  const win = rowsPerBinding(entry, 4, 'four floats', 4);
   for (let start = 0; start < out.size; start += win) {
     const n = Math.min(win, out.size - start);
     const ranges = [...inputs, out].map((t) => t.range(start, n));

@@ -11,17 +11,14 @@
 // windows of whole rows, one dispatch per window; out is cut into row chunks. dout [N,C]
 // (rows read in sorted-id order) and ids must each fit one binding (N·C·4 bytes: 6 MB for
 // N = 2048, C = 768).
-import { dispatch, grid, gpu, kernel } from '../gpu/runtime.ts';
+import { dispatch, grid, kernel, rowsPerBinding } from '../gpu/runtime.ts';
 import { Tensor, expectShape, shapeStr } from '../gpu/tensor.ts';
 
 const F = 'embedding.wgsl';
 
 /** Rows per window so that a window of `rows` × `rowElems` f32 always fits one binding. */
 function rowsPerWindow(op: string, rowElems: number): number {
-  const g = gpu();
-  const rows = Math.floor((g.maxBinding - g.offsetAlign) / (rowElems * 4));
-  if (rows < 1) throw new Error(`${op}: a row of ${rowElems} floats exceeds the ${g.maxBinding}-byte binding limit`);
-  return rows;
+  return rowsPerBinding(op, rowElems * 4, `a row of ${rowElems} floats`);
 }
 
 function check(op: string, ids: Tensor, wte: Tensor, wpe: Tensor, T: number) {

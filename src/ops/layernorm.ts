@@ -8,7 +8,7 @@
 // Row kernels: with the `subgroups` feature, one subgroup per row reducing with subgroupAdd
 // (kernels/layernorm_sg.wgsl: no workgroup barriers, which are costly on CPU adapters such
 // as lavapipe); otherwise one workgroup per row with a workgroup-memory tree.
-import { dispatch, grid, gpu, kernel } from '../gpu/runtime.ts';
+import { dispatch, grid, gpu, kernel, rowsPerBinding } from '../gpu/runtime.ts';
 import { Tensor, expectShape, shapeStr } from '../gpu/tensor.ts';
 
 const F = 'layernorm.wgsl';
@@ -28,10 +28,7 @@ function defs(C: number) {
 
 /** Rows per chunk (a multiple of `mult`) so that rows × C floats fit one binding. */
 function chunkRows(op: string, C: number, mult = 1): number {
-  const g = gpu();
-  const rows = Math.floor(Math.floor((g.maxBinding - g.offsetAlign) / (C * 4)) / mult) * mult;
-  if (rows < 1) throw new Error(`${op}: rows of ${C} floats exceed the ${g.maxBinding}-byte binding limit`);
-  return rows;
+  return rowsPerBinding(op, C * 4, `${mult} rows of ${C} floats`, mult);
 }
 
 function rowsOf(op: string, x: Tensor): { N: number; C: number } {
@@ -71,8 +68,7 @@ export function layernormBackward(dy: Tensor, x: Tensor, w: Tensor, mean: Tensor
   expectShape(op, 'rstd', rstd, [N]);
   const dx = Tensor.empty(x.shape), dw = Tensor.empty([C]), db = Tensor.empty([C]);
   // rows per dw/db block: at most 256 blocks (and the partials [nblk, 2C] must fit a binding)
-  const g = gpu();
-  const maxBlk = Math.max(1, Math.min(256, Math.floor((g.maxBinding - g.offsetAlign) / (8 * C))));
+  const maxBlk = Math.min(256, rowsPerBinding(op, 8 * C, `the dw/db partials of ${C} channels`));
   const R = Math.max(1, Math.ceil(N / maxBlk));
   const nblk = Math.ceil(N / R);
   const part = Tensor.empty([Math.max(1, nblk), 2 * C]);

@@ -22,7 +22,7 @@
 // dimension are cut into blocks over Z, M, N and, where needed, K (the K blocks accumulate
 // into C; with GELU they accumulate into a temporary and kernels/matmul_epilogue.wgsl finishes).
 import { uniform } from '../rng.ts';
-import { dispatch, dummy, encoder, gpu, grid, kernel, sync, type Kernel, type BufferRange } from '../gpu/runtime.ts';
+import { dispatch, dummy, encoder, gpu, grid, kernel, rowsPerBinding, sync, type Kernel, type BufferRange } from '../gpu/runtime.ts';
 import { Tensor, shapeStr } from '../gpu/tensor.ts';
 import { adapterKey, autotune, tuned } from '../gpu/autotune.ts';
 
@@ -236,8 +236,7 @@ function span(st: Strides, chunk: Sizes): number {
  * and padding its end to 16 bytes (pad16).
  */
 function windowElems(): number {
-  const g = gpu();
-  return Math.floor((g.maxBinding - g.offsetAlign - 12) / 4);
+  return rowsPerBinding('matmul', 4, 'one float') - 3; // 3: the most pad16 adds
 }
 
 /** A window bound as array<vec4f>: its size padded to a multiple of 16 bytes (pool buffers are multiples of 64). */

@@ -6,7 +6,7 @@
 // adamw() the kernel itself also checks it on the GPU and skips the update (p, m, v left
 // untouched) if it is NaN or ±Inf, so a bad batch never reaches the weights even before the
 // host has looked at the norm.
-import { dispatch, dummy, grid, gpu, kernel, vec4Parts } from '../gpu/runtime.ts';
+import { dispatch, dummy, grid, gpu, kernel, vec4Parts, rowsPerBinding } from '../gpu/runtime.ts';
 import { Tensor, expectShape, shapeStr } from '../gpu/tensor.ts';
 
 const BLK = 4096; // elements per block of kernels/reduce.wgsl; each block leaves 64 partials
@@ -14,10 +14,7 @@ const FINAL_MAX = 16384; // sum_final reads at most this many partials
 
 /** Elements per window (a multiple of `mult`) such that a window always fits one binding. */
 function windowElems(op: string, mult: number): number {
-  const g = gpu();
-  const w = Math.floor((g.maxBinding - g.offsetAlign) / 4 / mult) * mult;
-  if (w < mult) throw new Error(`${op}: the ${g.maxBinding}-byte binding limit is below one ${mult}-element block`);
-  return w;
+  return rowsPerBinding(op, 4, `one ${mult}-element block`, mult);
 }
 
 /** One level: 64 partials per block of `src` (squared when `square`), window by window. */
