@@ -18,18 +18,7 @@
 const WG: u32 = {{WG}};
 const VPT: u32 = {{VPT}};
 
-struct Params {
-  rows: u32, C: u32, x0: u32, y0: u32,
-  w0: u32, b0: u32, m0: u32, s0: u32,
-  eps: f32, row: u32, n0: u32, _p0: u32,
-}
-struct BackParams {
-  rows: u32, C: u32, x0: u32, dy0: u32,
-  w0: u32, m0: u32, s0: u32, dx0: u32,
-  row: u32, n0: u32, R: u32, _p0: u32,
-}
-@group(0) @binding(0) var<uniform> p: Params;       // forward
-@group(0) @binding(0) var<uniform> pb: BackParams;  // backward_dx, dwdb
+#include "common/layernorm_params.wgsl"
 struct ReduceParams { C: u32, nblk: u32, dw0: u32, db0: u32 }
 @group(0) @binding(0) var<uniform> pr: ReduceParams; // reduce
 

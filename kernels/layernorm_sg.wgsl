@@ -13,18 +13,7 @@
 diagnostic(off, subgroup_uniformity);
 const RPW: u32 = {{RPW}};
 
-struct Params {
-  rows: u32, C: u32, x0: u32, y0: u32,
-  w0: u32, b0: u32, m0: u32, s0: u32,
-  eps: f32, row: u32, n0: u32, _p0: u32,
-}
-struct BackParams {
-  rows: u32, C: u32, x0: u32, dy0: u32,
-  w0: u32, m0: u32, s0: u32, dx0: u32,
-  row: u32, n0: u32, R: u32, _p0: u32,
-}
-@group(0) @binding(0) var<uniform> p: Params;       // forward
-@group(0) @binding(0) var<uniform> pb: BackParams;  // backward_dx
+#include "common/layernorm_params.wgsl"
 
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> w: array<f32>;
