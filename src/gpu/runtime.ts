@@ -295,8 +295,7 @@ export function dispatch(k: Kernel, params: Params, buffers: (BufferRange | GPUT
   if (b.used + bytes > ARENA_BYTES || b.dispatches >= (prof ? PROFILE_QUERIES / 2 : MAX_DISPATCHES)) { flush(); b = openBatch(); }
   const off = b.used;
   const dv = new DataView(b.staging, off, bytes);
-  new Uint8Array(b.staging, off, bytes).fill(0);
-  packParams(k, params, dv);
+  packParams(k, params, dv); // every field of the struct, omitted ones as 0
   b.used += Math.ceil(bytes / SLOT) * SLOT;
   const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: b.arena, offset: off, size: bytes } }];
   buffers.forEach((r, i) => {

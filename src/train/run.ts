@@ -252,8 +252,8 @@ async function trainLocked(opts: TrainOptions, ui: UI, sig: Signals): Promise<{ 
   let o = opts;
   let resumeFrom: string | null = null;
   let state: TrainerState | null = null;
-  if (opts.stopAfter !== undefined && !isCount(opts.stopAfter)) throw new Error(`--stop-after must be a positive integer (got ${opts.stopAfter})`);
-  if (!opts.resume) validateOptions(opts);
+  // a resumed run reuses its saved options: only --stop-after is new
+  validateOptions(opts.resume ? ({ stopAfter: opts.stopAfter } as TrainOptions) : opts);
   if (opts.resume) {
     resumeFrom = resolveCheckpoint(opts.resume);
     state = readTrainerState(resumeFrom);
