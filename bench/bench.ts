@@ -35,11 +35,23 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 
 const argv = yargs(hideBin(process.argv))
   .scriptName('bench')
-  .usage(`$0 [--only SECTION[,SECTION]] [--quick] [--json] [--peers]\n\nRun the benchmark sections (${Object.keys(SECTIONS).join(', ')}) on this machine's WebGPU adapter and print their tables.`)
+  .usage(
+    `$0 [--only SECTION[,SECTION]] [--quick] [--json] [--peers]\n\nRun the benchmark sections (${Object.keys(SECTIONS).join(', ')}) on this machine's WebGPU adapter and print their tables.`,
+  )
   .option('only', { type: 'string', describe: `comma-separated sections to run (${Object.keys(SECTIONS).join(', ')})` })
   .option('quick', { type: 'boolean', default: false, describe: 'fewer shapes and repetitions' })
-  .option('json', { type: 'boolean', default: false, describe: 'also write the rows, adapter, driver (Mesa/LLVM version), CPU and date to bench/results/<date>-<adapter>.json' })
-  .option('peers', { type: 'boolean', default: false, describe: 'also time peer libraries (matmul: tfjs-backend-webgpu and jax-js on the same adapter, torch.mm on the CPU; model: PyTorch on the CPU)' })
+  .option('json', {
+    type: 'boolean',
+    default: false,
+    describe:
+      'also write the rows, adapter, driver (Mesa/LLVM version), CPU and date to bench/results/<date>-<adapter>.json',
+  })
+  .option('peers', {
+    type: 'boolean',
+    default: false,
+    describe:
+      'also time peer libraries (matmul: tfjs-backend-webgpu and jax-js on the same adapter, torch.mm on the CPU; model: PyTorch on the CPU)',
+  })
   .check((a) => {
     const bad = (a.only ?? '').split(',').filter((s) => s && !(s in SECTIONS));
     if (bad.length) throw new Error(`unknown section ${bad.join(', ')} (known: ${Object.keys(SECTIONS).join(', ')})`);
@@ -47,7 +59,9 @@ const argv = yargs(hideBin(process.argv))
   })
   .example('$0 --only matmul --peers', 'matmul only, with tfjs-webgpu, jax-js-webgpu and torch.mm beside it')
   .wrap(Math.min(100, process.stdout.columns || 100))
-  .strict().help().parseSync();
+  .strict()
+  .help()
+  .parseSync();
 
 // ---------------------------------------------------------------- table
 function fmt(v: number | undefined, digits = 1): string {
@@ -63,9 +77,23 @@ const ratio = (ours: number, peer: number) => (peer > 0 ? ours / peer : undefine
 function printTable(section: string, rows: Row[]) {
   // two columns per peer library (its figure, then ours / its), in the order the rows name them
   const peerNames = [...new Set(rows.flatMap((r) => (r.peers ?? []).map((p) => p.name)))];
-  const head = ['kernel', 'shape', 'median ms', 'value', 'unit', 'baseline', 'x base', ...peerNames.flatMap((n) => [n, `x ${n}`]), 'note'];
+  const head = [
+    'kernel',
+    'shape',
+    'median ms',
+    'value',
+    'unit',
+    'baseline',
+    'x base',
+    ...peerNames.flatMap((n) => [n, `x ${n}`]),
+    'note',
+  ];
   const body = rows.map((r) => [
-    r.name, r.shape, fmt(r.ms, 2), fmt(r.value), r.unit,
+    r.name,
+    r.shape,
+    fmt(r.ms, 2),
+    fmt(r.value),
+    r.unit,
     r.baseline ? `${fmt(r.baseline.value, 2)} (${r.baseline.name})` : '',
     r.baseline && r.baseline.value > 0 ? `${fmt(r.value / r.baseline.value)}x` : '',
     ...peerNames.flatMap((n) => {
@@ -80,7 +108,11 @@ function printTable(section: string, rows: Row[]) {
   const cols = head.map((h, i) => [h, ...body.map((b) => b[i])]).filter((_, i) => keep[i]);
   const width = cols.map((c) => Math.max(...c.map((x) => x.length)));
   const numeric = new Set(['median ms', 'value', 'x base', ...peerNames.flatMap((n) => [n, `x ${n}`])]);
-  const line = (cells: string[]) => cells.map((c, i) => (numeric.has(cols[i][0]) ? c.padStart(width[i]) : c.padEnd(width[i]))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (numeric.has(cols[i][0]) ? c.padStart(width[i]) : c.padEnd(width[i])))
+      .join('  ')
+      .trimEnd();
   console.log(`\n== ${section}`);
   console.log(line(cols.map((c) => c[0])));
   console.log(line(width.map((w) => '-'.repeat(w))));
@@ -90,10 +122,18 @@ function printTable(section: string, rows: Row[]) {
 /** The CPU (a VM may name only the family, e.g. "AMD EPYC"; its widest SIMD then tells machines apart). */
 function cpuInfo(): { model: string; cores: number; simd?: string } {
   let flags = '';
-  try { flags = /^flags\s*: (.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? ''; } catch { /* not Linux */ }
+  try {
+    flags = /^flags\s*: (.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '';
+  } catch {
+    /* not Linux */
+  }
   const has = new Set(flags.split(' '));
   const simd = ['avx512f', 'avx2', 'avx', 'sse4_2'].find((f) => has.has(f));
-  return { model: os.cpus()[0]?.model?.trim() || 'unknown', cores: os.availableParallelism(), ...(simd ? { simd } : {}) };
+  return {
+    model: os.cpus()[0]?.model?.trim() || 'unknown',
+    cores: os.availableParallelism(),
+    ...(simd ? { simd } : {}),
+  };
 }
 
 // ---------------------------------------------------------------- main
@@ -103,7 +143,9 @@ try {
   const opts: BenchOpts = { quick: argv.quick, peers: argv.peers };
   const cpu = cpuInfo();
   const driver = parseDriver(g.info);
-  console.log(`adapter: ${g.info.description || g.info.device} (${g.info.vendor}/${g.info.architecture}${g.info.isSoftware ? ', software' : ''})`);
+  console.log(
+    `adapter: ${g.info.description || g.info.device} (${g.info.vendor}/${g.info.architecture}${g.info.isSoftware ? ', software' : ''})`,
+  );
   if (describeDriver(driver)) console.log(`driver: ${describeDriver(driver)}`);
   console.log(`cpu: ${cpu.model} (${cpu.cores} cores${cpu.simd ? `, ${cpu.simd}` : ''})`);
   const all: Row[] = [];
@@ -122,35 +164,67 @@ try {
       all.push(...rows.map((r) => ({ ...r, section: r.section || name })));
     } catch (e) {
       failed.push(name);
-      console.error(`\n== ${name}: failed: ${e instanceof Error ? e.stack ?? e.message : e}`);
+      console.error(`\n== ${name}: failed: ${e instanceof Error ? (e.stack ?? e.message) : e}`);
     }
     seconds[name] = (performance.now() - t0) / 1000;
   }
   const total = (performance.now() - tRun) / 1000;
-  console.log(`\nsection wall times: ${Object.entries(seconds).map(([n, s]) => `${n} ${s.toFixed(0)} s`).join(', ')}; all ${total.toFixed(0)} s`);
+  console.log(
+    `\nsection wall times: ${Object.entries(seconds)
+      .map(([n, s]) => `${n} ${s.toFixed(0)} s`)
+      .join(', ')}; all ${total.toFixed(0)} s`,
+  );
   if (argv.json) {
     const date = new Date().toISOString().slice(0, 10);
-    const slug = `${g.info.description || g.info.device || g.info.vendor}`.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
+    const slug = `${g.info.description || g.info.device || g.info.vendor}`
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '')
+      .slice(0, 60);
     const file = path.join(HERE, 'results', `${date}-${slug}.json`);
     // keep other sections' rows from an earlier run today
     let old: { rows?: Row[] } = {};
-    try { old = JSON.parse(fs.readFileSync(file, 'utf8')); } catch { /* none */ }
+    try {
+      old = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch {
+      /* none */
+    }
     const ran = new Set(names);
     const rows = [...(old.rows ?? []).filter((r) => !ran.has(r.section)), ...all];
     fs.mkdirSync(path.dirname(file), { recursive: true });
     // each peer also gets oursOverPeer; one row per line, figures to 4 significant digits (runs vary far more)
-    const round4 = (_: string, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(4)) : v);
-    const stored = rows.map((r) => (r.peers ? { ...r, peers: r.peers.map((p) => ({ ...p, oursOverPeer: ratio(r.value, p.value) })) } : r));
-    const head = JSON.stringify({
-      date: new Date().toISOString(), adapter: g.info, driver, cpu, node: process.version,
-      command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
-      seconds: { ...Object.fromEntries(Object.entries(seconds).map(([n, s]) => [n, Math.round(s)])), all: Math.round(total) },
-    }, null, 1).slice(0, -2);
-    fs.writeFileSync(file, `${head},\n "rows": [\n${stored.map((r) => `  ${JSON.stringify(r, round4)}`).join(',\n')}\n ]\n}\n`);
+    const round4 = (_: string, v: unknown) =>
+      typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(4)) : v;
+    const stored = rows.map((r) =>
+      r.peers ? { ...r, peers: r.peers.map((p) => ({ ...p, oursOverPeer: ratio(r.value, p.value) })) } : r,
+    );
+    const head = JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        adapter: g.info,
+        driver,
+        cpu,
+        node: process.version,
+        command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+        seconds: {
+          ...Object.fromEntries(Object.entries(seconds).map(([n, s]) => [n, Math.round(s)])),
+          all: Math.round(total),
+        },
+      },
+      null,
+      1,
+    ).slice(0, -2);
+    fs.writeFileSync(
+      file,
+      `${head},\n "rows": [\n${stored.map((r) => `  ${JSON.stringify(r, round4)}`).join(',\n')}\n ]\n}\n`,
+    );
     console.log(`\nwrote ${path.relative(process.cwd(), file)}`);
   }
   process.exit(failed.length ? 1 : 0);
 } catch (e) {
-  if (e instanceof NoAdapterError) { console.error(e.message); process.exit(2); }
+  if (e instanceof NoAdapterError) {
+    console.error(e.message);
+    process.exit(2);
+  }
   throw e;
 }

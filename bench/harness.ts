@@ -10,28 +10,43 @@ export interface BenchOpts {
 }
 
 /** Another library's figure for the same work, in the row's unit, measured in the same run. */
-export interface Peer { name: string; value: number }
+export interface Peer {
+  name: string;
+  value: number;
+}
 
 export interface Row {
-  section: string;          // e.g. "matmul", "layernorm", "train"
-  name: string;             // e.g. "matmul NN tex32x16"
-  shape: string;            // e.g. "2048x1536x384"
-  ms: number;               // median milliseconds per run
-  value: number;            // throughput in `unit`
+  section: string; // e.g. "matmul", "layernorm", "train"
+  name: string; // e.g. "matmul NN tex32x16"
+  shape: string; // e.g. "2048x1536x384"
+  ms: number; // median milliseconds per run
+  value: number; // throughput in `unit`
   unit: 'GFLOP/s' | 'GB/s' | 'tok/s' | 'MB';
-  baseline?: { name: string; value: number };   // measured in the same run
-  peers?: Peer[];           // e.g. tfjs-webgpu and jax-js-webgpu on the same adapter, torch.mm on the CPU
+  baseline?: { name: string; value: number }; // measured in the same run
+  peers?: Peer[]; // e.g. tfjs-webgpu and jax-js-webgpu on the same adapter, torch.mm on the CPU
   /** what the runtime did per step or per token (src/gpu/runtime.ts counters), averaged over the timed runs */
   counts?: PerCounts;
   note?: string;
 }
 
 /** Runtime counters (dispatches, workgroups, submits, waits) per training step or per decoded token. */
-export interface PerCounts { per: 'step' | 'token' | 'prefill'; dispatches: number; workgroups: number; submits: number; waits: number }
+export interface PerCounts {
+  per: 'step' | 'token' | 'prefill';
+  dispatches: number;
+  workgroups: number;
+  submits: number;
+  waits: number;
+}
 
 /** `c` divided by `n` (counters summed over n runs), labelled with what one run is. */
 export function perCounts(c: Counters, n: number, per: PerCounts['per']): PerCounts {
-  return { per, dispatches: c.dispatches / n, workgroups: c.workgroups / n, submits: c.submits / n, waits: c.waits / n };
+  return {
+    per,
+    dispatches: c.dispatches / n,
+    workgroups: c.workgroups / n,
+    submits: c.submits / n,
+    waits: c.waits / n,
+  };
 }
 
 /** e.g. "812 dispatches (avg 57 workgroups), 2 submits, 3 waits per step" */
@@ -42,7 +57,10 @@ export function countsNote(c: PerCounts): string {
 
 /** Median wall time (ms) of `fn` (which enqueues GPU work) over `reps` runs after `warmup`; each run ends in sync(). */
 export async function timeGpu(fn: () => void | Promise<void>, reps = 5, warmup = 2, minMs = 0): Promise<number> {
-  for (let i = 0; i < warmup; i++) { await fn(); await sync(); }
+  for (let i = 0; i < warmup; i++) {
+    await fn();
+    await sync();
+  }
   const times: number[] = [];
   const t0 = performance.now();
   for (let i = 0; i < reps || performance.now() - t0 < minMs; i++) {

@@ -26,7 +26,9 @@ import { jaxjsMatmul, jaxjsVersion } from './peers/jaxjs.ts';
 
 const SECTION = 'matmul';
 
-interface Case extends MatmulShape { label: string }
+interface Case extends MatmulShape {
+  label: string;
+}
 
 const SQUARE: Case[] = [
   { label: 'square', M: 1024, N: 1024, K: 1024, tr: 'NN' },
@@ -44,8 +46,18 @@ const MODEL: Case[] = [
 
 function operands(c: MatmulShape) {
   const { a, aShape, b, bShape, transA, transB } = operandData(c);
-  const A = Tensor.from(a, aShape), B = Tensor.from(b, bShape);
-  return { A, B, transA, transB, release: () => { A.release(); B.release(); } };
+  const A = Tensor.from(a, aShape),
+    B = Tensor.from(b, bShape);
+  return {
+    A,
+    B,
+    transA,
+    transB,
+    release: () => {
+      A.release();
+      B.release();
+    },
+  };
 }
 
 /** GFLOP/s of the naive kernel: 1 rep, on a smaller shape above 2.2 GFLOP. */
@@ -59,10 +71,21 @@ async function naive(c: Case): Promise<{ value: number; note: string }> {
   const op = operands(s);
   const out = Tensor.empty([s.M, s.N]);
   // compile on a tiny product first, so the one timed rep is not a compile
-  matmul(Tensor.empty([4, 4]), Tensor.empty([4, 4]), { transA: op.transA, transB: op.transB, variant: 'naive' }).release();
+  matmul(Tensor.empty([4, 4]), Tensor.empty([4, 4]), {
+    transA: op.transA,
+    transB: op.transB,
+    variant: 'naive',
+  }).release();
   await sync();
-  const ms = await timeGpu(() => { matmul(op.A, op.B, { transA: op.transA, transB: op.transB, out, variant: 'naive' }); }, 1, 0);
-  op.release(); out.release();
+  const ms = await timeGpu(
+    () => {
+      matmul(op.A, op.B, { transA: op.transA, transB: op.transB, out, variant: 'naive' });
+    },
+    1,
+    0,
+  );
+  op.release();
+  out.release();
   r = { value: flops(s) / ms / 1e6, note: big ? `naive at ${shape(s)}, 1 rep` : 'naive 1 rep' };
   naiveCache.set(key, r);
   return r;
@@ -81,15 +104,23 @@ export async function run(opts: Partial<BenchOpts> = {}): Promise<Row[]> {
   if (opts.peers) {
     // all rows' torch.mm in one python process, before any GPU timing (it takes every core)
     torch = await torchPeer({ mm: cases.map((c) => ({ name: key(c), M: c.M, N: c.N, K: c.K, tr: c.tr })), quick });
-    console.log(`torch.mm CPU: ${'error' in torch ? torch.error : `torch ${torch.torch}, ${torch.threads} threads, BLAS: ${torch.blas}`}`);
+    console.log(
+      `torch.mm CPU: ${'error' in torch ? torch.error : `torch ${torch.torch}, ${torch.threads} threads, BLAS: ${torch.blas}`}`,
+    );
     console.log(`tfjs-webgpu: ${await tfjsVersion()}; jax-js-webgpu: ${await jaxjsVersion()}`);
   }
   for (const c of cases) {
     const op = operands(c);
     const out = Tensor.empty([c.M, c.N]);
     const tune = await autotuneMatmul({ M: c.M, N: c.N, K: c.K }, { transA: op.transA, transB: op.transB });
-    const time = (variant: MatmulVariant, n = reps) => timeGpu(() => { matmul(op.A, op.B, { transA: op.transA, transB: op.transB, out, variant }); },
-      flops(c) > 20e9 ? Math.min(n, 3) : n, 1);
+    const time = (variant: MatmulVariant, n = reps) =>
+      timeGpu(
+        () => {
+          matmul(op.A, op.B, { transA: op.transA, transB: op.transB, out, variant });
+        },
+        flops(c) > 20e9 ? Math.min(n, 3) : n,
+        1,
+      );
     const ms = await time('auto');
     const value = flops(c) / ms / 1e6;
     const notes = [c.label, tune.cached ? 'variant from autotune cache' : `autotuned now (on ${tune.timedShape})`];
@@ -99,12 +130,23 @@ export async function run(opts: Partial<BenchOpts> = {}): Promise<Row[]> {
     }
     const base = await naive(c);
     notes.push(base.note);
-    const row: Row = { section: SECTION, name: `matmul ${c.tr} ${tune.winner}`, shape: shape(c), ms, value, unit: 'GFLOP/s', baseline: { name: 'naive', value: base.value } };
+    const row: Row = {
+      section: SECTION,
+      name: `matmul ${c.tr} ${tune.winner}`,
+      shape: shape(c),
+      ms,
+      value,
+      unit: 'GFLOP/s',
+      baseline: { name: 'naive', value: base.value },
+    };
     if (opts.peers && torch) {
       const peers: Peer[] = [];
       const add = (name: string, p: PeerResult) => {
         if (typeof p === 'string') notes.push(p);
-        else { peers.push({ name, value: p.value }); notes.push(p.note); }
+        else {
+          peers.push({ name, value: p.value });
+          notes.push(p.note);
+        }
       };
       add('tfjs-webgpu', await tfjsMatmul(c, reps));
       add('jax-js-webgpu', await jaxjsMatmul(c, reps));
@@ -120,11 +162,20 @@ export async function run(opts: Partial<BenchOpts> = {}): Promise<Row[]> {
       for (const v of ['tex-sg-64x16', 'tex-32x16', 'tiled-128x64', 'tiled-64x64'] as MatmulVariant[]) {
         if (v === tune.winner || !availableVariants().includes(v)) continue;
         const vms = await time(v, 3); // 3 reps: reference rows, 2-8x slower than the winner
-        rows.push({ section: SECTION, name: `matmul ${c.tr} ${v}`, shape: shape(c), ms: vms, value: flops(c) / vms / 1e6, unit: 'GFLOP/s',
-          baseline: { name: 'naive', value: base.value }, note: 'forced variant, for reference; 3 reps' });
+        rows.push({
+          section: SECTION,
+          name: `matmul ${c.tr} ${v}`,
+          shape: shape(c),
+          ms: vms,
+          value: flops(c) / vms / 1e6,
+          unit: 'GFLOP/s',
+          baseline: { name: 'naive', value: base.value },
+          note: 'forced variant, for reference; 3 reps',
+        });
       }
     }
-    op.release(); out.release();
+    op.release();
+    out.release();
     await sync();
     trimTexturePool();
   }

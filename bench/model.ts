@@ -29,12 +29,19 @@ const SECTION = 'model';
 
 function randomTokens(n: number, vocab: number, seed: number): Int32Array {
   let s = seed >>> 0;
-  return Int32Array.from({ length: n }, () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s % vocab; });
+  return Int32Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s % vocab;
+  });
 }
 
 async function median(fn: () => Promise<void>, reps: number): Promise<number> {
   const t: number[] = [];
-  for (let i = 0; i < reps; i++) { const a = performance.now(); await fn(); t.push(performance.now() - a); }
+  for (let i = 0; i < reps; i++) {
+    const a = performance.now();
+    await fn();
+    t.push(performance.now() - a);
+  }
   t.sort((a, b) => a - b);
   return t[Math.floor(t.length / 2)];
 }
@@ -46,7 +53,13 @@ export const BENCH_CONFIGS: Record<'scratch' | 'distilgpt2', GPT2Config> = {
 };
 
 /** What a timed training step runs on: random weights, AdamW, one fixed batch; after one compiling, warming step. */
-export async function trainSetup(config: GPT2Config, B: number, T: number, batch?: Batch, o: { gather?: boolean } = {}) {
+export async function trainSetup(
+  config: GPT2Config,
+  B: number,
+  T: number,
+  batch?: Batch,
+  o: { gather?: boolean } = {},
+) {
   const model = GPT2.init(config, 1);
   const opt = new AdamW(model.params);
   const b = batch ?? { tokens: randomTokens(B * (T + 1), config.vocab_size, 3), B, T };
@@ -66,24 +79,41 @@ export async function coreBatch(tok: Tokenizer, B: number, T: number): Promise<B
  * autotuned); at GPT-2's vocabulary they are most of the step, and a 3-rep median cost minutes.
  */
 async function logitsMs(M: number, C: number, Vp: number): Promise<number> {
-  const x = Tensor.zeros([M, C]), wte = Tensor.zeros([Vp, C]), g = Tensor.zeros([M, Vp]), dw = Tensor.zeros([Vp, C]);
+  const x = Tensor.zeros([M, C]),
+    wte = Tensor.zeros([Vp, C]),
+    g = Tensor.zeros([M, Vp]),
+    dw = Tensor.zeros([Vp, C]);
   await sync(); // the zero fills (206 MB for g at GPT-2's vocabulary) are not the products' time
-  const ms = await timeGpu(() => {
-    matmul(x, wte, { transB: true }).release();
-    matmul(g, wte, {}).release();
-    matmul(g, x, { transA: true, out: dw, beta: 1 });
-  }, 1, 0);
+  const ms = await timeGpu(
+    () => {
+      matmul(x, wte, { transB: true }).release();
+      matmul(g, wte, {}).release();
+      matmul(g, x, { transA: true, out: dw, beta: 1 });
+    },
+    1,
+    0,
+  );
   for (const t of [x, wte, g, dw]) t.release();
   return ms;
 }
 
-interface TrainCase { name: string; config: GPT2Config; B: number; T: number; tok: Tokenizer; gather: boolean; peer?: string }
+interface TrainCase {
+  name: string;
+  config: GPT2Config;
+  B: number;
+  T: number;
+  tok: Tokenizer;
+  gather: boolean;
+  peer?: string;
+}
 
 async function trainRow(c: TrainCase, reps: number, torch: TorchResult | { error: string } | null): Promise<Row> {
   const batch = await coreBatch(c.tok, c.B, c.T);
   const { model, opt } = await trainSetup(c.config, c.B, c.T, batch, { gather: c.gather });
   resetCounters();
-  const ms = await median(async () => { await readStep(trainStep(model, opt, [batch], 1e-4, { gather: c.gather })); }, reps);
+  const ms = await median(async () => {
+    await readStep(trainStep(model, opt, [batch], 1e-4, { gather: c.gather }));
+  }, reps);
   const counts = perCounts(resetCounters(), reps, 'step');
   model.params.values.release();
   trimPool();
@@ -91,7 +121,13 @@ async function trainRow(c: TrainCase, reps: number, torch: TorchResult | { error
   const lm = await logitsMs(c.gather ? counted : c.B * c.T, c.config.n_embd, c.config.padded_vocab_size);
   const tps = (c.B * c.T) / (ms / 1000);
   const row: Row = {
-    section: SECTION, name: `train step ${c.name}`, shape: `B=${c.B} T=${c.T} V=${c.config.vocab_size}`, ms, value: tps, unit: 'tok/s', counts,
+    section: SECTION,
+    name: `train step ${c.name}`,
+    shape: `B=${c.B} T=${c.T} V=${c.config.vocab_size}`,
+    ms,
+    value: tps,
+    unit: 'tok/s',
+    counts,
     note: `logits products ${((100 * lm) / ms).toFixed(0)}% of the step${c.gather ? ` (${counted} of ${c.B * c.T} positions count)` : ''}; ${countsNote(counts)}`,
   };
   if (torch && c.peer) {
@@ -104,28 +140,50 @@ async function trainRow(c: TrainCase, reps: number, torch: TorchResult | { error
 /** Bytes per second of the copy kernel (read + write) on 16M floats, larger than any cache. */
 async function copyBandwidth(): Promise<number> {
   const n = 1 << 24;
-  const x = Tensor.zeros([n]), y = Tensor.empty([n]);
-  const ms = await timeGpu(() => { copy(x, y); }, 5, 1);
-  x.release(); y.release();
+  const x = Tensor.zeros([n]),
+    y = Tensor.empty([n]);
+  const ms = await timeGpu(
+    () => {
+      copy(x, y);
+    },
+    5,
+    1,
+  );
+  x.release();
+  y.release();
   return (2 * 4 * n) / (ms / 1000);
 }
 
-async function generationRows(name: 'scratch' | 'distilgpt2', config: GPT2Config, reps: number, torch: TorchResult | { error: string } | null): Promise<Row[]> {
+async function generationRows(
+  name: 'scratch' | 'distilgpt2',
+  config: GPT2Config,
+  reps: number,
+  torch: TorchResult | { error: string } | null,
+): Promise<Row[]> {
   const model = GPT2.init(config, 2);
   const prompt = Array.from(randomTokens(64, config.vocab_size, 5));
   const opts = { temperature: 0, maxNew: 64, stopIds: [] as number[] };
   await generate(model, prompt, { ...opts, maxNew: 2 });
   resetCounters();
-  const prefillMs = await median(async () => { const c = new KVCache(model); await c.prefill(prompt); c.dispose(); }, reps);
+  const prefillMs = await median(async () => {
+    const c = new KVCache(model);
+    await c.prefill(prompt);
+    c.dispose();
+  }, reps);
   const pre = resetCounters();
-  const cachedMs = await median(async () => { await generate(model, prompt, { ...opts, cache: true }); }, reps);
+  const cachedMs = await median(async () => {
+    await generate(model, prompt, { ...opts, cache: true });
+  }, reps);
   const gen = resetCounters();
   // 64 new tokens are the prefill's logits and 63 one-token decode steps; per decode step: a
   // generation's counts less its prefill's (both exact, the same every run)
   const prefillCounts = perCounts(pre, reps, 'prefill');
   const tokenCounts: PerCounts = { per: 'token', dispatches: 0, workgroups: 0, submits: 0, waits: 0 };
-  for (const k of ['dispatches', 'workgroups', 'submits', 'waits'] as const) tokenCounts[k] = (gen[k] / reps - prefillCounts[k]) / 63;
-  const uncachedMs = await median(async () => { await generate(model, prompt, { ...opts, maxNew: 16, cache: false }); }, 1);
+  for (const k of ['dispatches', 'workgroups', 'submits', 'waits'] as const)
+    tokenCounts[k] = (gen[k] / reps - prefillCounts[k]) / 63;
+  const uncachedMs = await median(async () => {
+    await generate(model, prompt, { ...opts, maxNew: 16, cache: false });
+  }, 1);
   // the memory bound: a decode step reads every weight once (wpe: one row), at the copy kernel's bandwidth
   const weightBytes = 4 * (model.params.values.size - (config.n_positions - 1) * config.n_embd);
   model.params.values.release();
@@ -133,13 +191,40 @@ async function generationRows(name: 'scratch' | 'distilgpt2', config: GPT2Config
   const bw = await copyBandwidth();
   const boundTps = bw / weightBytes;
   const decodeTps = 63 / ((cachedMs - prefillMs) / 1000); // the decode rate excludes the prefill: 63 steps
-  const peers = (k: 'prefill' | 'decode') => (torch && !('error' in torch) && torch[k][name] ? [{ name: torchName(torch), value: torch[k][name] }] : undefined);
+  const peers = (k: 'prefill' | 'decode') =>
+    torch && !('error' in torch) && torch[k][name] ? [{ name: torchName(torch), value: torch[k][name] }] : undefined;
   return [
-    { section: SECTION, name: `prefill ${name}`, shape: '64 tokens', ms: prefillMs, value: 64 / (prefillMs / 1000), unit: 'tok/s', peers: peers('prefill'), counts: prefillCounts, note: countsNote(prefillCounts) },
-    { section: SECTION, name: `generate ${name} (KV cache)`, shape: '64 new after 64', ms: cachedMs, value: decodeTps, unit: 'tok/s', peers: peers('decode'), counts: tokenCounts,
+    {
+      section: SECTION,
+      name: `prefill ${name}`,
+      shape: '64 tokens',
+      ms: prefillMs,
+      value: 64 / (prefillMs / 1000),
+      unit: 'tok/s',
+      peers: peers('prefill'),
+      counts: prefillCounts,
+      note: countsNote(prefillCounts),
+    },
+    {
+      section: SECTION,
+      name: `generate ${name} (KV cache)`,
+      shape: '64 new after 64',
+      ms: cachedMs,
+      value: decodeTps,
+      unit: 'tok/s',
+      peers: peers('decode'),
+      counts: tokenCounts,
       baseline: { name: 'memory bound', value: boundTps },
-      note: `${((100 * decodeTps) / boundTps).toFixed(0)}% of the memory bound (${(weightBytes / 1e6).toFixed(0)} MB of weights per token at the copy kernel's ${(bw / 1e9).toFixed(2)} GB/s, measured now); ${countsNote(tokenCounts)}` },
-    { section: SECTION, name: `generate ${name} (no cache)`, shape: '16 new after 64', ms: uncachedMs, value: 16 / (uncachedMs / 1000), unit: 'tok/s' },
+      note: `${((100 * decodeTps) / boundTps).toFixed(0)}% of the memory bound (${(weightBytes / 1e6).toFixed(0)} MB of weights per token at the copy kernel's ${(bw / 1e9).toFixed(2)} GB/s, measured now); ${countsNote(tokenCounts)}`,
+    },
+    {
+      section: SECTION,
+      name: `generate ${name} (no cache)`,
+      shape: '16 new after 64',
+      ms: uncachedMs,
+      value: 16 / (uncachedMs / 1000),
+      unit: 'tok/s',
+    },
   ];
 }
 
@@ -149,40 +234,95 @@ export async function run(opts: BenchOpts = { quick: false, peers: false }): Pro
   const ds = await loadDataset({ mix: 'core', seed: 1234 });
   const gpt2 = getTokenizer();
   const compact = compactTokenizer(compactVocab(ds.train.map((e) => e.text)));
-  const withVocab = (c: GPT2Config, tok: Tokenizer): GPT2Config => (tok === gpt2 ? c : padVocab({ ...c, vocab_size: tok.vocabSize, eos_token_id: tok.eot }));
+  const withVocab = (c: GPT2Config, tok: Tokenizer): GPT2Config =>
+    tok === gpt2 ? c : padVocab({ ...c, vocab_size: tok.vocabSize, eos_token_id: tok.eot });
   const { scratch, distilgpt2: distil } = BENCH_CONFIGS;
   const cases: TrainCase[] = [];
-  for (const [name, config, T] of [['tiny', CONFIGS.tiny, 128], ['scratch', scratch, 256]] as const) {
-    cases.push({ name: `${name}, GPT-2 vocab, all positions`, config: withVocab(config, gpt2), B: 8, T, tok: gpt2, gather: false, peer: `${name}-gpt2` });
-    if (!opts.quick) cases.push({ name: `${name}, compact vocab, all positions`, config: withVocab(config, compact), B: 8, T, tok: compact, gather: false });
-    cases.push({ name: `${name}, compact vocab, loss positions`, config: withVocab(config, compact), B: 8, T, tok: compact, gather: true, peer: `${name}-compact` });
+  for (const [name, config, T] of [
+    ['tiny', CONFIGS.tiny, 128],
+    ['scratch', scratch, 256],
+  ] as const) {
+    cases.push({
+      name: `${name}, GPT-2 vocab, all positions`,
+      config: withVocab(config, gpt2),
+      B: 8,
+      T,
+      tok: gpt2,
+      gather: false,
+      peer: `${name}-gpt2`,
+    });
+    if (!opts.quick)
+      cases.push({
+        name: `${name}, compact vocab, all positions`,
+        config: withVocab(config, compact),
+        B: 8,
+        T,
+        tok: compact,
+        gather: false,
+      });
+    cases.push({
+      name: `${name}, compact vocab, loss positions`,
+      config: withVocab(config, compact),
+      B: 8,
+      T,
+      tok: compact,
+      gather: true,
+      peer: `${name}-compact`,
+    });
   }
   let torch: TorchResult | { error: string } | null = null;
   if (opts.peers) {
-    const shape = (c: GPT2Config) => ({ n_layer: c.n_layer, n_embd: c.n_embd, n_head: c.n_head, n_positions: c.n_positions });
+    const shape = (c: GPT2Config) => ({
+      n_layer: c.n_layer,
+      n_embd: c.n_embd,
+      n_head: c.n_head,
+      n_positions: c.n_positions,
+    });
     torch = await torchPeer({
       quick: opts.quick,
-      train: cases.filter((c) => c.peer).map((c) => ({ name: c.peer!, ...shape(c.config), vocab: c.config.vocab_size, B: c.B, T: c.T })),
-      decode: [{ name: 'scratch', ...shape(scratch), vocab: scratch.vocab_size, prompt: 64, new: 64 }, ...(opts.quick ? [] : [{ name: 'distilgpt2', ...shape(distil), vocab: distil.vocab_size, prompt: 64, new: 64 }])],
+      train: cases
+        .filter((c) => c.peer)
+        .map((c) => ({ name: c.peer!, ...shape(c.config), vocab: c.config.vocab_size, B: c.B, T: c.T })),
+      decode: [
+        { name: 'scratch', ...shape(scratch), vocab: scratch.vocab_size, prompt: 64, new: 64 },
+        ...(opts.quick
+          ? []
+          : [{ name: 'distilgpt2', ...shape(distil), vocab: distil.vocab_size, prompt: 64, new: 64 }]),
+      ],
     });
-    console.log(`PyTorch peer: ${'error' in torch ? torch.error : `torch ${torch.torch}, ${torch.threads} threads, BLAS: ${torch.blas}`}`);
+    console.log(
+      `PyTorch peer: ${'error' in torch ? torch.error : `torch ${torch.torch}, ${torch.threads} threads, BLAS: ${torch.blas}`}`,
+    );
   }
   const rows: Row[] = [];
   for (const c of cases) rows.push(await trainRow(c, reps, torch));
   if (!opts.quick) {
     const { model, opt, batch } = await trainSetup(distil, 4, 256);
-    const ms = await median(async () => { await readStep(trainStep(model, opt, [batch], 1e-4)); }, reps);
+    const ms = await median(async () => {
+      await readStep(trainStep(model, opt, [batch], 1e-4));
+    }, reps);
     model.params.values.release();
-    rows.push({ section: SECTION, name: 'train step distilgpt2 shape', shape: 'B=4 T=256 V=50257', ms, value: 1024 / (ms / 1000), unit: 'tok/s', note: 'random tokens, every position counts' });
+    rows.push({
+      section: SECTION,
+      name: 'train step distilgpt2 shape',
+      shape: 'B=4 T=256 V=50257',
+      ms,
+      value: 1024 / (ms / 1000),
+      unit: 'tok/s',
+      note: 'random tokens, every position counts',
+    });
   }
-  rows.push(...await generationRows('scratch', scratch, reps, torch));
-  if (!opts.quick) rows.push(...await generationRows('distilgpt2', distil, reps, torch));
+  rows.push(...(await generationRows('scratch', scratch, reps, torch)));
+  if (!opts.quick) rows.push(...(await generationRows('distilgpt2', distil, reps, torch)));
   await sync();
   return rows;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const rows = await run({ quick: process.argv.includes('--quick'), peers: process.argv.includes('--peers') });
-  for (const r of rows) console.log(`${r.name.padEnd(44)} ${r.shape.padEnd(22)} ${r.ms.toFixed(0).padStart(8)} ms ${r.value.toFixed(1).padStart(8)} ${r.unit}${(r.peers ?? []).map((p) => `   (${p.name}: ${p.value.toFixed(1)})`).join('')}${r.note ? `   ${r.note}` : ''}`);
+  for (const r of rows)
+    console.log(
+      `${r.name.padEnd(44)} ${r.shape.padEnd(22)} ${r.ms.toFixed(0).padStart(8)} ms ${r.value.toFixed(1).padStart(8)} ${r.unit}${(r.peers ?? []).map((p) => `   (${p.name}: ${p.value.toFixed(1)})`).join('')}${r.note ? `   ${r.note}` : ''}`,
+    );
   process.exit(0);
 }

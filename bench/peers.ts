@@ -13,8 +13,26 @@ import { fileURLToPath } from 'node:url';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
 export interface TorchRequest {
-  train?: { name: string; n_layer: number; n_embd: number; n_head: number; vocab: number; n_positions: number; B: number; T: number }[];
-  decode?: { name: string; n_layer: number; n_embd: number; n_head: number; vocab: number; n_positions: number; prompt: number; new: number }[];
+  train?: {
+    name: string;
+    n_layer: number;
+    n_embd: number;
+    n_head: number;
+    vocab: number;
+    n_positions: number;
+    B: number;
+    T: number;
+  }[];
+  decode?: {
+    name: string;
+    n_layer: number;
+    n_embd: number;
+    n_head: number;
+    vocab: number;
+    n_positions: number;
+    prompt: number;
+    new: number;
+  }[];
   /** C = op(A)·op(B) through torch.mm (tr: which operands are transposed, default NN) */
   mm?: { name: string; M: number; N: number; K: number; tr?: 'NN' | 'NT' | 'TN' }[];
   quick?: boolean;
@@ -41,23 +59,42 @@ const PYTHON = process.env.PYTHON ?? (fs.existsSync('/usr/bin/python3') ? '/usr/
 /** Run the PyTorch peer; resolves to its result or to { error } (never rejects). */
 export function torchPeer(req: TorchRequest, timeoutMs = 600_000): Promise<TorchResult | { error: string }> {
   return new Promise((resolve) => {
-    let out = '', err = '';
+    let out = '',
+      err = '';
     const child = spawn(PYTHON, [path.join(HERE, 'peers', 'torch_gpt2.py')], {
       env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); resolve({ error: `PyTorch peer: no answer in ${timeoutMs / 1000} s` }); }, timeoutMs);
-    child.on('error', (e) => { clearTimeout(timer); resolve({ error: `PyTorch peer: python3 not found (${e.message}); install: ${TORCH_INSTALL}` }); });
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve({ error: `PyTorch peer: no answer in ${timeoutMs / 1000} s` });
+    }, timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      resolve({ error: `PyTorch peer: python3 not found (${e.message}); install: ${TORCH_INSTALL}` });
+    });
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
     child.on('close', (code) => {
       clearTimeout(timer);
       if (code !== 0) {
         const last = err.trim().split('\n').pop() ?? '';
-        resolve({ error: /No module named 'torch'/.test(err) ? `PyTorch peer: torch is not installed; install: ${TORCH_INSTALL}` : `PyTorch peer failed (exit ${code}): ${last}` });
+        resolve({
+          error: /No module named 'torch'/.test(err)
+            ? `PyTorch peer: torch is not installed; install: ${TORCH_INSTALL}`
+            : `PyTorch peer failed (exit ${code}): ${last}`,
+        });
         return;
       }
-      try { resolve(JSON.parse(out.trim().split('\n').pop() ?? '')); } catch { resolve({ error: `PyTorch peer: unreadable output ${JSON.stringify(out.slice(0, 120))}` }); }
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop() ?? ''));
+      } catch {
+        resolve({ error: `PyTorch peer: unreadable output ${JSON.stringify(out.slice(0, 120))}` });
+      }
     });
     child.stdin.end(JSON.stringify({ threads: os.availableParallelism?.() ?? os.cpus().length, ...req }));
   });

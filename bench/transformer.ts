@@ -11,7 +11,15 @@ import { copy } from '../src/ops/elementwise.ts';
 import { embeddingForward, embeddingBackward } from '../src/ops/embedding.ts';
 import { layernormForward, layernormBackward } from '../src/ops/layernorm.ts';
 import { attentionTexUnavailable } from '../src/ops/attention_tex.ts';
-import { attentionForward, attentionBackward, attentionNaive, attentionNaiveBackward, attentionDecode, kvAppend, kvCacheCreate } from '../src/ops/attention.ts';
+import {
+  attentionForward,
+  attentionBackward,
+  attentionNaive,
+  attentionNaiveBackward,
+  attentionDecode,
+  kvAppend,
+  kvCacheCreate,
+} from '../src/ops/attention.ts';
 import { crossEntropy } from '../src/ops/crossentropy.ts';
 import { adamw, gradNorm } from '../src/ops/optim.ts';
 import { timeGpu, type Row } from './harness.ts';
@@ -39,7 +47,15 @@ const gbps = (bytes: number, ms: number) => bytes / ms / 1e6;
 async function per(fn: () => void, reps: number): Promise<number> {
   const once = await timeGpu(fn, 1, 1);
   const inner = Math.max(1, Math.min(64, Math.ceil(40 / Math.max(once, 0.01))));
-  return (await timeGpu(() => { for (let i = 0; i < inner; i++) fn(); }, once > 250 ? Math.min(reps, 3) : reps, 0)) / inner;
+  return (
+    (await timeGpu(
+      () => {
+        for (let i = 0; i < inner; i++) fn();
+      },
+      once > 250 ? Math.min(reps, 3) : reps,
+      0,
+    )) / inner
+  );
 }
 
 /** Allocated-bytes growth of the pool while `fn` runs once on an empty pool (its working set). */
@@ -60,86 +76,218 @@ export async function run(opts: { quick?: boolean; only?: string[] } = {}): Prom
   const quick = !!opts.quick;
   const reps = quick ? 3 : 7;
   const want = (name: string) => !opts.only || opts.only.some((o) => name.startsWith(o));
-  const N = quick ? 512 : 2048;          // B·T
+  const N = quick ? 512 : 2048; // B·T
   const Cs = quick ? [384] : [384, 768];
   const V = 50304;
 
   // ---------------------------------------------------------------- copy: the bandwidth ceiling
   const copyBw = new Map<number, number>();
   for (const C of Cs) {
-    const x = Tensor.from(rand(N * C), [N, C]), y = Tensor.empty([N, C]);
-    const ms = await per(() => { copy(x, y); }, reps);
+    const x = Tensor.from(rand(N * C), [N, C]),
+      y = Tensor.empty([N, C]);
+    const ms = await per(() => {
+      copy(x, y);
+    }, reps);
     const bw = gbps(2 * N * C * 4, ms);
     copyBw.set(C, bw);
     rows.push({ section: SECTION, name: 'copy (bandwidth ceiling)', shape: `${N}x${C}`, ms, value: bw, unit: 'GB/s' });
-    x.release(); y.release();
+    x.release();
+    y.release();
   }
   const ratio = (C: number, v: number) => `${((100 * v) / copyBw.get(C)!).toFixed(0)}% of copy`;
 
   // ---------------------------------------------------------------- layernorm
-  if (want('layernorm')) for (const C of Cs) {
-    const x = Tensor.from(rand(N * C), [N, C]), w = Tensor.from(rand(C), [C]), b = Tensor.from(rand(C), [C]);
-    const dy = Tensor.from(rand(N * C), [N, C]);
-    let f = layernormForward(x, w, b);
-    const msF = await per(() => { for (const t of Object.values(f)) t.release(); f = layernormForward(x, w, b); }, reps);
-    const bwF = gbps(2 * N * C * 4 + 8 * N, msF);
-    rows.push({ section: SECTION, name: 'layernorm forward', shape: `${N}x${C}`, ms: msF, value: bwF, unit: 'GB/s', baseline: { name: 'copy', value: copyBw.get(C)! }, note: ratio(C, bwF) });
-    let g = layernormBackward(dy, x, w, f.mean, f.rstd);
-    const msB = await per(() => { for (const t of Object.values(g)) t.release(); g = layernormBackward(dy, x, w, f.mean, f.rstd); }, reps);
-    const bwB = gbps(3 * N * C * 4 + 8 * N, msB);
-    rows.push({ section: SECTION, name: 'layernorm backward', shape: `${N}x${C}`, ms: msB, value: bwB, unit: 'GB/s', baseline: { name: 'copy', value: copyBw.get(C)! }, note: ratio(C, bwB) });
-    for (const t of [x, w, b, dy, ...Object.values(f), ...Object.values(g)]) t.release();
-  }
+  if (want('layernorm'))
+    for (const C of Cs) {
+      const x = Tensor.from(rand(N * C), [N, C]),
+        w = Tensor.from(rand(C), [C]),
+        b = Tensor.from(rand(C), [C]);
+      const dy = Tensor.from(rand(N * C), [N, C]);
+      let f = layernormForward(x, w, b);
+      const msF = await per(() => {
+        for (const t of Object.values(f)) t.release();
+        f = layernormForward(x, w, b);
+      }, reps);
+      const bwF = gbps(2 * N * C * 4 + 8 * N, msF);
+      rows.push({
+        section: SECTION,
+        name: 'layernorm forward',
+        shape: `${N}x${C}`,
+        ms: msF,
+        value: bwF,
+        unit: 'GB/s',
+        baseline: { name: 'copy', value: copyBw.get(C)! },
+        note: ratio(C, bwF),
+      });
+      let g = layernormBackward(dy, x, w, f.mean, f.rstd);
+      const msB = await per(() => {
+        for (const t of Object.values(g)) t.release();
+        g = layernormBackward(dy, x, w, f.mean, f.rstd);
+      }, reps);
+      const bwB = gbps(3 * N * C * 4 + 8 * N, msB);
+      rows.push({
+        section: SECTION,
+        name: 'layernorm backward',
+        shape: `${N}x${C}`,
+        ms: msB,
+        value: bwB,
+        unit: 'GB/s',
+        baseline: { name: 'copy', value: copyBw.get(C)! },
+        note: ratio(C, bwB),
+      });
+      for (const t of [x, w, b, dy, ...Object.values(f), ...Object.values(g)]) t.release();
+    }
 
   // ---------------------------------------------------------------- embedding
-  if (want('embedding')) for (const C of Cs) {
-    const T = quick ? 256 : 1024, P = 1024;
-    const idv = Int32Array.from(rand(N, 1).map((v) => Math.floor(Math.abs(v) * 50257)));
-    const ids = Tensor.from(idv, [N], 'i32');
-    const wte = Tensor.from(rand(V * C, 0.02), [V, C]), wpe = Tensor.from(rand(P * C, 0.02), [P, C]);
-    let out = embeddingForward(ids, wte, wpe, T);
-    const msF = await per(() => { out.release(); out = embeddingForward(ids, wte, wpe, T); }, reps);
-    const bwF = gbps(3 * N * C * 4, msF);
-    rows.push({ section: SECTION, name: 'embedding forward', shape: `N=${N} C=${C} V=${V}`, ms: msF, value: bwF, unit: 'GB/s', note: ratio(C, bwF) });
-    const dwte = Tensor.zeros([V, C]), dwpe = Tensor.zeros([P, C]);
-    const msB = await per(() => { embeddingBackward(ids, out, dwte, dwpe, T); }, reps);
-    const bwB = gbps(2 * N * C * 4 * 2 + 2 * T * C * 4, msB);
-    rows.push({ section: SECTION, name: 'embedding backward', shape: `N=${N} C=${C} V=${V}`, ms: msB, value: bwB, unit: 'GB/s', note: `${ratio(C, bwB)}; sort + owner-per-row` });
-    for (const t of [ids, wte, wpe, out, dwte, dwpe]) t.release();
-    trimPool();
-  }
+  if (want('embedding'))
+    for (const C of Cs) {
+      const T = quick ? 256 : 1024,
+        P = 1024;
+      const idv = Int32Array.from(rand(N, 1).map((v) => Math.floor(Math.abs(v) * 50257)));
+      const ids = Tensor.from(idv, [N], 'i32');
+      const wte = Tensor.from(rand(V * C, 0.02), [V, C]),
+        wpe = Tensor.from(rand(P * C, 0.02), [P, C]);
+      let out = embeddingForward(ids, wte, wpe, T);
+      const msF = await per(() => {
+        out.release();
+        out = embeddingForward(ids, wte, wpe, T);
+      }, reps);
+      const bwF = gbps(3 * N * C * 4, msF);
+      rows.push({
+        section: SECTION,
+        name: 'embedding forward',
+        shape: `N=${N} C=${C} V=${V}`,
+        ms: msF,
+        value: bwF,
+        unit: 'GB/s',
+        note: ratio(C, bwF),
+      });
+      const dwte = Tensor.zeros([V, C]),
+        dwpe = Tensor.zeros([P, C]);
+      const msB = await per(() => {
+        embeddingBackward(ids, out, dwte, dwpe, T);
+      }, reps);
+      const bwB = gbps(2 * N * C * 4 * 2 + 2 * T * C * 4, msB);
+      rows.push({
+        section: SECTION,
+        name: 'embedding backward',
+        shape: `N=${N} C=${C} V=${V}`,
+        ms: msB,
+        value: bwB,
+        unit: 'GB/s',
+        note: `${ratio(C, bwB)}; sort + owner-per-row`,
+      });
+      for (const t of [ids, wte, wpe, out, dwte, dwpe]) t.release();
+      trimPool();
+    }
 
   // ---------------------------------------------------------------- attention: fused and tex vs unfused
   if (want('attention')) {
-    const B = quick ? 2 : 4, T = quick ? 128 : 256, NH = 6, hd = 64, C = NH * hd;
+    const B = quick ? 2 : 4,
+      T = quick ? 128 : 256,
+      NH = 6,
+      hd = 64,
+      C = NH * hd;
     const shape = `B=${B} T=${T} nHead=${NH} hd=${hd}`;
-    const qkv = Tensor.from(rand(B * T * 3 * C), [B, T, 3 * C]), dy = Tensor.from(rand(B * T * C), [B, T, C]);
-    const flops = 4 * B * NH * T * T * hd / 2; // causal: QK^T and PV over half the matrix
+    const qkv = Tensor.from(rand(B * T * 3 * C), [B, T, 3 * C]),
+      dy = Tensor.from(rand(B * T * C), [B, T, C]);
+    const flops = (4 * B * NH * T * T * hd) / 2; // causal: QK^T and PV over half the matrix
     const ref = attentionNaive(qkv, B, T, NH);
-    const msNF = await per(() => { const r = attentionNaive(qkv, B, T, NH); r.y.release(); r.lse.release(); }, reps);
-    const msNB = await per(() => { attentionNaiveBackward(dy, qkv, ref.y, ref.lse, B, T, NH).release(); }, reps);
-    const memN = await allocatedBy(() => { const r = attentionNaive(qkv, B, T, NH); return [r.y, r.lse, attentionNaiveBackward(dy, qkv, r.y, r.lse, B, T, NH)]; });
+    const msNF = await per(() => {
+      const r = attentionNaive(qkv, B, T, NH);
+      r.y.release();
+      r.lse.release();
+    }, reps);
+    const msNB = await per(() => {
+      attentionNaiveBackward(dy, qkv, ref.y, ref.lse, B, T, NH).release();
+    }, reps);
+    const memN = await allocatedBy(() => {
+      const r = attentionNaive(qkv, B, T, NH);
+      return [r.y, r.lse, attentionNaiveBackward(dy, qkv, r.y, r.lse, B, T, NH)];
+    });
     // 'fused' (workgroup memory, for GPUs) and, where the adapter has subgroups, 'tex' (the default on CPU adapters)
-    for (const v of attentionTexUnavailable(hd, T) ? ['fused'] as const : ['fused', 'tex'] as const) {
+    for (const v of attentionTexUnavailable(hd, T) ? (['fused'] as const) : (['fused', 'tex'] as const)) {
       const f = attentionForward(qkv, B, T, NH, v);
-      const msFF = await per(() => { const r = attentionForward(qkv, B, T, NH, v); r.y.release(); r.lse.release(); }, reps);
-      const msFB = await per(() => { attentionBackward(dy, qkv, f.y, f.lse, B, T, NH, v).release(); }, reps);
-      const memF = await allocatedBy(() => { const r = attentionForward(qkv, B, T, NH, v); return [r.y, r.lse, attentionBackward(dy, qkv, r.y, r.lse, B, T, NH, v)]; });
-      rows.push({ section: SECTION, name: `attention forward ${v}`, shape, ms: msFF, value: flops / msFF / 1e6, unit: 'GFLOP/s', baseline: { name: 'unfused', value: flops / msNF / 1e6 }, note: `${(msNF / msFF).toFixed(2)}x vs unfused (${msNF.toFixed(1)} ms)` });
-      rows.push({ section: SECTION, name: `attention backward ${v}`, shape, ms: msFB, value: 2.5 * flops / msFB / 1e6, unit: 'GFLOP/s', baseline: { name: 'unfused', value: 2.5 * flops / msNB / 1e6 }, note: `${(msNB / msFB).toFixed(2)}x vs unfused (${msNB.toFixed(1)} ms)` });
-      rows.push({ section: SECTION, name: `attention fwd+bwd ${v}`, shape, ms: msFF + msFB, value: 3.5 * flops / (msFF + msFB) / 1e6, unit: 'GFLOP/s', baseline: { name: 'unfused', value: 3.5 * flops / (msNF + msNB) / 1e6 }, note: `${((msNF + msNB) / (msFF + msFB)).toFixed(2)}x vs unfused` });
-      rows.push({ section: SECTION, name: `attention fwd+bwd memory ${v}`, shape, ms: 0, value: memF / 1e6, unit: 'MB', baseline: { name: 'unfused', value: memN / 1e6 }, note: `bytes of buffers allocated (outputs + temporaries)${v === 'tex' ? '; plus pooled textures of qkv and dy' : ''}` });
-      f.y.release(); f.lse.release();
+      const msFF = await per(() => {
+        const r = attentionForward(qkv, B, T, NH, v);
+        r.y.release();
+        r.lse.release();
+      }, reps);
+      const msFB = await per(() => {
+        attentionBackward(dy, qkv, f.y, f.lse, B, T, NH, v).release();
+      }, reps);
+      const memF = await allocatedBy(() => {
+        const r = attentionForward(qkv, B, T, NH, v);
+        return [r.y, r.lse, attentionBackward(dy, qkv, r.y, r.lse, B, T, NH, v)];
+      });
+      rows.push({
+        section: SECTION,
+        name: `attention forward ${v}`,
+        shape,
+        ms: msFF,
+        value: flops / msFF / 1e6,
+        unit: 'GFLOP/s',
+        baseline: { name: 'unfused', value: flops / msNF / 1e6 },
+        note: `${(msNF / msFF).toFixed(2)}x vs unfused (${msNF.toFixed(1)} ms)`,
+      });
+      rows.push({
+        section: SECTION,
+        name: `attention backward ${v}`,
+        shape,
+        ms: msFB,
+        value: (2.5 * flops) / msFB / 1e6,
+        unit: 'GFLOP/s',
+        baseline: { name: 'unfused', value: (2.5 * flops) / msNB / 1e6 },
+        note: `${(msNB / msFB).toFixed(2)}x vs unfused (${msNB.toFixed(1)} ms)`,
+      });
+      rows.push({
+        section: SECTION,
+        name: `attention fwd+bwd ${v}`,
+        shape,
+        ms: msFF + msFB,
+        value: (3.5 * flops) / (msFF + msFB) / 1e6,
+        unit: 'GFLOP/s',
+        baseline: { name: 'unfused', value: (3.5 * flops) / (msNF + msNB) / 1e6 },
+        note: `${((msNF + msNB) / (msFF + msFB)).toFixed(2)}x vs unfused`,
+      });
+      rows.push({
+        section: SECTION,
+        name: `attention fwd+bwd memory ${v}`,
+        shape,
+        ms: 0,
+        value: memF / 1e6,
+        unit: 'MB',
+        baseline: { name: 'unfused', value: memN / 1e6 },
+        note: `bytes of buffers allocated (outputs + temporaries)${v === 'tex' ? '; plus pooled textures of qkv and dy' : ''}`,
+      });
+      f.y.release();
+      f.lse.release();
     }
     for (const t of [qkv, dy, ref.y, ref.lse]) t.release();
     // memory growth with T (fused: linear; unfused: quadratic)
     if (!quick) {
       for (const T2 of [512, 1024]) {
-        const q2 = Tensor.from(rand(1 * T2 * 3 * C), [1, T2, 3 * C]), d2 = Tensor.from(rand(T2 * C), [1, T2, C]);
-        const mF = await allocatedBy(() => { const r = attentionForward(q2, 1, T2, NH, 'fused'); return [r.y, r.lse, attentionBackward(d2, q2, r.y, r.lse, 1, T2, NH, 'fused')]; });
-        const mN = await allocatedBy(() => { const r = attentionNaive(q2, 1, T2, NH); return [r.y, r.lse, attentionNaiveBackward(d2, q2, r.y, r.lse, 1, T2, NH)]; });
-        rows.push({ section: SECTION, name: 'attention fwd+bwd memory fused', shape: `B=1 T=${T2} nHead=${NH} hd=${hd}`, ms: 0, value: mF / 1e6, unit: 'MB', baseline: { name: 'unfused', value: mN / 1e6 } });
-        q2.release(); d2.release();
+        const q2 = Tensor.from(rand(1 * T2 * 3 * C), [1, T2, 3 * C]),
+          d2 = Tensor.from(rand(T2 * C), [1, T2, C]);
+        const mF = await allocatedBy(() => {
+          const r = attentionForward(q2, 1, T2, NH, 'fused');
+          return [r.y, r.lse, attentionBackward(d2, q2, r.y, r.lse, 1, T2, NH, 'fused')];
+        });
+        const mN = await allocatedBy(() => {
+          const r = attentionNaive(q2, 1, T2, NH);
+          return [r.y, r.lse, attentionNaiveBackward(d2, q2, r.y, r.lse, 1, T2, NH)];
+        });
+        rows.push({
+          section: SECTION,
+          name: 'attention fwd+bwd memory fused',
+          shape: `B=1 T=${T2} nHead=${NH} hd=${hd}`,
+          ms: 0,
+          value: mF / 1e6,
+          unit: 'MB',
+          baseline: { name: 'unfused', value: mN / 1e6 },
+        });
+        q2.release();
+        d2.release();
       }
     }
     // decode: one position against a full cache
@@ -147,9 +295,20 @@ export async function run(opts: { quick?: boolean; only?: string[] } = {}): Prom
     const kv = kvCacheCreate(NH, P, hd);
     const q1 = Tensor.from(rand(3 * C), [1, 3 * C]);
     for (let t = 0; t < P; t += 1) kvAppend(q1, kv.k, kv.v, t);
-    const msD = await per(() => { attentionDecode(q1, kv.k, kv.v, P - 1, NH).release(); }, reps);
-    rows.push({ section: SECTION, name: 'attention decode (KV cache)', shape: `pos=${P - 1} nHead=${NH} hd=${hd}`, ms: msD, value: gbps(2 * P * C * 4, msD), unit: 'GB/s' });
-    kv.k.release(); kv.v.release(); q1.release();
+    const msD = await per(() => {
+      attentionDecode(q1, kv.k, kv.v, P - 1, NH).release();
+    }, reps);
+    rows.push({
+      section: SECTION,
+      name: 'attention decode (KV cache)',
+      shape: `pos=${P - 1} nHead=${NH} hd=${hd}`,
+      ms: msD,
+      value: gbps(2 * P * C * 4, msD),
+      unit: 'GB/s',
+    });
+    kv.k.release();
+    kv.v.release();
+    q1.release();
     trimPool();
   }
 
@@ -157,34 +316,111 @@ export async function run(opts: { quick?: boolean; only?: string[] } = {}): Prom
   if (want('crossentropy')) {
     const Nc = quick ? 256 : N;
     const logits = Tensor.from(rand(Nc * V, 3), [Nc, V]);
-    const tg = Tensor.from(Int32Array.from({ length: Nc }, (_, i) => (i * 7919) % 50257), [Nc], 'i32');
-    const msL = await per(() => { const r = crossEntropy(logits, tg, { vocab: 50257, normalizer: Nc, grad: false }); r.loss.release(); r.losses.release(); }, reps);
-    rows.push({ section: SECTION, name: 'cross-entropy loss only', shape: `${Nc}x${V}`, ms: msL, value: gbps(Nc * V * 4, msL), unit: 'GB/s' });
-    const msG = await per(() => { const r = crossEntropy(logits, tg, { vocab: 50257, normalizer: Nc }); r.loss.release(); r.losses.release(); r.dlogits!.release(); }, reps);
-    rows.push({ section: SECTION, name: 'cross-entropy loss + dlogits', shape: `${Nc}x${V}`, ms: msG, value: gbps(3 * Nc * V * 4, msG), unit: 'GB/s', note: 'reads logits twice, writes dlogits' });
-    const msI = await per(() => { const r = crossEntropy(logits, tg, { vocab: 50257, normalizer: Nc, inPlace: true }); r.loss.release(); r.losses.release(); }, reps);
-    rows.push({ section: SECTION, name: 'cross-entropy loss + dlogits in place', shape: `${Nc}x${V}`, ms: msI, value: gbps(3 * Nc * V * 4, msI), unit: 'GB/s' });
-    logits.release(); tg.release();
+    const tg = Tensor.from(
+      Int32Array.from({ length: Nc }, (_, i) => (i * 7919) % 50257),
+      [Nc],
+      'i32',
+    );
+    const msL = await per(() => {
+      const r = crossEntropy(logits, tg, { vocab: 50257, normalizer: Nc, grad: false });
+      r.loss.release();
+      r.losses.release();
+    }, reps);
+    rows.push({
+      section: SECTION,
+      name: 'cross-entropy loss only',
+      shape: `${Nc}x${V}`,
+      ms: msL,
+      value: gbps(Nc * V * 4, msL),
+      unit: 'GB/s',
+    });
+    const msG = await per(() => {
+      const r = crossEntropy(logits, tg, { vocab: 50257, normalizer: Nc });
+      r.loss.release();
+      r.losses.release();
+      r.dlogits!.release();
+    }, reps);
+    rows.push({
+      section: SECTION,
+      name: 'cross-entropy loss + dlogits',
+      shape: `${Nc}x${V}`,
+      ms: msG,
+      value: gbps(3 * Nc * V * 4, msG),
+      unit: 'GB/s',
+      note: 'reads logits twice, writes dlogits',
+    });
+    const msI = await per(() => {
+      const r = crossEntropy(logits, tg, { vocab: 50257, normalizer: Nc, inPlace: true });
+      r.loss.release();
+      r.losses.release();
+    }, reps);
+    rows.push({
+      section: SECTION,
+      name: 'cross-entropy loss + dlogits in place',
+      shape: `${Nc}x${V}`,
+      ms: msI,
+      value: gbps(3 * Nc * V * 4, msI),
+      unit: 'GB/s',
+    });
+    logits.release();
+    tg.release();
     trimPool();
   }
 
   // ---------------------------------------------------------------- optimiser
   if (want('adamw') || want('gradnorm')) {
     const n = quick ? 4_000_000 : 30_000_000; // ~ the scratch model's parameters
-    const p = Tensor.from(rand(n, 0.02), [n]), g = Tensor.from(rand(n, 1e-3, 2), [n]);
-    const m = Tensor.zeros([n]), v = Tensor.zeros([n]);
-    const x = Tensor.from(rand(n), [n]), y = Tensor.empty([n]);
-    const msC = await per(() => { copy(x, y); }, reps);
+    const p = Tensor.from(rand(n, 0.02), [n]),
+      g = Tensor.from(rand(n, 1e-3, 2), [n]);
+    const m = Tensor.zeros([n]),
+      v = Tensor.zeros([n]);
+    const x = Tensor.from(rand(n), [n]),
+      y = Tensor.empty([n]);
+    const msC = await per(() => {
+      copy(x, y);
+    }, reps);
     const bwC = gbps(8 * n, msC);
     rows.push({ section: SECTION, name: 'copy (bandwidth ceiling)', shape: `${n}`, ms: msC, value: bwC, unit: 'GB/s' });
-    x.release(); y.release();
-    const msN = await per(() => { gradNorm(g).release(); }, reps);
-    rows.push({ section: SECTION, name: 'gradNorm', shape: `${n}`, ms: msN, value: gbps(4 * n, msN), unit: 'GB/s', baseline: { name: 'copy', value: bwC }, note: `${((100 * gbps(4 * n, msN)) / bwC).toFixed(0)}% of copy` });
+    x.release();
+    y.release();
+    const msN = await per(() => {
+      gradNorm(g).release();
+    }, reps);
+    rows.push({
+      section: SECTION,
+      name: 'gradNorm',
+      shape: `${n}`,
+      ms: msN,
+      value: gbps(4 * n, msN),
+      unit: 'GB/s',
+      baseline: { name: 'copy', value: bwC },
+      note: `${((100 * gbps(4 * n, msN)) / bwC).toFixed(0)}% of copy`,
+    });
     const norm = gradNorm(g);
     let step = 0;
-    const msA = await per(() => { adamw(p, g, m, v, { lr: 1e-4, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, step: ++step, gradNorm: norm, clip: 1 }); }, reps);
+    const msA = await per(() => {
+      adamw(p, g, m, v, {
+        lr: 1e-4,
+        beta1: 0.9,
+        beta2: 0.95,
+        eps: 1e-8,
+        weightDecay: 0.1,
+        step: ++step,
+        gradNorm: norm,
+        clip: 1,
+      });
+    }, reps);
     const bwA = gbps(28 * n, msA);
-    rows.push({ section: SECTION, name: 'adamw', shape: `${n}`, ms: msA, value: bwA, unit: 'GB/s', baseline: { name: 'copy', value: bwC }, note: `${((100 * bwA) / bwC).toFixed(0)}% of copy (7 f32 streams)` });
+    rows.push({
+      section: SECTION,
+      name: 'adamw',
+      shape: `${n}`,
+      ms: msA,
+      value: bwA,
+      unit: 'GB/s',
+      baseline: { name: 'copy', value: bwC },
+      note: `${((100 * bwA) / bwC).toFixed(0)}% of copy (7 f32 streams)`,
+    });
     for (const t of [p, g, m, v, norm]) t.release();
     trimPool();
   }
@@ -200,7 +436,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const rows = await run({ quick, only });
   for (const r of rows) {
     const base = r.baseline ? `  (${r.baseline.name}: ${r.baseline.value.toFixed(2)})` : '';
-    console.log(`${r.name.padEnd(40)} ${r.shape.padEnd(34)} ${r.ms.toFixed(2).padStart(9)} ms ${r.value.toFixed(2).padStart(9)} ${r.unit}${base}${r.note ? '  ' + r.note : ''}`);
+    console.log(
+      `${r.name.padEnd(40)} ${r.shape.padEnd(34)} ${r.ms.toFixed(2).padStart(9)} ms ${r.value.toFixed(2).padStart(9)} ${r.unit}${base}${r.note ? `  ${r.note}` : ''}`,
+    );
   }
   process.exit(0);
 }

@@ -13,7 +13,11 @@ function aptAdvice(isMesa: boolean): string[] {
   const r = spawnSync('apt-cache', ['policy', 'mesa-vulkan-drivers'], { encoding: 'utf8' });
   if (r.status !== 0 || !r.stdout.trim()) return [];
   let codename: string | undefined;
-  try { codename = /^VERSION_CODENAME="?([^"\n]*)/m.exec(fs.readFileSync('/etc/os-release', 'utf8'))?.[1]; } catch { /* none */ }
+  try {
+    codename = /^VERSION_CODENAME="?([^"\n]*)/m.exec(fs.readFileSync('/etc/os-release', 'utf8'))?.[1];
+  } catch {
+    /* none */
+  }
   return lavapipeAdvice(parseAptPolicy(r.stdout), codename);
 }
 
@@ -21,12 +25,16 @@ const argv = yargs(hideBin(process.argv))
   .scriptName('doctor')
   .usage('$0 [--json]\n\nReport the WebGPU adapter, its features and limits that this engine uses.')
   .option('json', { type: 'boolean', default: false, describe: 'print JSON' })
-  .strict().help().parseSync();
+  .strict()
+  .help()
+  .parseSync();
 
 try {
   const adapter = await requestAdapter();
   const info = summarize(adapter);
-  const features = ['shader-f16', 'subgroups', 'timestamp-query'].map((f) => [f, adapter.features.has(f as GPUFeatureName)] as const);
+  const features = ['shader-f16', 'subgroups', 'timestamp-query'].map(
+    (f) => [f, adapter.features.has(f as GPUFeatureName)] as const,
+  );
   const driver = parseDriver(info);
   const lavapipe = aptAdvice(!!driver.mesa);
   const L = adapter.limits;
@@ -40,15 +48,20 @@ try {
     maxTextureDimension2D: L.maxTextureDimension2D,
   };
   if (argv.json) {
-    console.log(JSON.stringify({ adapter: info, driver, lavapipe, features: Object.fromEntries(features), limits }, null, 2));
+    console.log(
+      JSON.stringify({ adapter: info, driver, lavapipe, features: Object.fromEntries(features), limits }, null, 2),
+    );
   } else {
     console.log(`adapter      ${info.vendor} / ${info.architecture} / ${info.device}`);
     console.log(`description  ${info.description}`);
     if (describeDriver(driver)) console.log(`driver       ${describeDriver(driver)}`);
     for (const line of lavapipe) console.log(`lavapipe     ${line}`);
-    console.log(`kind         ${info.isSoftware ? 'software (CPU) — texture-operand matmul variants are preferred' : 'hardware GPU'}`);
+    console.log(
+      `kind         ${info.isSoftware ? 'software (CPU) — texture-operand matmul variants are preferred' : 'hardware GPU'}`,
+    );
     for (const [f, ok] of features) console.log(`feature      ${f.padEnd(16)} ${ok ? 'yes' : 'no'}`);
-    for (const [k, v] of Object.entries(limits)) console.log(`limit        ${k.padEnd(36)} ${v.toLocaleString('en-US')}`);
+    for (const [k, v] of Object.entries(limits))
+      console.log(`limit        ${k.padEnd(36)} ${v.toLocaleString('en-US')}`);
   }
   process.exit(0);
 } catch (e) {
@@ -57,7 +70,8 @@ try {
     // what the Vulkan loader tried: a stale manifest (its library gone) is a common cause
     const icds = vulkanIcds();
     if (!icds.length) console.error('Vulkan ICD manifests: none found (no Vulkan driver installed)');
-    for (const i of icds) console.error(`Vulkan ICD ${i.file}: ${i.found ? `library ${i.library} present` : i.problem}`);
+    for (const i of icds)
+      console.error(`Vulkan ICD ${i.file}: ${i.found ? `library ${i.library} present` : i.problem}`);
     process.exit(2);
   }
   throw e;

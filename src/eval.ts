@@ -13,8 +13,15 @@ import { diagnose } from './probe/diagnose.ts';
 
 const argv = yargs(hideBin(process.argv))
   .scriptName('eval')
-  .usage('$0 --weights DIR [options]\n\nValidation perplexity (held-out phrasings and held-out entities), QA keyword recall on held-out\nquestions with greedy answers, and the probe\'s prompt-sensitivity verdict.')
-  .option('weights', { alias: 'w', type: 'string', demandOption: true, describe: 'a Hugging Face GPT-2 directory or one of our checkpoints (e.g. runs/X/final)' })
+  .usage(
+    "$0 --weights DIR [options]\n\nValidation perplexity (held-out phrasings and held-out entities), QA keyword recall on held-out\nquestions with greedy answers, and the probe's prompt-sensitivity verdict.",
+  )
+  .option('weights', {
+    alias: 'w',
+    type: 'string',
+    demandOption: true,
+    describe: 'a Hugging Face GPT-2 directory or one of our checkpoints (e.g. runs/X/final)',
+  })
   .option('data-mix', { choices: MIXES, default: 'core' as Mix, describe: 'which embedded validation split' })
   .option('data', { type: 'string', array: true, describe: 'evaluate on your own .txt / .jsonl files instead' })
   .option('seq', { type: 'number', default: 128, describe: 'context length of the validation rows' })
@@ -22,46 +29,84 @@ const argv = yargs(hideBin(process.argv))
   .option('qa', { type: 'number', default: 128, describe: 'held-out questions to answer (0: all)' })
   .option('samples', { type: 'number', default: 5, describe: 'answers to print beside their references' })
   .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' })
-  .strict().help()
-  .fail((msg, err) => { console.error(`eval: ${err?.message ?? msg}`); process.exit(2); })
+  .strict()
+  .help()
+  .fail((msg, err) => {
+    console.error(`eval: ${err?.message ?? msg}`);
+    process.exit(2);
+  })
   .parseSync();
 
 try {
-  if (!fs.existsSync(path.join(argv.weights, 'config.json'))) throw new Error(`--weights ${argv.weights}: no config.json there`);
+  if (!fs.existsSync(path.join(argv.weights, 'config.json')))
+    throw new Error(`--weights ${argv.weights}: no config.json there`);
   await init();
   const { model, tok } = loadModelAndTokenizer(argv.weights);
-  let phr: Example[], ent: Example[] = [];
+  let phr: Example[],
+    ent: Example[] = [];
   if (argv.data?.length) phr = loadUserData(argv.data);
-  else { const ds = await loadDataset({ mix: argv['data-mix'], seed: 1234 }); phr = ds.val.phrasings; ent = ds.val.entities; }
+  else {
+    const ds = await loadDataset({ mix: argv['data-mix'], seed: 1234 });
+    phr = ds.val.phrasings;
+    ent = ds.val.entities;
+  }
   const T = Math.min(argv.seq, model.config.n_positions);
-  const pack = (ex: Example[], lossOn: 'answer' | 'all') => packEpoch(encodeExamples(ex, tok, lossOn), { T, B: 8, seed: 1, epoch: 0, eot: tok.eot }).slice(0, argv.batches);
+  const pack = (ex: Example[], lossOn: 'answer' | 'all') =>
+    packEpoch(encodeExamples(ex, tok, lossOn), { T, B: 8, seed: 1, epoch: 0, eot: tok.eot }).slice(0, argv.batches);
   const vPhr = await validationLoss(model, pack(phr, 'answer'));
   const vEnt = ent.length ? await validationLoss(model, pack(ent, 'all')) : null;
   const qaPool = phr.filter((e) => e.kind === 'qa' && e.prompt && e.answer);
   const nQA = argv.qa > 0 ? Math.min(argv.qa, qaPool.length) : qaPool.length;
   const items = Array.from({ length: nQA }, (_, i) => qaPool[Math.floor((i * qaPool.length) / nQA)]);
-  const qa = await qaEval(model, tok, items.map((e) => ({ prompt: e.prompt!, answer: e.answer!, entity: e.entity })));
+  const qa = await qaEval(
+    model,
+    tok,
+    items.map((e) => ({ prompt: e.prompt!, answer: e.answer!, entity: e.entity })),
+  );
   const d = await diagnose(model, tok, { topK: 10 });
   const out = {
     weights: argv.weights,
-    val_loss: vPhr.loss, val_ppl: vPhr.ppl,
-    val_loss_unseen: vEnt?.loss ?? null, val_ppl_unseen: vEnt?.ppl ?? null,
-    qa_keyword_recall: qa.recall, qa_recall_baseline: qa.baseline, qa_recall_lift: qa.lift, qa_on_topic: qa.onTopic, qa_start_right: qa.startRight,
-    prompt_sensitivity: d.meanKL, function_word_share: d.functionWordShare, verdict: d.verdict,
+    val_loss: vPhr.loss,
+    val_ppl: vPhr.ppl,
+    val_loss_unseen: vEnt?.loss ?? null,
+    val_ppl_unseen: vEnt?.ppl ?? null,
+    qa_keyword_recall: qa.recall,
+    qa_recall_baseline: qa.baseline,
+    qa_recall_lift: qa.lift,
+    qa_on_topic: qa.onTopic,
+    qa_start_right: qa.startRight,
+    prompt_sensitivity: d.meanKL,
+    function_word_share: d.functionWordShare,
+    verdict: d.verdict,
     qa_samples: qa.samples,
   };
   if (argv.json) console.log(JSON.stringify(out, null, 2));
   else {
-    console.log(`perplexity (held-out phrasings, answer tokens): ${vPhr.ppl.toFixed(2)}   (loss ${vPhr.loss.toFixed(3)} over ${vPhr.targets} targets)`);
-    if (vEnt) console.log(`perplexity (held-out entities, all tokens):    ${vEnt.ppl.toFixed(2)}   (loss ${vEnt.loss.toFixed(3)})`);
-    console.log(`QA on ${items.length} held-out questions: keyword recall ${(100 * qa.recall).toFixed(0)}%, ${(100 * qa.lift).toFixed(0)} points above its shuffled baseline of ${(100 * qa.baseline).toFixed(0)}% (the recall that other entities' answers get: a constant answer scores exactly the baseline); ${(100 * qa.onTopic).toFixed(0)}% on topic; answer starts right ${(100 * qa.startRight).toFixed(0)}%`);
-    for (const s of qa.samples.slice(0, argv.samples)) console.log(`  ${JSON.stringify(s.prompt)}${s.onTopic ? '' : '  (off topic)'}\n    model:     ${JSON.stringify(s.answer.slice(0, 140))}\n    reference: ${JSON.stringify(s.reference.slice(0, 140))}`);
-    console.log(`prompt sensitivity: mean KL ${d.meanKL.toFixed(3)} nats from the null prompt; function words ${(100 * d.functionWordShare).toFixed(0)}% of top-10 mass`);
+    console.log(
+      `perplexity (held-out phrasings, answer tokens): ${vPhr.ppl.toFixed(2)}   (loss ${vPhr.loss.toFixed(3)} over ${vPhr.targets} targets)`,
+    );
+    if (vEnt)
+      console.log(
+        `perplexity (held-out entities, all tokens):    ${vEnt.ppl.toFixed(2)}   (loss ${vEnt.loss.toFixed(3)})`,
+      );
+    console.log(
+      `QA on ${items.length} held-out questions: keyword recall ${(100 * qa.recall).toFixed(0)}%, ${(100 * qa.lift).toFixed(0)} points above its shuffled baseline of ${(100 * qa.baseline).toFixed(0)}% (the recall that other entities' answers get: a constant answer scores exactly the baseline); ${(100 * qa.onTopic).toFixed(0)}% on topic; answer starts right ${(100 * qa.startRight).toFixed(0)}%`,
+    );
+    for (const s of qa.samples.slice(0, argv.samples))
+      console.log(
+        `  ${JSON.stringify(s.prompt)}${s.onTopic ? '' : '  (off topic)'}\n    model:     ${JSON.stringify(s.answer.slice(0, 140))}\n    reference: ${JSON.stringify(s.reference.slice(0, 140))}`,
+      );
+    console.log(
+      `prompt sensitivity: mean KL ${d.meanKL.toFixed(3)} nats from the null prompt; function words ${(100 * d.functionWordShare).toFixed(0)}% of top-10 mass`,
+    );
     console.log(`verdict: ${d.verdict}`);
   }
   process.exit(0);
 } catch (e) {
-  if (e instanceof NoAdapterError) { console.error(e.message); process.exit(2); }
+  if (e instanceof NoAdapterError) {
+    console.error(e.message);
+    process.exit(2);
+  }
   console.error(`eval: ${(e as Error).message}`);
   process.exit(1);
 }

@@ -4,4 +4,7 @@
 // " the" (6.01), " an" (5.55), " a" (3.71). These are its two questions, in the training data's
 // "Q: …\nA:" format, stated once for the trainer's probes, the probe's default, the diagnosis and
 // the report. ("Seed" in this project means a random seed only.)
-export const MOTIVATING_PROMPTS: readonly string[] = ['Q: What is Impressionism?\nA:', 'Q: Who was Vincent van Gogh?\nA:'];
+export const MOTIVATING_PROMPTS: readonly string[] = [
+  'Q: What is Impressionism?\nA:',
+  'Q: Who was Vincent van Gogh?\nA:',
+];

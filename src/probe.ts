@@ -5,7 +5,10 @@ import { hideBin } from 'yargs/helpers';
 import { runProbeCli } from './probe/cli.ts';
 
 // `... | head` closing the pipe early is not an error
-process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); else throw e; });
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  else throw e;
+});
 
 let code: number;
 try {

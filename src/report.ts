@@ -4,5 +4,8 @@ import { hideBin } from 'yargs/helpers';
 import { runReportCli } from './report/cli.ts';
 
 // `... | head` closing the pipe early is not an error
-process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); else throw e; });
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  else throw e;
+});
 process.exitCode = runReportCli(hideBin(process.argv));

@@ -17,26 +17,58 @@ export function parseDuration(s: string): number {
 
 const argv = yargs(hideBin(process.argv))
   .scriptName('train')
-  .usage('$0 [options]\n\nTrain a GPT-2 from scratch on the embedded art-knowledge data (built from WordNet), or fine-tune a pretrained checkpoint.\n\n' +
-    'Examples:\n' +
-    '  $0 --preset tiny                      a small model that learns visibly in minutes on a CPU\n' +
-    '  $0 --model scratch                    the ~35M model (slow on a CPU adapter: see the ETA)\n' +
-    '  $0 --model distilgpt2 --weights weights/distilgpt2 --time 30m\n' +
-    '  $0 --resume runs/20261125-101500-tiny')
-  .option('model', { choices: ['scratch', 'distilgpt2', 'gpt2'] as const, default: 'scratch' as const, describe: 'architecture (distilgpt2/gpt2 need --weights)' })
-  .option('weights', { type: 'string', describe: 'Hugging Face GPT-2 directory (config.json + model.safetensors) or one of our checkpoints' })
-  .option('preset', { choices: ['tiny', 'full'] as const, describe: 'tiny: 4×128 model, T=128, 10-minute budget unless --steps/--epochs/--time' })
+  .usage(
+    '$0 [options]\n\nTrain a GPT-2 from scratch on the embedded art-knowledge data (built from WordNet), or fine-tune a pretrained checkpoint.\n\n' +
+      'Examples:\n' +
+      '  $0 --preset tiny                      a small model that learns visibly in minutes on a CPU\n' +
+      '  $0 --model scratch                    the ~35M model (slow on a CPU adapter: see the ETA)\n' +
+      '  $0 --model distilgpt2 --weights weights/distilgpt2 --time 30m\n' +
+      '  $0 --resume runs/20261125-101500-tiny',
+  )
+  .option('model', {
+    choices: ['scratch', 'distilgpt2', 'gpt2'] as const,
+    default: 'scratch' as const,
+    describe: 'architecture (distilgpt2/gpt2 need --weights)',
+  })
+  .option('weights', {
+    type: 'string',
+    describe: 'Hugging Face GPT-2 directory (config.json + model.safetensors) or one of our checkpoints',
+  })
+  .option('preset', {
+    choices: ['tiny', 'full'] as const,
+    describe: 'tiny: 4×128 model, T=128, 10-minute budget unless --steps/--epochs/--time',
+  })
   .option('layers', { type: 'number', describe: 'override n_layer (from scratch)' })
   .option('width', { type: 'number', describe: 'override n_embd (from scratch)' })
   .option('heads', { type: 'number', describe: 'override n_head (from scratch)' })
   .option('seq', { type: 'number', describe: 'context length T of training rows [default: 256, tiny 128]' })
-  .option('data-mix', { choices: MIXES, default: 'core' as Mix, describe: 'embedded data: core (the most connected art entities, the default), art (all 749), general (all of WordNet), or mixed (art + general: the seed\'s failure)' })
-  .option('vocab', { choices: ['compact', 'gpt2'] as const, default: 'compact' as const, describe: 'from scratch: the GPT-2 tokens of the training text (compact), or all of GPT-2\'s' })
-  .option('data', { type: 'string', array: true, describe: 'your own .txt / .jsonl files instead of the embedded data' })
-  .option('loss-on', { choices: ['answer', 'all'] as const, default: 'answer' as const, describe: 'QA examples: loss on answer tokens only, or on all' })
+  .option('data-mix', {
+    choices: MIXES,
+    default: 'core' as Mix,
+    describe:
+      "embedded data: core (the most connected art entities, the default), art (all 749), general (all of WordNet), or mixed (art + general: the seed's failure)",
+  })
+  .option('vocab', {
+    choices: ['compact', 'gpt2'] as const,
+    default: 'compact' as const,
+    describe: "from scratch: the GPT-2 tokens of the training text (compact), or all of GPT-2's",
+  })
+  .option('data', {
+    type: 'string',
+    array: true,
+    describe: 'your own .txt / .jsonl files instead of the embedded data',
+  })
+  .option('loss-on', {
+    choices: ['answer', 'all'] as const,
+    default: 'answer' as const,
+    describe: 'QA examples: loss on answer tokens only, or on all',
+  })
   .option('epochs', { type: 'number', describe: 'epochs to train [default: 1]' })
   .option('steps', { type: 'number', describe: 'optimizer steps to train (instead of epochs)' })
-  .option('time', { type: 'string', describe: 'wall-clock budget, e.g. 10m: the schedule is fitted after measuring throughput' })
+  .option('time', {
+    type: 'string',
+    describe: 'wall-clock budget, e.g. 10m: the schedule is fitted after measuring throughput',
+  })
   .option('batch', { type: 'number', describe: 'rows per micro-batch [default: 8, distilgpt2/gpt2 4]' })
   .option('grad-accum', { type: 'number', default: 1, describe: 'micro-batches per optimizer step' })
   .option('lr', { type: 'number', describe: 'peak learning rate [default: 6e-4; tiny 3e-3; fine-tuning 1e-4]' })
@@ -45,17 +77,36 @@ const argv = yargs(hideBin(process.argv))
   .option('weight-decay', { type: 'number', default: 0.1, describe: 'AdamW decoupled weight decay (2-D tensors only)' })
   .option('clip', { type: 'number', default: 1.0, describe: 'clip the global gradient norm (0: off)' })
   .option('seed', { type: 'number', default: 1337, describe: 'initialisation and data-order seed' })
-  .option('eval-every', { type: 'number', describe: 'evaluate (and save latest/) every N steps [default: about 10 times a run]' })
+  .option('eval-every', {
+    type: 'number',
+    describe: 'evaluate (and save latest/) every N steps [default: about 10 times a run]',
+  })
   .option('eval-qa', { type: 'number', default: 64, describe: 'held-out questions answered at each evaluation' })
   .option('eval-batches', { type: 'number', default: 8, describe: 'validation batches per evaluation' })
   .option('save-dir', { type: 'string', describe: 'run directory [default: runs/<date>-<model>]' })
-  .option('resume', { type: 'string', describe: 'continue a run (its directory or a checkpoint in it) with its own schedule and data order' })
-  .option('json', { type: 'boolean', default: false, describe: 'one metrics object per line on stdout (logs go to stderr)' })
-  .option('batch-file', { type: 'string', describe: 'a fixed batch {"tokens": [[T+1 ids] x B]} used at every step (verification)' })
-  .option('stop-after', { type: 'number', describe: 'stop after N steps of this invocation, saving a checkpoint to --resume from' })
+  .option('resume', {
+    type: 'string',
+    describe: 'continue a run (its directory or a checkpoint in it) with its own schedule and data order',
+  })
+  .option('json', {
+    type: 'boolean',
+    default: false,
+    describe: 'one metrics object per line on stdout (logs go to stderr)',
+  })
+  .option('batch-file', {
+    type: 'string',
+    describe: 'a fixed batch {"tokens": [[T+1 ids] x B]} used at every step (verification)',
+  })
+  .option('stop-after', {
+    type: 'number',
+    describe: 'stop after N steps of this invocation, saving a checkpoint to --resume from',
+  })
   .strict()
   .help()
-  .fail((msg, err) => { console.error(`train: ${err?.message ?? msg}`); process.exit(2); })
+  .fail((msg, err) => {
+    console.error(`train: ${err?.message ?? msg}`);
+    process.exit(2);
+  })
   .parseSync();
 
 try {
@@ -64,12 +115,19 @@ try {
   if ((argv.model === 'distilgpt2' || argv.model === 'gpt2') && !argv.weights && !argv.resume) {
     throw new Error(`--model ${argv.model} needs --weights DIR (download it first: see weights/README.md)`);
   }
-  const time = argv.time !== undefined ? parseDuration(argv.time) : tiny && argv.steps === undefined && argv.epochs === undefined ? 600 : undefined;
+  const time =
+    argv.time !== undefined
+      ? parseDuration(argv.time)
+      : tiny && argv.steps === undefined && argv.epochs === undefined
+        ? 600
+        : undefined;
   const o: TrainOptions = {
     model: argv.model,
     weights: argv.weights,
     preset: argv.preset,
-    layers: argv.layers, width: argv.width, heads: argv.heads,
+    layers: argv.layers,
+    width: argv.width,
+    heads: argv.heads,
     seq: argv.seq,
     dataMix: argv['data-mix'],
     vocab: argv.vocab,
@@ -97,27 +155,55 @@ try {
   };
   // (every numeric flag is checked by train(): validateOptions)
 
-  const bar = !argv.json && process.stderr.isTTY
-    ? new cliProgress.SingleBar({ format: 'step {value}/{total} |{bar}| epoch {epoch} | loss {loss} | {tps} tok/s | ETA {eta}', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic)
-    : null;
+  const bar =
+    !argv.json && process.stderr.isTTY
+      ? new cliProgress.SingleBar(
+          {
+            format: 'step {value}/{total} |{bar}| epoch {epoch} | loss {loss} | {tps} tok/s | ETA {eta}',
+            hideCursor: true,
+            stream: process.stderr,
+          },
+          cliProgress.Presets.shades_classic,
+        )
+      : null;
   let lastPlain = 0;
   const ui: UI = {
     log: (m) => (argv.json ? console.error(m) : console.log(m)),
-    metrics: (obj) => { if (argv.json) console.log(JSON.stringify(obj)); },
+    metrics: (obj) => {
+      if (argv.json) console.log(JSON.stringify(obj));
+    },
     progress: bar
-      ? { start: (total, at) => bar.start(total, at, { epoch: 0, loss: '-', tps: '-', eta: '?' }), update: (at, f) => bar.update(at, f), stop: () => bar.stop() }
-      : argv.json ? undefined : {
-        // no terminal: a plain line every 10 s
-        start: () => {}, stop: () => {},
-        update: (at, f) => { if (Date.now() - lastPlain > 10_000) { lastPlain = Date.now(); console.log(`step ${at} | epoch ${f.epoch} | loss ${f.loss} | ${f.tps} tok/s | ETA ${f.eta}`); } },
-      },
+      ? {
+          start: (total, at) => bar.start(total, at, { epoch: 0, loss: '-', tps: '-', eta: '?' }),
+          update: (at, f) => bar.update(at, f),
+          stop: () => bar.stop(),
+        }
+      : argv.json
+        ? undefined
+        : {
+            // no terminal: a plain line every 10 s
+            start: () => {},
+            stop: () => {},
+            update: (at, f) => {
+              if (Date.now() - lastPlain > 10_000) {
+                lastPlain = Date.now();
+                console.log(`step ${at} | epoch ${f.epoch} | loss ${f.loss} | ${f.tps} tok/s | ETA ${f.eta}`);
+              }
+            },
+          },
   };
   await train(o, ui);
   process.exit(0);
 } catch (e) {
-  if (e instanceof NoAdapterError) { console.error(e.message); process.exit(2); }
+  if (e instanceof NoAdapterError) {
+    console.error(e.message);
+    process.exit(2);
+  }
   // Ctrl-C or SIGTERM before the first step: the shell's convention, 128 + the signal's number
-  if (e instanceof Interrupted) { console.error(`train: ${e.message}`); process.exit(e.signal === 'SIGINT' ? 130 : 143); }
+  if (e instanceof Interrupted) {
+    console.error(`train: ${e.message}`);
+    process.exit(e.signal === 'SIGINT' ? 130 : 143);
+  }
   console.error(`train: ${(e as Error).message}`);
   if (!(e instanceof TrainingStopped) && process.env.DEBUG) console.error(e);
   process.exit(1);

@@ -10,29 +10,44 @@ function rank(rel: string): number {
   if (rel === 'motivation.ts' || rel === 'rng.ts' || rel === 'model/config.ts' || rel.startsWith('ref/')) return 0;
   if (!rel.includes('/')) return 7;
   const dir = rel.split('/')[0];
-  const r = ({ gpu: 1, io: 1, data: 1, report: 1, ops: 2, tape: 3, model: 4, probe: 5, train: 6 } as Record<string, number>)[dir];
+  const r = (
+    { gpu: 1, io: 1, data: 1, report: 1, ops: 2, tape: 3, model: 4, probe: 5, train: 6 } as Record<string, number>
+  )[dir];
   if (r === undefined) throw new Error(`src/${rel}: its directory has no layer in ARCHITECTURE.md`);
   return r;
 }
 
 function files(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? files(path.join(dir, d.name)) : d.name.endsWith('.ts') ? [path.join(dir, d.name)] : []));
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((d) =>
+      d.isDirectory() ? files(path.join(dir, d.name)) : d.name.endsWith('.ts') ? [path.join(dir, d.name)] : [],
+    );
 }
 
 /** The relative imports of a file's text (static, dynamic and re-exports), resolved to paths. */
-export function importsOf(file: string, text: string): string[] {
+function importsOf(file: string, text: string): string[] {
   const out: string[] = [];
-  for (const m of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)['"](\.{1,2}\/[^'"]+)['"]/gm)) out.push(path.resolve(path.dirname(file), m[1]));
+  for (const m of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)['"](\.{1,2}\/[^'"]+)['"]/gm))
+    out.push(path.resolve(path.dirname(file), m[1]));
   return out;
 }
 
 const graph = new Map<string, string[]>();
-for (const f of files(SRC)) graph.set(path.relative(SRC, f), importsOf(f, fs.readFileSync(f, 'utf8')).map((p) => path.relative(SRC, p)));
+for (const f of files(SRC))
+  graph.set(
+    path.relative(SRC, f),
+    importsOf(f, fs.readFileSync(f, 'utf8')).map((p) => path.relative(SRC, p)),
+  );
 
 describe('architecture (ARCHITECTURE.md)', () => {
   it('finds the imports it checks', () => {
-    expect(importsOf('/x/a/b.ts', "import { y } from '../c.ts';\nimport type { Z } from './z.ts';\nexport { w } from './w.ts';\nconst m = await import('../m.ts');"))
-      .toEqual(['/x/c.ts', '/x/a/z.ts', '/x/a/w.ts', '/x/m.ts']);
+    expect(
+      importsOf(
+        '/x/a/b.ts',
+        "import { y } from '../c.ts';\nimport type { Z } from './z.ts';\nexport { w } from './w.ts';\nconst m = await import('../m.ts');",
+      ),
+    ).toEqual(['/x/c.ts', '/x/a/z.ts', '/x/a/w.ts', '/x/m.ts']);
     expect(graph.get('train/run.ts')).toContain('probe/diagnose.ts');
   });
 
@@ -42,7 +57,8 @@ describe('architecture (ARCHITECTURE.md)', () => {
       for (const to of tos) {
         if (to.startsWith('..')) bad.push(`src/${from} imports ${to} (outside src/)`);
         else if (!graph.has(to)) bad.push(`src/${from} imports src/${to}, which does not exist`);
-        else if (rank(to) > rank(from)) bad.push(`src/${from} (rank ${rank(from)}) imports src/${to} (rank ${rank(to)})`);
+        else if (rank(to) > rank(from))
+          bad.push(`src/${from} (rank ${rank(from)}) imports src/${to} (rank ${rank(to)})`);
       }
     }
     expect(bad).toEqual([]);
@@ -53,7 +69,10 @@ describe('architecture (ARCHITECTURE.md)', () => {
     const cycles: string[] = [];
     const visit = (f: string, trail: string[]) => {
       if (state.get(f) === 'done') return;
-      if (state.get(f) === 'open') { cycles.push([...trail.slice(trail.indexOf(f)), f].join(' -> ')); return; }
+      if (state.get(f) === 'open') {
+        cycles.push([...trail.slice(trail.indexOf(f)), f].join(' -> '));
+        return;
+      }
       state.set(f, 'open');
       for (const t of graph.get(f) ?? []) visit(t, [...trail, f]);
       state.set(f, 'done');

@@ -18,7 +18,9 @@ describe('time budget', () => {
 
   it('refits to the time left, and ends at an evaluation rather than repeat it a few steps later', () => {
     // at step 444 of 1036, every 148: 4 evaluations to come (592, 740, 888, final)
-    expect(refitSteps({ step: 444, totalSteps: 1036, evalEvery: 148, left: 300, perStep: 0.5, evalCost: 8 })).toBe(444 + Math.floor((300 - 4 * 8) / 0.5));
+    expect(refitSteps({ step: 444, totalSteps: 1036, evalEvery: 148, left: 300, perStep: 0.5, evalCost: 8 })).toBe(
+      444 + Math.floor((300 - 4 * 8) / 0.5),
+    );
     // the run measured slower than fitted: 30 steps would be left after this evaluation, under a
     // quarter of the 148-step interval, so this evaluation is the final one
     expect(refitSteps({ step: 888, totalSteps: 900, evalEvery: 148, left: 23, perStep: 0.5, evalCost: 8 })).toBe(888);

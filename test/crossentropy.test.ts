@@ -9,7 +9,9 @@ beforeAll(setup);
 afterEach(() => setMaxBinding(undefined));
 
 /** Make the pool hand out NaN-filled buffers for the next allocations of these shapes. */
-function poisonNext(...shapes: number[][]) { for (const s of shapes) poisoned(s).release(); }
+function poisonNext(...shapes: number[][]) {
+  for (const s of shapes) poisoned(s).release();
+}
 
 function data(N: number, Vp: number, V: number, seed: number) {
   const r = rng(seed);
@@ -23,7 +25,16 @@ function data(N: number, Vp: number, V: number, seed: number) {
 }
 
 describe('crossEntropy', () => {
-  const cases: { name: string; N: number; Vp: number; V: number; weights?: boolean; inPlace?: boolean; limit?: number; grad?: boolean }[] = [
+  const cases: {
+    name: string;
+    N: number;
+    Vp: number;
+    V: number;
+    weights?: boolean;
+    inPlace?: boolean;
+    limit?: number;
+    grad?: boolean;
+  }[] = [
     { name: 'weights, ignore index, padded vocab', N: 37, Vp: 70, V: 61, weights: true },
     { name: 'no weights, vocab = Vp > 256', N: 9, Vp: 301, V: 301 },
     { name: 'in place', N: 37, Vp: 70, V: 61, weights: true, inPlace: true },
@@ -41,12 +52,23 @@ describe('crossEntropy', () => {
       if (c.limit) await setMaxBinding(c.limit);
       poisonNext([c.N, c.Vp], [1], [c.N]);
       const r = crossEntropy(L, Tensor.from(targets, [c.N], 'i32'), {
-        vocab: c.V, normalizer, weights: c.weights ? Tensor.from(weights, [c.N]) : undefined, grad: c.grad, inPlace: c.inPlace,
+        vocab: c.V,
+        normalizer,
+        weights: c.weights ? Tensor.from(weights, [c.N]) : undefined,
+        grad: c.grad,
+        inPlace: c.inPlace,
       });
-      const want = ref.crossEntropy(logits, targets, c.N, c.Vp, { vocab: c.V, normalizer, weights: c.weights ? weights : undefined });
+      const want = ref.crossEntropy(logits, targets, c.N, c.Vp, {
+        vocab: c.V,
+        normalizer,
+        weights: c.weights ? weights : undefined,
+      });
       expectClose(await r.losses.toArray(), want.losses, 1e-5, 1e-5, 'losses');
       expectClose(await r.loss.toArray(), [want.loss], 1e-5, 1e-6, 'loss');
-      if (c.grad === false) { expect(r.dlogits).toBeUndefined(); return; }
+      if (c.grad === false) {
+        expect(r.dlogits).toBeUndefined();
+        return;
+      }
       expect(r.dlogits === L).toBe(!!c.inPlace);
       expectClose(await r.dlogits!.toArray(), want.dlogits, 1e-4, 1e-7, 'dlogits');
     });
@@ -62,21 +84,37 @@ describe('crossEntropy', () => {
   });
 
   it('the reference gradient matches finite differences of the reference loss', () => {
-    const N = 4, Vp = 6, V = 5;
+    const N = 4,
+      Vp = 6,
+      V = 5;
     const { logits, targets, weights } = data(N, Vp, V, 3);
     const x = Float64Array.from(logits);
     const o = { vocab: V, normalizer: 3, weights };
     const g = ref.crossEntropy(x, targets, N, Vp, o).dlogits;
     const idx = [0, 3, 4, 5, 8, 13, 20, 23];
-    expectClose(ref.finiteDiff((v) => ref.crossEntropy(v, targets, N, Vp, o).loss, x, idx), idx.map((i) => g[i]), 1e-5, 1e-8, 'fd');
+    expectClose(
+      ref.finiteDiff((v) => ref.crossEntropy(v, targets, N, Vp, o).loss, x, idx),
+      idx.map((i) => g[i]),
+      1e-5,
+      1e-8,
+      'fd',
+    );
   });
 
   it('rejects bad shapes and options naming the op', () => {
     const L = Tensor.empty([4, 10]);
-    expect(() => crossEntropy(L, Tensor.empty([4]), { normalizer: 1 })).toThrow(/crossEntropy: targets has dtype f32, expected i32/);
-    expect(() => crossEntropy(L, Tensor.empty([3], 'i32'), { normalizer: 1 })).toThrow(/crossEntropy: targets \[3\] should hold 4 values for logits \[4,10\]/);
-    expect(() => crossEntropy(L, Tensor.empty([4], 'i32'), { normalizer: 1, vocab: 11 })).toThrow(/crossEntropy: vocab 11 must be in \[1, 10\]/);
+    expect(() => crossEntropy(L, Tensor.empty([4]), { normalizer: 1 })).toThrow(
+      /crossEntropy: targets has dtype f32, expected i32/,
+    );
+    expect(() => crossEntropy(L, Tensor.empty([3], 'i32'), { normalizer: 1 })).toThrow(
+      /crossEntropy: targets \[3\] should hold 4 values for logits \[4,10\]/,
+    );
+    expect(() => crossEntropy(L, Tensor.empty([4], 'i32'), { normalizer: 1, vocab: 11 })).toThrow(
+      /crossEntropy: vocab 11 must be in \[1, 10\]/,
+    );
     expect(() => crossEntropy(L, Tensor.empty([4], 'i32'), { normalizer: 0 })).toThrow(/crossEntropy: normalizer 0/);
-    expect(() => crossEntropy(L, Tensor.empty([4], 'i32'), { normalizer: 1, weights: Tensor.empty([5]) })).toThrow(/crossEntropy: weights \[5\]/);
+    expect(() => crossEntropy(L, Tensor.empty([4], 'i32'), { normalizer: 1, weights: Tensor.empty([5]) })).toThrow(
+      /crossEntropy: weights \[5\]/,
+    );
   });
 });

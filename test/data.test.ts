@@ -6,8 +6,19 @@ import { Tiktoken } from 'js-tiktoken/lite';
 import r50k from 'js-tiktoken/ranks/r50k_base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  type Dataset, type Example, type Tokenizer, buildDataset, encodeExamples, formatStats, loadBatchFile, loadDataset,
-  loadUserData, makeEpoch, packEpoch, qaExample, textExample,
+  type Dataset,
+  type Example,
+  type Tokenizer,
+  buildDataset,
+  encodeExamples,
+  formatStats,
+  loadBatchFile,
+  loadDataset,
+  loadUserData,
+  makeEpoch,
+  packEpoch,
+  qaExample,
+  textExample,
 } from '../src/data/index.ts';
 import { namesOf } from '../src/data/build.ts';
 import { parsePersonGloss } from '../src/data/gloss.ts';
@@ -84,15 +95,33 @@ describe('WordNet art data', () => {
     expect(findQA(art, 'What was Vincent van Gogh known for?')!.answer).toContain('his use of color');
     expect(findQA(art, 'Where was Vincent van Gogh from?')!.answer).toMatch(/Dutch|Netherlands/);
     // prose joins the facts too
-    expect(art.train.some((x) => x.kind === 'text' && x.text.includes('Vincent van Gogh') && x.text.includes('1853'))).toBe(true);
-    expect(art.train.some((x) => x.kind === 'text' && /Impressionism (is|was) a school of late 19th century/.test(x.text))).toBe(true);
+    expect(
+      art.train.some((x) => x.kind === 'text' && x.text.includes('Vincent van Gogh') && x.text.includes('1853')),
+    ).toBe(true);
+    expect(
+      art.train.some((x) => x.kind === 'text' && /Impressionism (is|was) a school of late 19th century/.test(x.text)),
+    ).toBe(true);
   });
 
   it('asks in many phrasings, and states sane statistics', () => {
-    const templates = new Set(art.train.filter((x) => x.kind === 'qa' && !x.template!.startsWith('group.')).map((x) => x.template));
+    const templates = new Set(
+      art.train.filter((x) => x.kind === 'qa' && !x.template!.startsWith('group.')).map((x) => x.template),
+    );
     expect(templates.size).toBeGreaterThanOrEqual(10);
     expect(art.heldOut.phrasings.length).toBeGreaterThanOrEqual(5);
-    for (const t of ['What is {X}?', 'Tell me about {N}.', 'Who {be} {X}?', 'What {be} {X} known for?', 'Define {N}.', 'What kind of art is {X}?', 'Explain {N}.', 'What does the term {N} mean?', 'Describe {X}.', 'When did {X} live?', 'Where {be} {X} from?']) {
+    for (const t of [
+      'What is {X}?',
+      'Tell me about {N}.',
+      'Who {be} {X}?',
+      'What {be} {X} known for?',
+      'Define {N}.',
+      'What kind of art is {X}?',
+      'Explain {N}.',
+      'What does the term {N} mean?',
+      'Describe {X}.',
+      'When did {X} live?',
+      'Where {be} {X} from?',
+    ]) {
       expect(templates.has(t), t).toBe(true);
     }
     const s = art.stats;
@@ -112,7 +141,8 @@ describe('WordNet art data', () => {
   it('builds the core mix: the most connected art entities, each in many passages and phrasings', () => {
     const core = buildDataset({ mix: 'core' });
     const trained = new Set(core.train.map((x) => x.entity).filter((k) => k && !k.startsWith('group:')));
-    for (const k of ['impressionism', 'vincent van gogh', 'claude monet', 'pablo picasso', 'cubism', 'renaissance']) expect(trained.has(k), k).toBe(true);
+    for (const k of ['impressionism', 'vincent van gogh', 'claude monet', 'pablo picasso', 'cubism', 'renaissance'])
+      expect(trained.has(k), k).toBe(true);
     expect(trained.size).toBeGreaterThan(50);
     expect(trained.size).toBeLessThan(art.stats.entities.total / 4);
     for (const k of trained) {
@@ -127,12 +157,18 @@ describe('WordNet art data', () => {
     const asked = new Set(core.val.phrasings.map((x) => x.entity));
     for (const k of trained) expect(asked.has(k), k).toBe(true);
     // an entity's text is the same whatever the mix: the core's first rendering is the art mix's
-    const monet = (ds: Dataset) => ds.train.filter((x) => x.entity === 'claude monet' && x.kind === 'text').map((x) => x.text);
+    const monet = (ds: Dataset) =>
+      ds.train.filter((x) => x.entity === 'claude monet' && x.kind === 'text').map((x) => x.text);
     expect(monet(core).slice(0, monet(art).length)).toEqual(monet(art));
   });
 
   it('makes noisy copies of questions that keep the name and add only fillers', () => {
-    const templateWords = new Set(INTENTS.flatMap((i) => [...i.train, ...i.val]).join(' ').toLowerCase().match(/[a-z']+/g));
+    const templateWords = new Set(
+      INTENTS.flatMap((i) => [...i.train, ...i.val])
+        .join(' ')
+        .toLowerCase()
+        .match(/[a-z']+/g),
+    );
     for (const f of FILLERS) expect(templateWords.has(f), f).toBe(false);
     const q = 'What was the birth year of Vincent van Gogh?';
     const words = new Set(q.toLowerCase().match(/[a-z']+/g));
@@ -140,7 +176,11 @@ describe('WordNet art data', () => {
     for (let seed = 0; seed < 200; seed++) {
       const n = noisy(q, 'Vincent van Gogh', new Rng(seed));
       expect(n).toContain('Vincent van Gogh');
-      for (const w of n.replace('Vincent van Gogh', '').toLowerCase().match(/[a-z']+/g) ?? []) expect(words.has(w) || FILLERS.includes(w), `${w} in ${n}`).toBe(true);
+      for (const w of n
+        .replace('Vincent van Gogh', '')
+        .toLowerCase()
+        .match(/[a-z']+/g) ?? [])
+        expect(words.has(w) || FILLERS.includes(w), `${w} in ${n}`).toBe(true);
       seen.add(n);
     }
     expect(seen.size).toBeGreaterThan(150); // mostly different copies
@@ -175,22 +215,44 @@ describe('WordNet art data', () => {
     const vg = (ds: Dataset) => ds.train.filter((x) => x.entity === 'vincent van gogh').map((x) => x.text);
     expect(vg(mixed)).toEqual(vg(art));
     const hay = mixed.train.map((x) => x.text.toLowerCase()).join('\n');
-    for (const n of mixed.heldOut.entities) expect(new RegExp(`(^|[^a-z0-9])${escapeRe(n.toLowerCase())}($|[^a-z0-9])`).test(hay), n).toBe(false);
+    for (const n of mixed.heldOut.entities)
+      expect(new RegExp(`(^|[^a-z0-9])${escapeRe(n.toLowerCase())}($|[^a-z0-9])`).test(hay), n).toBe(false);
   });
 
   it('parses person glosses', () => {
     const p = parsePersonGloss('Dutch Post-impressionist painter noted for his use of color (1853-1890)');
-    expect(p).toMatchObject({ nationality: 'Dutch', country: 'the Netherlands', head: 'Dutch Post-impressionist painter', pronoun: 'he', living: false });
+    expect(p).toMatchObject({
+      nationality: 'Dutch',
+      country: 'the Netherlands',
+      head: 'Dutch Post-impressionist painter',
+      pronoun: 'he',
+      living: false,
+    });
     expect(p.life).toMatchObject({ born: '1853', died: '1890' });
     expect(p.knownFor).toBe('was noted for his use of color');
-    const q = parsePersonGloss('United States painter (born in the Netherlands) who was a leading American exponent of abstract expressionism (1904-1997)');
-    expect(q).toMatchObject({ nationality: 'United States', nationalityAdj: 'American', birthplace: 'the Netherlands' });
+    const q = parsePersonGloss(
+      'United States painter (born in the Netherlands) who was a leading American exponent of abstract expressionism (1904-1997)',
+    );
+    expect(q).toMatchObject({
+      nationality: 'United States',
+      nationalityAdj: 'American',
+      birthplace: 'the Netherlands',
+    });
     expect(q.predicates[0]).toBe('was a leading American exponent of abstract expressionism');
     const r = parsePersonGloss('Greek sculptor (4th century BC)');
     expect(r.life?.century).toBe('4th century BC');
-    expect(parsePersonGloss('ancient Greek sculptor (370-330 BC)').life).toMatchObject({ born: '370 BC', died: '330 BC' });
-    expect(parsePersonGloss('United States pop artist (born 1928)')).toMatchObject({ living: true, life: { born: '1928' } });
-    expect(namesOf({ name: 'Vincent van Gogh', short: 'van Gogh', aliases: [] } as never)).toEqual(['Vincent van Gogh', 'van Gogh']);
+    expect(parsePersonGloss('ancient Greek sculptor (370-330 BC)').life).toMatchObject({
+      born: '370 BC',
+      died: '330 BC',
+    });
+    expect(parsePersonGloss('United States pop artist (born 1928)')).toMatchObject({
+      living: true,
+      life: { born: '1928' },
+    });
+    expect(namesOf({ name: 'Vincent van Gogh', short: 'van Gogh', aliases: [] } as never)).toEqual([
+      'Vincent van Gogh',
+      'van Gogh',
+    ]);
   });
 });
 
@@ -210,19 +272,34 @@ describe('user data', () => {
         '',
         JSON.stringify({ question: 'What is fresco?', answer: 'A mural painted on wet plaster.' }),
         JSON.stringify({ prompt: 'Who painted the Sistine Chapel ceiling?', completion: 'Michelangelo.' }),
-        JSON.stringify({ messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hi?' }, { role: 'assistant', content: 'Hello.' }, { role: 'user', content: 'What is cubism?' }, { role: 'assistant', content: 'An art movement.' }] }),
+        JSON.stringify({
+          messages: [
+            { role: 'system', content: 'Be brief.' },
+            { role: 'user', content: 'Hi?' },
+            { role: 'assistant', content: 'Hello.' },
+            { role: 'user', content: 'What is cubism?' },
+            { role: 'assistant', content: 'An art movement.' },
+          ],
+        }),
       ].join('\n'),
     );
     const ex = loadUserData([txt, jsonl]);
     expect(ex.map((x) => x.kind)).toEqual(['text', 'text', 'text', 'text', 'qa', 'qa', 'qa']);
     expect(ex[0].text).toBe('First passage\nstill first.<|endoftext|>');
-    expect(ex[4]).toMatchObject({ prompt: 'Q: What is fresco?\nA:', answer: 'A mural painted on wet plaster.', text: 'Q: What is fresco?\nA: A mural painted on wet plaster.<|endoftext|>' });
+    expect(ex[4]).toMatchObject({
+      prompt: 'Q: What is fresco?\nA:',
+      answer: 'A mural painted on wet plaster.',
+      text: 'Q: What is fresco?\nA: A mural painted on wet plaster.<|endoftext|>',
+    });
     expect(ex[5].prompt).toBe('Q: Who painted the Sistine Chapel ceiling?\nA:');
     expect(ex[6]).toMatchObject({ prompt: 'Q: Hi?\nA: Hello.\nQ: What is cubism?\nA:', answer: 'An art movement.' });
   });
 
   it('fails with one line naming the file and line', () => {
-    const bad = write('bad.jsonl', `${JSON.stringify({ text: 'ok' })}\n${JSON.stringify({ question: 'q', answer: 'a' })}\n{"question": "no answer"\n`);
+    const bad = write(
+      'bad.jsonl',
+      `${JSON.stringify({ text: 'ok' })}\n${JSON.stringify({ question: 'q', answer: 'a' })}\n{"question": "no answer"\n`,
+    );
     expect(() => loadUserData([bad])).toThrow(new RegExp(`^${escapeRe(bad)}:3: invalid JSON`));
     const wrong = write('wrong.jsonl', `${JSON.stringify({ text: 'ok' })}\n${JSON.stringify({ foo: 1 })}\n`);
     expect(() => loadUserData([wrong])).toThrow(new RegExp(`${escapeRe(wrong)}:2: unknown record`));
@@ -234,7 +311,9 @@ describe('user data', () => {
     expect(() => loadUserData([write('empty.jsonl', '\n \n')])).toThrow(/empty\.jsonl: file is empty/);
     expect(() => loadUserData([write('x.csv', 'a,b')])).toThrow(/x\.csv: unsupported file type/);
     // a 60,000-letter word would take the tokenizer hours: refused before tokenizing, naming the line
-    expect(() => loadUserData([write('long.txt', `fine\n\n${'a'.repeat(60_000)}\n`)])).toThrow(/long\.txt:3: a run of 60000 characters without a space/);
+    expect(() => loadUserData([write('long.txt', `fine\n\n${'a'.repeat(60_000)}\n`)])).toThrow(
+      /long\.txt:3: a run of 60000 characters without a space/,
+    );
     // a UTF-8 byte-order mark (Windows editors write one) is accepted
     expect(loadUserData([write('bom.jsonl', `\uFEFF${JSON.stringify({ text: 'ok' })}\n`)])).toHaveLength(1);
     try {
@@ -311,7 +390,15 @@ describe('batching', () => {
 
   it('loads a batch file and rejects bad ones naming the file and row', () => {
     const ok = join(dir, 'ok.json');
-    writeFileSync(ok, JSON.stringify({ tokens: [[1, 2, 3, 4], [5, 6, 7, 8]] }));
+    writeFileSync(
+      ok,
+      JSON.stringify({
+        tokens: [
+          [1, 2, 3, 4],
+          [5, 6, 7, 8],
+        ],
+      }),
+    );
     const b = loadBatchFile(ok, 50257);
     expect(b).toMatchObject({ B: 2, T: 3 });
     expect(Array.from(b.tokens)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
@@ -321,11 +408,29 @@ describe('batching', () => {
       writeFileSync(p, JSON.stringify(data));
       return () => loadBatchFile(p, 50257, 16);
     };
-    expect(bad('ragged.json', { tokens: [[1, 2, 3], [1, 2]] })).toThrow(/ragged\.json: row 1: has 2 tokens, row 0 has 3/);
-    expect(bad('float.json', { tokens: [[1, 2, 3], [1, 2.5, 3]] })).toThrow(/float\.json: row 1, position 1: 2\.5 is not an integer/);
-    expect(bad('big.json', { tokens: [[1, 2, 50257]] })).toThrow(/big\.json: row 0, position 2: token id 50257 is outside the vocabulary/);
+    expect(
+      bad('ragged.json', {
+        tokens: [
+          [1, 2, 3],
+          [1, 2],
+        ],
+      }),
+    ).toThrow(/ragged\.json: row 1: has 2 tokens, row 0 has 3/);
+    expect(
+      bad('float.json', {
+        tokens: [
+          [1, 2, 3],
+          [1, 2.5, 3],
+        ],
+      }),
+    ).toThrow(/float\.json: row 1, position 1: 2\.5 is not an integer/);
+    expect(bad('big.json', { tokens: [[1, 2, 50257]] })).toThrow(
+      /big\.json: row 0, position 2: token id 50257 is outside the vocabulary/,
+    );
     expect(bad('neg.json', { tokens: [[-1, 2]] })).toThrow(/neg\.json: row 0, position 0/);
-    expect(bad('long.json', { tokens: [Array.from({ length: 18 }, () => 1)] })).toThrow(/long\.json: .*exceeds the model's context 16/);
+    expect(bad('long.json', { tokens: [Array.from({ length: 18 }, () => 1)] })).toThrow(
+      /long\.json: .*exceeds the model's context 16/,
+    );
     expect(bad('shape.json', { rows: [] })).toThrow(/shape\.json: expected \{"tokens"/);
   });
 });

@@ -3,7 +3,15 @@ import { describe, it, expect } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseDriver, describeDriver, parseAptPolicy, compareDebVersions, newerLavapipe, lavapipeAdvice, vulkanIcds } from '../src/gpu/driver.ts';
+import {
+  parseDriver,
+  describeDriver,
+  parseAptPolicy,
+  compareDebVersions,
+  newerLavapipe,
+  lavapipeAdvice,
+  vulkanIcds,
+} from '../src/gpu/driver.ts';
 
 const BOOKWORM = `mesa-vulkan-drivers:
   Installed: 25.0.7-2~bpo12+1
@@ -45,14 +53,28 @@ const NONE = `mesa-vulkan-drivers:
 
 describe('parseDriver', () => {
   it("Dawn's lavapipe adapter info", () => {
-    const d = parseDriver({ description: 'llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1', device: 'llvmpipe-llvm-15-0-6-256-bits-' });
-    expect(d).toEqual({ name: 'llvmpipe', mesa: '25.0.7', mesaPackage: '25.0.7-2~bpo12+1', llvm: '15.0.6', simdBits: 256 });
+    const d = parseDriver({
+      description: 'llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1',
+      device: 'llvmpipe-llvm-15-0-6-256-bits-',
+    });
+    expect(d).toEqual({
+      name: 'llvmpipe',
+      mesa: '25.0.7',
+      mesaPackage: '25.0.7-2~bpo12+1',
+      llvm: '15.0.6',
+      simdBits: 256,
+    });
     expect(describeDriver(d)).toBe('Mesa 25.0.7 (25.0.7-2~bpo12+1), LLVM 15.0.6, 256-bit SIMD');
   });
   it("Vulkan's device name, and the LLVM version from the device slug alone", () => {
-    expect(parseDriver({ description: 'llvmpipe (LLVM 19.1.7, 512 bits)' })).toEqual({ name: 'llvmpipe', llvm: '19.1.7', simdBits: 512 });
-    expect(parseDriver({ device: 'llvmpipe-llvm-19-1-7-256-bits-', description: 'llvmpipe: Mesa 26.1.6-1~bpo13+1 0.0.1' }))
-      .toMatchObject({ mesa: '26.1.6', mesaPackage: '26.1.6-1~bpo13+1', llvm: '19.1.7' });
+    expect(parseDriver({ description: 'llvmpipe (LLVM 19.1.7, 512 bits)' })).toEqual({
+      name: 'llvmpipe',
+      llvm: '19.1.7',
+      simdBits: 512,
+    });
+    expect(
+      parseDriver({ device: 'llvmpipe-llvm-19-1-7-256-bits-', description: 'llvmpipe: Mesa 26.1.6-1~bpo13+1 0.0.1' }),
+    ).toMatchObject({ mesa: '26.1.6', mesaPackage: '26.1.6-1~bpo13+1', llvm: '19.1.7' });
   });
   it('a hardware GPU: nothing Mesa', () => {
     expect(describeDriver(parseDriver({ description: 'NVIDIA GeForce RTX 4090', device: '' }))).toBe('');
@@ -81,18 +103,27 @@ describe('apt-cache policy', () => {
   it('names a newer lavapipe and the command that installs it', () => {
     expect(newerLavapipe(parseAptPolicy(BOOKWORM))).toBeUndefined();
     expect(newerLavapipe(parseAptPolicy(TRIXIE_BPO))).toEqual({
-      version: '26.1.6-1~bpo13+1', suite: 'trixie-backports', command: 'apt-get install -y -t trixie-backports mesa-vulkan-drivers',
+      version: '26.1.6-1~bpo13+1',
+      suite: 'trixie-backports',
+      command: 'apt-get install -y -t trixie-backports mesa-vulkan-drivers',
     });
-    expect(newerLavapipe(parseAptPolicy(NOBLE))).toMatchObject({ version: '24.2.8-1ubuntu1~24.04.1', command: 'apt-get install -y mesa-vulkan-drivers' });
+    expect(newerLavapipe(parseAptPolicy(NOBLE))).toMatchObject({
+      version: '24.2.8-1ubuntu1~24.04.1',
+      command: 'apt-get install -y mesa-vulkan-drivers',
+    });
     expect(newerLavapipe(parseAptPolicy(NONE))).toBeUndefined();
   });
 });
 
 describe('lavapipeAdvice', () => {
   it('says what is installed and names the newer one with its command', () => {
-    expect(lavapipeAdvice(parseAptPolicy(BOOKWORM), 'bookworm')).toEqual(["25.0.7-2~bpo12+1 installed, the newest in this machine's apt sources"]);
+    expect(lavapipeAdvice(parseAptPolicy(BOOKWORM), 'bookworm')).toEqual([
+      "25.0.7-2~bpo12+1 installed, the newest in this machine's apt sources",
+    ]);
     const t = lavapipeAdvice(parseAptPolicy(TRIXIE_BPO), 'trixie');
-    expect(t[0]).toBe('25.0.7-6 installed; newer: 26.1.6-1~bpo13+1 from trixie-backports; as root: apt-get install -y -t trixie-backports mesa-vulkan-drivers');
+    expect(t[0]).toBe(
+      '25.0.7-6 installed; newer: 26.1.6-1~bpo13+1 from trixie-backports; as root: apt-get install -y -t trixie-backports mesa-vulkan-drivers',
+    );
     expect(t[1]).toContain('slower on the texture attention');
   });
   it('on trixie without trixie-backports configured, points at LAVAPIPE=backports', () => {
@@ -106,9 +137,11 @@ describe('lavapipeAdvice', () => {
 describe('vulkanIcds', () => {
   it('names each manifest and whether its library exists', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'icd-'));
-    fs.mkdirSync(path.join(dir, 'icd.d')); fs.mkdirSync(path.join(dir, 'lib'));
+    fs.mkdirSync(path.join(dir, 'icd.d'));
+    fs.mkdirSync(path.join(dir, 'lib'));
     fs.writeFileSync(path.join(dir, 'lib/libvulkan_lvp.so'), '');
-    const icd = (name: string, lib: string) => fs.writeFileSync(path.join(dir, 'icd.d', name), JSON.stringify({ ICD: { library_path: lib } }));
+    const icd = (name: string, lib: string) =>
+      fs.writeFileSync(path.join(dir, 'icd.d', name), JSON.stringify({ ICD: { library_path: lib } }));
     icd('lvp_icd.json', 'libvulkan_lvp.so');
     icd('stale_icd.json', '/nonexistent/libvulkan_old.so');
     icd('rel_icd.json', '../lib/libvulkan_lvp.so');
@@ -121,6 +154,8 @@ describe('vulkanIcds', () => {
       ['stale_icd.json', false, 'library /nonexistent/libvulkan_old.so not found'],
     ]);
     // VK_DRIVER_FILES replaces the folders; a missing file is named
-    expect(vulkanIcds({ VK_DRIVER_FILES: `${dir}/gone.json` }, [], [])).toEqual([{ file: `${dir}/gone.json`, found: false, problem: 'no such file' }]);
+    expect(vulkanIcds({ VK_DRIVER_FILES: `${dir}/gone.json` }, [], [])).toEqual([
+      { file: `${dir}/gone.json`, found: false, problem: 'no such file' },
+    ]);
   });
 });

@@ -16,7 +16,8 @@ export function randn(n: number, seed: number, scale = 1): Float32Array {
   const r = rng(seed);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
-    const u = Math.max(r(), 1e-12), v = r();
+    const u = Math.max(r(), 1e-12),
+      v = r();
     out[i] = scale * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
   }
   return out;
@@ -32,12 +33,17 @@ export function poisoned(shape: number[]): Tensor {
 /** Every element finite and within atol + rtol·|ref| of the reference. */
 export function expectClose(got: ArrayLike<number>, ref: ArrayLike<number>, rtol = 1e-4, atol = 1e-4, what = '') {
   expect(got.length, `${what} length`).toBe(ref.length);
-  let worst = -1, worstErr = 0;
+  let worst = -1,
+    worstErr = 0;
   for (let i = 0; i < ref.length; i++) {
-    const g = got[i], r = ref[i];
+    const g = got[i],
+      r = ref[i];
     const err = Math.abs(g - r);
     if (!Number.isFinite(g) || !(err <= atol + rtol * Math.abs(r))) {
-      if (worst < 0 || !Number.isFinite(g) || err > worstErr) { worst = i; worstErr = Number.isFinite(g) ? err : Infinity; }
+      if (worst < 0 || !Number.isFinite(g) || err > worstErr) {
+        worst = i;
+        worstErr = Number.isFinite(g) ? err : Infinity;
+      }
     }
   }
   if (worst >= 0) {
@@ -47,7 +53,11 @@ export function expectClose(got: ArrayLike<number>, ref: ArrayLike<number>, rtol
 
 /** relative L2 error ||got - ref|| / ||ref|| */
 export function relL2(got: ArrayLike<number>, ref: ArrayLike<number>): number {
-  let num = 0, den = 0;
-  for (let i = 0; i < ref.length; i++) { num += (got[i] - ref[i]) ** 2; den += ref[i] ** 2; }
+  let num = 0,
+    den = 0;
+  for (let i = 0; i < ref.length; i++) {
+    num += (got[i] - ref[i]) ** 2;
+    den += ref[i] ** 2;
+  }
   return Math.sqrt(num / Math.max(den, 1e-30));
 }

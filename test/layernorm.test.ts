@@ -6,41 +6,62 @@ import { layernormForward, layernormBackward, layernormOptions } from '../src/op
 import * as ref from '../src/ref/transformer.ts';
 
 beforeAll(setup);
-afterEach(() => { layernormOptions.subgroups = true; return setMaxBinding(undefined); });
+afterEach(() => {
+  layernormOptions.subgroups = true;
+  return setMaxBinding(undefined);
+});
 
 /** Make the pool hand out NaN-filled buffers for the next allocations of these shapes. */
-function poisonNext(...shapes: number[][]) { for (const s of shapes) poisoned(s).release(); }
+function poisonNext(...shapes: number[][]) {
+  for (const s of shapes) poisoned(s).release();
+}
 
 describe('layernorm', () => {
   const cases: { N: number; C: number; limit?: number }[] = [
-    { N: 1, C: 48 }, { N: 17, C: 96 }, { N: 67, C: 48 }, { N: 33, C: 384 }, { N: 5, C: 7 },
+    { N: 1, C: 48 },
+    { N: 17, C: 96 },
+    { N: 67, C: 48 },
+    { N: 33, C: 384 },
+    { N: 5, C: 7 },
     { N: 45, C: 48, limit: 4096 }, // x, y, dy, dx in row chunks
   ];
-  for (const { N, C, limit } of cases) for (const sub of [true, false]) {
-    it(`N=${N} C=${C}${limit ? ' (small binding limit)' : ''}, ${sub ? 'subgroup' : 'workgroup-tree'} rows: forward and backward vs float64`, async () => {
-      layernormOptions.subgroups = sub;
-      // an offset mean and a large scale: a one-pass variance would lose digits
-      const x = randn(N * C, 1, 3).map((v) => v + 5);
-      const w = randn(C, 2), b = randn(C, 3), dy = randn(N * C, 4);
-      if (limit) await setMaxBinding(limit);
-      poisonNext([N, C], [N], [N]);
-      const f = layernormForward(Tensor.from(x, [N, C]), Tensor.from(w, [C]), Tensor.from(b, [C]));
-      const want = ref.layernormForward(x, w, b, N, C);
-      expectClose(await f.y.toArray(), want.y, 1e-4, 1e-4, 'y');
-      expectClose(await f.mean.toArray(), want.mean, 1e-5, 1e-5, 'mean');
-      expectClose(await f.rstd.toArray(), want.rstd, 1e-4, 1e-5, 'rstd');
-      poisonNext([N, C], [C], [C]);
-      const g = layernormBackward(Tensor.from(dy, [N, C]), Tensor.from(x, [N, C]), Tensor.from(w, [C]), f.mean, f.rstd);
-      const wg = ref.layernormBackward(dy, x, w, N, C);
-      expectClose(await g.dx.toArray(), wg.dx, 1e-3, 1e-4, 'dx');
-      expectClose(await g.dw.toArray(), wg.dw, 1e-4, 1e-4, 'dw');
-      expectClose(await g.db.toArray(), wg.db, 1e-4, 1e-4, 'db');
-    });
-  }
+  for (const { N, C, limit } of cases)
+    for (const sub of [true, false]) {
+      it(`N=${N} C=${C}${limit ? ' (small binding limit)' : ''}, ${sub ? 'subgroup' : 'workgroup-tree'} rows: forward and backward vs float64`, async () => {
+        layernormOptions.subgroups = sub;
+        // an offset mean and a large scale: a one-pass variance would lose digits
+        const x = randn(N * C, 1, 3).map((v) => v + 5);
+        const w = randn(C, 2),
+          b = randn(C, 3),
+          dy = randn(N * C, 4);
+        if (limit) await setMaxBinding(limit);
+        poisonNext([N, C], [N], [N]);
+        const f = layernormForward(Tensor.from(x, [N, C]), Tensor.from(w, [C]), Tensor.from(b, [C]));
+        const want = ref.layernormForward(x, w, b, N, C);
+        expectClose(await f.y.toArray(), want.y, 1e-4, 1e-4, 'y');
+        expectClose(await f.mean.toArray(), want.mean, 1e-5, 1e-5, 'mean');
+        expectClose(await f.rstd.toArray(), want.rstd, 1e-4, 1e-5, 'rstd');
+        poisonNext([N, C], [C], [C]);
+        const g = layernormBackward(
+          Tensor.from(dy, [N, C]),
+          Tensor.from(x, [N, C]),
+          Tensor.from(w, [C]),
+          f.mean,
+          f.rstd,
+        );
+        const wg = ref.layernormBackward(dy, x, w, N, C);
+        expectClose(await g.dx.toArray(), wg.dx, 1e-3, 1e-4, 'dx');
+        expectClose(await g.dw.toArray(), wg.dw, 1e-4, 1e-4, 'dw');
+        expectClose(await g.db.toArray(), wg.db, 1e-4, 1e-4, 'db');
+      });
+    }
 
   it('backward reductions are deterministic', async () => {
-    const N = 300, C = 96;
-    const x = Tensor.from(randn(N * C, 5), [N, C]), w = Tensor.from(randn(C, 6), [C]), b = Tensor.from(randn(C, 7), [C]);
+    const N = 300,
+      C = 96;
+    const x = Tensor.from(randn(N * C, 5), [N, C]),
+      w = Tensor.from(randn(C, 6), [C]),
+      b = Tensor.from(randn(C, 7), [C]);
     const dy = Tensor.from(randn(N * C, 8), [N, C]);
     const f = layernormForward(x, w, b);
     const a = await layernormBackward(dy, x, w, f.mean, f.rstd).dw.toArray();
@@ -49,21 +70,49 @@ describe('layernorm', () => {
   });
 
   it('the reference gradient matches finite differences of the reference forward', () => {
-    const N = 3, C = 5;
-    const x = Float64Array.from(randn(N * C, 9)), w = Float64Array.from(randn(C, 10)), b = Float64Array.from(randn(C, 11));
+    const N = 3,
+      C = 5;
+    const x = Float64Array.from(randn(N * C, 9)),
+      w = Float64Array.from(randn(C, 10)),
+      b = Float64Array.from(randn(C, 11));
     const r = randn(N * C, 12);
     const g = ref.layernormBackward(r, x, w, N, C);
-    const L = (xx: Float64Array, ww: Float64Array, bb: Float64Array) => ref.dot(ref.layernormForward(xx, ww, bb, N, C).y, r);
+    const L = (xx: Float64Array, ww: Float64Array, bb: Float64Array) =>
+      ref.dot(ref.layernormForward(xx, ww, bb, N, C).y, r);
     const ix = [0, 4, 7, 14];
-    expectClose(ref.finiteDiff((v) => L(v, w, b), x, ix), ix.map((i) => g.dx[i]), 1e-5, 1e-7, 'dx fd');
-    expectClose(ref.finiteDiff((v) => L(x, v, b), w, [0, 3]), [g.dw[0], g.dw[3]], 1e-5, 1e-7, 'dw fd');
-    expectClose(ref.finiteDiff((v) => L(x, w, v), b, [1, 4]), [g.db[1], g.db[4]], 1e-5, 1e-7, 'db fd');
+    expectClose(
+      ref.finiteDiff((v) => L(v, w, b), x, ix),
+      ix.map((i) => g.dx[i]),
+      1e-5,
+      1e-7,
+      'dx fd',
+    );
+    expectClose(
+      ref.finiteDiff((v) => L(x, v, b), w, [0, 3]),
+      [g.dw[0], g.dw[3]],
+      1e-5,
+      1e-7,
+      'dw fd',
+    );
+    expectClose(
+      ref.finiteDiff((v) => L(x, w, v), b, [1, 4]),
+      [g.db[1], g.db[4]],
+      1e-5,
+      1e-7,
+      'db fd',
+    );
   });
 
   it('rejects bad shapes naming the op', () => {
     const x = Tensor.empty([4, 8]);
-    expect(() => layernormForward(x, Tensor.empty([7]), Tensor.empty([8]))).toThrow(/layernormForward: w has shape \[7\], expected \[8\]/);
-    expect(() => layernormForward(Tensor.empty([4, 8], 'i32'), Tensor.empty([8]), Tensor.empty([8]))).toThrow(/layernormForward: x has dtype i32/);
-    expect(() => layernormBackward(Tensor.empty([4, 8]), x, Tensor.empty([8]), Tensor.empty([3]), Tensor.empty([4]))).toThrow(/layernormBackward: mean has shape \[3\], expected \[4\]/);
+    expect(() => layernormForward(x, Tensor.empty([7]), Tensor.empty([8]))).toThrow(
+      /layernormForward: w has shape \[7\], expected \[8\]/,
+    );
+    expect(() => layernormForward(Tensor.empty([4, 8], 'i32'), Tensor.empty([8]), Tensor.empty([8]))).toThrow(
+      /layernormForward: x has dtype i32/,
+    );
+    expect(() =>
+      layernormBackward(Tensor.empty([4, 8]), x, Tensor.empty([8]), Tensor.empty([3]), Tensor.empty([4])),
+    ).toThrow(/layernormBackward: mean has shape \[3\], expected \[4\]/);
   });
 });

@@ -31,7 +31,9 @@ describe('run directory lock', () => {
     expect(() => lockRunDir(path.join(root, 'file'), () => {})).toThrow(/is a file, not a run directory/);
     if (process.getuid?.() !== 0) {
       fs.mkdirSync(path.join(root, 'ro'), { mode: 0o555 });
-      expect(() => lockRunDir(path.join(root, 'ro', 'run'), () => {})).toThrow(/cannot write into .*ro\/run \(EACCES: read-only, or not yours\)/);
+      expect(() => lockRunDir(path.join(root, 'ro', 'run'), () => {})).toThrow(
+        /cannot write into .*ro\/run \(EACCES: read-only, or not yours\)/,
+      );
     }
     fs.rmSync(root, { recursive: true, force: true });
   });

@@ -8,61 +8,125 @@ import { setMaxBinding } from '../src/gpu/device.ts';
 import { sync } from '../src/gpu/runtime.ts';
 import { setAutotuneFile, tuneEntry } from '../src/gpu/autotune.ts';
 import {
-  matmul, autotuneMatmul, resolveVariant, availableVariants, matmulLimits, texturePoolStats, MATMUL_VARIANTS, TILED, TEX,
+  matmul,
+  autotuneMatmul,
+  resolveVariant,
+  availableVariants,
+  matmulLimits,
+  texturePoolStats,
+  MATMUL_VARIANTS,
+  TILED,
+  TEX,
   type MatmulVariant,
 } from '../src/ops/matmul.ts';
 import * as ref from '../src/ref/cpu.ts';
 
 beforeAll(setup);
-afterEach(async () => { await setMaxBinding(undefined); matmulLimits.maxTexture = undefined; });
+afterEach(async () => {
+  await setMaxBinding(undefined);
+  matmulLimits.maxTexture = undefined;
+});
 
 interface Case {
-  variant: MatmulVariant; M: number; N: number; K: number; transA?: boolean; transB?: boolean;
-  Z?: number; bBatched?: boolean; bias?: boolean; gelu?: boolean; alpha?: number; beta?: number;
+  variant: MatmulVariant;
+  M: number;
+  N: number;
+  K: number;
+  transA?: boolean;
+  transB?: boolean;
+  Z?: number;
+  bBatched?: boolean;
+  bias?: boolean;
+  gelu?: boolean;
+  alpha?: number;
+  beta?: number;
 }
 
 let seed = 1;
 /** Run one product on the GPU (into a NaN-poisoned or pre-filled output) and compare with the float64 reference. */
 async function check(c: Case) {
   const { M, N, K, transA = false, transB = false } = c;
-  const Z = c.Z ?? 1, bz = c.bBatched ? Z : 1;
-  const a = randn(Z * M * K, seed++), b = randn(bz * K * N, seed++), bias = c.bias ? randn(N, seed++) : undefined;
+  const Z = c.Z ?? 1,
+    bz = c.bBatched ? Z : 1;
+  const a = randn(Z * M * K, seed++),
+    b = randn(bz * K * N, seed++),
+    bias = c.bias ? randn(N, seed++) : undefined;
   const batch = (s: number[]) => (c.Z ? [Z, ...s] : s);
   const A = Tensor.from(a, batch(transA ? [K, M] : [M, K]));
-  const B = Tensor.from(b, c.bBatched ? [bz, ...(transB ? [N, K] : [K, N])] : (transB ? [N, K] : [K, N]));
+  const B = Tensor.from(b, c.bBatched ? [bz, ...(transB ? [N, K] : [K, N])] : transB ? [N, K] : [K, N]);
   const old = c.beta ? randn(Z * M * N, seed++) : undefined;
   const out = old ? Tensor.from(old, batch([M, N])) : poisoned(batch([M, N]));
   const tbias = bias ? Tensor.from(bias, [N]) : undefined;
   matmul(A, B, { transA, transB, bias: tbias, gelu: c.gelu, alpha: c.alpha, beta: c.beta, out, variant: c.variant });
-  const want = ref.matmul(a, b, M, N, K, { transA, transB, batch: Z, bBatched: !!c.bBatched, bias, gelu: c.gelu, alpha: c.alpha });
+  const want = ref.matmul(a, b, M, N, K, {
+    transA,
+    transB,
+    batch: Z,
+    bBatched: !!c.bBatched,
+    bias,
+    gelu: c.gelu,
+    alpha: c.alpha,
+  });
   if (old) for (let i = 0; i < want.length; i++) want[i] += c.beta! * old[i];
   const what = `${c.variant} ${transA ? 'T' : 'N'}${transB ? 'T' : 'N'} Z=${Z}${c.bBatched ? '(B batched)' : ''} M=${M} N=${N} K=${K}`;
   expectClose(await out.toArray(), want, 1e-4, 2e-4, what);
   for (const t of [A, B, out, tbias]) t?.release();
 }
 
-const TRANS: [boolean, boolean][] = [[false, false], [false, true], [true, false], [true, true]];
+const TRANS: [boolean, boolean][] = [
+  [false, false],
+  [false, true],
+  [true, false],
+  [true, true],
+];
 const tname = ([ta, tb]: [boolean, boolean]) => `${ta ? 'T' : 'N'}${tb ? 'T' : 'N'}`;
 // none is a multiple of any tile; the last two have N and K multiples of 4 (vec4 loads)
-const SHAPES: [number, number, number][] = [[1, 1, 1], [3, 17, 65], [65, 3, 127], [17, 257, 33], [127, 65, 31], [33, 68, 132], [70, 36, 44], [36, 20, 45], [70, 64, 128]]; // the last: rows of 256 bytes (packed by a copy command)
+const SHAPES: [number, number, number][] = [
+  [1, 1, 1],
+  [3, 17, 65],
+  [65, 3, 127],
+  [17, 257, 33],
+  [127, 65, 31],
+  [33, 68, 132],
+  [70, 36, 44],
+  [36, 20, 45],
+  [70, 64, 128],
+]; // the last: rows of 256 bytes (packed by a copy command)
 
 describe('matmul: every variant x NN/NT/TN/TT x awkward shapes (bias + GELU, alpha)', () => {
   // the subgroup texture variants exist where the adapter has one fixed subgroup size (lavapipe: 8)
-  for (const variant of MATMUL_VARIANTS) for (const tr of TRANS) {
-    it(`${variant} ${tname(tr)}`, async () => {
-      if (!availableVariants().includes(variant)) {
-        // an adapter without the feature refuses the variant by name
-        expect(() => matmul(Tensor.empty([4, 4]), Tensor.empty([4, 4]), { variant: variant as MatmulVariant })).toThrow(new RegExp(variant));
-        return;
-      }
-      for (const [M, N, K] of SHAPES) await check({ variant, M, N, K, transA: tr[0], transB: tr[1], bias: true, gelu: true, alpha: M === 3 ? 0.5 : undefined });
-    });
-  }
+  for (const variant of MATMUL_VARIANTS)
+    for (const tr of TRANS) {
+      it(`${variant} ${tname(tr)}`, async () => {
+        if (!availableVariants().includes(variant)) {
+          // an adapter without the feature refuses the variant by name
+          expect(() =>
+            matmul(Tensor.empty([4, 4]), Tensor.empty([4, 4]), { variant: variant as MatmulVariant }),
+          ).toThrow(new RegExp(variant));
+          return;
+        }
+        for (const [M, N, K] of SHAPES)
+          await check({
+            variant,
+            M,
+            N,
+            K,
+            transA: tr[0],
+            transB: tr[1],
+            bias: true,
+            gelu: true,
+            alpha: M === 3 ? 0.5 : undefined,
+          });
+      });
+    }
   it('gemv: the vec4 entries for decode-sized M (1, 2, 5) with aligned N and K', async () => {
-    for (const tr of TRANS) for (const M of [1, 2, 5]) await check({ variant: 'gemv', M, N: 68, K: 132, transA: tr[0], transB: tr[1], bias: true, gelu: M === 2 });
+    for (const tr of TRANS)
+      for (const M of [1, 2, 5])
+        await check({ variant: 'gemv', M, N: 68, K: 132, transA: tr[0], transB: tr[1], bias: true, gelu: M === 2 });
   });
   it('plain product (no bias, no GELU) of a 257-square, naive / tiled / tex', async () => {
-    for (const variant of ['naive', 'tiled-128x128', 'tex-32x16'] as const) await check({ variant, M: 257, N: 257, K: 257 });
+    for (const variant of ['naive', 'tiled-128x128', 'tex-32x16'] as const)
+      await check({ variant, M: 257, N: 257, K: 257 });
   });
 });
 
@@ -70,14 +134,16 @@ describe('matmul: every variant x NN/NT/TN/TT x awkward shapes (bias + GELU, alp
 const FAMILY: MatmulVariant[] = ['naive', 'tiled-64x64', 'tex-16x16', 'tex-sg-64x16'];
 
 describe('matmul: batched', () => {
-  for (const variant of FAMILY) for (const tr of TRANS.slice(0, 3)) {
-    it(`${variant} ${tname(tr)}: B batched and B broadcast`, async () => {
-      await check({ variant, Z: 3, bBatched: true, M: 17, N: 33, K: 65, transA: tr[0], transB: tr[1], bias: true });
-      await check({ variant, Z: 3, bBatched: false, M: 65, N: 17, K: 31, transA: tr[0], transB: tr[1], gelu: true });
-    });
-  }
+  for (const variant of FAMILY)
+    for (const tr of TRANS.slice(0, 3)) {
+      it(`${variant} ${tname(tr)}: B batched and B broadcast`, async () => {
+        await check({ variant, Z: 3, bBatched: true, M: 17, N: 33, K: 65, transA: tr[0], transB: tr[1], bias: true });
+        await check({ variant, Z: 3, bBatched: false, M: 65, N: 17, K: 31, transA: tr[0], transB: tr[1], gelu: true });
+      });
+    }
   it('auto with batch dims of rank 4 (attention-like [2,3,T,T]·[2,3,T,d])', async () => {
-    const a = randn(2 * 3 * 19 * 19, 5), b = randn(2 * 3 * 19 * 8, 6);
+    const a = randn(2 * 3 * 19 * 19, 5),
+      b = randn(2 * 3 * 19 * 8, 6);
     const out = poisoned([2, 3, 19, 8]);
     matmul(Tensor.from(a, [2, 3, 19, 19]), Tensor.from(b, [2, 3, 19, 8]), { out });
     expectClose(await out.toArray(), ref.matmul(a, b, 19, 8, 19, { batch: 6, bBatched: true }), 1e-4, 2e-4);
@@ -96,15 +162,16 @@ describe('matmul: beta accumulates into out', () => {
 
 describe('matmul: tensors larger than one storage binding', () => {
   // 16 KiB bindings (4096 floats): A, B and C all exceed one, so the product is cut over M, N and K
-  for (const variant of ['naive', 'tiled-64x64', 'tiled-128x128', 'tex-32x16', 'tex-sg-64x16'] as MatmulVariant[]) for (const tr of TRANS.slice(0, 3)) {
-    it(`${variant} ${tname(tr)} with a bias`, async () => {
-      await setMaxBinding(16384);
-      await check({ variant, M: 150, N: 70, K: 93, transA: tr[0], transB: tr[1], bias: true });
-      // K a multiple of 4: the texture variants read a row-major A from its buffer, in windows
-      await check({ variant, M: 150, N: 70, K: 92, transA: tr[0], transB: tr[1], bias: true });
-      await check({ variant, M: 30, N: 170, K: 92, transA: tr[0], transB: tr[1] }); // a transposed A fits: read from its buffer
-    });
-  }
+  for (const variant of ['naive', 'tiled-64x64', 'tiled-128x128', 'tex-32x16', 'tex-sg-64x16'] as MatmulVariant[])
+    for (const tr of TRANS.slice(0, 3)) {
+      it(`${variant} ${tname(tr)} with a bias`, async () => {
+        await setMaxBinding(16384);
+        await check({ variant, M: 150, N: 70, K: 93, transA: tr[0], transB: tr[1], bias: true });
+        // K a multiple of 4: the texture variants read a row-major A from its buffer, in windows
+        await check({ variant, M: 150, N: 70, K: 92, transA: tr[0], transB: tr[1], bias: true });
+        await check({ variant, M: 30, N: 170, K: 92, transA: tr[0], transB: tr[1] }); // a transposed A fits: read from its buffer
+      });
+    }
   // (the texture variant's K blocks come from the texture size limit: tested below)
   it('K blocks with GELU (summed in a temporary, then the epilogue) and with beta', async () => {
     await setMaxBinding(4096);
@@ -133,18 +200,31 @@ describe('matmul: tensors larger than one storage binding', () => {
 
 describe('matmul: API', () => {
   it('rejects mismatched shapes before dispatch', () => {
-    expect(() => matmul(Tensor.empty([3, 4]), Tensor.empty([5, 6]))).toThrow(/matmulNN: A \[3,4\] · B \[5,6\]: inner dimensions 4 and 5 differ/);
-    expect(() => matmul(Tensor.empty([3, 4]), Tensor.empty([5, 4]), { transB: true, bias: Tensor.empty([4]) })).toThrow(/matmulNT: .*bias \[4\] should be \[5\]/);
+    expect(() => matmul(Tensor.empty([3, 4]), Tensor.empty([5, 6]))).toThrow(
+      /matmulNN: A \[3,4\] · B \[5,6\]: inner dimensions 4 and 5 differ/,
+    );
+    expect(() => matmul(Tensor.empty([3, 4]), Tensor.empty([5, 4]), { transB: true, bias: Tensor.empty([4]) })).toThrow(
+      /matmulNT: .*bias \[4\] should be \[5\]/,
+    );
     expect(() => matmul(Tensor.empty([2, 3, 4]), Tensor.empty([3, 4, 5]))).toThrow(/batch dimensions differ/);
-    expect(() => matmul(Tensor.empty([3, 4], 'f16'), Tensor.empty([4, 5]))).toThrow(/matmulNN: .*f32 operands expected/);
-    expect(() => matmul(Tensor.empty([3, 4]), Tensor.empty([4, 5]), { variant: 'bogus' as MatmulVariant })).toThrow(/unknown variant 'bogus'/);
+    expect(() => matmul(Tensor.empty([3, 4], 'f16'), Tensor.empty([4, 5]))).toThrow(
+      /matmulNN: .*f32 operands expected/,
+    );
+    expect(() => matmul(Tensor.empty([3, 4]), Tensor.empty([4, 5]), { variant: 'bogus' as MatmulVariant })).toThrow(
+      /unknown variant 'bogus'/,
+    );
   });
 
   it('K = 0 leaves only the epilogue; M = 0 is a no-op', async () => {
     const bias = randn(5, 9);
     const out = poisoned([3, 5]);
     matmul(Tensor.empty([3, 0]), Tensor.empty([0, 5]), { bias: Tensor.from(bias, [5]), out });
-    expectClose(await out.toArray(), Array.from({ length: 15 }, (_, i) => bias[i % 5]), 0, 0);
+    expectClose(
+      await out.toArray(),
+      Array.from({ length: 15 }, (_, i) => bias[i % 5]),
+      0,
+      0,
+    );
     expect(matmul(Tensor.empty([0, 4]), Tensor.empty([4, 5])).shape).toEqual([0, 5]);
   });
 
@@ -159,11 +239,14 @@ describe('matmul: API', () => {
     setAutotuneFile(path.join(dir, 'none.json'));
     try {
       if (gpu().info.isSoftware) expect(resolveVariant(s, {})).toMatch(/^tex-/);
-    } finally { setAutotuneFile(undefined); }
+    } finally {
+      setAutotuneFile(undefined);
+    }
   });
 
   it('the texture pool reuses packed-operand textures', async () => {
-    const A = Tensor.from(randn(40 * 24, 1), [40, 24]), B = Tensor.from(randn(24 * 52, 2), [24, 52]);
+    const A = Tensor.from(randn(40 * 24, 1), [40, 24]),
+      B = Tensor.from(randn(24 * 52, 2), [24, 52]);
     matmul(A, B, { variant: 'tex-8x16' }).release();
     await sync();
     const before = texturePoolStats.allocations;
@@ -175,7 +258,10 @@ describe('matmul: API', () => {
 
 describe('matmul: autotune', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'autotune-'));
-  afterAll(() => { setAutotuneFile(undefined); fs.rmSync(dir, { recursive: true, force: true }); });
+  afterAll(() => {
+    setAutotuneFile(undefined);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 
   it('times the candidates once, caches the winner on disk, and auto uses it', async () => {
     const file = path.join(dir, 'autotune.json');

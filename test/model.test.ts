@@ -24,14 +24,18 @@ interface RefResult {
 
 beforeAll(setup);
 
-for (const [name, refFile] of [['hot-plain-f32', 'reference_hot.json'], ['tiny-prefixed-f16', 'reference_tiny.json']] as const) {
+for (const [name, refFile] of [
+  ['hot-plain-f32', 'reference_hot.json'],
+  ['tiny-prefixed-f16', 'reference_tiny.json'],
+] as const) {
   describe(`forward matches the float64 reference: ${name}`, () => {
     const ref = JSON.parse(fs.readFileSync(path.join(FIX, refFile), 'utf8')).results as RefResult[];
     for (const padVocab of [false, true]) {
       for (const r of ref) {
         it(`T=${r.tokens.length}${padVocab ? ' (padded vocab)' : ''}`, async () => {
           const model = loadModel(path.join(FIX, name), { padVocab });
-          const V = model.config.vocab_size, Vp = model.config.padded_vocab_size;
+          const V = model.config.vocab_size,
+            Vp = model.config.padded_vocab_size;
           const T = r.tokens.length;
           const tape = new Tape({ grad: false });
           const ids = Tensor.from(r.tokens, [T], 'i32');
@@ -96,22 +100,38 @@ describe('generation', () => {
 
   it('batched decoding gives each prompt what it gets alone (ragged prompts, rows stopping at different steps)', async () => {
     const model = GPT2.init({ ...CONFIGS.tiny, vocab_size: 300, padded_vocab_size: 320, n_positions: 40 }, 7);
-    const prompts = [[5, 6, 7], [9], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], [200, 17, 33, 2, 8], Array.from({ length: 36 }, (_, i) => (i * 13) % 300)];
+    const prompts = [
+      [5, 6, 7],
+      [9],
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+      [200, 17, 33, 2, 8],
+      Array.from({ length: 36 }, (_, i) => (i * 13) % 300),
+    ];
     const decode = (ids: number[]) => ids.map((i) => `<${i}>`).join('');
     for (const o of [{ temperature: 0 }, { temperature: 0.9, topK: 20, seed: 4 }]) {
       const alone = [];
-      for (const [b, p] of prompts.entries()) alone.push(await generate(model, p, { ...o, seed: (o.seed ?? 0) + b, maxNew: 12, stopIds: [] }));
+      for (const [b, p] of prompts.entries())
+        alone.push(await generate(model, p, { ...o, seed: (o.seed ?? 0) + b, maxNew: 12, stopIds: [] }));
       const together = await generateBatch(model, prompts, { ...o, maxNew: 12, stopIds: [] });
       expect(together.map((g) => g.ids)).toEqual(alone.map((g) => g.ids));
       expect(together.map((g) => g.stoppedBy)).toEqual(alone.map((g) => g.stoppedBy)); // the 36-token prompt hits the context
     }
     // stop ids and stop strings end rows at different steps
-    const greedy = await Promise.all(prompts.slice(0, 4).map((p) => generate(model, p, { temperature: 0, maxNew: 10, stopIds: [] })));
+    const greedy = await Promise.all(
+      prompts.slice(0, 4).map((p) => generate(model, p, { temperature: 0, maxNew: 10, stopIds: [] })),
+    );
     const stopIds = [greedy[0].ids[2]];
     const stopStrings = [`<${greedy[1].ids[4]}>`];
     const alone = [];
-    for (const p of prompts.slice(0, 4)) alone.push(await generate(model, p, { temperature: 0, maxNew: 10, stopIds, stopStrings, decode }));
-    const together = await generateBatch(model, prompts.slice(0, 4), { temperature: 0, maxNew: 10, stopIds, stopStrings, decode });
+    for (const p of prompts.slice(0, 4))
+      alone.push(await generate(model, p, { temperature: 0, maxNew: 10, stopIds, stopStrings, decode }));
+    const together = await generateBatch(model, prompts.slice(0, 4), {
+      temperature: 0,
+      maxNew: 10,
+      stopIds,
+      stopStrings,
+      decode,
+    });
     expect(together).toEqual(alone);
     expect(new Set(together.map((g) => g.ids.length)).size).toBeGreaterThan(1);
   });
@@ -123,15 +143,28 @@ describe('generation', () => {
     const eot = await generate(model, [5, 6], { temperature: 0, maxNew: 5, stopIds: [first] });
     expect(eot).toMatchObject({ ids: [], stoppedBy: 'eot' });
     const decode = (ids: number[]) => ids.map((i) => `<${i}>`).join('');
-    const s = await generate(model, [5, 6], { temperature: 0, maxNew: 5, stopIds: [], decode, stopStrings: [`<${greedy.ids[1]}>`] });
+    const s = await generate(model, [5, 6], {
+      temperature: 0,
+      maxNew: 5,
+      stopIds: [],
+      decode,
+      stopStrings: [`<${greedy.ids[1]}>`],
+    });
     expect(s.stoppedBy).toBe('stop-string');
     expect(s.text).toBe(`<${first}>`);
     const warnings: string[] = [];
     const long = Array.from({ length: 126 }, (_, i) => i + 1);
-    const c = await generate(model, long, { temperature: 0, maxNew: 5, stopIds: [], onWarning: (w) => warnings.push(w) });
+    const c = await generate(model, long, {
+      temperature: 0,
+      maxNew: 5,
+      stopIds: [],
+      onWarning: (w) => warnings.push(w),
+    });
     expect(c.ids).toHaveLength(2);
     expect(c.stoppedBy).toBe('context');
     expect(warnings[0]).toMatch(/allows only 2 new tokens/);
-    await expect(generate(model, Array(129).fill(1), { maxNew: 1 })).rejects.toThrow(/exceeds the model's context of 128/);
+    await expect(generate(model, Array(129).fill(1), { maxNew: 1 })).rejects.toThrow(
+      /exceeds the model's context of 128/,
+    );
   });
 });

@@ -11,8 +11,21 @@ import { generate } from '../src/model/generate.ts';
 import { getTokenizer, type Tokenizer } from '../src/io/tokenizer.ts';
 import type { GPT2 } from '../src/model/gpt2.ts';
 import {
-  inspect, diagnose, judge, functionWordIds, logitLens, nextLogits, runProbeCli, readPrompts, unescape, parseIds,
-  DEFAULT_PROMPTS, DEFAULT_THRESHOLDS, FUNCTION_WORDS, NULL_PROMPT, MOTIVATING_PROMPT,
+  inspect,
+  diagnose,
+  judge,
+  functionWordIds,
+  logitLens,
+  nextLogits,
+  runProbeCli,
+  readPrompts,
+  unescapeArg,
+  parseIds,
+  DEFAULT_PROMPTS,
+  DEFAULT_THRESHOLDS,
+  FUNCTION_WORDS,
+  NULL_PROMPT,
+  MOTIVATING_PROMPT,
 } from '../src/probe/index.ts';
 import { median } from '../src/probe/stats.ts';
 
@@ -29,7 +42,7 @@ interface RefResult {
   per_token_loss: number[];
 }
 const REF = JSON.parse(fs.readFileSync(path.join(FIX, 'reference_tiny.json'), 'utf8')).results as RefResult[];
-const [R1, R17, R128] = REF;
+const [R1, R17, _R128] = REF;
 
 let model: GPT2;
 let tok: Tokenizer;
@@ -41,7 +54,8 @@ beforeAll(async () => {
 
 /** The CLI in-process: stdout and stderr as strings. */
 async function cli(...args: string[]) {
-  const out: string[] = [], err: string[] = [];
+  const out: string[] = [],
+    err: string[] = [];
   const code = await runProbeCli(args, { out: (s) => out.push(s), err: (s) => err.push(s) });
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
@@ -81,7 +95,10 @@ describe('library against the float64 reference (tiny-prefixed-f16)', () => {
     const part = await inspect(model, tok, R17.tokens, { scoreFrom: 12 });
     expect(part.loss!.tokens.map((t) => t.pos)).toEqual([12, 13, 14, 15, 16]);
     part.loss!.tokens.forEach((t, i) => expect(t.nats).toBeCloseTo(whole.loss!.tokens[11 + i].nats, 5));
-    expect(part.loss!.totalNats).toBeCloseTo(R17.per_token_loss.slice(11).reduce((a, b) => a + b, 0), 3);
+    expect(part.loss!.totalNats).toBeCloseTo(
+      R17.per_token_loss.slice(11).reduce((a, b) => a + b, 0),
+      3,
+    );
     // rank and the model's top-1 at the position before each scored token
     const t0 = part.loss!.tokens[0];
     const before = await nextLogits(model, R17.tokens.slice(0, 12));
@@ -134,7 +151,7 @@ describe('CLI in-process', () => {
     expect(r.out).toContain('␣'); // spaces in tokens are visible
   });
 
-  it('the default prompt is the seed\'s, with \\n escapes from a command line', async () => {
+  it("the default prompt is the seed's, with \\n escapes from a command line", async () => {
     const a = await cli('-w', TINY, '--json', '-k', '2');
     const b = await cli('-w', TINY, '--json', '-k', '2', '--prompt', 'Q: What is Impressionism?\\nA:');
     expect(JSON.parse(a.out).ids).toEqual(tok.encode(MOTIVATING_PROMPT));
@@ -157,11 +174,28 @@ describe('CLI in-process', () => {
     expect(t.out).toMatch(/generation \(greedy; 4 new tokens, stopped by max-new\)/);
   });
 
-  it('--generate equals the library\'s generate, with and without the cache', async () => {
+  it("--generate equals the library's generate, with and without the cache", async () => {
     const ids = [464, 1290, 318];
     const want = await generate(model, ids, { maxNew: 5, temperature: 0.8, topK: 40, seed: 3, stopIds: [50256] });
     for (const cache of ['--cache', '--no-cache']) {
-      const r = await cli('-w', TINY, '--ids', ids.join(','), '-n', '5', '--temperature', '0.8', '--sample-top-k', '40', '--seed', '3', '--stop', '', cache, '--json');
+      const r = await cli(
+        '-w',
+        TINY,
+        '--ids',
+        ids.join(','),
+        '-n',
+        '5',
+        '--temperature',
+        '0.8',
+        '--sample-top-k',
+        '40',
+        '--seed',
+        '3',
+        '--stop',
+        '',
+        cache,
+        '--json',
+      );
       expect(r.code).toBe(0);
       expect(JSON.parse(r.out).generation).toMatchObject({ ids: want.ids, stopped_by: 'max-new' });
     }
@@ -192,10 +226,16 @@ describe('CLI in-process', () => {
       [['--prompt', 'x'], /--weights DIR is required/],
       [['-w', path.join(FIX, 'train')], /no config\.json/],
       [['-w', TINY, '--prompt', ''], /the prompt is empty/],
-      [['-w', TINY, '--ids', '1,50257'], /token id 50257 at position 1 is beyond the vocabulary .* \(50257 tokens: ids 0\.\.50256\)/],
+      [
+        ['-w', TINY, '--ids', '1,50257'],
+        /token id 50257 at position 1 is beyond the vocabulary .* \(50257 tokens: ids 0\.\.50256\)/,
+      ],
       [['-w', HOT], /token id \d+ .* beyond the vocabulary .*2053 tokens.*give --ids/],
       [['-w', TINY, '--ids', '1,x'], /--ids: "x" is not a token id/],
-      [['-w', TINY, '--ids', Array(129).fill(1).join(',')], /prompt \(129 tokens\) is longer than the context .*128 positions.*--truncate/],
+      [
+        ['-w', TINY, '--ids', Array(129).fill(1).join(',')],
+        /prompt \(129 tokens\) is longer than the context .*128 positions.*--truncate/,
+      ],
       [['-w', TINY, '--full-logits'], /--full-logits needs --json/],
       [['-w', TINY, '--prompts', 'x.txt'], /--prompts needs --diagnose/],
       [['-w', TINY, '--top-k', '0'], /--top-k must be an integer ≥ 1/],
@@ -223,7 +263,28 @@ describe('CLI in-process', () => {
   it('--help lists the flags without touching the GPU', async () => {
     const r = await cli('--help');
     expect(r.code).toBe(0);
-    for (const f of ['--weights', '--prompt', '--top-k', '--generate', '--temperature', '--top-p', '--sample-top-k', '--repetition-penalty', '--seed', '--stop', '--no-cache', '--loss', '--target', '--diagnose', '--prompts', '--logit-lens', '--compare', '--json', '--ids', '--full-logits']) {
+    for (const f of [
+      '--weights',
+      '--prompt',
+      '--top-k',
+      '--generate',
+      '--temperature',
+      '--top-p',
+      '--sample-top-k',
+      '--repetition-penalty',
+      '--seed',
+      '--stop',
+      '--no-cache',
+      '--loss',
+      '--target',
+      '--diagnose',
+      '--prompts',
+      '--logit-lens',
+      '--compare',
+      '--json',
+      '--ids',
+      '--full-logits',
+    ]) {
       expect(r.out).toContain(f);
     }
   });
@@ -231,7 +292,10 @@ describe('CLI in-process', () => {
 
 describe('diagnose', () => {
   it('KL, function-word share, answer likelihoods and a verdict; batched equals one-at-a-time', async () => {
-    const d = await diagnose(model, tok, { prompts: [DEFAULT_PROMPTS[0].prompt, DEFAULT_PROMPTS[1], 'Q: What is a tempera?\nA:'], topK: 5 });
+    const d = await diagnose(model, tok, {
+      prompts: [DEFAULT_PROMPTS[0].prompt, DEFAULT_PROMPTS[1], 'Q: What is a tempera?\nA:'],
+      topK: 5,
+    });
     expect(d.perPrompt).toHaveLength(3);
     expect(d.nullPrompt).toBe(NULL_PROMPT);
     for (const p of d.perPrompt) {
@@ -309,16 +373,27 @@ describe('diagnose', () => {
     // two signals (no answers) that disagree: KL decides
     expect(judge({ meanKL: 0.1, functionWordShare: 0.1, meanEntropy: 3 }, V).usesPrompt).toBe(false);
     expect(judge({ meanKL: 0.9, functionWordShare: 0.9, meanEntropy: 3 }, V).usesPrompt).toBe(true);
-    expect(judge({ meanKL: 2, functionWordShare: 0, medianLikelihoodGain: 2, meanEntropy: 10.5 }, V).label).toBe('untrained');
+    expect(judge({ meanKL: 2, functionWordShare: 0, medianLikelihoodGain: 2, meanEntropy: 10.5 }, V).label).toBe(
+      'untrained',
+    );
     // thresholds are parameters
-    expect(judge({ meanKL: 0.3, functionWordShare: 0.2, medianLikelihoodGain: 0.05, meanEntropy: 3 }, V, { ...DEFAULT_THRESHOLDS, kl: 0.2, likelihoodGain: 0.01 }).label).toBe('uses-prompt');
+    expect(
+      judge({ meanKL: 0.3, functionWordShare: 0.2, medianLikelihoodGain: 0.05, meanEntropy: 3 }, V, {
+        ...DEFAULT_THRESHOLDS,
+        kl: 0.2,
+        likelihoodGain: 0.01,
+      }).label,
+    ).toBe('uses-prompt');
   });
 
-  it('every function word is one GPT-2 token; the defaults include the seed\'s two prompts', () => {
+  it("every function word is one GPT-2 token; the defaults include the seed's two prompts", () => {
     expect(functionWordIds(tok).size).toBe(FUNCTION_WORDS.length);
-    for (const w of [' the', ' a', ' an', ' of', ' and', ' in', ' to', ' is', ' was', ',', '.']) expect(FUNCTION_WORDS).toContain(w);
+    for (const w of [' the', ' a', ' an', ' of', ' and', ' in', ' to', ' is', ' was', ',', '.'])
+      expect(FUNCTION_WORDS).toContain(w);
     expect(DEFAULT_PROMPTS.length).toBe(12);
-    expect(DEFAULT_PROMPTS.map((p) => p.prompt)).toEqual(expect.arrayContaining(['Q: What is Impressionism?\nA:', 'Q: Who was Vincent van Gogh?\nA:']));
+    expect(DEFAULT_PROMPTS.map((p) => p.prompt)).toEqual(
+      expect.arrayContaining(['Q: What is Impressionism?\nA:', 'Q: Who was Vincent van Gogh?\nA:']),
+    );
     for (const p of DEFAULT_PROMPTS) {
       expect(p.prompt).toMatch(/^Q: .+\?\nA:$/);
       expect(p.answer).toMatch(/^ [A-Z].*\.$/);
@@ -351,7 +426,7 @@ describe('diagnose', () => {
 
 describe('helpers', () => {
   it('escapes, ids and prompt files', () => {
-    expect(unescape('Q: x?\\nA:\\t\\\\n')).toBe('Q: x?\nA:\t\\n');
+    expect(unescapeArg('Q: x?\\nA:\\t\\\\n')).toBe('Q: x?\nA:\t\\n');
     expect(parseIds('1, 2 3,4')).toEqual([1, 2, 3, 4]);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probe-'));
     const json = path.join(dir, 'p.json');
@@ -370,7 +445,8 @@ describe('helpers', () => {
 });
 
 describe('the real entry point (spawned)', () => {
-  const run = (...args: string[]) => spawnSync('npx', ['tsx', 'src/probe.ts', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  const run = (...args: string[]) =>
+    spawnSync('npx', ['tsx', 'src/probe.ts', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
 
   it('exits by itself after printing; --json prints only JSON on stdout', () => {
     const r = run('-w', TINY, '--ids', R17.tokens.join(','), '--json', '-k', '2');

@@ -20,7 +20,7 @@ function cli(args: string[], cwd = root) {
   const out: string[] = [];
   const err: string[] = [];
   const code = runReportCli(args, { log: (s) => out.push(s), error: (s) => err.push(s), cwd });
-  return { code, out: out.map((s) => s + '\n').join(''), err: err.map((s) => s + '\n').join('') };
+  return { code, out: out.map((s) => `${s}\n`).join(''), err: err.map((s) => `${s}\n`).join('') };
 }
 
 const svgsIn = (html: string) => html.match(/<svg[\s\S]*?<\/svg>/g) ?? [];
@@ -37,12 +37,21 @@ beforeAll(() => {
   md = readFileSync(path.join(tmp, 'out/report.md'), 'utf8');
 });
 
-afterAll(() => { if (tmp) rmSync(tmp, { recursive: true, force: true }); });
+afterAll(() => {
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
 
 describe('report CLI on the fixture runs', () => {
   it('writes report.html, report.md and the chart SVGs, and says what it flagged', () => {
     expect(cliRun.code, cliRun.err).toBe(0);
-    for (const f of ['report.html', 'report.md', 'report-train-loss.svg', 'report-val-loss.svg', 'report-val-ppl.svg', 'report-qa.svg']) {
+    for (const f of [
+      'report.html',
+      'report.md',
+      'report-train-loss.svg',
+      'report-val-loss.svg',
+      'report-val-ppl.svg',
+      'report-qa.svg',
+    ]) {
       expect(existsSync(path.join(tmp, 'out', f)), f).toBe(true);
     }
     expect(cliRun.out).toMatch(/flagged \(perplexity looks fine, answers poor\): scratch-mixed\n/);
@@ -56,12 +65,25 @@ describe('report CLI on the fixture runs', () => {
   });
 
   it('has every run in the runs table, with its facts', () => {
-    const runs = html.slice(html.indexOf('<section id="runs">'), html.indexOf('</section>', html.indexOf('<section id="runs">')));
+    const runs = html.slice(
+      html.indexOf('<section id="runs">'),
+      html.indexOf('</section>', html.indexOf('<section id="runs">')),
+    );
     for (const r of RUNS) {
       expect(runs).toContain(`</span>${r}</th>`);
       expect(md).toContain(r);
     }
-    for (const s of ['distilgpt2', '81.9M (81,912,576)', 'llvmpipe: Mesa 25.0.7', 'mixed', '49.2k', '1.5 / 12', '9.6 s', 'training tokens/s (median)']) expect(runs).toContain(s);
+    for (const s of [
+      'distilgpt2',
+      '81.9M (81,912,576)',
+      'llvmpipe: Mesa 25.0.7',
+      'mixed',
+      '49.2k',
+      '1.5 / 12',
+      '9.6 s',
+      'training tokens/s (median)',
+    ])
+      expect(runs).toContain(s);
     // median of scratch-mixed's 12 tokens_per_s values
     expect(runs).toContain('5,245');
   });
@@ -93,11 +115,21 @@ describe('report CLI on the fixture runs', () => {
     expect(vg).toBeGreaterThan(imp); // motivating questions first, in the student's order, even though a run probed van Gogh first
     expect(other).toBeGreaterThan(vg);
     const table = ev.slice(imp, vg);
-    for (const s of ['<code class="tok">␣the</code><span class="lg">6.01</span>', '<code class="tok">␣an</code><span class="lg">5.55</span>', '<code class="tok">␣a</code><span class="lg">3.71</span>', '<code class="tok">↵</code>', '␣Impression', '45.3%']) expect(table).toContain(s);
+    for (const s of [
+      '<code class="tok">␣the</code><span class="lg">6.01</span>',
+      '<code class="tok">␣an</code><span class="lg">5.55</span>',
+      '<code class="tok">␣a</code><span class="lg">3.71</span>',
+      '<code class="tok">↵</code>',
+      '␣Impression',
+      '45.3%',
+    ])
+      expect(table).toContain(s);
     expect(table).toContain(' the cochlea of the inner ear.↵\nQ: What is the');
     expect(table).toContain('not probed'); // the broken run
     expect(ev).toContain('prompt barely matters: the same words follow any question');
-    expect(md).toMatch(/\| 1 \| ␣the 6\.01 \(45\.3%\) \| ␣Impression 7\.20 \(60\.9%\) \| ␣Impression 9\.40 \(93\.0%\) \| not probed \|/);
+    expect(md).toMatch(
+      /\| 1 \| ␣the 6\.01 \(45\.3%\) \| ␣Impression 7\.20 \(60\.9%\) \| ␣Impression 9\.40 \(93\.0%\) \| not probed \|/,
+    );
   });
 
   it('states the lesson in numbers and flags the mixed run only', () => {
@@ -108,15 +140,26 @@ describe('report CLI on the fixture runs', () => {
     expect(flagged[0]).toContain('recalls only 6% of answer keywords');
     expect(flagged[0]).toContain('it learned generic word patterns, not content');
     expect(lesson).toContain('scratch-art has perplexity 11.30 and recalls 42% of answer keywords');
-    expect(lesson).toContain('Perplexity ranks scratch-mixed ahead of scratch-art (7.65 &lt; 11.30), but scratch-art recalls more answer keywords (42% vs 6%)');
+    expect(lesson).toContain(
+      'Perplexity ranks scratch-mixed ahead of scratch-art (7.65 &lt; 11.30), but scratch-art recalls more answer keywords (42% vs 6%)',
+    );
     expect(lesson).toContain('data mixes: mixed, art, unknown');
     expect(md).toContain('- ⚠ **scratch-mixed has validation perplexity 7.65');
   });
 
   it('shows redone steps of a resumed run once, and notes a metrics.jsonl it cannot read', () => {
-    const line = (type: string, step: number, loss: number) => JSON.stringify({ type, step, loss, val_loss: loss }) + '\n';
-    const p = parseMetrics([1, 2, 3, 4, 3, 4, 5].map((st, i) => line('train', st, i)).join('') + line('eval', 4, 9) + line('eval', 4, 8));
-    expect(p.train.map((t) => [t.step, t.loss])).toEqual([[1, 0], [2, 1], [3, 4], [4, 5], [5, 6]]);
+    const line = (type: string, step: number, loss: number) =>
+      `${JSON.stringify({ type, step, loss, val_loss: loss })}\n`;
+    const p = parseMetrics(
+      [1, 2, 3, 4, 3, 4, 5].map((st, i) => line('train', st, i)).join('') + line('eval', 4, 9) + line('eval', 4, 8),
+    );
+    expect(p.train.map((t) => [t.step, t.loss])).toEqual([
+      [1, 0],
+      [2, 1],
+      [3, 4],
+      [4, 5],
+      [5, 6],
+    ]);
     expect(p.evals.map((e) => e.val_loss)).toEqual([8]);
     expect(p.notes.join(' ')).toMatch(/2 train lines redone after a resume.*1 eval line redone/);
     const dir = path.join(tmp, 'metrics-dir');
@@ -166,7 +209,7 @@ describe('report CLI on the fixture runs', () => {
 });
 
 describe('report CLI arguments', () => {
-  it('defaults --out to the first run directory\'s parent', () => {
+  it("defaults --out to the first run directory's parent", () => {
     const runs = path.join(tmp, 'runs');
     mkdirSync(runs);
     cpSync(path.join(fixtures, 'scratch-art'), path.join(runs, 'scratch-art'), { recursive: true });
@@ -179,7 +222,11 @@ describe('report CLI arguments', () => {
 
   it('a missing run directory is a one-line error and a non-zero exit (the real entry point)', () => {
     const missing = path.join(tmp, 'no-such-run');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/report.ts', path.join(fixtures, 'scratch-art'), missing], { cwd: root, encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'src/report.ts', path.join(fixtures, 'scratch-art'), missing],
+      { cwd: root, encoding: 'utf8' },
+    );
     expect(r.status).toBe(1);
     expect(r.stderr.trim().split('\n')).toEqual([`report: no such run directory: ${missing}`]);
     expect(r.stdout).toBe('');
@@ -200,7 +247,9 @@ describe('report CLI arguments', () => {
     const h = cli(['--help']);
     expect(h.code).toBe(0);
     expect(h.out).toContain("[default: the first RUN_DIR's parent directory");
-    expect(cli([path.join(fixtures, 'scratch-art'), '--top-k', '-1']).err).toMatch(/--top-k must be a non-negative number/);
+    expect(cli([path.join(fixtures, 'scratch-art'), '--top-k', '-1']).err).toMatch(
+      /--top-k must be a non-negative number/,
+    );
   });
 });
 
@@ -209,20 +258,26 @@ describe('report on odd input', () => {
     const old = path.join(tmp, 'older');
     mkdirSync(old);
     writeFileSync(path.join(old, 'run.json'), JSON.stringify({ model: 'scratch', params: 1000, format: undefined }));
-    writeFileSync(path.join(old, 'metrics.jsonl'), [
-      JSON.stringify({ step: 1, loss: 9 }),
-      JSON.stringify({ type: 'train', step: 1, tokens: 100, loss: 9, tokens_per_s: 50 }),
-      'garbage',
-      JSON.stringify({ type: 'sample', text: 'x' }),
-      JSON.stringify({ type: 'eval', step: 1, tokens: 100, val_loss: 8, qa_keyword_recall: 12 }),
-      JSON.stringify({ type: 'train', step: 2, loss: 7 }),
-      '',
-    ].join('\n'));
+    writeFileSync(
+      path.join(old, 'metrics.jsonl'),
+      [
+        JSON.stringify({ step: 1, loss: 9 }),
+        JSON.stringify({ type: 'train', step: 1, tokens: 100, loss: 9, tokens_per_s: 50 }),
+        'garbage',
+        JSON.stringify({ type: 'sample', text: 'x' }),
+        JSON.stringify({ type: 'eval', step: 1, tokens: 100, val_loss: 8, qa_keyword_recall: 12 }),
+        JSON.stringify({ type: 'train', step: 2, loss: 7 }),
+        '',
+      ].join('\n'),
+    );
     const empty = path.join(tmp, 'empty');
     mkdirSync(empty);
     const future = path.join(tmp, 'future');
     mkdirSync(future);
-    writeFileSync(path.join(future, 'run.json'), '{"format": 7, "model": "x", "finished": "2025-01-01T00:00:00Z", "data": {"mix": "user"}}');
+    writeFileSync(
+      path.join(future, 'run.json'),
+      '{"format": 7, "model": "x", "finished": "2025-01-01T00:00:00Z", "data": {"mix": "user"}}',
+    );
 
     const runs = [loadRun(old), loadRun(empty), loadRun(future)];
     const rep = renderReport(runs, { generated: 'test' });
@@ -268,9 +323,40 @@ describe('lineChart', () => {
     long[500] = [500, NaN];
     const charts = [
       lineChart({ title: 'empty', xLabel: 'x', yLabel: 'y', series: [] }),
-      lineChart({ title: 'nan', xLabel: 'x', yLabel: 'y', series: [{ name: 'n', points: [[NaN, 1], [1, NaN], [Infinity, 2]] }], logY: true }),
+      lineChart({
+        title: 'nan',
+        xLabel: 'x',
+        yLabel: 'y',
+        series: [
+          {
+            name: 'n',
+            points: [
+              [NaN, 1],
+              [1, NaN],
+              [Infinity, 2],
+            ],
+          },
+        ],
+        logY: true,
+      }),
       lineChart({ title: 'one', xLabel: 'x', yLabel: 'y', series: [{ name: 'p', points: [[3, 3]] }] }),
-      lineChart({ title: 'log <&>', xLabel: 'tokens', yLabel: 'ppl', series: [{ name: 'a "q"', points: [[0, 0], [1, -2], [2, 100], [3, 10]] }], logY: true }),
+      lineChart({
+        title: 'log <&>',
+        xLabel: 'tokens',
+        yLabel: 'ppl',
+        series: [
+          {
+            name: 'a "q"',
+            points: [
+              [0, 0],
+              [1, -2],
+              [2, 100],
+              [3, 10],
+            ],
+          },
+        ],
+        logY: true,
+      }),
       lineChart({ title: 'long', xLabel: 'x', yLabel: 'y', series: [{ name: 'l', points: long }] }),
     ];
     for (const c of charts) {

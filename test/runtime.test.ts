@@ -33,11 +33,11 @@ describe('tensor', () => {
     const t = Tensor.empty([1024]);
     await sync();
     resetCounters();
-    ew.fill(t, 1);          // 1024 floats: one vec4 dispatch of one 256-wide workgroup
+    ew.fill(t, 1); // 1024 floats: one vec4 dispatch of one 256-wide workgroup
     ew.fill(t, 2);
     expect(counters()).toEqual({ dispatches: 2, workgroups: 2, submits: 0, waits: 0 });
-    await sync();           // both in one command buffer
-    await sync();           // nothing enqueued: nothing submitted
+    await sync(); // both in one command buffer
+    await sync(); // nothing enqueued: nothing submitted
     expect(resetCounters()).toEqual({ dispatches: 2, workgroups: 2, submits: 1, waits: 2 });
     expect((await t.read())[0]).toBe(2); // a read-back: one copy submitted, one wait
     expect(resetCounters()).toEqual({ dispatches: 0, workgroups: 0, submits: 1, waits: 1 });
@@ -58,8 +58,10 @@ describe('tensor', () => {
 
 describe('elementwise', () => {
   const n = 1027;
-  const a = randn(n, 1, 3), b = randn(n, 2, 3);
-  const A = () => Tensor.from(a, [n]), B = () => Tensor.from(b, [n]);
+  const a = randn(n, 1, 3),
+    b = randn(n, 2, 3);
+  const A = () => Tensor.from(a, [n]),
+    B = () => Tensor.from(b, [n]);
   const cases: [string, (o: Tensor) => Tensor, (i: number) => number][] = [
     ['add', (o) => ew.add(A(), B(), o), (i) => a[i] + b[i]],
     ['mul', (o) => ew.mul(A(), B(), o), (i) => a[i] * b[i]],
@@ -73,25 +75,57 @@ describe('elementwise', () => {
     it(name, async () => {
       const out = poisoned([n]);
       op(out);
-      expectClose(await out.toArray(), Array.from({ length: n }, (_, i) => want(i)), 1e-5, 1e-6, name);
+      expectClose(
+        await out.toArray(),
+        Array.from({ length: n }, (_, i) => want(i)),
+        1e-5,
+        1e-6,
+        name,
+      );
     });
   }
 
   it('GELU stays finite for large |x|', async () => {
     const x = [-1e4, -100, -20, 20, 100, 1e4, 3e38, -3e38];
     const y = await ew.gelu(Tensor.from(x, [x.length])).toArray();
-    const dy = await ew.geluBackward(Tensor.from(x, [x.length]), Tensor.from(x.map(() => 1), [x.length])).toArray();
-    expectClose(y, x.map((v) => (v > 0 ? v : 0)), 1e-6, 0, 'gelu');
-    expectClose(dy, x.map((v) => (v > 0 ? 1 : 0)), 1e-6, 0, 'gelu grad');
+    const dy = await ew
+      .geluBackward(
+        Tensor.from(x, [x.length]),
+        Tensor.from(
+          x.map(() => 1),
+          [x.length],
+        ),
+      )
+      .toArray();
+    expectClose(
+      y,
+      x.map((v) => Math.max(v, 0)),
+      1e-6,
+      0,
+      'gelu',
+    );
+    expectClose(
+      dy,
+      x.map((v) => (v > 0 ? 1 : 0)),
+      1e-6,
+      0,
+      'gelu grad',
+    );
   });
 
   it('splits tensors larger than one storage binding into windows', async () => {
     await setMaxBinding(4096); // 1024 floats per binding
     const m = 5000 + 13;
-    const x = randn(m, 3), y = randn(m, 4);
+    const x = randn(m, 3),
+      y = randn(m, 4);
     const out = poisoned([m]);
     ew.add(Tensor.from(x, [m]), Tensor.from(y, [m]), out);
-    expectClose(await out.toArray(), Array.from({ length: m }, (_, i) => x[i] + y[i]), 1e-6, 1e-6);
+    expectClose(
+      await out.toArray(),
+      Array.from({ length: m }, (_, i) => x[i] + y[i]),
+      1e-6,
+      1e-6,
+    );
   });
 
   it('rejects mismatched shapes naming the op', () => {
@@ -101,7 +135,9 @@ describe('elementwise', () => {
 
 describe('runtime', () => {
   it('reports a WGSL compile error with the kernel file name', async () => {
-    expect(() => specialise('x.wgsl', 'let a = {{MISSING}};', {})).toThrow(/kernels\/x.wgsl: placeholder \{\{MISSING\}\}/);
+    expect(() => specialise('x.wgsl', 'let a = {{MISSING}};', {})).toThrow(
+      /kernels\/x.wgsl: placeholder \{\{MISSING\}\}/,
+    );
     const fs = await import('node:fs');
     const path = await import('node:path');
     const { KERNEL_DIR } = await import('../src/gpu/runtime.ts');
@@ -110,7 +146,9 @@ describe('runtime', () => {
     try {
       kernel('_broken_test.wgsl', 'main');
       await expect(sync()).rejects.toThrow(/kernels\/_broken_test.wgsl \(main\) failed to compile/);
-    } finally { fs.unlinkSync(file); }
+    } finally {
+      fs.unlinkSync(file);
+    }
   });
 
   it('turns a validation error into an exception naming the kernel', async () => {
@@ -133,22 +171,32 @@ fn helper(i: u32) -> u32 { return p.x0 + i; }
 @compute @workgroup_size(1) fn tail() { let b = pt.count; }
 @compute @workgroup_size(1) fn both() { let a = p.n + pt.count; }`;
 
-  it('reads each entry point\'s struct, through the functions it calls', () => {
+  it("reads each entry point's struct, through the functions it calls", () => {
     expect(paramLayout('t.wgsl', wgsl, 'body')).toEqual([
-      { name: 'n', type: 'u32' }, { name: 'x0', type: 'u32' }, { name: 'alpha', type: 'f32' }, { name: 'shift', type: 'i32' }]);
+      { name: 'n', type: 'u32' },
+      { name: 'x0', type: 'u32' },
+      { name: 'alpha', type: 'f32' },
+      { name: 'shift', type: 'i32' },
+    ]);
     expect(paramLayout('t.wgsl', wgsl, 'tail').map((f) => f.name)).toEqual(['count', 'o0', '_p0', '_p1']);
     expect(() => paramLayout('t.wgsl', wgsl, 'both')).toThrow(/reads 2 uniform parameter structs \(p, pt\)/);
-    expect(() => paramLayout('t.wgsl', 'struct P { v: vec2f }\n@group(0) @binding(0) var<uniform> p: P;', 'main')).toThrow(/'v: vec2f' is not a u32, i32 or f32/);
+    expect(() =>
+      paramLayout('t.wgsl', 'struct P { v: vec2f }\n@group(0) @binding(0) var<uniform> p: P;', 'main'),
+    ).toThrow(/'v: vec2f' is not a u32, i32 or f32/);
   });
 
   it('packs values by name and type, fills omitted fields with 0, and rejects unknown names and bad values', async () => {
     // axpby: o = alpha·a + beta·b, every field by name (the padding field is never set)
     const k = kernel('elementwise.wgsl', 'axpby', { V: 'f32', GELU_V: 'v', GELU_GRAD_V: 'v' });
-    const a = Tensor.from([1, 2, 3], [3]), b = Tensor.from([10, 20, 30], [3]), o = Tensor.empty([3]);
+    const a = Tensor.from([1, 2, 3], [3]),
+      b = Tensor.from([10, 20, 30], [3]),
+      o = Tensor.empty([3]);
     const [ra, rb, ro] = [a.b, b.b, o.b];
     dispatch(k, { n: 3, a0: ra.base, b0: rb.base, o0: ro.base, alpha: 0.5, beta: -2, row: 256 }, [ra, rb, ro], [1]);
     expect([...(await o.toArray())]).toEqual([-19.5, -39, -58.5]);
-    expect(() => dispatch(k, { n: 3, alpah: 1 }, [a.b, b.b, o.b], [1])).toThrow(/no parameter 'alpah' \(it has n, a0, b0, o0, alpha, beta, row\)/);
+    expect(() => dispatch(k, { n: 3, alpah: 1 }, [a.b, b.b, o.b], [1])).toThrow(
+      /no parameter 'alpah' \(it has n, a0, b0, o0, alpha, beta, row\)/,
+    );
     expect(() => dispatch(k, { _pad: 1 }, [a.b, b.b, o.b], [1])).toThrow(/no parameter '_pad'/);
     expect(() => dispatch(k, { n: -1 }, [a.b, b.b, o.b], [1])).toThrow(/parameter n = -1 is not a u32/);
     expect(() => dispatch(k, { n: 1.5 }, [a.b, b.b, o.b], [1])).toThrow(/parameter n = 1.5 is not a u32/);

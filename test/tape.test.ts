@@ -14,7 +14,16 @@ import { trainStep, readStep, uploadBatch, releaseBatch, type Batch } from '../s
 
 beforeAll(setup);
 
-const tinyConfig: GPT2Config = { vocab_size: 97, padded_vocab_size: 128, n_positions: 32, n_embd: 32, n_layer: 2, n_head: 2, layer_norm_epsilon: 1e-5, eos_token_id: 96 };
+const tinyConfig: GPT2Config = {
+  vocab_size: 97,
+  padded_vocab_size: 128,
+  n_positions: 32,
+  n_embd: 32,
+  n_layer: 2,
+  n_head: 2,
+  layer_norm_epsilon: 1e-5,
+  eos_token_id: 96,
+};
 
 function randomBatch(seed: number, B: number, T: number, V: number): Batch {
   const r = rng(seed);
@@ -22,8 +31,10 @@ function randomBatch(seed: number, B: number, T: number, V: number): Batch {
 }
 
 describe('logits only where the loss counts', () => {
-  it('gives the full computation\'s loss and every parameter gradient (masks: empty, full, one row, ragged)', async () => {
-    const B = 3, T = 11, N = B * T;
+  it("gives the full computation's loss and every parameter gradient (masks: empty, full, one row, ragged)", async () => {
+    const B = 3,
+      T = 11,
+      N = B * T;
     const model = GPT2.init(tinyConfig, 5);
     const batch = randomBatch(9, B, T, tinyConfig.vocab_size);
     const r = rng(3);
@@ -39,19 +50,31 @@ describe('logits only where the loss counts', () => {
         model.params.zeroGrad();
         const u = uploadBatch(b, { gather });
         expect(!!u.rows).toBe(gather && name !== 'full');
-        if (u.count === 0) { releaseBatch(u); return { loss: 0, grads: await model.params.grads.toArray() }; }
+        if (u.count === 0) {
+          releaseBatch(u);
+          return { loss: 0, grads: await model.params.grads.toArray() };
+        }
         const tape = new Tape();
-        const { loss } = model.loss(tape, u.inputs, u.targets, B, T, { weights: u.weights, normalizer: Math.max(1, u.count), rows: u.rows });
+        const { loss } = model.loss(tape, u.inputs, u.targets, B, T, {
+          weights: u.weights,
+          normalizer: Math.max(1, u.count),
+          rows: u.rows,
+        });
         const l = (await loss.value.toArray())[0];
         tape.backward(loss);
         tape.free();
         releaseBatch(u);
         return { loss: l, grads: await model.params.grads.toArray() };
       };
-      const full = await run(false), gathered = await run(true);
+      const full = await run(false),
+        gathered = await run(true);
       expect(gathered.loss, name).toBeCloseTo(full.loss, 5);
-      let num = 0, den = 0;
-      for (let i = 0; i < full.grads.length; i++) { num += (full.grads[i] - gathered.grads[i]) ** 2; den += full.grads[i] ** 2; }
+      let num = 0,
+        den = 0;
+      for (let i = 0; i < full.grads.length; i++) {
+        num += (full.grads[i] - gathered.grads[i]) ** 2;
+        den += full.grads[i] ** 2;
+      }
       if (name === 'empty') expect(den).toBe(0);
       else expect(Math.sqrt(num / den), name).toBeLessThan(1e-5);
     }
@@ -70,31 +93,51 @@ describe('tape', () => {
   });
 
   it('linear: dx, dW, db against the analytic formulas', async () => {
-    const N = 5, I = 3, O = 4;
-    const xv = randn(N * I, 1), wv = randn(I * O, 2), bv = randn(O, 3), gy = randn(N * O, 4);
-    const x = new Var(Tensor.from(xv, [N, I]), true), w = new Var(Tensor.from(wv, [I, O]), true), b = new Var(Tensor.from(bv, [O]), true);
+    const N = 5,
+      I = 3,
+      O = 4;
+    const xv = randn(N * I, 1),
+      wv = randn(I * O, 2),
+      bv = randn(O, 3),
+      gy = randn(N * O, 4);
+    const x = new Var(Tensor.from(xv, [N, I]), true),
+      w = new Var(Tensor.from(wv, [I, O]), true),
+      b = new Var(Tensor.from(bv, [O]), true);
     const tape = new Tape();
     tape.backward(linear(tape, x, w, b), Tensor.from(gy, [N, O]));
     const [dx, dw, db] = await Promise.all([x.grad!.toArray(), w.grad!.toArray(), b.grad!.toArray()]);
-    for (let n = 0; n < N; n++) for (let i = 0; i < I; i++) {
-      let s = 0; for (let o = 0; o < O; o++) s += gy[n * O + o] * wv[i * O + o];
-      expect(dx[n * I + i]).toBeCloseTo(s, 5);
-    }
-    for (let i = 0; i < I; i++) for (let o = 0; o < O; o++) {
-      let s = 0; for (let n = 0; n < N; n++) s += xv[n * I + i] * gy[n * O + o];
-      expect(dw[i * O + o]).toBeCloseTo(s, 5);
-    }
+    for (let n = 0; n < N; n++)
+      for (let i = 0; i < I; i++) {
+        let s = 0;
+        for (let o = 0; o < O; o++) s += gy[n * O + o] * wv[i * O + o];
+        expect(dx[n * I + i]).toBeCloseTo(s, 5);
+      }
+    for (let i = 0; i < I; i++)
+      for (let o = 0; o < O; o++) {
+        let s = 0;
+        for (let n = 0; n < N; n++) s += xv[n * I + i] * gy[n * O + o];
+        expect(dw[i * O + o]).toBeCloseTo(s, 5);
+      }
     for (let o = 0; o < O; o++) {
-      let s = 0; for (let n = 0; n < N; n++) s += gy[n * O + o];
+      let s = 0;
+      for (let n = 0; n < N; n++) s += gy[n * O + o];
       expect(db[o]).toBeCloseTo(s, 5);
     }
   });
 
   it('linearGelu: one fused dispatch on a no-grad tape, linear + gelu (and their gradients) when training', async () => {
-    const N = 7, I = 13, O = 24;
-    const xv = randn(N * I, 5), wv = randn(I * O, 6), bv = randn(O, 7);
+    const N = 7,
+      I = 13,
+      O = 24;
+    const xv = randn(N * I, 5),
+      wv = randn(I * O, 6),
+      bv = randn(O, 7);
     const want = ref.matmul(xv, wv, N, O, I, { bias: bv, gelu: true });
-    const vars = () => [new Var(Tensor.from(xv, [N, I]), true), new Var(Tensor.from(wv, [I, O]), true), new Var(Tensor.from(bv, [O]), true)];
+    const vars = () => [
+      new Var(Tensor.from(xv, [N, I]), true),
+      new Var(Tensor.from(wv, [I, O]), true),
+      new Var(Tensor.from(bv, [O]), true),
+    ];
     const [x, w, b] = vars();
     await sync();
     resetCounters();
@@ -105,14 +148,21 @@ describe('tape', () => {
     want.forEach((v, i) => expect(got[i]).toBeCloseTo(v, 4));
     inference.free();
     // training: the same values, and the gradient of linear then gelu
-    const [x2, w2, b2] = vars(), [x3, w3, b3] = vars();
+    const [x2, w2, b2] = vars(),
+      [x3, w3, b3] = vars();
     const gy = randn(N * O, 8);
-    const t2 = new Tape(), t3 = new Tape();
+    const t2 = new Tape(),
+      t3 = new Tape();
     const y2 = linearGelu(t2, x2, w2, b2);
     (await y2.value.toArray()).forEach((v, i) => expect(v).toBeCloseTo(want[i], 4));
     t2.backward(y2, Tensor.from(gy, [N, O]));
     t3.backward(gelu(t3, linear(t3, x3, w3, b3)), Tensor.from(gy, [N, O]));
-    for (const [u, v] of [[x2, x3], [w2, w3], [b2, b3]]) expect([...(await u.gradient!.toArray())]).toEqual([...(await v.gradient!.toArray())]);
+    for (const [u, v] of [
+      [x2, x3],
+      [w2, w3],
+      [b2, b3],
+    ])
+      expect([...(await u.gradient!.toArray())]).toEqual([...(await v.gradient!.toArray())]);
   });
 
   it('refuses backward() twice, on a non-scalar without a seed, and on a no-grad tape', () => {
@@ -143,7 +193,15 @@ describe('tape', () => {
     tape.backward(model.loss(tape, u.inputs, u.targets, batch.B, batch.T, { normalizer: u.count }).loss);
     const r = rng(9);
     let checked = 0;
-    for (const name of ['h.0.attn.c_attn.weight', 'h.1.mlp.c_fc.weight', 'h.0.ln_1.weight', 'wpe.weight', 'wte.weight', 'ln_f.bias', 'h.1.attn.c_proj.bias']) {
+    for (const name of [
+      'h.0.attn.c_attn.weight',
+      'h.1.mlp.c_fc.weight',
+      'h.0.ln_1.weight',
+      'wpe.weight',
+      'wte.weight',
+      'ln_f.bias',
+      'h.1.attn.c_proj.bias',
+    ]) {
       const p = model.params.get(name);
       const grad = await p.gradient!.toArray();
       const values = await p.value.toArray();
@@ -154,11 +212,15 @@ describe('tape', () => {
         if (Math.abs(grad[i]) < 1e-3) continue;
         const h = 1e-2 * Math.max(1, Math.abs(values[i]));
         const orig = values[i];
-        p.value.write([orig + h], i); const lp = await lossAt();
-        p.value.write([orig - h], i); const lm = await lossAt();
+        p.value.write([orig + h], i);
+        const lp = await lossAt();
+        p.value.write([orig - h], i);
+        const lm = await lossAt();
         p.value.write([orig], i);
         const fd = (lp - lm) / (2 * h);
-        expect(Math.abs(fd - grad[i]), `${name}[${i}] fd ${fd} vs ${grad[i]}`).toBeLessThan(0.05 * Math.abs(grad[i]) + 2e-4);
+        expect(Math.abs(fd - grad[i]), `${name}[${i}] fd ${fd} vs ${grad[i]}`).toBeLessThan(
+          0.05 * Math.abs(grad[i]) + 2e-4,
+        );
         checked++;
       }
     }

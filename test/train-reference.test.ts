@@ -17,7 +17,8 @@ describe('training matches the float64 reference (3 AdamW steps)', () => {
   it('losses, gradient norms and updated weights', async () => {
     const result = JSON.parse(fs.readFileSync(path.join(FIX, 'train/hot/train_result.json'), 'utf8'));
     const rows: number[][] = JSON.parse(fs.readFileSync(path.join(FIX, 'train/batch_hot.json'), 'utf8')).tokens;
-    const B = rows.length, T = rows[0].length - 1;
+    const B = rows.length,
+      T = rows[0].length - 1;
     const model = loadModel(path.join(FIX, 'hot-plain-f32'));
     const initial = await modelTensors(model);
     const opt = new AdamW(model.params, { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, clip: 1.0 });
@@ -39,15 +40,19 @@ describe('training matches the float64 reference (3 AdamW steps)', () => {
     const got = await modelTensors(model);
     // relative L2 of the update (updated minus initial), as the fixture's README states
     const updateError = (ref: Float32Array, ours: Float32Array, init: Float32Array, from: number, to: number) => {
-      let num = 0, den = 0;
+      let num = 0,
+        den = 0;
       for (let i = from; i < to; i++) {
-        const dRef = ref[i] - init[i], dGot = ours[i] - init[i];
-        num += (dGot - dRef) ** 2; den += dRef ** 2;
+        const dRef = ref[i] - init[i],
+          dGot = ours[i] - init[i];
+        num += (dGot - dRef) ** 2;
+        den += dRef ** 2;
       }
       return Math.sqrt(num / den);
     };
     for (const [name, w] of want) {
-      const g = got.get(name)!.data, init = initial.get(name)!.data;
+      const g = got.get(name)!.data,
+        init = initial.get(name)!.data;
       if (name.endsWith('attn.c_attn.bias')) {
         // Adam divides that noise by its own scale (|g|/(sqrt(v)+eps)), so the key bias takes
         // steps of up to lr where the float64 reference stays put: compare q and v, and bound k.

@@ -11,7 +11,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { clipToBinding, flops, message, operandData, peerNote, shape, shimNavigatorGpu, timePeer, type MatmulShape, type PeerResult } from './shared.ts';
+import {
+  clipToBinding,
+  flops,
+  message,
+  operandData,
+  peerNote,
+  shape,
+  shimNavigatorGpu,
+  timePeer,
+  type MatmulShape,
+  type PeerResult,
+} from './shared.ts';
 
 type Jax = typeof import('@jax-js/jax');
 let started: Promise<{ jax: Jax; device: GPUDevice } | string> | undefined;
@@ -24,7 +35,8 @@ export function startJaxjs() {
       if (why) return `jax-js: ${why}`;
       const jax = await import('@jax-js/jax');
       const devices = await jax.init('webgpu');
-      if (!devices.includes('webgpu')) return 'jax-js could not start its webgpu backend (no adapter or device from navigator.gpu)';
+      if (!devices.includes('webgpu'))
+        return 'jax-js could not start its webgpu backend (no adapter or device from navigator.gpu)';
       jax.defaultDevice('webgpu');
       return { jax, device: jax.getWebGPUDevice() };
     } catch (e) {
@@ -51,9 +63,19 @@ function spotCheck(c: MatmulShape, d: ReturnType<typeof operandData>, out: Float
   const A = (i: number, k: number) => (d.transA ? d.a[k * c.M + i] : d.a[i * c.K + k]);
   const B = (k: number, j: number) => (d.transB ? d.b[j * c.K + k] : d.b[k * c.N + j]);
   let worst = 0;
-  for (const [i, j] of [[0, 0], [c.M - 1, c.N - 1], [c.M >> 1, c.N >> 2], [c.M >> 3, c.N - 1]]) {
-    let sum = 0, mag = 0;
-    for (let k = 0; k < c.K; k++) { const p = A(i, k) * B(k, j); sum += p; mag += Math.abs(p); }
+  for (const [i, j] of [
+    [0, 0],
+    [c.M - 1, c.N - 1],
+    [c.M >> 1, c.N >> 2],
+    [c.M >> 3, c.N - 1],
+  ]) {
+    let sum = 0,
+      mag = 0;
+    for (let k = 0; k < c.K; k++) {
+      const p = A(i, k) * B(k, j);
+      sum += p;
+      mag += Math.abs(p);
+    }
     worst = Math.max(worst, Math.abs(out[i * c.N + j] - sum) / (mag || 1));
   }
   return worst;
@@ -67,20 +89,26 @@ export async function jaxjsMatmul(c: MatmulShape, reps: number): Promise<PeerRes
   const np = jax.numpy;
   const s = clipToBinding(c, device.limits.maxStorageBufferBindingSize);
   const d = operandData(s);
-  const a = np.array(d.a, { shape: d.aShape }), b = np.array(d.b, { shape: d.bShape });
+  const a = np.array(d.a, { shape: d.aShape }),
+    b = np.array(d.b, { shape: d.bShape });
   // jax-js's functions consume their arguments; .ref keeps a and b alive for the next call
   const product = () => np.matmul(d.transA ? a.ref.transpose() : a.ref, d.transB ? b.ref.transpose() : b.ref);
   try {
     device.pushErrorScope('validation');
     device.pushErrorScope('out-of-memory');
     let out: Float32Array | undefined, thrown: unknown;
-    try { out = (await product().data()) as Float32Array; } catch (e) { thrown = e; }
+    try {
+      out = (await product().data()) as Float32Array;
+    } catch (e) {
+      thrown = e;
+    }
     const oom = await device.popErrorScope();
     const invalid = await device.popErrorScope();
     if (oom || invalid) return `jax-js failed at ${s.tr} ${shape(s)}: ${message((oom ?? invalid)!.message)}`;
     if (thrown !== undefined || !out) return `jax-js failed at ${s.tr} ${shape(s)}: ${message(thrown)}`;
     const err = spotCheck(s, d, out);
-    if (!(err < 1e-4)) return `jax-js gave wrong products at ${s.tr} ${shape(s)} (relative error ${err.toExponential(1)}), not timed`;
+    if (!(err < 1e-4))
+      return `jax-js gave wrong products at ${s.tr} ${shape(s)} (relative error ${err.toExponential(1)}), not timed`;
     const once = async () => {
       const t0 = performance.now();
       const r = await product().blockUntilReady();
@@ -94,6 +122,11 @@ export async function jaxjsMatmul(c: MatmulShape, reps: number): Promise<PeerRes
   } catch (e) {
     return `jax-js failed at ${s.tr} ${shape(s)}: ${message(e)}`;
   } finally {
-    try { a.dispose(); b.dispose(); } catch { /* already consumed by a failed call */ }
+    try {
+      a.dispose();
+      b.dispose();
+    } catch {
+      /* already consumed by a failed call */
+    }
   }
 }

@@ -3,7 +3,12 @@
 import { gpuObject } from '../../src/gpu/device.ts';
 
 /** C = op(A)·op(B) with C M×N and inner dimension K; tr says which of A and B are transposed. */
-export interface MatmulShape { M: number; N: number; K: number; tr: 'NN' | 'NT' | 'TN' }
+export interface MatmulShape {
+  M: number;
+  N: number;
+  K: number;
+  tr: 'NN' | 'NT' | 'TN';
+}
 
 /** A peer's figure for one row, or (as a string) the one line saying why it has none. */
 export type PeerResult = { value: number; note: string } | string;
@@ -16,17 +21,24 @@ export const message = (e: unknown) => (e instanceof Error ? e.message : String(
 export function rand(n: number, seed: number): Float32Array {
   let s = seed >>> 0;
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; out[i] = (s / 4294967296) * 2 - 1; }
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = (s / 4294967296) * 2 - 1;
+  }
   return out;
 }
 
 /** The operands' data as stored (a transposed operand stored transposed), with their shapes. */
 export function operandData(c: MatmulShape) {
-  const transA = c.tr[0] === 'T', transB = c.tr[1] === 'T';
+  const transA = c.tr[0] === 'T',
+    transB = c.tr[1] === 'T';
   return {
-    transA, transB,
-    a: rand(c.M * c.K, 1), aShape: transA ? [c.K, c.M] : [c.M, c.K],
-    b: rand(c.K * c.N, 2), bShape: transB ? [c.N, c.K] : [c.K, c.N],
+    transA,
+    transB,
+    a: rand(c.M * c.K, 1),
+    aShape: transA ? [c.K, c.M] : [c.M, c.K],
+    b: rand(c.K * c.N, 2),
+    bShape: transB ? [c.N, c.K] : [c.K, c.N],
   };
 }
 
@@ -43,7 +55,12 @@ export function clipToBinding(c: MatmulShape, maxBinding: number): MatmulShape {
  * Median of `once()` (which runs one product, waits for the GPU and returns its ms) over `reps`
  * runs after one warm-up (skipped when the caller has already run one), one run above 4.3 GFLOP.
  */
-export async function timePeer(s: MatmulShape, reps: number, once: () => Promise<number>, warmup = true): Promise<{ ms: number; n: number }> {
+export async function timePeer(
+  s: MatmulShape,
+  reps: number,
+  once: () => Promise<number>,
+  warmup = true,
+): Promise<{ ms: number; n: number }> {
   if (warmup) await once();
   const n = flops(s) > 4.3e9 ? 1 : reps;
   const times: number[] = [];
@@ -68,10 +85,15 @@ export function shimNavigatorGpu(): string | undefined {
   if (!gpu) return 'no GPU object to give as navigator.gpu';
   const g = globalThis as unknown as { navigator?: { gpu?: unknown; userAgent?: string } };
   if (!g.navigator) {
-    Object.defineProperty(globalThis, 'navigator', { value: { gpu, userAgent: `Node.js/${process.versions.node}` }, configurable: true, writable: true });
+    Object.defineProperty(globalThis, 'navigator', {
+      value: { gpu, userAgent: `Node.js/${process.versions.node}` },
+      configurable: true,
+      writable: true,
+    });
     return undefined;
   }
   if (!g.navigator.gpu) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
-  if (typeof g.navigator.userAgent !== 'string') Object.defineProperty(g.navigator, 'userAgent', { value: `Node.js/${process.versions.node}`, configurable: true });
+  if (typeof g.navigator.userAgent !== 'string')
+    Object.defineProperty(g.navigator, 'userAgent', { value: `Node.js/${process.versions.node}`, configurable: true });
   return undefined;
 }

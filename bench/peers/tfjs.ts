@@ -2,7 +2,18 @@
 // the navigator.gpu shim (shared.ts); tfjs creates its own device on our adapter. Timed by
 // submitting what tfjs has recorded and waiting for the queue (what its own data() does before
 // reading back), without a read-back.
-import { clipToBinding, flops, message, operandData, peerNote, shape, shimNavigatorGpu, timePeer, type MatmulShape, type PeerResult } from './shared.ts';
+import {
+  clipToBinding,
+  flops,
+  message,
+  operandData,
+  peerNote,
+  shape,
+  shimNavigatorGpu,
+  timePeer,
+  type MatmulShape,
+  type PeerResult,
+} from './shared.ts';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 let started: Promise<{ tf: Tf; flush: () => Promise<void>; device: GPUDevice } | string> | undefined;
@@ -17,9 +28,17 @@ export function startTfjs() {
       await import('@tensorflow/tfjs-backend-webgpu');
       if (!(await tf.setBackend('webgpu'))) return 'tfjs could not start its webgpu backend';
       await tf.ready();
-      const backend = tf.backend() as unknown as { commandEncoder: unknown; endComputePassEncoder(): void; submitQueue(): void; device: GPUDevice };
+      const backend = tf.backend() as unknown as {
+        commandEncoder: unknown;
+        endComputePassEncoder(): void;
+        submitQueue(): void;
+        device: GPUDevice;
+      };
       const flush = async () => {
-        if (backend.commandEncoder) { backend.endComputePassEncoder(); backend.submitQueue(); }
+        if (backend.commandEncoder) {
+          backend.endComputePassEncoder();
+          backend.submitQueue();
+        }
         await backend.device.queue.onSubmittedWorkDone();
       };
       return { tf, flush, device: backend.device };
@@ -44,10 +63,18 @@ export async function tfjsMatmul(c: MatmulShape, reps: number): Promise<PeerResu
   const s = clipToBinding(c, t.device.limits.maxStorageBufferBindingSize);
   try {
     const d = operandData(s);
-    const a = tf.tensor(d.a, d.aShape), b = tf.tensor(d.b, d.bShape);
-    const once = async () => { const t0 = performance.now(); const r = tf.matMul(a, b, d.transA, d.transB); await flush(); r.dispose(); return performance.now() - t0; };
+    const a = tf.tensor(d.a, d.aShape),
+      b = tf.tensor(d.b, d.bShape);
+    const once = async () => {
+      const t0 = performance.now();
+      const r = tf.matMul(a, b, d.transA, d.transB);
+      await flush();
+      r.dispose();
+      return performance.now() - t0;
+    };
     const { ms, n } = await timePeer(s, reps, once);
-    a.dispose(); b.dispose();
+    a.dispose();
+    b.dispose();
     return { value: flops(s) / ms / 1e6, note: peerNote('tfjs', c, s, n) };
   } catch (e) {
     return `tfjs failed at ${s.tr} ${shape(s)}: ${message(e)}`;

@@ -36,7 +36,10 @@ export function encodeExamples(examples: Example[], tok: Tokenizer, lossOn: Loss
         const i = ex.text.lastIndexOf('\nA:');
         if (i < 0) throw new Error(`qa example without prompt/answer: ${JSON.stringify(ex.text.slice(0, 60))}`);
         prompt = ex.text.slice(0, i + 3);
-        answer = ex.text.slice(i + 3).replace(EOT_TEXT, '').trim();
+        answer = ex.text
+          .slice(i + 3)
+          .replace(EOT_TEXT, '')
+          .trim();
       }
       const p = encodeWithEot(tok, prompt);
       const a = encodeWithEot(tok, ` ${answer}`);
@@ -155,19 +158,24 @@ export function loadBatchFile(path: string, vocabSize: number, maxT?: number): B
     throw new Error(`${path}: not valid JSON (${(e as Error).message.split('\n')[0]})`);
   }
   const rows = (data as { tokens?: unknown })?.tokens;
-  if (!Array.isArray(rows) || rows.length === 0) throw new Error(`${path}: expected {"tokens": [[ids...], ...]} with at least one row`);
+  if (!Array.isArray(rows) || rows.length === 0)
+    throw new Error(`${path}: expected {"tokens": [[ids...], ...]} with at least one row`);
   const B = rows.length;
   const width = Array.isArray(rows[0]) ? rows[0].length : -1;
   if (width < 2) throw new Error(`${path}: row 0: expected an array of at least 2 token ids (T+1)`);
   const T = width - 1;
-  if (maxT !== undefined && T > maxT) throw new Error(`${path}: rows have ${width} tokens, T=${T} exceeds the model's context ${maxT}`);
+  if (maxT !== undefined && T > maxT)
+    throw new Error(`${path}: rows have ${width} tokens, T=${T} exceeds the model's context ${maxT}`);
   const tokens = new Int32Array(B * width);
   rows.forEach((row, b) => {
     if (!Array.isArray(row)) throw new Error(`${path}: row ${b}: not an array`);
-    if (row.length !== width) throw new Error(`${path}: row ${b}: has ${row.length} tokens, row 0 has ${width} (ragged rows)`);
+    if (row.length !== width)
+      throw new Error(`${path}: row ${b}: has ${row.length} tokens, row 0 has ${width} (ragged rows)`);
     row.forEach((id, t) => {
-      if (typeof id !== 'number' || !Number.isInteger(id)) throw new Error(`${path}: row ${b}, position ${t}: ${JSON.stringify(id)} is not an integer token id`);
-      if (id < 0 || id >= vocabSize) throw new Error(`${path}: row ${b}, position ${t}: token id ${id} is outside the vocabulary [0, ${vocabSize})`);
+      if (typeof id !== 'number' || !Number.isInteger(id))
+        throw new Error(`${path}: row ${b}, position ${t}: ${JSON.stringify(id)} is not an integer token id`);
+      if (id < 0 || id >= vocabSize)
+        throw new Error(`${path}: row ${b}, position ${t}: token id ${id} is outside the vocabulary [0, ${vocabSize})`);
       tokens[b * width + t] = id;
     });
   });
@@ -178,7 +186,8 @@ export function loadBatchFile(path: string, vocabSize: number, maxT?: number): B
     w.forEach((row, b) => {
       if (!Array.isArray(row) || row.length !== T) throw new Error(`${path}: weights row ${b}: expected ${T} numbers`);
       row.forEach((x, t) => {
-        if (typeof x !== 'number' || !Number.isFinite(x)) throw new Error(`${path}: weights row ${b}, position ${t}: not a number`);
+        if (typeof x !== 'number' || !Number.isFinite(x))
+          throw new Error(`${path}: weights row ${b}, position ${t}: not a number`);
         weights[b * T + t] = x;
       });
     });

@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Entity, type Kind, type Pick, makeEntities, selectArt, selectCore, selectGeneral } from './entities.ts';
 import { hash32 } from './rng.ts';
-import { type QA, type RenderCtx, TRAIN_PHRASINGS, VAL_PHRASINGS, renderEntity, renderGroups } from './render.ts';
+import { type QA, type RenderCtx, VAL_PHRASINGS, renderEntity, renderGroups } from './render.ts';
 import { type Example, type Tokenizer, encodeWithEot, qaExample, textExample } from './types.ts';
 import { WordNet } from './wordnet.ts';
 
@@ -32,7 +32,9 @@ export const BUILDER_HASH = (() => {
       return f;
     }
   });
-  return hash32(...parts).toString(16).padStart(8, '0');
+  return hash32(...parts)
+    .toString(16)
+    .padStart(8, '0');
 })();
 const VERSION = `${DATA_VERSION}-${BUILDER_HASH}`;
 
@@ -177,7 +179,12 @@ export function buildDataset(options: BuildOptions = {}): Dataset {
   }
   // the core mix renders its few entities against the whole art domain (so relations to other
   // art entities still read naturally); it trains on the core only
-  const entities = o.mix === 'art' || o.mix === 'core' ? artEntities : o.mix === 'general' ? generalEntities : [...artEntities, ...generalEntities];
+  const entities =
+    o.mix === 'art' || o.mix === 'core'
+      ? artEntities
+      : o.mix === 'general'
+        ? generalEntities
+        : [...artEntities, ...generalEntities];
   const core = o.mix === 'core' ? new Set(selectCore(artEntities, MOTIVATING_ENTITIES).map((e) => e.key)) : null;
   const byKey = new Map(entities.map((e) => [e.key, e]));
 
@@ -294,7 +301,10 @@ export async function gpt2Tokenizer(): Promise<Tokenizer> {
 
 export function datasetCachePath(options: BuildOptions = {}, cacheDir = join(REPO_ROOT, 'cache')): string {
   const o = { ...DEFAULTS, ...options };
-  const nonDefault = o.heldOutFraction !== DEFAULTS.heldOutFraction || o.valRate !== DEFAULTS.valRate || o.generalRatio !== DEFAULTS.generalRatio;
+  const nonDefault =
+    o.heldOutFraction !== DEFAULTS.heldOutFraction ||
+    o.valRate !== DEFAULTS.valRate ||
+    o.generalRatio !== DEFAULTS.generalRatio;
   const tag = nonDefault ? `-${hash32(o.heldOutFraction, o.valRate, o.generalRatio).toString(16)}` : '';
   return join(cacheDir, `data-${o.mix}-s${o.seed}${tag}-${VERSION}.json`);
 }
@@ -329,9 +339,14 @@ export async function loadDataset(options: LoadOptions = {}): Promise<Dataset & 
 
 /** One line per split, for logs. */
 export function formatStats(s: DataStats): string {
-  const sp = (name: string, x: SplitStats) => `${name}: ${x.passages} passages + ${x.qa} QA${x.tokens !== undefined ? `, ${x.tokens} tokens` : ''}`;
+  const sp = (name: string, x: SplitStats) =>
+    `${name}: ${x.passages} passages + ${x.qa} QA${x.tokens !== undefined ? `, ${x.tokens} tokens` : ''}`;
   return [
-    `data ${s.mix} ${s.version} seed ${s.seed}: ${s.entities.total} entities (${Object.entries(s.entities.byKind).map(([k, v]) => `${v} ${k}`).join(', ')}), ${s.entities.heldOut} held out; ${s.phrasings.train} training phrasings, ${s.phrasings.val} held-out phrasings; built in ${s.buildMs} ms`,
+    `data ${s.mix} ${s.version} seed ${s.seed}: ${s.entities.total} entities (${Object.entries(s.entities.byKind)
+      .map(([k, v]) => `${v} ${k}`)
+      .join(
+        ', ',
+      )}), ${s.entities.heldOut} held out; ${s.phrasings.train} training phrasings, ${s.phrasings.val} held-out phrasings; built in ${s.buildMs} ms`,
     sp('  train', s.train),
     sp('  val (new phrasings)', s.valPhrasings),
     sp('  val (held-out entities)', s.valEntities),

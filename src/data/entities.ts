@@ -55,28 +55,42 @@ export interface Entity {
 // --- the art domain -----------------------------------------------------------------------------
 
 const O = {
-  artist: 9831743, architect: 9824898, musician: 10359679, fineArt: 2746552, artCreation: 935235,
-  fineArts: 6166666, archStyle: 5849878, artMovement: 8483654, artSchool: 8292106, paint: 3880896,
+  artist: 9831743,
+  architect: 9824898,
+  musician: 10359679,
+  fineArt: 2746552,
+  artCreation: 935235,
+  fineArts: 6166666,
+  archStyle: 5849878,
+  artMovement: 8483654,
+  artSchool: 8292106,
+  paint: 3880896,
 };
 /** topic domains whose members are art terms: architecture, art, photography (act and occupation),
  *  fine arts, ceramics, classical architecture */
 const ART_TOPICS = [6132970, 935235, 905257, 621794, 6166666, 937062, 5850512];
 /** instance artifacts of these classes are works of architecture or sculpture */
-const WORK_CLASSES = /^(palace|temple|skyscraper|memorial|tower|statue|museum|mausoleum|cathedral|amphitheater|shrine|campanile|chapel|synagogue|ziggurat|obelisk|burial chamber|building|figure|formal garden|church|basilica|mosque|monument|tomb|pyramid|castle|abbey)$/;
+const WORK_CLASSES =
+  /^(palace|temple|skyscraper|memorial|tower|statue|museum|mausoleum|cathedral|amphitheater|shrine|campanile|chapel|synagogue|ziggurat|obelisk|burial chamber|building|figure|formal garden|church|basilica|mosque|monument|tomb|pyramid|castle|abbey)$/;
 /** further art-history periods and groups not under the roots above */
 const ART_EXTRA_LEMMAS = ['Renaissance', 'Italian Renaissance', 'High Renaissance', 'Bloomsbury Group'];
 
-const ART_KW = /\b(works? of art|artworks?|of art|in art|(?:fine|visual|decorative|graphic|plastic|applied|folk|pop|op|modern|abstract|commercial|religious) arts?|art (?:form|history|museum|gallery|galleries|dealer|collector|school|movement|nouveau|deco)|artists?|artistic|paintings?|painters?|sculptures?|sculptors?|sculptured|sculptural|architecture|architectural|architects?|photographs?|photography|photographic|engravings?|etchings?|murals?|watercolou?rs?|portraits?|portraiture|frescoe?s?|mosaics?)\b/;
-const ART_NEG = /\b(martial arts?|computer|computing|software|medical|medicine|surgery|surgical|x-ray|radiograph\w*|state of the art|black arts?|art of war|rhetoric|self-defense|cooking|cosmetics?|tattoo\w*|legal|military|anatomy|music|musical|poetry|poem|literary|literature|theater|theatre|dance|dancing|film|cinema|weapon|ammunition|fencing|wrestling|singing|songs?|opera|ballet|jazz)\b/i;
+const ART_KW =
+  /\b(works? of art|artworks?|of art|in art|(?:fine|visual|decorative|graphic|plastic|applied|folk|pop|op|modern|abstract|commercial|religious) arts?|art (?:form|history|museum|gallery|galleries|dealer|collector|school|movement|nouveau|deco)|artists?|artistic|paintings?|painters?|sculptures?|sculptors?|sculptured|sculptural|architecture|architectural|architects?|photographs?|photography|photographic|engravings?|etchings?|murals?|watercolou?rs?|portraits?|portraiture|frescoe?s?|mosaics?)\b/;
+const ART_NEG =
+  /\b(martial arts?|computer|computing|software|medical|medicine|surgery|surgical|x-ray|radiograph\w*|state of the art|black arts?|art of war|rhetoric|self-defense|cooking|cosmetics?|tattoo\w*|legal|military|anatomy|music|musical|poetry|poem|literary|literature|theater|theatre|dance|dancing|film|cinema|weapon|ammunition|fencing|wrestling|singing|songs?|opera|ballet|jazz)\b/i;
 /** lexicographer files searched by keyword: act, artifact, attribute, cognition, communication,
  *  group, substance, time */
 const KW_LEXFILES = new Set([4, 6, 7, 9, 10, 14, 27, 28]);
-const STOP_SUBTREES = /^(gastronomy|perfumery|handicraft|dance|choreography|bookbinding|urban planning|topiary|origami|decalcomania|musician)$/i;
+const STOP_SUBTREES =
+  /^(gastronomy|perfumery|handicraft|dance|choreography|bookbinding|urban planning|topiary|origami|decalcomania|musician)$/i;
 const NON_VISUAL_GROUP = /\b(poets?|economists?|philosoph\w*|novelists?|writers only|literary)\b/;
 
 /** art professions that put a person into the art set */
-const ART_ROLE = /\b(painters?|sculptors?|architects?|photographers?|(?<!recording |trapeze |performing |con |martial |makeup |make-up |striptease |escape |graffiti )artists?|engravers?|illustrators?|cartoonists?|printmakers?|lithographers?|etchers?|draftsman|draughtsman|designers?|potters?|ceramicists?|goldsmiths?|silversmiths?|glassmakers?|muralists?|miniaturists?|portraitists?|caricaturists?|woodcarvers?|mosaicists?|art critics?|art historians?|watercolou?rists?|landscapists?|animators?|cabinetmakers?|furniture maker)\b/i;
-const OTHER_ROLE = /\b(composer|conductor|pianist|violinist|cellist|singer|soprano|tenor|baritone|guitarist|organist|jazz|musician|songwriter|lyricist|dancer|choreographer|poet|novelist|writer|dramatist|playwright|actor|actress|comedian)\b/i;
+const ART_ROLE =
+  /\b(painters?|sculptors?|architects?|photographers?|(?<!recording |trapeze |performing |con |martial |makeup |make-up |striptease |escape |graffiti )artists?|engravers?|illustrators?|cartoonists?|printmakers?|lithographers?|etchers?|draftsman|draughtsman|designers?|potters?|ceramicists?|goldsmiths?|silversmiths?|glassmakers?|muralists?|miniaturists?|portraitists?|caricaturists?|woodcarvers?|mosaicists?|art critics?|art historians?|watercolou?rists?|landscapists?|animators?|cabinetmakers?|furniture maker)\b/i;
+const OTHER_ROLE =
+  /\b(composer|conductor|pianist|violinist|cellist|singer|soprano|tenor|baritone|guitarist|organist|jazz|musician|songwriter|lyricist|dancer|choreographer|poet|novelist|writer|dramatist|playwright|actor|actress|comedian)\b/i;
 
 export function lexName(s: Synset): string {
   return NOUN_LEXFILES[s.lexFile] ?? `noun.${s.lexFile}`;
@@ -179,7 +193,9 @@ export function selectArt(wn: WordNet): Pick[] {
     });
     if (off !== undefined) add(wn.get(off)!, 'movement');
   }
-  return [...picks.entries()].sort((a, b) => a[0] - b[0]).map(([offset, kind]) => ({ offset, kind, domain: 'art' as const }));
+  return [...picks.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([offset, kind]) => ({ offset, kind, domain: 'art' as const }));
 }
 
 /**
@@ -187,7 +203,13 @@ export function selectArt(wn: WordNet): Pick[] {
  * dates, and the corpus-attested (sense-tagged) senses of other nouns — so the sample leans towards
  * familiar words rather than WordNet's long tail of genus names. Order is a hash of (seed, offset).
  */
-export function selectGeneral(wn: WordNet, count: number, seed: number, exclude: Set<number>, excludeNames: Set<string>): Pick[] {
+export function selectGeneral(
+  wn: WordNet,
+  count: number,
+  seed: number,
+  exclude: Set<number>,
+  excludeNames: Set<string>,
+): Pick[] {
   const all = wn.offsets().filter((o) => !exclude.has(o));
   const ranked = all.map((o) => [hash32(seed, 'general', o), o] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   const out: Pick[] = [];
@@ -195,7 +217,14 @@ export function selectGeneral(wn: WordNet, count: number, seed: number, exclude:
   for (const [, off] of ranked) {
     if (out.length >= count) break;
     const s = wn.get(off)!;
-    if (s.def.length < 15 || /\d/.test(s.words[0]) || /^(genus|family|order|class|phylum|division|subclass|suborder|superfamily|subfamily|tribe|superorder|infraorder) /i.test(s.words[0])) continue;
+    if (
+      s.def.length < 15 ||
+      /\d/.test(s.words[0]) ||
+      /^(genus|family|order|class|phylum|division|subclass|suborder|superfamily|subfamily|tribe|superorder|infraorder) /i.test(
+        s.words[0],
+      )
+    )
+      continue;
     let kind: Kind;
     if (s.lexFile === 18 && isInstance(s)) {
       if (!hasDates(s)) continue;
@@ -219,7 +248,11 @@ export function displayName(s: Synset, kind: Kind): string {
   const esc = first.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const multi = s.words.filter((w) => w !== first && w.includes(' '));
   // prefer "Vincent van Gogh" (ends with the first lemma), then any name containing it
-  return multi.find((w) => new RegExp(` ${esc}$`).test(w)) ?? multi.find((w) => new RegExp(`(^| )${esc}($| )`).test(w)) ?? first;
+  return (
+    multi.find((w) => new RegExp(` ${esc}$`).test(w)) ??
+    multi.find((w) => new RegExp(`(^| )${esc}($| )`).test(w)) ??
+    first
+  );
 }
 
 /** Build entities from picks: synsets with the same display name are merged as senses. */
@@ -228,7 +261,7 @@ export function makeEntities(wn: WordNet, picks: Pick[], isCommonWord: (w: strin
   const offsetToKey = new Map<number, string>();
   for (const p of picks) {
     const s = wn.get(p.offset);
-    if (!s || !s.def) continue;
+    if (!s?.def) continue;
     const name = displayName(s, p.kind);
     const key = name.toLowerCase();
     const e = byKey.get(key);
@@ -242,8 +275,24 @@ export function makeEntities(wn: WordNet, picks: Pick[], isCommonWord: (w: strin
     }
     const short = p.kind === 'person' && s.words[0] !== name && !isCommonWord(s.words[0]) ? s.words[0] : undefined;
     byKey.set(key, {
-      key, domain: p.domain, kind: p.kind, name, short, aliases: [], senses: [s], lexName: lexName(s),
-      glosses: [], hypers: [], hypos: [], instances: [], wholes: [], parts: [], madeOf: [], movements: [], members: [], terms: [],
+      key,
+      domain: p.domain,
+      kind: p.kind,
+      name,
+      short,
+      aliases: [],
+      senses: [s],
+      lexName: lexName(s),
+      glosses: [],
+      hypers: [],
+      hypos: [],
+      instances: [],
+      wholes: [],
+      parts: [],
+      madeOf: [],
+      movements: [],
+      members: [],
+      terms: [],
     });
     offsetToKey.set(s.offset, key);
   }
@@ -266,12 +315,13 @@ export function makeEntities(wn: WordNet, picks: Pick[], isCommonWord: (w: strin
     // merged senses in WordNet's frequency order for the name
     if (e.senses.length > 1) {
       const order = wn.lookup(e.name);
-      const rank = (s: Synset) => (order.indexOf(s.offset) + 1 || 1e9);
+      const rank = (s: Synset) => order.indexOf(s.offset) + 1 || 1e9;
       e.senses.sort((a, b) => rank(a) - rank(b) || a.offset - b.offset);
     }
     const s0 = e.senses[0];
     const aliases = new Set<string>();
-    for (const s of e.senses) for (const w of s.words) if (w.toLowerCase() !== e.key && (!e.short || w !== e.short)) aliases.add(w);
+    for (const s of e.senses)
+      for (const w of s.words) if (w.toLowerCase() !== e.key && (!e.short || w !== e.short)) aliases.add(w);
     e.aliases = e.kind === 'person' ? [] : [...aliases].filter((a) => !/[()]/.test(a)).slice(0, 4);
     if (e.kind === 'person') {
       e.person = parsePersonGloss(s0.def);
@@ -280,7 +330,10 @@ export function makeEntities(wn: WordNet, picks: Pick[], isCommonWord: (w: strin
       e.glosses = e.senses.map((s) => parseConceptGloss(s.def, s.examples));
       // a "(domain)" tag is kept only when it names a field ("architecture"), not a usage label
       for (const g of e.glosses) if (g.context && !isField(wn, g.context)) g.context = undefined;
-      e.hypers = uniq(e.senses.flatMap((s) => wn.related(s, e.kind === 'instance' ? '@i' : '@', '@i')).map(ref), e.key).slice(0, 3);
+      e.hypers = uniq(
+        e.senses.flatMap((s) => wn.related(s, e.kind === 'instance' ? '@i' : '@', '@i')).map(ref),
+        e.key,
+      ).slice(0, 3);
     }
     e.hypos = uniq(e.senses.flatMap((s) => wn.related(s, '~')).map(ref), e.key);
     e.instances = uniq(e.senses.flatMap((s) => wn.related(s, '~i')).map(ref), e.key);
@@ -290,7 +343,9 @@ export function makeEntities(wn: WordNet, picks: Pick[], isCommonWord: (w: strin
     const topic = wn.related(s0, ';c')[0];
     if (topic) e.topic = topic.words[0];
     for (const s of e.senses) {
-      const pr = wn.related(s, '+').find((t) => t.lexFile === 18 && !isInstance(t) && t.words[0].toLowerCase() !== e.key);
+      const pr = wn
+        .related(s, '+')
+        .find((t) => t.lexFile === 18 && !isInstance(t) && t.words[0].toLowerCase() !== e.key);
       if (pr && e.kind !== 'person') {
         e.practitioner = { name: pr.words[0], def: pr.def };
         break;
@@ -309,7 +364,10 @@ export function makeEntities(wn: WordNet, picks: Pick[], isCommonWord: (w: strin
  * say nothing particular and are skipped.
  */
 function linkTerms(entities: Entity[]) {
-  const terms = entities.filter((e) => e.domain === 'art' && e.kind === 'concept' && e.lexName !== 'noun.person' && /^[a-z][a-z -]{3,}$/.test(e.name));
+  const terms = entities.filter(
+    (e) =>
+      e.domain === 'art' && e.kind === 'concept' && e.lexName !== 'noun.person' && /^[a-z][a-z -]{3,}$/.test(e.name),
+  );
   const persons = entities.filter((e) => e.domain === 'art' && e.kind === 'person' && e.person);
   const hits = new Map<string, Entity[]>();
   for (const t of terms) {
@@ -323,9 +381,11 @@ function linkTerms(entities: Entity[]) {
   }
 }
 
-const INFLUENCE = /(influenc|precursor|forerunner|anticipat|revolt|react|oppos|inspired|before|prior|predecessor|rival)\w*( \w+){0,3} $/;
+const INFLUENCE =
+  /(influenc|precursor|forerunner|anticipat|revolt|react|oppos|inspired|before|prior|predecessor|rival)\w*( \w+){0,3} $/;
 
-const USAGE_LABELS = /^(slang|informal|formal|plural|usually plural|colloquial|archaic|obsolete|dated|often|usually|sometimes|chiefly|British|Brit|US|figurative|euphemism|offensive|disparaging|vulgar|literary|capitalized|trademark)\b/i;
+const USAGE_LABELS =
+  /^(slang|informal|formal|plural|usually plural|colloquial|archaic|obsolete|dated|often|usually|sometimes|chiefly|British|Brit|US|figurative|euphemism|offensive|disparaging|vulgar|literary|capitalized|trademark)\b/i;
 
 /** Is a gloss's "(…)" tag a field of knowledge ("architecture", "Greek mythology")? */
 function isField(wn: WordNet, tag: string): boolean {
@@ -337,7 +397,11 @@ function isField(wn: WordNet, tag: string): boolean {
 }
 
 function norm(s: string): string {
-  return ` ${s.toLowerCase().replace(/([a-z])-([a-z])/g, '$1$2').replace(/[^a-z]+/g, ' ').trim()} `;
+  return ` ${s
+    .toLowerCase()
+    .replace(/([a-z])-([a-z])/g, '$1$2')
+    .replace(/[^a-z]+/g, ' ')
+    .trim()} `;
 }
 
 function forms(name: string): string[] {
@@ -366,7 +430,10 @@ function linkMovements(entities: Entity[]) {
   // -ist / -ite classes of people ("impressionist", "Pre-Raphaelite", "cubist")
   const classes = entities.filter(
     (e) =>
-      e.domain === 'art' && e.kind === 'concept' && e.lexName === 'noun.person' && /(ist|ite)$/i.test(e.name) &&
+      e.domain === 'art' &&
+      e.kind === 'concept' &&
+      e.lexName === 'noun.person' &&
+      /(ist|ite)$/i.test(e.name) &&
       /\b(school|movement|adhere\w*|follow\w*|practitioner|advocate|\w+ism|ideals)\b/i.test(e.senses[0].def),
   );
   for (const t of [...targets, ...classes]) {
@@ -385,7 +452,7 @@ function linkMovements(entities: Entity[]) {
       // "influenced the cubists", "a precursor of Impressionism": an influence, not membership
       const before = text.slice(Math.max(0, i - 40), i + 1);
       if (!INFLUENCE.test(before) && !found.includes(key)) found.push(key);
-      text = text.slice(0, i) + ' ' + '#'.repeat(k.length) + ' ' + text.slice(i + k.length + 2);
+      text = `${text.slice(0, i)} ${'#'.repeat(k.length)} ${text.slice(i + k.length + 2)}`;
     }
     for (const key of found) {
       const m = byKey.get(key)!;
@@ -401,7 +468,8 @@ function linkMovements(entities: Entity[]) {
 export const CORE_RULE = { personDegree: 4, movementDegree: 6, concepts: 12 };
 
 /** Whether a person is a painter or sculptor (their WordNet classes, `@i`). */
-const paintsOrCarves = (e: Entity) => e.hypers.some((h) => /^(painter|sculptor|old master)$/.test(h.name.toLowerCase()));
+const paintsOrCarves = (e: Entity) =>
+  e.hypers.some((h) => /^(painter|sculptor|old master)$/.test(h.name.toLowerCase()));
 
 /**
  * The art entities a student asks about first, by one rule over the art graph. An entity's degree

@@ -55,40 +55,107 @@ export interface ConceptGloss {
 
 /** demonym (as glosses write it) → [adjective for "X was …", country phrase] */
 const DEMONYMS: Record<string, [string, string]> = {
-  'United States': ['American', 'the United States'], American: ['American', 'the United States'],
-  English: ['English', 'England'], Englishman: ['English', 'England'], British: ['British', 'Britain'], Scottish: ['Scottish', 'Scotland'],
-  Scots: ['Scottish', 'Scotland'], Welsh: ['Welsh', 'Wales'], Irish: ['Irish', 'Ireland'],
-  French: ['French', 'France'], German: ['German', 'Germany'], Prussian: ['Prussian', 'Prussia'],
-  Bavarian: ['Bavarian', 'Bavaria'], Italian: ['Italian', 'Italy'], Florentine: ['Florentine', 'Florence'],
-  Venetian: ['Venetian', 'Venice'], Roman: ['Roman', 'Rome'], Genoese: ['Genoese', 'Genoa'],
-  Sicilian: ['Sicilian', 'Sicily'], Neapolitan: ['Neapolitan', 'Naples'], Spanish: ['Spanish', 'Spain'],
-  Catalan: ['Catalan', 'Catalonia'], Portuguese: ['Portuguese', 'Portugal'], Dutch: ['Dutch', 'the Netherlands'],
-  Flemish: ['Flemish', 'Flanders'], Belgian: ['Belgian', 'Belgium'], Swiss: ['Swiss', 'Switzerland'],
-  Austrian: ['Austrian', 'Austria'], Russian: ['Russian', 'Russia'], Soviet: ['Soviet', 'the Soviet Union'],
-  Polish: ['Polish', 'Poland'], Czech: ['Czech', 'the Czech lands'], Czechoslovakian: ['Czechoslovakian', 'Czechoslovakia'],
-  Hungarian: ['Hungarian', 'Hungary'], Swedish: ['Swedish', 'Sweden'], Norwegian: ['Norwegian', 'Norway'],
-  Danish: ['Danish', 'Denmark'], Finnish: ['Finnish', 'Finland'], Icelandic: ['Icelandic', 'Iceland'],
-  Greek: ['Greek', 'Greece'], Athenian: ['Athenian', 'Athens'], Macedonian: ['Macedonian', 'Macedonia'],
-  Egyptian: ['Egyptian', 'Egypt'], Babylonian: ['Babylonian', 'Babylon'], Persian: ['Persian', 'Persia'],
-  Iranian: ['Iranian', 'Iran'], Indian: ['Indian', 'India'], Pakistani: ['Pakistani', 'Pakistan'],
-  Chinese: ['Chinese', 'China'], Japanese: ['Japanese', 'Japan'], Korean: ['Korean', 'Korea'],
-  Mongolian: ['Mongolian', 'Mongolia'], Vietnamese: ['Vietnamese', 'Vietnam'], Indonesian: ['Indonesian', 'Indonesia'],
-  Tibetan: ['Tibetan', 'Tibet'], Thai: ['Thai', 'Thailand'], Burmese: ['Burmese', 'Burma'],
-  Filipino: ['Filipino', 'the Philippines'], Israeli: ['Israeli', 'Israel'], Palestinian: ['Palestinian', 'Palestine'],
-  Syrian: ['Syrian', 'Syria'], Lebanese: ['Lebanese', 'Lebanon'], Turkish: ['Turkish', 'Turkey'],
-  Armenian: ['Armenian', 'Armenia'], Canadian: ['Canadian', 'Canada'], Mexican: ['Mexican', 'Mexico'],
-  Cuban: ['Cuban', 'Cuba'], Jamaican: ['Jamaican', 'Jamaica'], Haitian: ['Haitian', 'Haiti'],
-  Brazilian: ['Brazilian', 'Brazil'], Argentine: ['Argentine', 'Argentina'], Argentinian: ['Argentinian', 'Argentina'],
-  Chilean: ['Chilean', 'Chile'], Colombian: ['Colombian', 'Colombia'], Venezuelan: ['Venezuelan', 'Venezuela'],
-  Peruvian: ['Peruvian', 'Peru'], Uruguayan: ['Uruguayan', 'Uruguay'], Nicaraguan: ['Nicaraguan', 'Nicaragua'],
-  Guatemalan: ['Guatemalan', 'Guatemala'], Australian: ['Australian', 'Australia'], 'New Zealand': ['New Zealand', 'New Zealand'],
-  'South African': ['South African', 'South Africa'], Nigerian: ['Nigerian', 'Nigeria'], Kenyan: ['Kenyan', 'Kenya'],
-  Ghanaian: ['Ghanaian', 'Ghana'], Ethiopian: ['Ethiopian', 'Ethiopia'], Algerian: ['Algerian', 'Algeria'],
-  Moroccan: ['Moroccan', 'Morocco'], Romanian: ['Romanian', 'Romania'], Bulgarian: ['Bulgarian', 'Bulgaria'],
-  Yugoslav: ['Yugoslav', 'Yugoslavia'], Serbian: ['Serbian', 'Serbia'], Croatian: ['Croatian', 'Croatia'],
-  Slovak: ['Slovak', 'Slovakia'], Slovenian: ['Slovenian', 'Slovenia'], Lithuanian: ['Lithuanian', 'Lithuania'],
-  Latvian: ['Latvian', 'Latvia'], Estonian: ['Estonian', 'Estonia'], Ukrainian: ['Ukrainian', 'Ukraine'],
-  Byzantine: ['Byzantine', 'the Byzantine Empire'], Carthaginian: ['Carthaginian', 'Carthage'],
+  'United States': ['American', 'the United States'],
+  American: ['American', 'the United States'],
+  English: ['English', 'England'],
+  Englishman: ['English', 'England'],
+  British: ['British', 'Britain'],
+  Scottish: ['Scottish', 'Scotland'],
+  Scots: ['Scottish', 'Scotland'],
+  Welsh: ['Welsh', 'Wales'],
+  Irish: ['Irish', 'Ireland'],
+  French: ['French', 'France'],
+  German: ['German', 'Germany'],
+  Prussian: ['Prussian', 'Prussia'],
+  Bavarian: ['Bavarian', 'Bavaria'],
+  Italian: ['Italian', 'Italy'],
+  Florentine: ['Florentine', 'Florence'],
+  Venetian: ['Venetian', 'Venice'],
+  Roman: ['Roman', 'Rome'],
+  Genoese: ['Genoese', 'Genoa'],
+  Sicilian: ['Sicilian', 'Sicily'],
+  Neapolitan: ['Neapolitan', 'Naples'],
+  Spanish: ['Spanish', 'Spain'],
+  Catalan: ['Catalan', 'Catalonia'],
+  Portuguese: ['Portuguese', 'Portugal'],
+  Dutch: ['Dutch', 'the Netherlands'],
+  Flemish: ['Flemish', 'Flanders'],
+  Belgian: ['Belgian', 'Belgium'],
+  Swiss: ['Swiss', 'Switzerland'],
+  Austrian: ['Austrian', 'Austria'],
+  Russian: ['Russian', 'Russia'],
+  Soviet: ['Soviet', 'the Soviet Union'],
+  Polish: ['Polish', 'Poland'],
+  Czech: ['Czech', 'the Czech lands'],
+  Czechoslovakian: ['Czechoslovakian', 'Czechoslovakia'],
+  Hungarian: ['Hungarian', 'Hungary'],
+  Swedish: ['Swedish', 'Sweden'],
+  Norwegian: ['Norwegian', 'Norway'],
+  Danish: ['Danish', 'Denmark'],
+  Finnish: ['Finnish', 'Finland'],
+  Icelandic: ['Icelandic', 'Iceland'],
+  Greek: ['Greek', 'Greece'],
+  Athenian: ['Athenian', 'Athens'],
+  Macedonian: ['Macedonian', 'Macedonia'],
+  Egyptian: ['Egyptian', 'Egypt'],
+  Babylonian: ['Babylonian', 'Babylon'],
+  Persian: ['Persian', 'Persia'],
+  Iranian: ['Iranian', 'Iran'],
+  Indian: ['Indian', 'India'],
+  Pakistani: ['Pakistani', 'Pakistan'],
+  Chinese: ['Chinese', 'China'],
+  Japanese: ['Japanese', 'Japan'],
+  Korean: ['Korean', 'Korea'],
+  Mongolian: ['Mongolian', 'Mongolia'],
+  Vietnamese: ['Vietnamese', 'Vietnam'],
+  Indonesian: ['Indonesian', 'Indonesia'],
+  Tibetan: ['Tibetan', 'Tibet'],
+  Thai: ['Thai', 'Thailand'],
+  Burmese: ['Burmese', 'Burma'],
+  Filipino: ['Filipino', 'the Philippines'],
+  Israeli: ['Israeli', 'Israel'],
+  Palestinian: ['Palestinian', 'Palestine'],
+  Syrian: ['Syrian', 'Syria'],
+  Lebanese: ['Lebanese', 'Lebanon'],
+  Turkish: ['Turkish', 'Turkey'],
+  Armenian: ['Armenian', 'Armenia'],
+  Canadian: ['Canadian', 'Canada'],
+  Mexican: ['Mexican', 'Mexico'],
+  Cuban: ['Cuban', 'Cuba'],
+  Jamaican: ['Jamaican', 'Jamaica'],
+  Haitian: ['Haitian', 'Haiti'],
+  Brazilian: ['Brazilian', 'Brazil'],
+  Argentine: ['Argentine', 'Argentina'],
+  Argentinian: ['Argentinian', 'Argentina'],
+  Chilean: ['Chilean', 'Chile'],
+  Colombian: ['Colombian', 'Colombia'],
+  Venezuelan: ['Venezuelan', 'Venezuela'],
+  Peruvian: ['Peruvian', 'Peru'],
+  Uruguayan: ['Uruguayan', 'Uruguay'],
+  Nicaraguan: ['Nicaraguan', 'Nicaragua'],
+  Guatemalan: ['Guatemalan', 'Guatemala'],
+  Australian: ['Australian', 'Australia'],
+  'New Zealand': ['New Zealand', 'New Zealand'],
+  'South African': ['South African', 'South Africa'],
+  Nigerian: ['Nigerian', 'Nigeria'],
+  Kenyan: ['Kenyan', 'Kenya'],
+  Ghanaian: ['Ghanaian', 'Ghana'],
+  Ethiopian: ['Ethiopian', 'Ethiopia'],
+  Algerian: ['Algerian', 'Algeria'],
+  Moroccan: ['Moroccan', 'Morocco'],
+  Romanian: ['Romanian', 'Romania'],
+  Bulgarian: ['Bulgarian', 'Bulgaria'],
+  Yugoslav: ['Yugoslav', 'Yugoslavia'],
+  Serbian: ['Serbian', 'Serbia'],
+  Croatian: ['Croatian', 'Croatia'],
+  Slovak: ['Slovak', 'Slovakia'],
+  Slovenian: ['Slovenian', 'Slovenia'],
+  Lithuanian: ['Lithuanian', 'Lithuania'],
+  Latvian: ['Latvian', 'Latvia'],
+  Estonian: ['Estonian', 'Estonia'],
+  Ukrainian: ['Ukrainian', 'Ukraine'],
+  Byzantine: ['Byzantine', 'the Byzantine Empire'],
+  Carthaginian: ['Carthaginian', 'Carthage'],
 };
 const DEMONYM_KEYS = Object.keys(DEMONYMS).sort((a, b) => b.length - a.length);
 const DEMONYM_WORD_RE = new RegExp(`\\b(${DEMONYM_KEYS.join('|')})\\b`);
@@ -97,28 +164,131 @@ const DEMONYM_RE = new RegExp(`(?:^| )(${DEMONYM_KEYS.join('|')})(?:man|woman)?(
 
 /** words that begin a predicate with "was": participles and predicate adjectives */
 const PARTICIPLES = new Set([
-  'noted', 'known', 'remembered', 'celebrated', 'renowned', 'best', 'considered', 'regarded',
-  'credited', 'called', 'born', 'influenced', 'trained', 'associated',
-  'famed', 'honored', 'acclaimed', 'admired', 'educated', 'elected', 'appointed', 'executed', 'killed',
-  'assassinated', 'exiled', 'imprisoned', 'said', 'believed', 'thought', 'involved',
-  'married', 'descended', 'characterized', 'marked', 'used', 'made', 'built', 'designed',
-  'painted', 'founded', 'best-known', 'inspired', 'based', 'derived', 'named',
+  'noted',
+  'known',
+  'remembered',
+  'celebrated',
+  'renowned',
+  'best',
+  'considered',
+  'regarded',
+  'credited',
+  'called',
+  'born',
+  'influenced',
+  'trained',
+  'associated',
+  'famed',
+  'honored',
+  'acclaimed',
+  'admired',
+  'educated',
+  'elected',
+  'appointed',
+  'executed',
+  'killed',
+  'assassinated',
+  'exiled',
+  'imprisoned',
+  'said',
+  'believed',
+  'thought',
+  'involved',
+  'married',
+  'descended',
+  'characterized',
+  'marked',
+  'used',
+  'made',
+  'built',
+  'designed',
+  'painted',
+  'founded',
+  'best-known',
+  'inspired',
+  'based',
+  'derived',
+  'named',
 ]);
 /** adjectives that take "was" directly before a preposition ("active in"), else "was a …" */
 const PRED_ADJ = new Set([
-  'prominent', 'important', 'popular', 'influential', 'active', 'notable', 'famous', 'responsible',
-  'devoted', 'dedicated', 'instrumental', 'successful', 'skilled',
+  'prominent',
+  'important',
+  'popular',
+  'influential',
+  'active',
+  'notable',
+  'famous',
+  'responsible',
+  'devoted',
+  'dedicated',
+  'instrumental',
+  'successful',
+  'skilled',
 ]);
 const PREPS = new Set(['in', 'for', 'as', 'among', 'with', 'to', 'during', 'at', 'on', 'from', 'by', 'throughout']);
 /** irregular past-tense verbs that can start a predicate */
 const PAST_VERBS = new Set([
-  'wrote', 'made', 'built', 'led', 'won', 'drew', 'took', 'began', 'became', 'brought', 'fought',
-  'founded', 'gave', 'held', 'knew', 'left', 'lost', 'met', 'ran', 'sang', 'saw', 'set', 'sold',
-  'spent', 'taught', 'told', 'threw', 'understood', 'was', 'were', 'had', 'did', 'rose', 'sought',
-  'struck', 'swam', 'bore', 'broke', 'chose', 'flew', 'froze', 'grew', 'hid', 'lay', 'read', 'rode',
-  'shot', 'spoke', 'stole', 'thought', 'wore', 'fled', 'dug', 'cast', 'put', 'overthrew', 'undertook',
+  'wrote',
+  'made',
+  'built',
+  'led',
+  'won',
+  'drew',
+  'took',
+  'began',
+  'became',
+  'brought',
+  'fought',
+  'founded',
+  'gave',
+  'held',
+  'knew',
+  'left',
+  'lost',
+  'met',
+  'ran',
+  'sang',
+  'saw',
+  'set',
+  'sold',
+  'spent',
+  'taught',
+  'told',
+  'threw',
+  'understood',
+  'was',
+  'were',
+  'had',
+  'did',
+  'rose',
+  'sought',
+  'struck',
+  'swam',
+  'bore',
+  'broke',
+  'chose',
+  'flew',
+  'froze',
+  'grew',
+  'hid',
+  'lay',
+  'read',
+  'rode',
+  'shot',
+  'spoke',
+  'stole',
+  'thought',
+  'wore',
+  'fled',
+  'dug',
+  'cast',
+  'put',
+  'overthrew',
+  'undertook',
 ]);
-const DETERMINERS = /^(a|an|the|one|any|some|this|that|these|those|his|her|its|their|each|every|no|two|three|several|many|all|either|both|another|such)\b/i;
+const DETERMINERS =
+  /^(a|an|the|one|any|some|this|that|these|those|his|her|its|their|each|every|no|two|three|several|many|all|either|both|another|such)\b/i;
 const PRONOUN_START = /^(he|she|it|they|his|her|its|their|him|them)\b/i;
 
 export function cap(s: string): string {
@@ -148,9 +318,12 @@ export function joinList(items: string[], conj = 'and'): string {
 
 /** Trim, drop a trailing period and make sure it ends with '.' and starts with a capital. */
 export function sentence(s: string): string {
-  let t = s.trim().replace(/\s+/g, ' ').replace(/\s+([,.;:])/g, '$1');
+  let t = s
+    .trim()
+    .replace(/\s+/g, ' ')
+    .replace(/\s+([,.;:])/g, '$1');
   t = t.replace(/[.;,:]+$/, '');
-  return cap(t) + '.';
+  return `${cap(t)}.`;
 }
 
 /** Split a leading "(domain) " tag off a gloss. */
@@ -192,7 +365,10 @@ export function parseLifespan(t: string): (Lifespan & { birthplace?: string }) |
     const bornEra = e1 === 'AD' && e2 === 'AD' ? undefined : e1;
     return {
       born: m[2] === '?' ? undefined : era(m[2], bornEra === 'AD' ? undefined : bornEra),
-      died: era(m[6], e2 === 'AD' && !e1 ? undefined : e2 === 'AD' && e1 === 'BC' ? 'AD' : e2 === 'BC' ? 'BC' : undefined),
+      died: era(
+        m[6],
+        e2 === 'AD' && !e1 ? undefined : e2 === 'AD' && e1 === 'BC' ? 'AD' : e2 === 'BC' ? 'BC' : undefined,
+      ),
       approx,
       text: s,
     };
@@ -204,7 +380,8 @@ export function parseLifespan(t: string): (Lifespan & { birthplace?: string }) |
   m = s.match(/^died (?:in |around )?(\d+)( BC)?$/);
   if (m) return { died: era(m[1], m[2]), approx: /around/.test(s), text: s };
   m = s.match(/^(?:(circa|c\.|early|late) )?(\d+(?:st|nd|rd|th) century(?: BC)?)$/);
-  if (m) return { century: m[1] && m[1] !== 'circa' && m[1] !== 'c.' ? `${m[1]} ${m[2]}` : m[2], approx: !!m[1], text: s };
+  if (m)
+    return { century: m[1] && m[1] !== 'circa' && m[1] !== 'c.' ? `${m[1]} ${m[2]}` : m[2], approx: !!m[1], text: s };
   m = s.match(/^(?:circa|c\.|ca\.) (\d+)( BC)?$/);
   if (m) return { century: undefined, born: undefined, approx: true, text: s };
   if (/\d/.test(s) && /^(flourished|reigned|died|born|circa|ca\.|c\.)/.test(s)) return { approx: true, text: s };
@@ -213,11 +390,20 @@ export function parseLifespan(t: string): (Lifespan & { birthplace?: string }) |
 
 /** Turn a clause that follows a person's name into a predicate ("was …", "developed …"). */
 export function toPredicate(clause: string, past: boolean): string {
-  const c = clause.trim().replace(/^(and|but)\s+/, '').replace(/ and (who|that) /g, ' and ');
+  const c = clause
+    .trim()
+    .replace(/^(and|but)\s+/, '')
+    .replace(/ and (who|that) /g, ' and ');
   const be = past ? 'was' : 'is';
-  const first = c.split(/\s+/)[0].toLowerCase().replace(/[^a-z-]/g, '');
+  const first = c
+    .split(/\s+/)[0]
+    .toLowerCase()
+    .replace(/[^a-z-]/g, '');
   if (first === 'who' || first === 'that') return c.replace(/^(who|that)\s+/i, '');
-  if (PARTICIPLES.has(first) || /^(best|well|widely|often|sometimes|later|also|first|perhaps|remembered)\b/.test(first)) {
+  if (
+    PARTICIPLES.has(first) ||
+    /^(best|well|widely|often|sometimes|later|also|first|perhaps|remembered)\b/.test(first)
+  ) {
     if (first === 'made' || first === 'built' || first === 'designed' || first === 'painted' || first === 'founded') {
       // "designed many churches" is a finite verb; "designed by X" is a participle
       return /^\w+ by\b/.test(c) ? `${be} ${c}` : c;
@@ -234,7 +420,8 @@ export function toPredicate(clause: string, past: boolean): string {
 }
 
 /** Where the head noun phrase of a person's first clause ends. */
-const HEAD_END = /\s(?:well known|best known|who|whose|whom|that|which|noted|known|remembered|famous|celebrated|renowned|best known|considered|regarded|credited|called|said|born|died|often|widely|remembered)\b|,/;
+const HEAD_END =
+  /\s(?:well known|best known|who|whose|whom|that|which|noted|known|remembered|famous|celebrated|renowned|best known|considered|regarded|credited|called|said|born|died|often|widely|remembered)\b|,/;
 
 export function parsePersonGloss(rawDef: string): PersonGloss {
   const { context, rest } = splitContext(rawDef.trim());
@@ -257,14 +444,18 @@ export function parsePersonGloss(rawDef: string): PersonGloss {
     }
     return all;
   });
-  def = def.replace(/\s+/g, ' ').trim().replace(/[;,.]$/, '');
+  def = def
+    .replace(/\s+/g, ' ')
+    .trim()
+    .replace(/[;,.]$/, '');
   const clauses = splitClauses(def);
   const first = clauses[0] ?? def;
   const cut = first.search(HEAD_END);
   const head = (cut > 0 ? first.slice(0, cut) : first).trim();
   // the nationality is the earliest demonym in the head ("surrealist Spanish painter")
   const nationality: string | undefined = DEMONYM_RE.exec(head)?.[1];
-  const living = !!life && !!life.born && !life.died && !life.century && !/^died/.test(life.text) && !/\?/.test(life.text);
+  const living =
+    !!life && !!life.born && !life.died && !life.century && !/^died/.test(life.text) && !/\?/.test(life.text);
   const past = !living;
   const predicates: string[] = [];
   const headTail = cut > 0 && !!first.slice(cut).replace(/^,?\s*/, '');
@@ -278,15 +469,39 @@ export function parsePersonGloss(rawDef: string): PersonGloss {
     else predicates.push(toPredicate(c, past));
   }
   let knownFor: string | undefined;
-  const kf = def.match(/\b(noted|(?:well |best )?known|remembered|famous|celebrated|renowned|famed|notable)( chiefly| mainly| especially| primarily)? (for|as) ([^;()]+)/);
+  const kf = def.match(
+    /\b(noted|(?:well |best )?known|remembered|famous|celebrated|renowned|famed|notable)( chiefly| mainly| especially| primarily)? (for|as) ([^;()]+)/,
+  );
   if (kf) knownFor = `${past ? 'was' : 'is'} ${kf[1]}${kf[2] ?? ''} ${kf[3]} ${kf[4].trim()}`;
   let pronoun: 'he' | 'she' | undefined;
-  if (/\b(she|her|hers|herself|wife|daughter|sister|mother|queen|actress|princess|empress|duchess|woman|heroine|goddess|niece|aunt|widow|nun|ballerina)\b/i.test(rawDef)) pronoun = 'she';
-  else if (/\b(he|his|him|himself|husband|son|brother|father|king|actor|prince|emperor|duke|man|hero|god|nephew|uncle|widower|monk)\b/i.test(rawDef)) pronoun = 'he';
+  if (
+    /\b(she|her|hers|herself|wife|daughter|sister|mother|queen|actress|princess|empress|duchess|woman|heroine|goddess|niece|aunt|widow|nun|ballerina)\b/i.test(
+      rawDef,
+    )
+  )
+    pronoun = 'she';
+  else if (
+    /\b(he|his|him|himself|husband|son|brother|father|king|actor|prince|emperor|duke|man|hero|god|nephew|uncle|widower|monk)\b/i.test(
+      rawDef,
+    )
+  )
+    pronoun = 'he';
   const dem = nationality ? DEMONYMS[nationality] : undefined;
   return {
-    context, nationality, nationalityAdj: dem?.[0], country: dem?.[1], birthplace, life,
-    def, head, first, predicates, headTail, knownFor, pronoun, living,
+    context,
+    nationality,
+    nationalityAdj: dem?.[0],
+    country: dem?.[1],
+    birthplace,
+    life,
+    def,
+    head,
+    first,
+    predicates,
+    headTail,
+    knownFor,
+    pronoun,
+    living,
   };
 }
 

@@ -5,7 +5,17 @@
 // intent has training phrasings and held-out phrasings; a held-out phrasing never appears in
 // training, so validation can test questions phrased in new ways about facts the model has seen.
 import type { Entity, Ref } from './entities.ts';
-import { article, cap, defIsNounPhrase, findPeriod, findPlace, joinList, predicateSentence, sentence, withArticle } from './gloss.ts';
+import {
+  article,
+  cap,
+  defIsNounPhrase,
+  findPeriod,
+  findPlace,
+  joinList,
+  predicateSentence,
+  sentence,
+  withArticle,
+} from './gloss.ts';
 import { Rng } from './rng.ts';
 
 export interface QA {
@@ -39,17 +49,25 @@ export interface RenderCtx {
 
 // --- names and small pieces ---------------------------------------------------------------------
 
-const THE_CLASSES = /\b(palace|temple|tower|museum|mausoleum|cathedral|chapel|church|memorial|monument|statue|abbey|bridge|canal|river|ocean|sea|gallery|library|building|skyscraper|castle|fortress|amphitheater|campanile|shrine|obelisk|ziggurat|desert|mountain range|range|strait|gulf|bay|ship|dam|peninsula|archipelago|islands|lake|channel|hall|theater|wall)\b/;
+const THE_CLASSES =
+  /\b(palace|temple|tower|museum|mausoleum|cathedral|chapel|church|memorial|monument|statue|abbey|bridge|canal|river|ocean|sea|gallery|library|building|skyscraper|castle|fortress|amphitheater|campanile|shrine|obelisk|ziggurat|desert|mountain range|range|strait|gulf|bay|ship|dam|peninsula|archipelago|islands|lake|channel|hall|theater|wall)\b/;
 /** "the Parthenon": instances of buildings, rivers, seas take "the", except names like "St. Paul's". */
 function instanceName(e: Entity): string {
-  if (e.kind !== 'instance' || /^(the |St\.? |Saint |San |Santa |Notre |Stonehenge|Westminster|Lake |Mount )/i.test(e.name) || /'s\b/.test(e.name)) return e.name;
+  if (
+    e.kind !== 'instance' ||
+    /^(the |St\.? |Saint |San |Santa |Notre |Stonehenge|Westminster|Lake |Mount )/i.test(e.name) ||
+    /'s\b/.test(e.name)
+  )
+    return e.name;
   return /^[A-Z]/.test(e.name) && THE_CLASSES.test(e.hypers[0]?.name ?? '') ? `the ${e.name}` : e.name;
 }
 
 /** Countable common nouns whose gloss starts "a …" are asked about as "a fresco". */
 function countableName(name: string, def: string | undefined): boolean {
   return (
-    /^[a-z]/.test(name) && !/(s|ism|ics|ing|ure|ry|ity|ness|ion)$/.test(name) && /^(a|an|someone|somebody|one who)\b/.test(def ?? '') &&
+    /^[a-z]/.test(name) &&
+    !/(s|ism|ics|ing|ure|ry|ity|ness|ion)$/.test(name) &&
+    /^(a|an|someone|somebody|one who)\b/.test(def ?? '') &&
     !/^an? (school|movement|style|group|genre)\b/.test(def ?? '')
   );
 }
@@ -68,7 +86,10 @@ function refNP(name: string): string {
 
 /** names of schools, groups and periods take "the": "the Renaissance", "the Ashcan School" */
 export function groupName(name: string): string {
-  return /^[A-Z]/.test(name) && /(School|school|Group|Renaissance|period|era|Ages|Wave|Brotherhood|Bauhaus|Eight)$/.test(name) ? `the ${name}` : name;
+  return /^[A-Z]/.test(name) &&
+    /(School|school|Group|Renaissance|period|era|Ages|Wave|Brotherhood|Bauhaus|Eight)$/.test(name)
+    ? `the ${name}`
+    : name;
 }
 
 /** the name in running text (mid-sentence) */
@@ -88,9 +109,9 @@ export function plural(noun: string): string {
   const of = noun.indexOf(' of ');
   if (of > 0) return plural(noun.slice(0, of)) + noun.slice(of);
   if (/(man)$/.test(noun)) return noun.replace(/man$/, 'men');
-  if (/[^aeiou]y$/.test(noun)) return noun.slice(0, -1) + 'ies';
-  if (/(s|x|ch|sh)$/.test(noun)) return noun + 'es';
-  return noun + 's';
+  if (/[^aeiou]y$/.test(noun)) return `${noun.slice(0, -1)}ies`;
+  if (/(s|x|ch|sh)$/.test(noun)) return `${noun}es`;
+  return `${noun}s`;
 }
 
 function visible(refs: Ref[], ctx: RenderCtx, full: boolean): Ref[] {
@@ -98,7 +119,7 @@ function visible(refs: Ref[], ctx: RenderCtx, full: boolean): Ref[] {
 }
 
 function ordinal(n: number): string {
-  const s = n % 100 >= 11 && n % 100 <= 13 ? 'th' : ['th', 'st', 'nd', 'rd'][n % 10] ?? 'th';
+  const s = n % 100 >= 11 && n % 100 <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][n % 10] ?? 'th');
   return `${n}${s}`;
 }
 
@@ -114,7 +135,8 @@ export function personCentury(e: Entity): string | undefined {
   if (!l) return undefined;
   const b = yearNum(l.born);
   const d = yearNum(l.died);
-  const mid = b !== undefined && d !== undefined ? (b + d) / 2 : b !== undefined ? b + 30 : d !== undefined ? d - 20 : undefined;
+  const mid =
+    b !== undefined && d !== undefined ? (b + d) / 2 : b !== undefined ? b + 30 : d !== undefined ? d - 20 : undefined;
   if (mid === undefined) return l.century;
   return `${ordinal(Math.floor(mid / 100) + 1)} century`;
 }
@@ -222,8 +244,10 @@ function defSentence(e: Entity, i: number, r: Rng, subj = subject(e)): string {
   ]);
 }
 
-const PREP = /^(in|by|on|at|from|with|for|to|as|into|during|after|around|under|over|near|through|throughout|mainly|chiefly|especially|primarily|only|mostly|largely|widely)$/;
-const ADVERB = /^(usually|often|especially|typically|sometimes|originally|formerly|now|also|always|never|generally|chiefly|mainly|mostly|commonly|frequently|traditionally|primarily|largely|widely)$/;
+const PREP =
+  /^(in|by|on|at|from|with|for|to|as|into|during|after|around|under|over|near|through|throughout|mainly|chiefly|especially|primarily|only|mostly|largely|widely)$/;
+const ADVERB =
+  /^(usually|often|especially|typically|sometimes|originally|formerly|now|also|always|never|generally|chiefly|mainly|mostly|commonly|frequently|traditionally|primarily|largely|widely)$/;
 
 /** A later "; "-clause of a gloss as a sentence about the entity ("it is …", "it …"). */
 function extraSentence(c: string, past: boolean): string {
@@ -233,12 +257,19 @@ function extraSentence(c: string, past: boolean): string {
   const second = (w[1] ?? '').toLowerCase();
   // a clause with its own subject: "its construction was begun …", "Muslims turn in its direction …"
   const ownSubject =
-    /^(he|she|it|they|its|their|this|these)$/.test(first) || /^[A-Z]/.test(w[0]) ||
-    (!/(ed|ing)$/.test(first) && second !== 'to' && /^(the )?[\w-]+( [\w-]+)? (was|were|is|are|has|had|have)\b/i.test(c));
+    /^(he|she|it|they|its|their|this|these)$/.test(first) ||
+    /^[A-Z]/.test(w[0]) ||
+    (!/(ed|ing)$/.test(first) &&
+      second !== 'to' &&
+      /^(the )?[\w-]+( [\w-]+)? (was|were|is|are|has|had|have)\b/i.test(c));
   if (ownSubject) return sentence(c);
   if (/^(was|is|were|are|has|had|have|can|may|will|must|should|does|did)$/.test(first)) return sentence(`it ${c}`);
-  if (ADVERB.test(first)) return sentence(/(s|ed)$/.test(second) && !PREP.test(w[2]?.toLowerCase() ?? '') ? `it ${c}` : `it ${be} ${c}`);
-  if (/ed$/.test(first) || /^(made|built|held|known|drawn|done|found|seen|shown|worn|sold|written|given|taken|grown)$/.test(first)) {
+  if (ADVERB.test(first))
+    return sentence(/(s|ed)$/.test(second) && !PREP.test(w[2]?.toLowerCase() ?? '') ? `it ${c}` : `it ${be} ${c}`);
+  if (
+    /ed$/.test(first) ||
+    /^(made|built|held|known|drawn|done|found|seen|shown|worn|sold|written|given|taken|grown)$/.test(first)
+  ) {
     // "located on …", "characterized by …" are participles; "painted wilderness landscapes" is a verb
     return sentence(PREP.test(second) || second === '' ? `it ${be} ${c}` : `it ${c}`);
   }
@@ -252,7 +283,11 @@ function extraSentences(e: Entity, i: number): string[] {
 function allSenses(e: Entity, r: Rng): string {
   const parts = [defSentence(e, 0, r)];
   for (let i = 1; i < e.glosses.length; i++) {
-    parts.push(sentence(`${r.pick(['The word can also mean', 'It can also refer to', 'In another sense, it means'])} ${e.glosses[i].def}`));
+    parts.push(
+      sentence(
+        `${r.pick(['The word can also mean', 'It can also refer to', 'In another sense, it means'])} ${e.glosses[i].def}`,
+      ),
+    );
   }
   return parts.join(' ');
 }
@@ -281,16 +316,39 @@ const personClass = (e: Entity) => e.kind === 'concept' && e.lexName === 'noun.p
 export const INTENTS: Intent[] = [
   // ---- persons
   {
-    id: 'person.identity', n: 3,
-    train: ['Who {be} {X}?', 'Tell me about {X}.', 'What can you tell me about {X}?', 'Describe {X}.', 'Give me a short biography of {X}.', 'Who exactly {be} {X}?',
-      'Who is {X}?', 'Tell me who {X} {be}.', 'What do you know about {X}?', 'Can you tell me about {X}?', 'Give me some information about {X}.', 'Explain who {X} {be}.',
-      'Introduce {X}.', 'Who {be} the artist {X}?', 'Can you describe {X}?', 'What should I know about {X}?', 'Write a few sentences about {X}.',
-      'Could you tell me about {X}?', 'Describe {X} for me.', 'Give me an overview of {X}.', 'Who {be} {X}, in short?', 'Would you explain who {X} {be}?'],
+    id: 'person.identity',
+    n: 3,
+    train: [
+      'Who {be} {X}?',
+      'Tell me about {X}.',
+      'What can you tell me about {X}?',
+      'Describe {X}.',
+      'Give me a short biography of {X}.',
+      'Who exactly {be} {X}?',
+      'Who is {X}?',
+      'Tell me who {X} {be}.',
+      'What do you know about {X}?',
+      'Can you tell me about {X}?',
+      'Give me some information about {X}.',
+      'Explain who {X} {be}.',
+      'Introduce {X}.',
+      'Who {be} the artist {X}?',
+      'Can you describe {X}?',
+      'What should I know about {X}?',
+      'Write a few sentences about {X}.',
+      'Could you tell me about {X}?',
+      'Describe {X} for me.',
+      'Give me an overview of {X}.',
+      'Who {be} {X}, in short?',
+      'Would you explain who {X} {be}?',
+    ],
     val: ["I'd like to know who {X} {be}.", 'Can you summarize who {X} {be}?'],
     applies: isPerson,
     answer(e, c, r, full) {
       const out = [identitySentence(e, r, e.name, true)];
-      const rest = e.person!.predicates.slice(e.person!.headTail ? 1 : 0).map((p) => predicateSentence(cap(e.person!.pronoun ?? e.name), p));
+      const rest = e
+        .person!.predicates.slice(e.person!.headTail ? 1 : 0)
+        .map((p) => predicateSentence(cap(e.person!.pronoun ?? e.name), p));
       out.push(...rest.slice(0, 2));
       const life = lifeSentence(e, r, cap(e.person!.pronoun ?? e.name));
       if (life) out.push(life);
@@ -300,64 +358,114 @@ export const INTENTS: Intent[] = [
     },
   },
   {
-    id: 'person.knownFor', n: 2,
-    train: ['What {be} {X} known for?', 'Why is {X} famous?', 'What is {X} remembered for?', 'What made {X} notable?', 'What is {X} famous for?',
-      'Why {be} {X} important?', 'What is notable about {X}?', 'For what is {X} remembered?'],
+    id: 'person.knownFor',
+    n: 2,
+    train: [
+      'What {be} {X} known for?',
+      'Why is {X} famous?',
+      'What is {X} remembered for?',
+      'What made {X} notable?',
+      'What is {X} famous for?',
+      'Why {be} {X} important?',
+      'What is notable about {X}?',
+      'For what is {X} remembered?',
+    ],
     val: ['What is {X} best known for?'],
     applies: (e) => isPerson(e) && !!knownForSentence(e),
-    answer(e, c, r) {
+    answer(e, _c, r) {
       const kf = knownForSentence(e)!;
-      return r.chance(0.5) ? kf : `${identitySentence(e, r, e.name, false)} ${knownForSentence(e, cap(e.person!.pronoun ?? e.name))}`;
+      return r.chance(0.5)
+        ? kf
+        : `${identitySentence(e, r, e.name, false)} ${knownForSentence(e, cap(e.person!.pronoun ?? e.name))}`;
     },
   },
   {
-    id: 'person.life', n: 1,
-    train: ['When did {X} live?', "What were {X}'s dates?", 'In which period did {X} live?', 'What years did {X} live?', "What was {X}'s lifespan?",
-      "What were the dates of {X}'s life?", 'In what century did {X} live?', 'How long did {X} live?'],
+    id: 'person.life',
+    n: 1,
+    train: [
+      'When did {X} live?',
+      "What were {X}'s dates?",
+      'In which period did {X} live?',
+      'What years did {X} live?',
+      "What was {X}'s lifespan?",
+      "What were the dates of {X}'s life?",
+      'In what century did {X} live?',
+      'How long did {X} live?',
+    ],
     val: ['During what years was {X} alive?'],
     applies: (e) => isPerson(e) && !!e.person!.life && !e.person!.living && !!lifeSentence(e, new Rng(0)),
-    answer(e, c, r) {
+    answer(e, _c, r) {
       const s = lifeSentence(e, r)!;
       const cent = personCentury(e);
-      return cent && r.chance(0.4) && !e.person!.life!.century ? `${s} ${cap(e.person!.pronoun ?? e.name)} ${be(e)} ${withArticle(e.person!.head)} of the ${cent}.` : s;
+      return cent && r.chance(0.4) && !e.person!.life!.century
+        ? `${s} ${cap(e.person!.pronoun ?? e.name)} ${be(e)} ${withArticle(e.person!.head)} of the ${cent}.`
+        : s;
     },
   },
   {
-    id: 'person.born', n: 1,
-    train: ['When was {X} born?', 'What year was {X} born?', "What is {X}'s year of birth?", 'What was the birth year of {X}?', '{X} was born when?', 'Tell me when {X} was born.'],
+    id: 'person.born',
+    n: 1,
+    train: [
+      'When was {X} born?',
+      'What year was {X} born?',
+      "What is {X}'s year of birth?",
+      'What was the birth year of {X}?',
+      '{X} was born when?',
+      'Tell me when {X} was born.',
+    ],
     val: ['In what year was {X} born?'],
     applies: (e) => isPerson(e) && !!e.person!.life?.born,
-    answer(e, c, r) {
+    answer(e, _c, r) {
       const l = e.person!.life!;
       const about = l.approx ? 'about ' : '';
-      return r.pick([`${e.name} was born in ${about}${l.born}.`, `${e.name}, ${personHead(e)}, was born in ${about}${l.born}.`]);
+      return r.pick([
+        `${e.name} was born in ${about}${l.born}.`,
+        `${e.name}, ${personHead(e)}, was born in ${about}${l.born}.`,
+      ]);
     },
   },
   {
-    id: 'person.died', n: 1,
-    train: ['When did {X} die?', 'What year did {X} die?', 'When did {X} pass away?', "What was the year of {X}'s death?", '{X} died when?', 'Tell me when {X} died.'],
+    id: 'person.died',
+    n: 1,
+    train: [
+      'When did {X} die?',
+      'What year did {X} die?',
+      'When did {X} pass away?',
+      "What was the year of {X}'s death?",
+      '{X} died when?',
+      'Tell me when {X} died.',
+    ],
     val: ['In which year did {X} pass away?'],
     applies: (e) => isPerson(e) && !!e.person!.life?.died,
-    answer(e, c, r) {
+    answer(e, _c, r) {
       const l = e.person!.life!;
       return r.pick([`${e.name} died in ${l.died}.`, `${e.name}, ${personHead(e)}, died in ${l.died}.`]);
     },
   },
   {
-    id: 'person.origin', n: 1,
-    train: ['Where {be} {X} from?', 'What nationality {be} {X}?', 'What country did {X} come from?', "What was {X}'s nationality?", 'Which nation did {X} come from?', 'Where did {X} come from?'],
+    id: 'person.origin',
+    n: 1,
+    train: [
+      'Where {be} {X} from?',
+      'What nationality {be} {X}?',
+      'What country did {X} come from?',
+      "What was {X}'s nationality?",
+      'Which nation did {X} come from?',
+      'Where did {X} come from?',
+    ],
     val: ['Which country {be} {X} from?'],
     applies: (e) => isPerson(e) && !!e.person!.country,
-    answer(e, c, r) {
+    answer(e, _c, r) {
       return originSentence(e, r)!;
     },
   },
   {
-    id: 'person.birthplace', n: 1,
+    id: 'person.birthplace',
+    n: 1,
     train: ['Where was {X} born?', "What was {X}'s birthplace?", 'Where did {X} come into the world?'],
     val: ['In which country was {X} born?'],
     applies: (e) => isPerson(e) && !!e.person!.birthplace,
-    answer(e, c, r) {
+    answer(e, _c, r) {
       const p = e.person!;
       return r.pick([
         `${e.name} was born in ${p.birthplace}.`,
@@ -366,19 +474,36 @@ export const INTENTS: Intent[] = [
     },
   },
   {
-    id: 'person.occupation', n: 2,
-    train: ['What did {X} do?', "What was {X}'s profession?", "What was {X}'s occupation?", 'What kind of artist {be} {X}?', "What was {X}'s job?",
-      'What did {X} do for a living?', 'What was {X} by profession?', 'What type of artist {be} {X}?'],
+    id: 'person.occupation',
+    n: 2,
+    train: [
+      'What did {X} do?',
+      "What was {X}'s profession?",
+      "What was {X}'s occupation?",
+      'What kind of artist {be} {X}?',
+      "What was {X}'s job?",
+      'What did {X} do for a living?',
+      'What was {X} by profession?',
+      'What type of artist {be} {X}?',
+    ],
     val: ['What line of work was {X} in?'],
     applies: isPerson,
-    answer(e, c, r) {
+    answer(e, _c, r) {
       return identitySentence(e, r, e.name, false);
     },
   },
   {
-    id: 'person.movement', n: 1,
-    train: ['Which art movement {be} {X} associated with?', 'What school of art did {X} belong to?', 'What style is {X} associated with?',
-      'What movement did {X} belong to?', 'Which school was {X} part of?', 'What art movement is {X} connected with?', 'To which movement did {X} belong?'],
+    id: 'person.movement',
+    n: 1,
+    train: [
+      'Which art movement {be} {X} associated with?',
+      'What school of art did {X} belong to?',
+      'What style is {X} associated with?',
+      'What movement did {X} belong to?',
+      'Which school was {X} part of?',
+      'What art movement is {X} connected with?',
+      'To which movement did {X} belong?',
+    ],
     val: ['Which artistic movement is {X} linked to?'],
     applies: (e, c, full) => isPerson(e) && visible(e.movements, c, full).length > 0,
     answer(e, c, r, full) {
@@ -386,17 +511,40 @@ export const INTENTS: Intent[] = [
       const out = [movementSentence(e, ms[0], r)];
       const m = ms[0].key ? c.byKey.get(ms[0].key) : undefined;
       const peers = m ? visible(m.members, c, full).filter((p) => p.key !== e.key) : [];
-      if (peers.length && r.chance(0.6)) out.push(`Other artists associated with it include ${joinList(r.sample(peers, 3).map((p) => p.name))}.`);
+      if (peers.length && r.chance(0.6))
+        out.push(`Other artists associated with it include ${joinList(r.sample(peers, 3).map((p) => p.name))}.`);
       return out.join(' ');
     },
   },
   // ---- concepts, movements, works
   {
-    id: 'thing.definition', n: 3,
-    train: ['What is {X}?', 'Define {N}.', 'What does {N} mean?', 'What does the term {N} mean?', 'Explain {N}.', 'Describe {X}.', 'Tell me about {N}.', 'What is meant by {N}?', 'What is the meaning of {N}?',
-      'What exactly is {X}?', 'Can you define {N}?', 'Explain what {X} is.', 'What do you know about {N}?', 'What is the definition of {N}?', 'Tell me what {X} is.',
-      'Can you tell me about {N}?', 'How would you describe {N}?', 'Give me an explanation of {N}.',
-      'Could you describe {N}?', 'Explain {N} to me.', 'Would you tell me what {X} is?', 'What is {X}, in short?', 'Explain the meaning of {N}.'],
+    id: 'thing.definition',
+    n: 3,
+    train: [
+      'What is {X}?',
+      'Define {N}.',
+      'What does {N} mean?',
+      'What does the term {N} mean?',
+      'Explain {N}.',
+      'Describe {X}.',
+      'Tell me about {N}.',
+      'What is meant by {N}?',
+      'What is the meaning of {N}?',
+      'What exactly is {X}?',
+      'Can you define {N}?',
+      'Explain what {X} is.',
+      'What do you know about {N}?',
+      'What is the definition of {N}?',
+      'Tell me what {X} is.',
+      'Can you tell me about {N}?',
+      'How would you describe {N}?',
+      'Give me an explanation of {N}.',
+      'Could you describe {N}?',
+      'Explain {N} to me.',
+      'Would you tell me what {X} is?',
+      'What is {X}, in short?',
+      'Explain the meaning of {N}.',
+    ],
     val: ['Could you explain what {X} is?', 'Give me a definition of {N}.', "I'd like to know what {X} is."],
     applies: isThing,
     answer(e, c, r, full) {
@@ -408,9 +556,17 @@ export const INTENTS: Intent[] = [
     },
   },
   {
-    id: 'thing.category', n: 2,
-    train: ['What kind of thing is {X}?', 'What category does {N} belong to?', '{X} is a type of what?', 'What kind of art is {X}?', 'What sort of thing is {X}?',
-      'Into which category does {N} fall?', 'What type of thing is {X}?'],
+    id: 'thing.category',
+    n: 2,
+    train: [
+      'What kind of thing is {X}?',
+      'What category does {N} belong to?',
+      '{X} is a type of what?',
+      'What kind of art is {X}?',
+      'What sort of thing is {X}?',
+      'Into which category does {N} fall?',
+      'What type of thing is {X}?',
+    ],
     val: ['Under what category would you put {N}?'],
     applies: (e, c, full) => isThing(e) && !!hyperName(e, c, full),
     answer(e, c, r, full) {
@@ -418,7 +574,9 @@ export const INTENTS: Intent[] = [
       const d = e.glosses[0].def;
       return r.pick([
         sentence(`${subject(e)} is ${withArticle(h.name)}: ${d}`),
-        sentence(`${subject(e)} is a kind of ${h.name}; specifically, ${e.lexName === 'noun.person' ? subject(e).replace(/^A /, 'a ').replace(/^An /, 'an ') : 'it'} is ${d}`),
+        sentence(
+          `${subject(e)} is a kind of ${h.name}; specifically, ${e.lexName === 'noun.person' ? subject(e).replace(/^A /, 'a ').replace(/^An /, 'an ') : 'it'} is ${d}`,
+        ),
         /(ness|ity|ism|ics|ing|ion|ment|ance|ence|ure|dom|ship|hood|ery|ry|work|care)$/.test(h.name)
           ? sentence(`${subject(e)} is a type of ${h.name}: ${d}`)
           : sentence(`${subject(e)} belongs to the category of ${plural(h.name)}: ${d}`),
@@ -426,9 +584,21 @@ export const INTENTS: Intent[] = [
     },
   },
   {
-    id: 'thing.kinds', n: 1,
-    train: ['What are some kinds of {N}?', 'What types of {N} are there?', 'Give some examples of {N}.', 'What forms of {N} exist?', 'Name some kinds of {N}.', 'What sorts of {N} are there?',
-      'Which kinds of {N} are there?', 'Could you name some types of {N}?', 'Tell me a few kinds of {N}.', 'What are the main types of {N}?', 'List some forms of {N}.'],
+    id: 'thing.kinds',
+    n: 1,
+    train: [
+      'What are some kinds of {N}?',
+      'What types of {N} are there?',
+      'Give some examples of {N}.',
+      'What forms of {N} exist?',
+      'Name some kinds of {N}.',
+      'What sorts of {N} are there?',
+      'Which kinds of {N} are there?',
+      'Could you name some types of {N}?',
+      'Tell me a few kinds of {N}.',
+      'What are the main types of {N}?',
+      'List some forms of {N}.',
+    ],
     val: ['Can you list a few varieties of {N}?'],
     applies: (e, c, full) => isThing(e) && !personClass(e) && visible(e.hypos, c, full).length >= 2,
     answer(e, c, r, full) {
@@ -436,54 +606,90 @@ export const INTENTS: Intent[] = [
       const names = hs.map((h) => h.name);
       const first = hs[0];
       const tail = first.def && r.chance(0.6) ? ` ${sentence(`${refSubject(first)} is ${first.def}`)}` : '';
-      return r.pick([`Kinds of ${e.name} include ${joinList(names)}.`, `There are several kinds of ${e.name}, such as ${joinList(names)}.`]) + tail;
+      return (
+        r.pick([
+          `Kinds of ${e.name} include ${joinList(names)}.`,
+          `There are several kinds of ${e.name}, such as ${joinList(names)}.`,
+        ]) + tail
+      );
     },
   },
   {
-    id: 'thing.synonyms', n: 1,
-    train: ['What is another name for {N}?', 'What else is {N} called?', 'What is a synonym of {N}?', 'What other names does {N} have?'],
+    id: 'thing.synonyms',
+    n: 1,
+    train: [
+      'What is another name for {N}?',
+      'What else is {N} called?',
+      'What is a synonym of {N}?',
+      'What other names does {N} have?',
+    ],
     val: ['Is there another word for {N}?'],
     applies: (e) => isThing(e) && e.aliases.length > 0,
-    answer(e, c, r) {
+    answer(e, _c, r) {
       const a = joinList(e.aliases.slice(0, 3), 'or');
-      return r.pick([`${subject(e)} is also called ${a}.`, `Another name for ${e.name} is ${a}.`]) + (r.chance(0.5) ? ` ${defSentence(e, 0, r, 'It')}` : '');
+      return (
+        r.pick([`${subject(e)} is also called ${a}.`, `Another name for ${e.name} is ${a}.`]) +
+        (r.chance(0.5) ? ` ${defSentence(e, 0, r, 'It')}` : '')
+      );
     },
   },
   {
-    id: 'thing.field', n: 1,
+    id: 'thing.field',
+    n: 1,
     train: ['In what field is the term {N} used?'],
     val: ['Which field does the word {N} belong to?'],
     applies: (e) => isThing(e) && !!(e.topic || e.glosses[0]?.context),
-    answer(e, c, r) {
+    answer(e, _c, _r) {
       const f = e.topic ?? e.glosses[0].context!;
       return sentence(`${cap(e.name)} is a term used in ${f}: ${e.glosses[0].def}`);
     },
   },
   {
-    id: 'thing.partOf', n: 1,
+    id: 'thing.partOf',
+    n: 1,
     train: ['What is {X} part of?'],
     val: ['{X} forms part of what?'],
     applies: (e, c, full) => isThing(e) && visible(e.wholes, c, full).length > 0,
     answer(e, c, r, full) {
       const w = visible(e.wholes, c, full);
-      return sentence(`${subject(e)} is part of ${joinList(w.map((x) => refNP(x.name)), 'or')}`) + ' ' + defSentence(e, 0, r, 'It');
+      return `${sentence(
+        `${subject(e)} is part of ${joinList(
+          w.map((x) => refNP(x.name)),
+          'or',
+        )}`,
+      )} ${defSentence(e, 0, r, 'It')}`;
     },
   },
   {
-    id: 'thing.parts', n: 1,
+    id: 'thing.parts',
+    n: 1,
     train: ['What are the parts of {X}?', 'What does {X} consist of?'],
     val: ['Name some parts of {X}.'],
     applies: (e, c, full) => isThing(e) && visible(e.parts, c, full).length >= 2,
     answer(e, c, r, full) {
       const ps = r.sample(visible(e.parts, c, full), 5).map((x) => x.name);
-      return r.pick([`Parts of ${qname(e)} include ${joinList(ps)}.`, `${subject(e)} has parts such as ${joinList(ps)}.`]);
+      return r.pick([
+        `Parts of ${qname(e)} include ${joinList(ps)}.`,
+        `${subject(e)} has parts such as ${joinList(ps)}.`,
+      ]);
     },
   },
   {
-    id: 'movement.members', n: 1,
-    train: ['Who were some artists associated with {N}?', 'Name an artist of {N}.', 'Which artists belonged to {N}?', 'Who were the main artists of {N}?',
-      'Which painters are associated with {N}?', 'Who are famous artists of {N}?', 'Name some artists of {N}.',
-      'Who belonged to {N}?', 'Could you name some artists of {N}?', 'List some painters of {N}.', 'Who were the leading figures of {N}?'],
+    id: 'movement.members',
+    n: 1,
+    train: [
+      'Who were some artists associated with {N}?',
+      'Name an artist of {N}.',
+      'Which artists belonged to {N}?',
+      'Who were the main artists of {N}?',
+      'Which painters are associated with {N}?',
+      'Who are famous artists of {N}?',
+      'Name some artists of {N}.',
+      'Who belonged to {N}?',
+      'Could you name some artists of {N}?',
+      'List some painters of {N}.',
+      'Who were the leading figures of {N}?',
+    ],
     val: ['Can you name a few members of {N}?'],
     applies: (e, c, full) => e.kind === 'movement' && visible(e.members, c, full).length > 0,
     answer(e, c, r, full) {
@@ -499,7 +705,8 @@ export const INTENTS: Intent[] = [
     },
   },
   {
-    id: 'class.instances', n: 1,
+    id: 'class.instances',
+    n: 1,
     train: ['Name a famous {N}.', 'Who are some well-known {Ns}?'],
     val: ['Can you give an example of {X}?'],
     applies: (e, c, full) => personClass(e) && visible([...e.instances, ...e.members], c, full).some((x) => x.key),
@@ -514,17 +721,28 @@ export const INTENTS: Intent[] = [
     },
   },
   {
-    id: 'thing.period', n: 1,
-    train: ['When did {N} flourish?', 'What period does {N} belong to?', 'When was {N} popular?', 'In what period did {N} flourish?', 'When did {N} begin?'],
+    id: 'thing.period',
+    n: 1,
+    train: [
+      'When did {N} flourish?',
+      'What period does {N} belong to?',
+      'When was {N} popular?',
+      'In what period did {N} flourish?',
+      'When did {N} begin?',
+    ],
     val: ['In what era did {N} develop?'],
     applies: (e) => (e.kind === 'movement' || e.kind === 'instance') && !!findPeriod(e.glosses[0]?.def ?? ''),
-    answer(e, c, r) {
+    answer(e, _c, r) {
       const p = findPeriod(e.glosses[0].def)!;
-      return r.pick([sentence(`${subject(e)} dates from ${p}: it is ${e.glosses[0].def}`), sentence(`${subject(e)} belongs to ${p}. ${cap(qname(e))} is ${e.glosses[0].def}`)]);
+      return r.pick([
+        sentence(`${subject(e)} dates from ${p}: it is ${e.glosses[0].def}`),
+        sentence(`${subject(e)} belongs to ${p}. ${cap(qname(e))} is ${e.glosses[0].def}`),
+      ]);
     },
   },
   {
-    id: 'thing.place', n: 1,
+    id: 'thing.place',
+    n: 1,
     train: ['Where did {N} originate?', 'Where is {X}?', 'Where did {N} begin?', 'Where does {N} come from?'],
     val: ['In which country did {N} arise?'],
     applies: (e) => (e.kind === 'movement' || e.kind === 'instance') && !!findPlace(e.glosses[0]?.def ?? ''),
@@ -534,9 +752,15 @@ export const INTENTS: Intent[] = [
     },
   },
   {
-    id: 'thing.practitioner', n: 1,
-    train: ['What is a follower of {N} called?', 'What do you call someone who practises {N}?', 'What is an artist of {N} called?',
-      'What word names an artist of {N}?', 'What do we call a follower of {N}?'],
+    id: 'thing.practitioner',
+    n: 1,
+    train: [
+      'What is a follower of {N} called?',
+      'What do you call someone who practises {N}?',
+      'What is an artist of {N} called?',
+      'What word names an artist of {N}?',
+      'What do we call a follower of {N}?',
+    ],
     val: ['What is the name for a practitioner of {N}?'],
     applies: (e) => e.kind !== 'person' && !!e.practitioner,
     answer(e) {
@@ -545,11 +769,12 @@ export const INTENTS: Intent[] = [
     },
   },
   {
-    id: 'thing.example', n: 1,
+    id: 'thing.example',
+    n: 1,
     train: ['Use the word {N} in a sentence.'],
     val: ['Give an example sentence with {N}.'],
     applies: (e) => isThing(e) && e.glosses.some((g) => g.examples.length > 0),
-    answer(e, c, r) {
+    answer(e, _c, r) {
       const ex = r.pick(e.glosses.flatMap((g) => g.examples));
       return `For example: "${ex}." Here ${e.name} means ${e.glosses.find((g) => g.examples.includes(ex))!.def}.`;
     },
@@ -562,8 +787,18 @@ export const INTENTS: Intent[] = [
   for (const i of INTENTS) for (const v of i.val) if (tr.has(v)) throw new Error(`phrasing both train and val: ${v}`);
 }
 
-const ART_ONLY_PHRASINGS = new Set(['What kind of artist {be} {X}?', 'What type of artist {be} {X}?', 'What kind of art is {X}?', 'Which art movement {be} {X} associated with?', 'What school of art did {X} belong to?',
-  'Who {be} the artist {X}?', 'What art movement is {X} connected with?', 'Which painters are associated with {N}?', 'Who are famous artists of {N}?', 'What is an artist of {N} called?']);
+const ART_ONLY_PHRASINGS = new Set([
+  'What kind of artist {be} {X}?',
+  'What type of artist {be} {X}?',
+  'What kind of art is {X}?',
+  'Which art movement {be} {X} associated with?',
+  'What school of art did {X} belong to?',
+  'Who {be} the artist {X}?',
+  'What art movement is {X} connected with?',
+  'Which painters are associated with {N}?',
+  'Who are famous artists of {N}?',
+  'What is an artist of {N} called?',
+]);
 
 /**
  * Training-only frames around a question, so that a small model learns that the entity and the
@@ -571,8 +806,19 @@ const ART_ONLY_PHRASINGS = new Set(['What kind of artist {be} {X}?', 'What type 
  * question, `{q-}` the question without its final punctuation, lower-cased.
  */
 export const WRAPPERS = [
-  'Question: {q}', 'Please answer: {q}', 'Quick question: {q}', '{q} Please answer briefly.', 'Hi! {q}', 'I have a question. {q}',
-  '{q} Thanks!', 'Art history question: {q}', 'Can you help me? {q}', 'Here is my question: {q}', 'Hello. {q}', '{q-}', '{q-}?',
+  'Question: {q}',
+  'Please answer: {q}',
+  'Quick question: {q}',
+  '{q} Please answer briefly.',
+  'Hi! {q}',
+  'I have a question. {q}',
+  '{q} Thanks!',
+  'Art history question: {q}',
+  'Can you help me? {q}',
+  'Here is my question: {q}',
+  'Hello. {q}',
+  '{q-}',
+  '{q-}?',
 ];
 
 function wrap(w: string, q: string): string {
@@ -584,9 +830,11 @@ function wrap(w: string, q: string): string {
  * Words that carry no question of their own, for noisy copies of training questions (noisy):
  * none of them is a word of any question template.
  */
-export const FILLERS = ('please actually really just now so okay hey um hmm briefly simply quickly kindly today again ' +
+export const FILLERS = (
+  'please actually really just now so okay hey um hmm briefly simply quickly kindly today again ' +
   'maybe perhaps honestly basically generally roughly truly still here then indeed friend teacher class homework curious ' +
-  'wondering quick simple little bit oh right sure very').split(' ');
+  'wondering quick simple little bit oh right sure very'
+).split(' ');
 
 /**
  * A noisy copy of question `q` that asks about `name` (training only): each word around the
@@ -609,7 +857,8 @@ export function noisy(q: string, name: string, r: Rng): string {
     }
     return out;
   };
-  const before = noise(q.slice(0, at)), after = noise(end.slice(at + name.length));
+  const before = noise(q.slice(0, at)),
+    after = noise(end.slice(at + name.length));
   for (let k = 1 + r.int(2); k > 0; k--) {
     const side = r.chance(0.6) ? before : after;
     side.splice(r.int(side.length + 1), 0, r.pick(FILLERS));
@@ -631,7 +880,8 @@ function fillQuestion(t: string, e: Entity, r: Rng): string {
   return q;
 }
 
-const ART_FORM = /\b(art|arts|painting|paintings|sculpture|drawing|print|engraving|etching|style|genre|movement|school|photograph|picture|mural|carving|relief|mosaic|ornament|decoration|design|architecture|technique|representation|graphic|graphics|statue|image)\b/;
+const ART_FORM =
+  /\b(art|arts|painting|paintings|sculpture|drawing|print|engraving|etching|style|genre|movement|school|photograph|picture|mural|carving|relief|mosaic|ornament|decoration|design|architecture|technique|representation|graphic|graphics|statue|image)\b/;
 /** a form, genre, style or technique of art ("What kind of art is fresco?" makes sense) */
 function isArtForm(e: Entity): boolean {
   if (e.kind === 'movement') return true;
@@ -640,14 +890,27 @@ function isArtForm(e: Entity): boolean {
   return ART_FORM.test(`${e.hypers[0]?.name ?? ''} ${head}`);
 }
 
-function phrasingsFor(i: Intent, e: Entity, list: string[]): string[] {
+function phrasingsFor(_i: Intent, e: Entity, list: string[]): string[] {
   return list.filter((t) => {
     if (ART_ONLY_PHRASINGS.has(t) && e.domain !== 'art') return false;
-    if ((t === 'What kind of artist {be} {X}?' || t === 'What type of artist {be} {X}?' || t === 'Who {be} the artist {X}?') && !/\b(painter|sculptor|artist|architect|photographer|engraver|illustrator|cartoonist|printmaker|lithographer|designer|potter|draftsman|caricaturist|goldsmith)\b/.test(e.person?.head ?? '')) return false;
+    if (
+      (t === 'What kind of artist {be} {X}?' ||
+        t === 'What type of artist {be} {X}?' ||
+        t === 'Who {be} the artist {X}?') &&
+      !/\b(painter|sculptor|artist|architect|photographer|engraver|illustrator|cartoonist|printmaker|lithographer|designer|potter|draftsman|caricaturist|goldsmith)\b/.test(
+        e.person?.head ?? '',
+      )
+    )
+      return false;
     if (t === 'What kind of art is {X}?' && !isArtForm(e)) return false;
     if (t === 'Where is {X}?' && e.kind !== 'instance') return false;
     if (t === 'Where did {N} originate?' && e.kind === 'instance') return false;
-    if ((t === 'What does {N} mean?' || t === 'What is the meaning of {N}?') && /^[A-Z]/.test(e.name) && e.kind !== 'concept') return false;
+    if (
+      (t === 'What does {N} mean?' || t === 'What is the meaning of {N}?') &&
+      /^[A-Z]/.test(e.name) &&
+      e.kind !== 'concept'
+    )
+      return false;
     return true;
   });
 }
@@ -689,7 +952,9 @@ function personBio(e: Entity, c: RenderCtx, r: Rng, full: boolean, shape: number
     lifeDone = !!l;
     preds = preds.slice(1);
   } else if (shape === 2 && l?.born && !p.context) {
-    intro = sentence(`Born in ${l.born}${p.birthplace ? ` in ${p.birthplace}` : ''}, ${e.name} became ${personHead(e, true)}`);
+    intro = sentence(
+      `Born in ${l.born}${p.birthplace ? ` in ${p.birthplace}` : ''}, ${e.name} became ${personHead(e, true)}`,
+    );
     diedOnly = true;
     if (p.headTail) preds = preds.slice(1);
   } else {
@@ -723,7 +988,12 @@ function personPassages(e: Entity, c: RenderCtx, r: Rng, full: boolean): string[
   const ctx2: string[] = [];
   if (ms.length) {
     const m = ms[0].key ? c.byKey.get(ms[0].key) : undefined;
-    const peers = m ? r.sample(visible(m.members, c, full).filter((x) => x.key !== e.key), 3) : [];
+    const peers = m
+      ? r.sample(
+          visible(m.members, c, full).filter((x) => x.key !== e.key),
+          3,
+        )
+      : [];
     if (peers.length) {
       const names = joinList(peers.map((x) => x.name));
       ctx2.push(
@@ -751,7 +1021,10 @@ function personPassages(e: Entity, c: RenderCtx, r: Rng, full: boolean): string[
       ctx2.push(
         r.pick([
           `Other ${p.nationalityAdj} ${plural(role)} of the ${cent} include ${joinList(cs.map((x) => `${x.name}${datesParen(x)}`))}.`,
-          `${e.name} was one of several ${p.nationalityAdj} ${plural(role)} of the ${cent}; ${joinList(cs.map((x) => x.name))} ${cs.length > 1 ? 'were' : 'was'} another.`.replace('were another', 'were others'),
+          `${e.name} was one of several ${p.nationalityAdj} ${plural(role)} of the ${cent}; ${joinList(cs.map((x) => x.name))} ${cs.length > 1 ? 'were' : 'was'} another.`.replace(
+            'were another',
+            'were others',
+          ),
         ]),
       );
       if (ctx2.length === 1) ctx2.unshift(identitySentence(e, r, e.name, false));
@@ -771,11 +1044,29 @@ function personPassages(e: Entity, c: RenderCtx, r: Rng, full: boolean): string[
 function thingFacts(e: Entity, c: RenderCtx, r: Rng, full: boolean): string[] {
   const facts: string[] = [];
   const h = hyperName(e, c, full);
-  if (h) facts.push(r.pick([`It is a kind of ${h.name}.`, `${subject(e)} is one kind of ${h.name}${h.def ? `, that is, ${h.def}` : ''}.`]));
-  if (e.aliases.length) facts.push(r.pick([`${subject(e)} is also known as ${joinList(e.aliases.slice(0, 3), 'or')}.`, `Another name for ${e.name} is ${e.aliases[0]}.`]));
+  if (h)
+    facts.push(
+      r.pick([
+        `It is a kind of ${h.name}.`,
+        `${subject(e)} is one kind of ${h.name}${h.def ? `, that is, ${h.def}` : ''}.`,
+      ]),
+    );
+  if (e.aliases.length)
+    facts.push(
+      r.pick([
+        `${subject(e)} is also known as ${joinList(e.aliases.slice(0, 3), 'or')}.`,
+        `Another name for ${e.name} is ${e.aliases[0]}.`,
+      ]),
+    );
   if (e.topic) facts.push(r.pick([`The term belongs to ${e.topic}.`, `${cap(e.name)} is a term from ${e.topic}.`]));
   const w = visible(e.wholes, c, full);
-  if (w.length) facts.push(`${subject(e)} is part of ${joinList(w.map((x) => refNP(x.name)), 'or')}.`);
+  if (w.length)
+    facts.push(
+      `${subject(e)} is part of ${joinList(
+        w.map((x) => refNP(x.name)),
+        'or',
+      )}.`,
+    );
   const ps = visible(e.parts, c, full);
   if (ps.length >= 2) facts.push(`Its parts include ${joinList(r.sample(ps, 4).map((x) => x.name))}.`);
   if (e.practitioner) facts.push(sentence(`${cap(withArticle(e.practitioner.name))} is ${e.practitioner.def}`));
@@ -813,13 +1104,18 @@ function thingPassages(e: Entity, c: RenderCtx, r: Rng, full: boolean): string[]
     );
   } else if (insts.length) {
     const ms = r.sample(insts, 4).map((m) => c.byKey.get(m.key!)!);
-    out.push(`${cap(plural(e.name))} include ${joinList(ms.map((m) => m.name))}. ${ms.map((m) => (m.kind === 'person' ? identitySentence(m, r, m.name, false) : defSentence(m, 0, r))).join(' ')}`);
+    out.push(
+      `${cap(plural(e.name))} include ${joinList(ms.map((m) => m.name))}. ${ms.map((m) => (m.kind === 'person' ? identitySentence(m, r, m.name, false) : defSentence(m, 0, r))).join(' ')}`,
+    );
   } else if (hs.length >= 2) {
     const ks = r.sample(hs, 4);
     out.push(
-      `${r.pick([`There are several kinds of ${e.name}.`, `${cap(e.name)} comes in several kinds.`, `Kinds of ${e.name} include ${joinList(ks.map((k) => k.name))}.`,
-        `${cap(r.pick(['types', 'varieties', 'forms', 'sorts']))} of ${e.name} include ${joinList(ks.map((k) => k.name))}.`])} ` +
-        ks.map((k) => sentence(`${refSubject(k)} is ${k.def}`)).join(' '),
+      `${r.pick([
+        `There are several kinds of ${e.name}.`,
+        `${cap(e.name)} comes in several kinds.`,
+        `Kinds of ${e.name} include ${joinList(ks.map((k) => k.name))}.`,
+        `${cap(r.pick(['types', 'varieties', 'forms', 'sorts']))} of ${e.name} include ${joinList(ks.map((k) => k.name))}.`,
+      ])} ${ks.map((k) => sentence(`${refSubject(k)} is ${k.def}`)).join(' ')}`,
     );
   }
   return out;
@@ -845,27 +1141,40 @@ export function renderEntity(e: Entity, c: RenderCtx, seed: number, full: boolea
     }
     if (c.wrapped && train.length) {
       const t = ir.pick(train);
-      qa.push({ question: wrap(ir.pick(WRAPPERS), fillQuestion(t, e, ir)), answer: intent.answer(e, c, ir, full), template: t, entity: e.key });
+      qa.push({
+        question: wrap(ir.pick(WRAPPERS), fillQuestion(t, e, ir)),
+        answer: intent.answer(e, c, ir, full),
+        template: t,
+        entity: e.key,
+      });
       // (their own random stream, so that adding them changed no other question or answer)
       const nr = Rng.of(seed, 'noisy', e.key, intent.id);
       for (let k = 0; !full && k < (c.noisy ?? 0); k++) {
         const tn = nr.pick(train);
         const q = fillQuestion(tn, e, nr);
         // the name as filled in (capitalised when the question starts with it)
-        const x = [e.name, e.short, qname(e), nameOf(e)].flatMap((n) => (n ? [n, cap(n)] : [])).find((n) => q.includes(n))!;
+        const x = [e.name, e.short, qname(e), nameOf(e)]
+          .flatMap((n) => (n ? [n, cap(n)] : []))
+          .find((n) => q.includes(n))!;
         qa.push({ question: noisy(q, x, nr), answer: intent.answer(e, c, nr, full), template: tn, entity: e.key });
       }
     }
     const val = phrasingsFor(intent, e, intent.val);
     if (val.length && ir.chance(c.valRate)) {
       const t = ir.pick(val);
-      valQa.push({ question: fillQuestion(t, e, ir), answer: intent.answer(e, c, ir, full), template: t, entity: e.key });
+      valQa.push({
+        question: fillQuestion(t, e, ir),
+        answer: intent.answer(e, c, ir, full),
+        template: t,
+        entity: e.key,
+      });
     }
   }
   return { passages, qa, valQa };
 }
 
-const ART_ROLE_WORD = /\b(painter|sculptor|architect|photographer|artist|engraver|illustrator|cartoonist|printmaker|lithographer|designer|caricaturist|goldsmith|old master)\b/;
+const ART_ROLE_WORD =
+  /\b(painter|sculptor|architect|photographer|artist|engraver|illustrator|cartoonist|printmaker|lithographer|designer|caricaturist|goldsmith|old master)\b/;
 /** the role a person is grouped under: an art role when the domain is art */
 function groupRole(e: Entity): string | undefined {
   if (e.domain === 'art') return e.hypers.find((h) => ART_ROLE_WORD.test(h.name))?.name ?? e.hypers[0]?.name;
@@ -903,7 +1212,9 @@ export function renderGroups(entities: Entity[], c: RenderCtx, seed: number): Re
     const r = Rng.of(seed, 'group', k);
     const roles = plural(role);
     const label = type === 'nat' ? `${what} ${roles}` : `${roles} of the ${what}`;
-    const sorted = members.slice().sort((a, b) => (yearNum(a.person?.life?.born) ?? 0) - (yearNum(b.person?.life?.born) ?? 0));
+    const sorted = members
+      .slice()
+      .sort((a, b) => (yearNum(a.person?.life?.born) ?? 0) - (yearNum(b.person?.life?.born) ?? 0));
     // passages: chunks of up to 4 members, in order of birth
     for (let i = 0; i < sorted.length; i += 4) {
       const chunk = sorted.slice(i, i + 4);
@@ -916,7 +1227,10 @@ export function renderGroups(entities: Entity[], c: RenderCtx, seed: number): Re
       passages.push([open, ...chunk.map((m) => identitySentence(m, r, m.name, r.chance(0.5)))].join(' '));
       keys.push(chunk.map((m) => m.key));
     }
-    const trainQ = type === 'nat' ? [`Name a ${what} ${role}.`, `Who are some ${what} ${roles}?`, `Can you name some famous ${what} ${roles}?`] : [`Name a ${role} of the ${what}.`, `Which ${roles} worked in the ${what}?`];
+    const trainQ =
+      type === 'nat'
+        ? [`Name a ${what} ${role}.`, `Who are some ${what} ${roles}?`, `Can you name some famous ${what} ${roles}?`]
+        : [`Name a ${role} of the ${what}.`, `Which ${roles} worked in the ${what}?`];
     const valQ = type === 'nat' ? [`List a few ${what} ${roles}.`] : [`Who were some ${roles} active in the ${what}?`];
     const answer = () => {
       const pick = r.sample(members, 3);
@@ -926,8 +1240,10 @@ export function renderGroups(entities: Entity[], c: RenderCtx, seed: number): Re
       }
       return `${joinList(pick.map((m) => m.name))} ${pick.length > 1 ? 'were' : 'was'} ${type === 'nat' ? `${what} ${roles}` : `${roles} of the ${what}`}.`;
     };
-    for (const t of trainQ) qa.push({ question: t, answer: answer(), template: `group.${type}:${trainQ.indexOf(t)}`, entity: `group:${k}` });
-    if (r.chance(c.valRate)) valQa.push({ question: valQ[0], answer: answer(), template: `group.${type}:val`, entity: `group:${k}` });
+    for (const t of trainQ)
+      qa.push({ question: t, answer: answer(), template: `group.${type}:${trainQ.indexOf(t)}`, entity: `group:${k}` });
+    if (r.chance(c.valRate))
+      valQa.push({ question: valQ[0], answer: answer(), template: `group.${type}:val`, entity: `group:${k}` });
   }
   return { passages, qa, valQa, keys };
 }

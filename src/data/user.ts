@@ -26,9 +26,11 @@ function parseRecord(rec: unknown): Example {
     let lastAnswer: string | undefined;
     let last: 'user' | 'assistant' | null = null;
     ms.forEach((m, i) => {
-      if (m === null || typeof m !== 'object' || !str(m.role) || !str(m.content)) throw new Error(`messages[${i}] must be {"role": string, "content": string}`);
+      if (m === null || typeof m !== 'object' || !str(m.role) || !str(m.content))
+        throw new Error(`messages[${i}] must be {"role": string, "content": string}`);
       if (m.role === 'system') return;
-      if (m.role !== 'user' && m.role !== 'assistant') throw new Error(`messages[${i}]: role "${m.role}" is not user, assistant or system`);
+      if (m.role !== 'user' && m.role !== 'assistant')
+        throw new Error(`messages[${i}]: role "${m.role}" is not user, assistant or system`);
       if (!m.content.trim()) throw new Error(`messages[${i}]: content is empty`);
       if (m.role === 'user') {
         if (last === 'user') throw new Error(`messages[${i}]: two user messages in a row`);
@@ -41,7 +43,8 @@ function parseRecord(rec: unknown): Example {
       }
       last = m.role;
     });
-    if (last !== 'assistant' || lastAnswer === undefined) throw new Error('"messages" must end with an assistant message');
+    if (last !== 'assistant' || lastAnswer === undefined)
+      throw new Error('"messages" must end with an assistant message');
     const prompt = `${turns.join('\n')}\nA:`;
     const answer: string = lastAnswer;
     return { kind: 'qa', text: `${prompt} ${answer}<|endoftext|>`, prompt, answer };
@@ -65,7 +68,9 @@ function checkRuns(raw: string, file: string): void {
   const lines = raw.split('\n');
   const i = lines.findIndex((l) => LONG_RUN.test(l));
   const len = lines[i].match(LONG_RUN)![0].length;
-  throw new Error(`${file}:${i + 1}: a run of ${len} characters without a space (over ${MAX_RUN}): the tokenizer's time grows with the square of such a run; split or remove it`);
+  throw new Error(
+    `${file}:${i + 1}: a run of ${len} characters without a space (over ${MAX_RUN}): the tokenizer's time grows with the square of such a run; split or remove it`,
+  );
 }
 
 /**
@@ -84,7 +89,9 @@ export function loadUserData(files: string[]): Example[] {
       raw = readFileSync(file, 'utf8').replace(/^\uFEFF/, ''); // (Windows editors write a BOM)
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      throw new Error(`${file}: ${code === 'ENOENT' ? 'no such file' : `cannot read (${code ?? (e as Error).message})`}`);
+      throw new Error(
+        `${file}: ${code === 'ENOENT' ? 'no such file' : `cannot read (${code ?? (e as Error).message})`}`,
+      );
     }
     if (!raw.trim()) throw new Error(`${file}: file is empty`);
     checkRuns(raw, file);

@@ -36,12 +36,32 @@ export interface Synset {
 
 /** Lexicographer file names for nouns (wnlexnames(5)), indexed by number. */
 export const NOUN_LEXFILES: Record<number, string> = {
-  3: 'noun.Tops', 4: 'noun.act', 5: 'noun.animal', 6: 'noun.artifact', 7: 'noun.attribute',
-  8: 'noun.body', 9: 'noun.cognition', 10: 'noun.communication', 11: 'noun.event',
-  12: 'noun.feeling', 13: 'noun.food', 14: 'noun.group', 15: 'noun.location', 16: 'noun.motive',
-  17: 'noun.object', 18: 'noun.person', 19: 'noun.phenomenon', 20: 'noun.plant',
-  21: 'noun.possession', 22: 'noun.process', 23: 'noun.quantity', 24: 'noun.relation',
-  25: 'noun.shape', 26: 'noun.state', 27: 'noun.substance', 28: 'noun.time',
+  3: 'noun.Tops',
+  4: 'noun.act',
+  5: 'noun.animal',
+  6: 'noun.artifact',
+  7: 'noun.attribute',
+  8: 'noun.body',
+  9: 'noun.cognition',
+  10: 'noun.communication',
+  11: 'noun.event',
+  12: 'noun.feeling',
+  13: 'noun.food',
+  14: 'noun.group',
+  15: 'noun.location',
+  16: 'noun.motive',
+  17: 'noun.object',
+  18: 'noun.person',
+  19: 'noun.phenomenon',
+  20: 'noun.plant',
+  21: 'noun.possession',
+  22: 'noun.process',
+  23: 'noun.quantity',
+  24: 'noun.relation',
+  25: 'noun.shape',
+  26: 'noun.state',
+  27: 'noun.substance',
+  28: 'noun.time',
 };
 
 export function wordnetDir(): string {
@@ -55,7 +75,11 @@ export function splitGloss(gloss: string): { def: string; examples: string[] } {
   const g = gloss.trim();
   const q = g.indexOf('"');
   if (q < 0) return { def: g.replace(/;\s*$/, ''), examples: [] };
-  const def = g.slice(0, q).trim().replace(/[;:,]\s*$/, '').trim();
+  const def = g
+    .slice(0, q)
+    .trim()
+    .replace(/[;:,]\s*$/, '')
+    .trim();
   const examples: string[] = [];
   const re = /"([^"]+)"/g;
   let m: RegExpExecArray | null;
@@ -109,9 +133,10 @@ export class WordNet {
 
   /** The synset whose line starts at this byte offset of data.noun (parsed on first use). */
   get(offset: number): Synset | undefined {
-    let s = this.cache.get(offset);
+    const s = this.cache.get(offset);
     if (s) return s;
-    if (offset < 0 || offset >= this.text.length || (offset > 0 && this.text.charCodeAt(offset - 1) !== 10)) return undefined;
+    if (offset < 0 || offset >= this.text.length || (offset > 0 && this.text.charCodeAt(offset - 1) !== 10))
+      return undefined;
     let end = this.text.indexOf('\n', offset);
     if (end < 0) end = this.text.length;
     const parsed = parseDataLine(this.text.slice(offset, end).replace(/\s+$/, ''));

@@ -10,7 +10,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gpu, sync } from './runtime.ts';
 
-export interface TuneEntry { winner: string; ms: Record<string, number>; date: string }
+export interface TuneEntry {
+  winner: string;
+  ms: Record<string, number>;
+  date: string;
+}
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let file = process.env.MATMUL_AUTOTUNE_FILE ?? path.join(REPO, 'cache', 'autotune.json');
@@ -22,11 +26,17 @@ export function setAutotuneFile(f: string | undefined) {
   cache = undefined;
 }
 
-export function autotuneFile() { return file; }
+export function autotuneFile() {
+  return file;
+}
 
 function load(): Record<string, TuneEntry> {
   if (!cache) {
-    try { cache = JSON.parse(fs.readFileSync(file, 'utf8')); } catch { cache = {}; }
+    try {
+      cache = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch {
+      cache = {};
+    }
     if (!cache || typeof cache !== 'object') cache = {};
   }
   return cache;
@@ -37,7 +47,11 @@ function save() {
   const tmp = `${file}.${process.pid}.tmp`;
   // merge with what another process may have written meanwhile
   let disk: Record<string, TuneEntry> = {};
-  try { disk = JSON.parse(fs.readFileSync(file, 'utf8')); } catch { /* none */ }
+  try {
+    disk = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    /* none */
+  }
   fs.writeFileSync(tmp, JSON.stringify({ ...disk, ...load() }, null, 1));
   fs.renameSync(tmp, file);
 }
@@ -69,16 +83,21 @@ export function clearTuned(prefix = '') {
  * Time each candidate (one warm-up run, then the median of `reps`, each run ending in a full
  * GPU sync), remember the fastest under `key` and write the cache file.
  */
-export async function autotune(key: string, candidates: Record<string, () => void | Promise<void>>,
-  opts: { reps?: number } = {}): Promise<TuneEntry> {
+export async function autotune(
+  key: string,
+  candidates: Record<string, () => void | Promise<void>>,
+  opts: { reps?: number } = {},
+): Promise<TuneEntry> {
   const reps = opts.reps ?? 3;
   const ms: Record<string, number> = {};
   for (const [name, fn] of Object.entries(candidates)) {
-    await fn(); await sync();
+    await fn();
+    await sync();
     const t: number[] = [];
     for (let i = 0; i < reps; i++) {
       const s = performance.now();
-      await fn(); await sync();
+      await fn();
+      await sync();
       t.push(performance.now() - s);
     }
     t.sort((x, y) => x - y);

@@ -33,7 +33,7 @@ export interface Gpu {
 
 export const NO_ADAPTER_HELP = [
   'No WebGPU adapter found.',
-  'On a machine without a GPU, install Mesa\'s software Vulkan driver (lavapipe), version 25 or newer.',
+  "On a machine without a GPU, install Mesa's software Vulkan driver (lavapipe), version 25 or newer.",
   'On Debian bookworm (its own Mesa 22.3 is too old for Dawn), as root:',
   '  echo "deb http://deb.debian.org/debian bookworm-backports main" > /etc/apt/sources.list.d/bookworm-backports.list',
   '  apt-get update && apt-get install -y -t bookworm-backports mesa-vulkan-drivers',
@@ -98,10 +98,18 @@ async function createGpu(opts: GpuOptions): Promise<Gpu> {
   const requiredFeatures = wanted.filter((f) => adapter.features.has(f));
   const requiredLimits: Record<string, number> = {};
   for (const key of [
-    'maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize',
-    'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY',
-    'maxComputeWorkgroupSizeZ', 'maxComputeWorkgroupsPerDimension', 'maxStorageBuffersPerShaderStage',
-    'maxStorageTexturesPerShaderStage', 'maxTextureDimension2D', 'maxBindGroups',
+    'maxStorageBufferBindingSize',
+    'maxBufferSize',
+    'maxComputeWorkgroupStorageSize',
+    'maxComputeInvocationsPerWorkgroup',
+    'maxComputeWorkgroupSizeX',
+    'maxComputeWorkgroupSizeY',
+    'maxComputeWorkgroupSizeZ',
+    'maxComputeWorkgroupsPerDimension',
+    'maxStorageBuffersPerShaderStage',
+    'maxStorageTexturesPerShaderStage',
+    'maxTextureDimension2D',
+    'maxBindGroups',
   ]) {
     const v = (adapter.limits as unknown as Record<string, number>)[key];
     if (typeof v === 'number') requiredLimits[key] = v;
@@ -117,14 +125,17 @@ async function createGpu(opts: GpuOptions): Promise<Gpu> {
   // Lower this thread's priority only now: the driver's worker threads already exist
   // and keep the normal priority, so the busy-polling main thread yields to them.
   if (info.isSoftware) {
-    try { os.setPriority(0, 19); } catch { /* not permitted: harmless */ }
+    try {
+      os.setPriority(0, 19);
+    } catch {
+      /* not permitted: harmless */
+    }
   }
-  const maxBinding = Math.min(
-    device.limits.maxStorageBufferBindingSize,
-    opts.maxBinding ?? Number.POSITIVE_INFINITY,
-  );
+  const maxBinding = Math.min(device.limits.maxStorageBufferBindingSize, opts.maxBinding ?? Number.POSITIVE_INFINITY);
   return {
-    device, adapter, info,
+    device,
+    adapter,
+    info,
     features: new Set([...device.features] as string[]),
     maxBinding: Math.floor(maxBinding / 256) * 256,
     offsetAlign: device.limits.minStorageBufferOffsetAlignment,

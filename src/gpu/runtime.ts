@@ -35,7 +35,10 @@ export function gpu(): Gpu {
 const pendingErrors: string[] = [];
 
 export class GpuError extends Error {
-  constructor(msg: string) { super(msg); this.name = 'GpuError'; }
+  constructor(msg: string) {
+    super(msg);
+    this.name = 'GpuError';
+  }
 }
 
 /** Throw the first WebGPU error reported since the last check (messages name kernel labels). */
@@ -50,14 +53,17 @@ export function checkErrors() {
 export type Defs = Record<string, string | number | boolean>;
 
 export interface Kernel {
-  name: string;           // "file.wgsl:entry{defs}" — used as a label in every error
+  name: string; // "file.wgsl:entry{defs}" — used as a label in every error
   pipeline: GPUComputePipeline;
   layout: GPUBindGroupLayout;
-  params: ParamField[];   // binding 0's struct, in memory order (see paramLayout)
+  params: ParamField[]; // binding 0's struct, in memory order (see paramLayout)
 }
 
 /** One scalar field of a kernel's uniform parameter struct. */
-export interface ParamField { name: string; type: 'u32' | 'i32' | 'f32' }
+export interface ParamField {
+  name: string;
+  type: 'u32' | 'i32' | 'f32';
+}
 
 /** The body of `fn name(...) { ... }` in WGSL source (brace-matched), or null. */
 function fnBody(code: string, name: string): string | null {
@@ -85,7 +91,8 @@ export function paramLayout(file: string, code: string, entry: string): ParamFie
   let used = vars;
   if (vars.length > 1) {
     // the functions reachable from the entry point, and the uniform variables they name
-    const seen = new Set<string>(), todo = [entry];
+    const seen = new Set<string>(),
+      todo = [entry];
     let text = '';
     while (todo.length) {
       const f = todo.pop()!;
@@ -97,15 +104,23 @@ export function paramLayout(file: string, code: string, entry: string): ParamFie
       for (const c of body.matchAll(/\b(\w+)\s*\(/g)) todo.push(c[1]);
     }
     used = vars.filter((v) => new RegExp(`\\b${v.name}\\.`).test(text));
-    if (used.length !== 1) throw new Error(`kernels/${file} (${entry}): reads ${used.length} uniform parameter structs (${used.map((v) => v.name).join(', ') || 'none'}); expected one`);
+    if (used.length !== 1)
+      throw new Error(
+        `kernels/${file} (${entry}): reads ${used.length} uniform parameter structs (${used.map((v) => v.name).join(', ') || 'none'}); expected one`,
+      );
   }
   const st = new RegExp(`struct\\s+${used[0].type}\\s*\\{([^}]*)\\}`).exec(src);
   if (!st) throw new Error(`kernels/${file}: struct ${used[0].type} not found`);
-  return st[1].split(',').map((f) => f.trim()).filter(Boolean).map((f) => {
-    const m = /^(\w+)\s*:\s*(\w+)$/.exec(f);
-    if (!m || !['u32', 'i32', 'f32'].includes(m[2])) throw new Error(`kernels/${file}: struct ${used[0].type} field '${f}' is not a u32, i32 or f32 scalar`);
-    return { name: m[1], type: m[2] as ParamField['type'] };
-  });
+  return st[1]
+    .split(',')
+    .map((f) => f.trim())
+    .filter(Boolean)
+    .map((f) => {
+      const m = /^(\w+)\s*:\s*(\w+)$/.exec(f);
+      if (!m || !['u32', 'i32', 'f32'].includes(m[2]))
+        throw new Error(`kernels/${file}: struct ${used[0].type} field '${f}' is not a u32, i32 or f32 scalar`);
+      return { name: m[1], type: m[2] as ParamField['type'] };
+    });
 }
 
 const sources = new Map<string, string>();
@@ -116,7 +131,8 @@ function source(file: string, seen: string[] = []): string {
   let s = sources.get(file);
   if (s === undefined) {
     if (seen.includes(file)) throw new Error(`kernels/${file}: #include cycle (${seen.join(' -> ')})`);
-    s = fs.readFileSync(path.join(KERNEL_DIR, file), 'utf8')
+    s = fs
+      .readFileSync(path.join(KERNEL_DIR, file), 'utf8')
       .replace(/^#include "([^"]+)"\s*$/gm, (_, inc: string) => source(inc, [...seen, file]));
     sources.set(file, s);
   }
@@ -175,7 +191,12 @@ export type Params = Record<string, number>;
 function packParams(k: Kernel, params: Params, dv: DataView) {
   for (const name in params) {
     if (!k.params.some((f) => f.name === name) || name.startsWith('_')) {
-      throw new Error(`${k.name}: no parameter '${name}' (it has ${k.params.filter((f) => !f.name.startsWith('_')).map((f) => f.name).join(', ')})`);
+      throw new Error(
+        `${k.name}: no parameter '${name}' (it has ${k.params
+          .filter((f) => !f.name.startsWith('_'))
+          .map((f) => f.name)
+          .join(', ')})`,
+      );
     }
   }
   k.params.forEach((f, i) => {
@@ -183,10 +204,12 @@ function packParams(k: Kernel, params: Params, dv: DataView) {
     if (typeof v !== 'number') throw new Error(`${k.name}: parameter ${f.name} = ${v} is not a number`);
     if (f.type === 'f32') dv.setFloat32(4 * i, v, true);
     else if (f.type === 'u32') {
-      if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`${k.name}: parameter ${f.name} = ${v} is not a u32`);
+      if (!Number.isInteger(v) || v < 0 || v > 0xffffffff)
+        throw new Error(`${k.name}: parameter ${f.name} = ${v} is not a u32`);
       dv.setUint32(4 * i, v, true);
     } else {
-      if (!Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31) throw new Error(`${k.name}: parameter ${f.name} = ${v} is not an i32`);
+      if (!Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31)
+        throw new Error(`${k.name}: parameter ${f.name} = ${v} is not an i32`);
       dv.setInt32(4 * i, v, true);
     }
   });
@@ -194,8 +217,8 @@ function packParams(k: Kernel, params: Params, dv: DataView) {
 
 // ---------------------------------------------------------------- batching
 const ARENA_BYTES = 1 << 18; // uniforms of one batch: 1024 dispatches' 256-byte slots (a step of the 12-layer models)
-const SLOT = 256;            // minUniformBufferOffsetAlignment
-const MAX_DISPATCHES = 512;  // submit at least this often
+const SLOT = 256; // minUniformBufferOffsetAlignment
+const MAX_DISPATCHES = 512; // submit at least this often
 
 interface Batch {
   encoder: GPUCommandEncoder;
@@ -216,14 +239,23 @@ let batch: Batch | undefined;
  * waits of the host for the GPU (each sync() and each read-back). Plain increments, so they
  * cost nothing measurable and change no behaviour.
  */
-export interface Counters { dispatches: number; workgroups: number; submits: number; waits: number }
+export interface Counters {
+  dispatches: number;
+  workgroups: number;
+  submits: number;
+  waits: number;
+}
 const count: Counters = { dispatches: 0, workgroups: 0, submits: 0, waits: 0 };
 
 /** Count one wait of the host for the GPU (sync() here; readBytes() in tensor.ts). */
-export function countWait() { count.waits++; }
+export function countWait() {
+  count.waits++;
+}
 
 /** A copy of the counters (see Counters). */
-export function counters(): Counters { return { ...count }; }
+export function counters(): Counters {
+  return { ...count };
+}
 
 /** Zero the counters; returns what they held. */
 export function resetCounters(): Counters {
@@ -237,7 +269,11 @@ function openBatch(): Batch {
   const g = gpu();
   // One arena serves every batch: queue order makes reuse safe (the writeBuffer of
   // the next batch is ordered after the submit of the previous one).
-  arena ??= g.device.createBuffer({ label: 'uniform-arena', size: ARENA_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  arena ??= g.device.createBuffer({
+    label: 'uniform-arena',
+    size: ARENA_BYTES,
+    usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+  });
   batch = {
     encoder: g.device.createCommandEncoder(),
     pass: null,
@@ -252,7 +288,10 @@ function openBatch(): Batch {
 /** The open command encoder, with any compute pass ended (for copies). */
 export function encoder(): GPUCommandEncoder {
   const b = openBatch();
-  if (b.pass) { b.pass.end(); b.pass = null; }
+  if (b.pass) {
+    b.pass.end();
+    b.pass = null;
+  }
   return b.encoder;
 }
 
@@ -279,34 +318,54 @@ export async function sync() {
 }
 
 /** A buffer range to bind. `offset` must be a multiple of the device's offset alignment. */
-export interface BufferRange { buffer: GPUBuffer; offset?: number; size?: number }
+export interface BufferRange {
+  buffer: GPUBuffer;
+  offset?: number;
+  size?: number;
+}
 
 /**
  * Enqueue one dispatch of `k`: binding 0 receives `params` by name (packParams; the struct
  * padded to 16 bytes), bindings 1.. receive `buffers` in order.
  */
-export function dispatch(k: Kernel, params: Params, buffers: (BufferRange | GPUTextureView)[], groups: [number, number?, number?]) {
+export function dispatch(
+  k: Kernel,
+  params: Params,
+  buffers: (BufferRange | GPUTextureView)[],
+  groups: [number, number?, number?],
+) {
   const [x, y = 1, z = 1] = groups;
   const lim = gpu().device.limits.maxComputeWorkgroupsPerDimension;
-  if (x > lim || y > lim || z > lim) throw new Error(`${k.name}: dispatch ${x}x${y}x${z} exceeds ${lim} workgroups per dimension`);
+  if (x > lim || y > lim || z > lim)
+    throw new Error(`${k.name}: dispatch ${x}x${y}x${z} exceeds ${lim} workgroups per dimension`);
   if (x === 0 || y === 0 || z === 0) return;
   let b = openBatch();
   const bytes = Math.max(16, Math.ceil(k.params.length / 4) * 16);
-  if (b.used + bytes > ARENA_BYTES || b.dispatches >= (prof ? PROFILE_QUERIES / 2 : MAX_DISPATCHES)) { flush(); b = openBatch(); }
+  if (b.used + bytes > ARENA_BYTES || b.dispatches >= (prof ? PROFILE_QUERIES / 2 : MAX_DISPATCHES)) {
+    flush();
+    b = openBatch();
+  }
   const off = b.used;
   const dv = new DataView(b.staging, off, bytes);
   packParams(k, params, dv); // every field of the struct, omitted ones as 0
   b.used += Math.ceil(bytes / SLOT) * SLOT;
   const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: b.arena, offset: off, size: bytes } }];
   buffers.forEach((r, i) => {
-    entries.push({ binding: i + 1, resource: 'buffer' in r ? { buffer: r.buffer, offset: r.offset ?? 0, size: r.size } : r });
+    entries.push({
+      binding: i + 1,
+      resource: 'buffer' in r ? { buffer: r.buffer, offset: r.offset ?? 0, size: r.size } : r,
+    });
   });
   const group = gpu().device.createBindGroup({ label: k.name, layout: k.layout, entries });
-  if (prof) { // one pass per dispatch, timed
+  if (prof) {
+    // one pass per dispatch, timed
     if (b.pass) b.pass.end();
     const q = prof.names.length;
     prof.names.push(k.name);
-    b.pass = b.encoder.beginComputePass({ label: k.name, timestampWrites: { querySet: prof.set, beginningOfPassWriteIndex: 2 * q, endOfPassWriteIndex: 2 * q + 1 } });
+    b.pass = b.encoder.beginComputePass({
+      label: k.name,
+      timestampWrites: { querySet: prof.set, beginningOfPassWriteIndex: 2 * q, endOfPassWriteIndex: 2 * q + 1 },
+    });
   } else if (!b.pass) b.pass = b.encoder.beginComputePass({ label: k.name });
   b.pass.setPipeline(k.pipeline);
   b.pass.setBindGroup(0, group);
@@ -314,7 +373,10 @@ export function dispatch(k: Kernel, params: Params, buffers: (BufferRange | GPUT
   b.dispatches++;
   count.dispatches++;
   count.workgroups += x * y * z;
-  if (prof) { b.pass.end(); b.pass = null; }
+  if (prof) {
+    b.pass.end();
+    b.pass = null;
+  }
 }
 
 // ---------------------------------------------------------------- profiling
@@ -322,15 +384,26 @@ export function dispatch(k: Kernel, params: Params, buffers: (BufferRange | GPUT
 // each batch's times are read back after it is submitted: slow, for finding where time goes.
 const PROFILE_QUERIES = 2 * 256; // two per dispatch; a batch is flushed before it runs out
 
-interface Profiler { set: GPUQuerySet; names: string[]; pending: Promise<void>[]; totals: Map<string, { ms: number; n: number }> }
+interface Profiler {
+  set: GPUQuerySet;
+  names: string[];
+  pending: Promise<void>[];
+  totals: Map<string, { ms: number; n: number }>;
+}
 let prof: Profiler | undefined;
 
 /** Start timing every dispatch by kernel (needs the 'timestamp-query' feature). */
 export function profileStart() {
   const g = gpu();
-  if (!g.features.has('timestamp-query')) throw new Error('profiling needs the timestamp-query feature, which this adapter lacks');
+  if (!g.features.has('timestamp-query'))
+    throw new Error('profiling needs the timestamp-query feature, which this adapter lacks');
   flush();
-  prof = { set: g.device.createQuerySet({ type: 'timestamp', count: PROFILE_QUERIES }), names: [], pending: [], totals: new Map() };
+  prof = {
+    set: g.device.createQuerySet({ type: 'timestamp', count: PROFILE_QUERIES }),
+    names: [],
+    pending: [],
+    totals: new Map(),
+  };
 }
 
 /** Stop timing; per kernel name (file:entry and its defines), total GPU milliseconds and dispatch count. */
@@ -347,8 +420,9 @@ export async function profileStop(): Promise<Map<string, { ms: number; n: number
 /** Resolve this batch's timestamps into a readback buffer; after submit, add them to the totals. */
 function profileResolve(enc: GPUCommandEncoder): (() => void) | undefined {
   const p = prof;
-  if (!p || !p.names.length) return undefined;
-  const n = p.names.length, names = p.names;
+  if (!p?.names.length) return undefined;
+  const n = p.names.length,
+    names = p.names;
   p.names = [];
   const dev = gpu().device;
   const res = dev.createBuffer({ size: 16 * n, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
@@ -356,16 +430,20 @@ function profileResolve(enc: GPUCommandEncoder): (() => void) | undefined {
   enc.resolveQuerySet(p.set, 0, 2 * n, res, 0);
   enc.copyBufferToBuffer(res, 0, rd, 0, 16 * n);
   return () => {
-    p.pending.push(rd.mapAsync(GPUMapMode.READ).then(() => {
-      const t = new BigInt64Array(rd.getMappedRange());
-      names.forEach((name, i) => {
-        const e = p.totals.get(name) ?? { ms: 0, n: 0 };
-        e.ms += Number(t[2 * i + 1] - t[2 * i]) / 1e6;
-        e.n++;
-        p.totals.set(name, e);
-      });
-      rd.unmap(); rd.destroy(); res.destroy();
-    }));
+    p.pending.push(
+      rd.mapAsync(GPUMapMode.READ).then(() => {
+        const t = new BigInt64Array(rd.getMappedRange());
+        names.forEach((name, i) => {
+          const e = p.totals.get(name) ?? { ms: 0, n: 0 };
+          e.ms += Number(t[2 * i + 1] - t[2 * i]) / 1e6;
+          e.n++;
+          p.totals.set(name, e);
+        });
+        rd.unmap();
+        rd.destroy();
+        res.destroy();
+      }),
+    );
   };
 }
 

@@ -29,7 +29,10 @@ function acquire(bytes: number): GPUBuffer {
   const size = sizeClass(bytes);
   const list = free.get(size);
   poolStats.inUseBytes += size;
-  if (list && list.length) { poolStats.reuses++; return list.pop()!; }
+  if (list?.length) {
+    poolStats.reuses++;
+    return list.pop()!;
+  }
   const g = gpu();
   if (size > g.device.limits.maxBufferSize) {
     throw new Error(`tensor of ${bytes} bytes exceeds this device's maxBufferSize (${g.device.limits.maxBufferSize})`);
@@ -50,7 +53,12 @@ function giveBack(buf: GPUBuffer) {
 
 /** Destroy every free buffer (frees device memory; stats stay consistent). */
 export function trimPool() {
-  for (const list of free.values()) for (const b of list) { poolStats.allocatedBytes -= b.size; poolStats.buffers--; b.destroy(); }
+  for (const list of free.values())
+    for (const b of list) {
+      poolStats.allocatedBytes -= b.size;
+      poolStats.buffers--;
+      b.destroy();
+    }
   free.clear();
 }
 
@@ -59,7 +67,9 @@ export function numel(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-export function shapeStr(shape: readonly number[]) { return `[${shape.join(',')}]`; }
+export function shapeStr(shape: readonly number[]) {
+  return `[${shape.join(',')}]`;
+}
 
 export class Tensor {
   readonly shape: number[];
@@ -83,25 +93,33 @@ export class Tensor {
 
   /** A tensor of `shape` over elements [start, start+numel(shape)) of this one, sharing its buffer. */
   view(start: number, shape: readonly number[]): Tensor {
-    if (start < 0 || start + numel(shape) > this.size) throw new Error(`view ${shapeStr(shape)} at ${start} exceeds ${shapeStr(this.shape)}`);
+    if (start < 0 || start + numel(shape) > this.size)
+      throw new Error(`view ${shapeStr(shape)} at ${start} exceeds ${shapeStr(this.shape)}`);
     return new Tensor(shape, this.dtype, { buffer: this.buffer, offset: this.offset + start });
   }
 
   /** The same elements with another shape (a view). */
   reshape(shape: readonly number[]): Tensor {
-    if (numel(shape) !== this.size) throw new Error(`reshape ${shapeStr(this.shape)} to ${shapeStr(shape)}: sizes differ`);
+    if (numel(shape) !== this.size)
+      throw new Error(`reshape ${shapeStr(this.shape)} to ${shapeStr(shape)}: sizes differ`);
     return this.view(0, shape);
   }
 
-  get bytes() { return this.size * BYTES[this.dtype]; }
-  get rank() { return this.shape.length; }
+  get bytes() {
+    return this.size * BYTES[this.dtype];
+  }
+  get rank() {
+    return this.shape.length;
+  }
 
   get buffer(): GPUBuffer {
     if (!this.buf) throw new Error(`tensor ${shapeStr(this.shape)} used after release()`);
     return this.buf;
   }
 
-  get released() { return this.buf === null; }
+  get released() {
+    return this.buf === null;
+  }
 
   /** Return the buffer to the pool (views just forget it). Enqueued work that reads it stays valid. */
   release() {
@@ -122,21 +140,28 @@ export class Tensor {
   range(start: number, count: number): BufferRange & { base: number } {
     const g = gpu();
     const eb = BYTES[this.dtype];
-    if (start < 0 || count < 0 || start + count > this.size) throw new Error(`window [${start}, ${start + count}) outside ${shapeStr(this.shape)}`);
+    if (start < 0 || count < 0 || start + count > this.size)
+      throw new Error(`window [${start}, ${start + count}) outside ${shapeStr(this.shape)}`);
     const byteStart = (this.offset + start) * eb;
     const offset = Math.floor(byteStart / g.offsetAlign) * g.offsetAlign;
     const end = Math.ceil(((this.offset + start + count) * eb) / 4) * 4;
     const size = Math.max(4, end - offset);
     if (size > g.maxBinding) {
-      throw new Error(`tensor ${shapeStr(this.shape)} window of ${size} bytes exceeds the ${g.maxBinding}-byte storage binding limit`);
+      throw new Error(
+        `tensor ${shapeStr(this.shape)} window of ${size} bytes exceeds the ${g.maxBinding}-byte storage binding limit`,
+      );
     }
     return { buffer: this.buffer, offset, size, base: (byteStart - offset) / eb };
   }
 
   /** True when the whole tensor fits in one storage binding. */
-  get fitsBinding() { return this.bytes <= gpu().maxBinding; }
+  get fitsBinding() {
+    return this.bytes <= gpu().maxBinding;
+  }
 
-  static empty(shape: readonly number[], dtype: DType = 'f32') { return new Tensor(shape, dtype); }
+  static empty(shape: readonly number[], dtype: DType = 'f32') {
+    return new Tensor(shape, dtype);
+  }
 
   static from(data: ArrayLike<number>, shape: readonly number[], dtype: DType = 'f32'): Tensor {
     const t = new Tensor(shape, dtype);
@@ -154,7 +179,8 @@ export class Tensor {
   /** Set every element to zero (whole 4-byte words: a view must start and end on them). */
   zero() {
     const eb = BYTES[this.dtype];
-    const a = this.offset * eb, e = (this.offset + this.size) * eb;
+    const a = this.offset * eb,
+      e = (this.offset + this.size) * eb;
     if (a % 4 || e % 4) throw new Error('zero(): f16 view not on 4-byte boundaries');
     encoder().clearBuffer(this.buffer, a, e - a);
     return this;
@@ -166,15 +192,28 @@ export class Tensor {
     flush(); // earlier enqueued kernels must see the old contents
     let bytes: ArrayBufferView;
     switch (this.dtype) {
-      case 'f32': bytes = data instanceof Float32Array ? data : Float32Array.from(data); break;
-      case 'f16': bytes = new Uint16Array(Float16Array.from(data as ArrayLike<number>).buffer); break;
-      case 'u32': bytes = data instanceof Uint32Array ? data : Uint32Array.from(data); break;
-      case 'i32': bytes = data instanceof Int32Array ? data : Int32Array.from(data); break;
+      case 'f32':
+        bytes = data instanceof Float32Array ? data : Float32Array.from(data);
+        break;
+      case 'f16':
+        bytes = new Uint16Array(Float16Array.from(data as ArrayLike<number>).buffer);
+        break;
+      case 'u32':
+        bytes = data instanceof Uint32Array ? data : Uint32Array.from(data);
+        break;
+      case 'i32':
+        bytes = data instanceof Int32Array ? data : Int32Array.from(data);
+        break;
     }
     const eb = BYTES[this.dtype];
     let n = bytes.byteLength;
     let src = new Uint8Array(bytes.buffer, bytes.byteOffset, n);
-    if (n % 4) { const p = new Uint8Array(n + 2); p.set(src); src = p; n += 2; }
+    if (n % 4) {
+      const p = new Uint8Array(n + 2);
+      p.set(src);
+      src = p;
+      n += 2;
+    }
     // writeBuffer requires a 4-byte aligned offset: an odd f16 offset is merged with its neighbour.
     const at = (this.offset + elemOffset) * eb;
     if (at % 4) throw new Error('f16 write at an odd element offset is not supported');
@@ -189,10 +228,14 @@ export class Tensor {
     const all = await readBytes(this.buffer, at, Math.ceil((skip + this.bytes) / 4) * 4);
     const raw = skip ? all.slice(skip, skip + this.bytes + (this.bytes % 4 ? 4 - (this.bytes % 4) : 0)) : all;
     switch (this.dtype) {
-      case 'f32': return new Float32Array(raw);
-      case 'u32': return new Uint32Array(raw);
-      case 'i32': return new Int32Array(raw);
-      case 'f16': return Float32Array.from(new Float16Array(raw, 0, this.size));
+      case 'f32':
+        return new Float32Array(raw);
+      case 'u32':
+        return new Uint32Array(raw);
+      case 'i32':
+        return new Int32Array(raw);
+      case 'f16':
+        return Float32Array.from(new Float16Array(raw, 0, this.size));
     }
   }
 
@@ -201,7 +244,9 @@ export class Tensor {
     return a instanceof Float32Array ? a : Float32Array.from(a);
   }
 
-  toString() { return `Tensor${shapeStr(this.shape)}:${this.dtype}`; }
+  toString() {
+    return `Tensor${shapeStr(this.shape)}:${this.dtype}`;
+  }
 }
 
 /** Copy `size` bytes of a buffer back to the CPU. */
@@ -220,7 +265,13 @@ export async function readBytes(buffer: GPUBuffer, offset: number, size: number)
 }
 
 /** Assert helper for ops: throws an error naming the op and the shapes. */
-export function expectShape(op: string, name: string, t: Tensor, shape: readonly (number | null)[], dtype: DType = 'f32') {
+export function expectShape(
+  op: string,
+  name: string,
+  t: Tensor,
+  shape: readonly (number | null)[],
+  dtype: DType = 'f32',
+) {
   const ok = t.rank === shape.length && shape.every((d, i) => d === null || d === t.shape[i]);
   if (!ok) {
     const want = `[${shape.map((d) => (d === null ? '*' : d)).join(',')}]`;

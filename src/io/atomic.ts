@@ -23,9 +23,19 @@ export function writeError(file: string, e: unknown): Error {
   const err = e as NodeJS.ErrnoException;
   if (err instanceof Error && err.message.startsWith(`writing ${file}: `)) return err; // named already
   const code = err?.code;
-  const what = code === 'ENOSPC' ? 'the disk is full' : code === 'EROFS' ? 'the file system is read-only'
-    : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EDQUOT' ? 'the disk quota is used up' : null;
-  const out = new Error(`writing ${file}: ${what ? `${what} (${code})` : (err?.message ?? String(e))}`) as NodeJS.ErrnoException;
+  const what =
+    code === 'ENOSPC'
+      ? 'the disk is full'
+      : code === 'EROFS'
+        ? 'the file system is read-only'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied'
+          : code === 'EDQUOT'
+            ? 'the disk quota is used up'
+            : null;
+  const out = new Error(
+    `writing ${file}: ${what ? `${what} (${code})` : (err?.message ?? String(e))}`,
+  ) as NodeJS.ErrnoException;
   if (code) out.code = code;
   return out;
 }
@@ -51,15 +61,31 @@ export function writeFileAtomicWith(target: string, write: (fd: number) => void)
     fd = undefined;
     fs.renameSync(tmp, target);
   } catch (e) {
-    if (fd !== undefined) { try { fs.closeSync(fd); } catch { /* already failing */ } }
-    try { fs.unlinkSync(tmp); } catch { /* may not exist */ }
+    if (fd !== undefined) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        /* already failing */
+      }
+    }
+    try {
+      fs.unlinkSync(tmp);
+    } catch {
+      /* may not exist */
+    }
     throw writeError(target, e);
   }
   // make the rename itself durable; not possible on every platform (e.g. Windows), so best effort
   try {
     const dfd = fs.openSync(dir, 'r');
-    try { fs.fsyncSync(dfd); } finally { fs.closeSync(dfd); }
-  } catch { /* best effort */ }
+    try {
+      fs.fsyncSync(dfd);
+    } finally {
+      fs.closeSync(dfd);
+    }
+  } catch {
+    /* best effort */
+  }
 }
 
 /** Atomically replace `target` with `data` (a string is written as UTF-8). */

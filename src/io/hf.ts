@@ -25,7 +25,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fromHF, toHF, type GPT2Config } from '../model/config.ts';
 import { writeFileAtomic } from './atomic.ts';
-import { INDEX_NAME, SafetensorsReader, openSharded, writeSafetensors, type DType, type TensorSource } from './safetensors.ts';
+import {
+  INDEX_NAME,
+  SafetensorsReader,
+  openSharded,
+  writeSafetensors,
+  type DType,
+  type TensorSource,
+} from './safetensors.ts';
 
 export interface HFTensor {
   /** HF layout; Conv1D weights are [in, out] */
@@ -76,18 +83,18 @@ export function hfShapes(c: GPT2Config): Map<string, number[]> {
   m.set('wpe.weight', [c.n_positions, C]);
   for (let i = 0; i < c.n_layer; i++) {
     const p = `h.${i}.`;
-    m.set(p + 'ln_1.weight', [C]);
-    m.set(p + 'ln_1.bias', [C]);
-    m.set(p + 'attn.c_attn.weight', [C, 3 * C]);
-    m.set(p + 'attn.c_attn.bias', [3 * C]);
-    m.set(p + 'attn.c_proj.weight', [C, C]);
-    m.set(p + 'attn.c_proj.bias', [C]);
-    m.set(p + 'ln_2.weight', [C]);
-    m.set(p + 'ln_2.bias', [C]);
-    m.set(p + 'mlp.c_fc.weight', [C, 4 * C]);
-    m.set(p + 'mlp.c_fc.bias', [4 * C]);
-    m.set(p + 'mlp.c_proj.weight', [4 * C, C]);
-    m.set(p + 'mlp.c_proj.bias', [C]);
+    m.set(`${p}ln_1.weight`, [C]);
+    m.set(`${p}ln_1.bias`, [C]);
+    m.set(`${p}attn.c_attn.weight`, [C, 3 * C]);
+    m.set(`${p}attn.c_attn.bias`, [3 * C]);
+    m.set(`${p}attn.c_proj.weight`, [C, C]);
+    m.set(`${p}attn.c_proj.bias`, [C]);
+    m.set(`${p}ln_2.weight`, [C]);
+    m.set(`${p}ln_2.bias`, [C]);
+    m.set(`${p}mlp.c_fc.weight`, [C, 4 * C]);
+    m.set(`${p}mlp.c_fc.bias`, [4 * C]);
+    m.set(`${p}mlp.c_proj.weight`, [4 * C, C]);
+    m.set(`${p}mlp.c_proj.bias`, [C]);
   }
   m.set('ln_f.weight', [C]);
   m.set('ln_f.bias', [C]);
@@ -102,10 +109,15 @@ const fmt = (s: number[]) => `[${s.join(',')}]`;
  * engine does not implement (fromHF already checks the sizes and the activation).
  */
 export function readHFConfig(dir: string): { config: GPT2Config; json: Record<string, unknown> } {
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`${dir}: not a directory (expected a Hugging Face model directory with config.json and model.safetensors)`);
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory())
+    throw new Error(
+      `${dir}: not a directory (expected a Hugging Face model directory with config.json and model.safetensors)`,
+    );
   const file = path.join(dir, 'config.json');
   if (!fs.existsSync(file)) {
-    throw new Error(`${dir}: no config.json — a weights directory needs config.json (the Hugging Face model config) next to model.safetensors`);
+    throw new Error(
+      `${dir}: no config.json — a weights directory needs config.json (the Hugging Face model config) next to model.safetensors`,
+    );
   }
   let json: unknown;
   try {
@@ -113,14 +125,20 @@ export function readHFConfig(dir: string): { config: GPT2Config; json: Record<st
   } catch (e) {
     throw new Error(`${file}: not valid JSON (${(e as Error).message})`);
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${file}: must be a JSON object`);
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new Error(`${file}: must be a JSON object`);
   const j = json as Record<string, unknown>;
-  if (j.model_type !== undefined && j.model_type !== 'gpt2') throw new Error(`${file}: model_type "${String(j.model_type)}" is not supported (gpt2 only)`);
+  if (j.model_type !== undefined && j.model_type !== 'gpt2')
+    throw new Error(`${file}: model_type "${String(j.model_type)}" is not supported (gpt2 only)`);
   const config = fromHF(j, file);
-  const refuse = (field: string, why: string) => { throw new Error(`${file}: ${field} = ${JSON.stringify(j[field])} is not supported (${why})`); };
-  if (j.n_inner !== undefined && j.n_inner !== null && j.n_inner !== 4 * config.n_embd) refuse('n_inner', `the MLP is 4 x n_embd = ${4 * config.n_embd} wide here`);
+  const refuse = (field: string, why: string) => {
+    throw new Error(`${file}: ${field} = ${JSON.stringify(j[field])} is not supported (${why})`);
+  };
+  if (j.n_inner !== undefined && j.n_inner !== null && j.n_inner !== 4 * config.n_embd)
+    refuse('n_inner', `the MLP is 4 x n_embd = ${4 * config.n_embd} wide here`);
   if (j.scale_attn_weights === false) refuse('scale_attn_weights', 'attention is always scaled by 1/sqrt(head_dim)');
-  if (j.scale_attn_by_inverse_layer_idx === true) refuse('scale_attn_by_inverse_layer_idx', 'no per-layer attention scaling');
+  if (j.scale_attn_by_inverse_layer_idx === true)
+    refuse('scale_attn_by_inverse_layer_idx', 'no per-layer attention scaling');
   if (j.add_cross_attention === true) refuse('add_cross_attention', 'no cross-attention');
   if (j.tie_word_embeddings === false) refuse('tie_word_embeddings', 'lm_head is always tied to wte');
   return { config, json: j };
@@ -152,7 +170,9 @@ function checkFinite(data: Float32Array, what: string): void {
   for (let i = 0; i < data.length; i++) {
     const v = data[i];
     if (!(Math.abs(v) <= MAX_WEIGHT)) {
-      throw new Error(`${what} holds ${v} at element ${i}${Number.isFinite(v) ? ` (beyond ±${MAX_WEIGHT.toExponential()}, it overflows float32 arithmetic)` : ''}: a broken checkpoint`);
+      throw new Error(
+        `${what} holds ${v} at element ${i}${Number.isFinite(v) ? ` (beyond ±${MAX_WEIGHT.toExponential()}, it overflows float32 arithmetic)` : ''}: a broken checkpoint`,
+      );
     }
   }
 }
@@ -172,15 +192,28 @@ export function loadHF(dir: string): LoadedHF {
     let lmHeadKey: string | undefined;
     for (const orig of src.names()) {
       let name = orig;
-      if (name.startsWith(PREFIX)) { name = name.slice(PREFIX.length); prefixed = true; }
-      if (name === 'lm_head.weight' && orig === name) { lmHeadKey = orig; continue; }
-      if (BUFFER_RE.test(name)) { skipped.push(orig); continue; }
+      if (name.startsWith(PREFIX)) {
+        name = name.slice(PREFIX.length);
+        prefixed = true;
+      }
+      if (name === 'lm_head.weight' && orig === name) {
+        lmHeadKey = orig;
+        continue;
+      }
+      if (BUFFER_RE.test(name)) {
+        skipped.push(orig);
+        continue;
+      }
       if (!expected.has(name)) {
         const layer = /^h\.(\d+)\./.exec(name);
         if (layer && Number(layer[1]) >= config.n_layer && expected.has(name.replace(/^h\.\d+\./, 'h.0.'))) {
-          throw new Error(`${where}: tensor "${orig}" belongs to layer ${layer[1]} but ${cfgFile} says n_layer=${config.n_layer}`);
+          throw new Error(
+            `${where}: tensor "${orig}" belongs to layer ${layer[1]} but ${cfgFile} says n_layer=${config.n_layer}`,
+          );
         }
-        throw new Error(`${where}: unexpected tensor "${orig}" (not part of GPT2LMHeadModel; a different architecture?)`);
+        throw new Error(
+          `${where}: unexpected tensor "${orig}" (not part of GPT2LMHeadModel; a different architecture?)`,
+        );
       }
       const prev = key.get(name);
       if (prev !== undefined) throw new Error(`${where}: tensor "${name}" appears twice (as "${prev}" and "${orig}")`);
@@ -196,7 +229,9 @@ export function loadHF(dir: string): LoadedHF {
       }
       const got = src.entry(orig).shape;
       if (!sameShape(got, shape)) {
-        throw new Error(`${where}: tensor "${orig}" has shape ${fmt(got)} but ${cfgFile} (${because(name, config)}) implies ${fmt(shape)}`);
+        throw new Error(
+          `${where}: tensor "${orig}" has shape ${fmt(got)} but ${cfgFile} (${because(name, config)}) implies ${fmt(shape)}`,
+        );
       }
     }
     const tensors = new Map<string, HFTensor>();
@@ -212,7 +247,9 @@ export function loadHF(dir: string): LoadedHF {
       const e = src.entry(lmHeadKey);
       const wte = tensors.get('wte.weight')!;
       if (!sameShape(e.shape, wte.shape)) {
-        throw new Error(`${where}: lm_head.weight has shape ${fmt(e.shape)}, wte.weight ${fmt(wte.shape)}: an untied lm_head is not supported`);
+        throw new Error(
+          `${where}: lm_head.weight has shape ${fmt(e.shape)}, wte.weight ${fmt(wte.shape)}: an untied lm_head is not supported`,
+        );
       }
       // compared bit for bit, a chunk at a time (a second full copy of wte would be 150 MB for GPT-2)
       const w = new Uint32Array(wte.data.buffer, wte.data.byteOffset, wte.data.length);
@@ -222,7 +259,9 @@ export function loadHF(dir: string): LoadedHF {
         const head = new Uint32Array(part.buffer, part.byteOffset, part.length);
         for (let i = 0; i < head.length; i++) {
           if (head[i] !== w[at + i]) {
-            throw new Error(`${where}: lm_head.weight differs from wte.weight (first at element ${at + i}): an untied lm_head is not supported`);
+            throw new Error(
+              `${where}: lm_head.weight differs from wte.weight (first at element ${at + i}): an untied lm_head is not supported`,
+            );
           }
         }
       }
@@ -231,7 +270,16 @@ export function loadHF(dir: string): LoadedHF {
     return {
       config,
       tensors,
-      source: { dir, files: src.files, sharded, prefixed, dtypes: [...dtypes], skipped, lmHead: lmHeadKey !== undefined, configJson: json },
+      source: {
+        dir,
+        files: src.files,
+        sharded,
+        prefixed,
+        dtypes: [...dtypes],
+        skipped,
+        lmHead: lmHeadKey !== undefined,
+        configJson: json,
+      },
     };
   } finally {
     src.close();
@@ -248,7 +296,8 @@ export function loadHF(dir: string): LoadedHF {
 export function saveHF(dir: string, config: GPT2Config, tensors: Map<string, HFTensor>): void {
   const expected = hfShapes(config);
   for (const name of tensors.keys()) {
-    if (!expected.has(name)) throw new Error(`saveHF: unexpected tensor "${name}" (not a GPT2LMHeadModel parameter for this config)`);
+    if (!expected.has(name))
+      throw new Error(`saveHF: unexpected tensor "${name}" (not a GPT2LMHeadModel parameter for this config)`);
   }
   const out: { name: string; shape: number[]; data: Float32Array }[] = [];
   for (const [name, shape] of expected) {
@@ -259,15 +308,24 @@ export function saveHF(dir: string, config: GPT2Config, tensors: Map<string, HFT
     if (!(data instanceof Float32Array) || data.length !== t.shape.reduce((a, b) => a * b, 1)) {
       throw new Error(`saveHF: tensor "${name}" has ${data?.length} values for shape ${fmt(t.shape)}`);
     }
-    if (name === 'wte.weight' && t.shape.length === 2 && t.shape[1] === config.n_embd && t.shape[0] >= config.vocab_size && t.shape[0] <= Math.max(config.padded_vocab_size, config.vocab_size)) {
+    if (
+      name === 'wte.weight' &&
+      t.shape.length === 2 &&
+      t.shape[1] === config.n_embd &&
+      t.shape[0] >= config.vocab_size &&
+      t.shape[0] <= Math.max(config.padded_vocab_size, config.vocab_size)
+    ) {
       data = data.subarray(0, n); // drop the padding rows
     } else if (!sameShape(t.shape, shape)) {
-      throw new Error(`saveHF: tensor "${name}" has shape ${fmt(t.shape)} but the config (${because(name, config)}) implies ${fmt(shape)}`);
+      throw new Error(
+        `saveHF: tensor "${name}" has shape ${fmt(t.shape)} but the config (${because(name, config)}) implies ${fmt(shape)}`,
+      );
     }
-    if (data.length !== n) throw new Error(`saveHF: tensor "${name}" has ${t.data.length} values for shape ${fmt(t.shape)}`);
+    if (data.length !== n)
+      throw new Error(`saveHF: tensor "${name}" has ${t.data.length} values for shape ${fmt(t.shape)}`);
     out.push({ name, shape, data });
   }
   fs.mkdirSync(dir, { recursive: true });
   writeSafetensors(path.join(dir, WEIGHTS_NAME), out, { format: 'pt' });
-  writeFileAtomic(path.join(dir, 'config.json'), JSON.stringify(toHF(config), null, 2) + '\n');
+  writeFileAtomic(path.join(dir, 'config.json'), `${JSON.stringify(toHF(config), null, 2)}\n`);
 }

@@ -18,10 +18,23 @@ import { writeAll, writeFileAtomicWith } from './atomic.ts';
 
 /** Bytes per element of every dtype the format defines. */
 export const DTYPE_BYTES = {
-  F64: 8, F32: 4, F16: 2, BF16: 2,
-  I64: 8, I32: 4, I16: 2, I8: 1,
-  U64: 8, U32: 4, U16: 2, U8: 1,
-  BOOL: 1, F8_E4M3: 1, F8_E5M2: 1, F8_E8M0: 1, C64: 8,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U64: 8,
+  U32: 4,
+  U16: 2,
+  U8: 1,
+  BOOL: 1,
+  F8_E4M3: 1,
+  F8_E5M2: 1,
+  F8_E8M0: 1,
+  C64: 8,
 } as const;
 /** Packed sub-byte dtypes of newer files: recognised, never read. */
 const SUB_BYTE_DTYPES = ['F4', 'F6_E2M3', 'F6_E3M2'];
@@ -101,7 +114,10 @@ class FileSource implements ByteSource {
     while (done < into.byteLength) {
       const want = Math.min(into.byteLength - done, 1 << 30);
       const n = fs.readSync(this.fd, into, done, want, pos + done);
-      if (n <= 0) throw new SafetensorsError(`${this.file}: unexpected end of file at byte ${pos + done} (was the file changed while reading?)`);
+      if (n <= 0)
+        throw new SafetensorsError(
+          `${this.file}: unexpected end of file at byte ${pos + done} (was the file changed while reading?)`,
+        );
       done += n;
     }
   }
@@ -116,7 +132,9 @@ class FileSource implements ByteSource {
 
 class MemorySource implements ByteSource {
   constructor(private readonly bytes: Uint8Array) {}
-  get size() { return this.bytes.byteLength; }
+  get size() {
+    return this.bytes.byteLength;
+  }
   readInto(pos: number, into: Uint8Array): void {
     if (pos + into.byteLength > this.bytes.byteLength) throw new SafetensorsError('read past the end of the buffer');
     into.set(this.bytes.subarray(pos, pos + into.byteLength));
@@ -132,8 +150,12 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> =>
 
 const show = (v: unknown): string => {
   let s: string;
-  try { s = JSON.stringify(v) ?? String(v); } catch { s = String(v); }
-  return s.length > 80 ? s.slice(0, 77) + '...' : s;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = String(v);
+  }
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 };
 
 export interface ParsedHeader {
@@ -147,14 +169,16 @@ export interface ParsedHeader {
  * `dataLength` bytes. Pure; throws a SafetensorsError naming `file` and the offending tensor.
  */
 export function parseHeader(headerBytes: Uint8Array, dataLength: number, file: string): ParsedHeader {
-  const fail = (msg: string): never => { throw new SafetensorsError(`${file}: ${msg}`); };
+  const fail = (msg: string): never => {
+    throw new SafetensorsError(`${file}: ${msg}`);
+  };
   const startsRight = headerBytes.byteLength > 0 && headerBytes[0] === 0x7b; /* { */
   const notSt = startsRight ? '' : ' (it does not start with "{": not a safetensors file, or corrupt)';
   let text = '';
   try {
     text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(headerBytes);
   } catch {
-    fail('header is not valid UTF-8' + notSt);
+    fail(`header is not valid UTF-8${notSt}`);
   }
   let json: unknown;
   try {
@@ -185,31 +209,44 @@ export function parseHeader(headerBytes: Uint8Array, dataLength: number, file: s
     const e = v as Record<string, unknown>;
     const dtype = e.dtype;
     if (typeof dtype !== 'string') bad(`"dtype" must be a string, got ${show(dtype)}`);
-    if (SUB_BYTE_DTYPES.includes(dtype as string)) bad(`dtype ${dtype} (packed, under a byte per element) is not supported`);
-    if (!Object.prototype.hasOwnProperty.call(DTYPE_BYTES, dtype as string)) {
+    if (SUB_BYTE_DTYPES.includes(dtype as string))
+      bad(`dtype ${dtype} (packed, under a byte per element) is not supported`);
+    if (!Object.hasOwn(DTYPE_BYTES, dtype as string)) {
       bad(`unknown dtype ${show(dtype)} (known: ${Object.keys(DTYPE_BYTES).join(', ')})`);
     }
     const shape = e.shape;
     if (!Array.isArray(shape)) bad(`"shape" must be an array of integers, got ${show(shape)}`);
     let numel = 1;
     for (const d of shape as unknown[]) {
-      if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) bad(`shape ${show(shape)} has a dimension that is not a non-negative integer`);
+      if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0)
+        bad(`shape ${show(shape)} has a dimension that is not a non-negative integer`);
       numel *= d as number;
       if (!Number.isSafeInteger(numel)) bad(`shape ${show(shape)} is too large`);
     }
     const off = e.data_offsets;
     if (!Array.isArray(off) || off.length !== 2) bad(`"data_offsets" must be [begin, end], got ${show(off)}`);
     const [begin, end] = off as unknown[];
-    if (typeof begin !== 'number' || typeof end !== 'number' || !Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || begin < 0 || end < 0) {
+    if (
+      typeof begin !== 'number' ||
+      typeof end !== 'number' ||
+      !Number.isSafeInteger(begin) ||
+      !Number.isSafeInteger(end) ||
+      begin < 0 ||
+      end < 0
+    ) {
       bad(`"data_offsets" must be two non-negative integers, got ${show(off)}`);
     }
-    const b = begin as number, en = end as number;
+    const b = begin as number,
+      en = end as number;
     if (b > en) bad(`data_offsets [${b}, ${en}] end before they begin`);
-    if (en > dataLength) bad(`data_offsets [${b}, ${en}] run past the data section (${dataLength} bytes; is the file truncated?)`);
+    if (en > dataLength)
+      bad(`data_offsets [${b}, ${en}] run past the data section (${dataLength} bytes; is the file truncated?)`);
     const size = DTYPE_BYTES[dtype as DType];
     const need = numel * size;
     if (!Number.isSafeInteger(need) || en - b !== need) {
-      bad(`data_offsets [${b}, ${en}] span ${en - b} bytes but shape ${show(shape)} of ${dtype} needs ${numel} x ${size} = ${need}`);
+      bad(
+        `data_offsets [${b}, ${en}] span ${en - b} bytes but shape ${show(shape)} of ${dtype} needs ${numel} x ${size} = ${need}`,
+      );
     }
     entries.push({ name, dtype: dtype as DType, shape: (shape as number[]).slice(), numel, begin: b, end: en, file });
   }
@@ -219,13 +256,19 @@ export function parseHeader(headerBytes: Uint8Array, dataLength: number, file: s
   let at = 0;
   let prev: TensorEntry | undefined;
   for (const e of sorted) {
-    if (e.begin < at) fail(`tensor "${e.name}" (bytes ${e.begin}..${e.end}) overlaps tensor "${prev!.name}" (bytes ${prev!.begin}..${prev!.end})`);
-    if (e.begin > at) fail(`bytes ${at}..${e.begin} of the data section belong to no tensor (before tensor "${e.name}")`);
+    if (e.begin < at)
+      fail(
+        `tensor "${e.name}" (bytes ${e.begin}..${e.end}) overlaps tensor "${prev!.name}" (bytes ${prev!.begin}..${prev!.end})`,
+      );
+    if (e.begin > at)
+      fail(`bytes ${at}..${e.begin} of the data section belong to no tensor (before tensor "${e.name}")`);
     at = e.end;
     if (!prev || e.end > e.begin) prev = e; // name the last non-empty tensor in overlap errors
   }
   if (at !== dataLength) {
-    fail(`the data section is ${dataLength} bytes but the tensors end at ${at}` + (at < dataLength ? ' (trailing bytes: corrupt file?)' : ''));
+    fail(
+      `the data section is ${dataLength} bytes but the tensors end at ${at}${at < dataLength ? ' (trailing bytes: corrupt file?)' : ''}`,
+    );
   }
   return { metadata, entries };
 }
@@ -261,7 +304,8 @@ export function f16ToF32Table(): Float32Array {
 
 /** Little-endian raw bytes of `dtype` to float32; throws for non-float dtypes. */
 export function toFloat32(raw: Uint8Array, dtype: DType, numel: number, what = 'tensor'): Float32Array {
-  if (raw.byteLength !== numel * DTYPE_BYTES[dtype]) throw new SafetensorsError(`${what}: ${raw.byteLength} bytes for ${numel} ${dtype} values`);
+  if (raw.byteLength !== numel * DTYPE_BYTES[dtype])
+    throw new SafetensorsError(`${what}: ${raw.byteLength} bytes for ${numel} ${dtype} values`);
   if (dtype === 'F32') {
     if (LITTLE_ENDIAN && raw.byteOffset % 4 === 0) return new Float32Array(raw.buffer, raw.byteOffset, numel);
     const out = new Float32Array(numel);
@@ -309,18 +353,25 @@ export class SafetensorsReader implements TensorSource {
     this.src = src;
     this.file = file;
     this.fileSize = src.size;
-    const fail = (msg: string): never => { throw new SafetensorsError(`${file}: ${msg}`); };
+    const fail = (msg: string): never => {
+      throw new SafetensorsError(`${file}: ${msg}`);
+    };
     if (src.size < 8) fail(`file is ${src.size} bytes, too short to hold a safetensors header`);
     const lenBytes = new Uint8Array(8);
     src.readInto(0, lenBytes);
     if (lenBytes[0] === 0x50 && lenBytes[1] === 0x4b && lenBytes[2] === 0x03 && lenBytes[3] === 0x04) {
-      fail('this is a zip archive (PyTorch\'s pytorch_model.bin format), not safetensors: convert it, or download model.safetensors');
+      fail(
+        "this is a zip archive (PyTorch's pytorch_model.bin format), not safetensors: convert it, or download model.safetensors",
+      );
     }
-    if (lenBytes[0] === 0x80 && lenBytes[1] >= 2 && lenBytes[1] <= 5) fail('this looks like a Python pickle (an old PyTorch checkpoint), not safetensors');
+    if (lenBytes[0] === 0x80 && lenBytes[1] >= 2 && lenBytes[1] <= 5)
+      fail('this looks like a Python pickle (an old PyTorch checkpoint), not safetensors');
     const n = new DataView(lenBytes.buffer).getBigUint64(0, true);
     if (n < 2n) fail(`header length ${n} is too small (corrupt or not a safetensors file)`);
-    if (n > BigInt(MAX_HEADER_BYTES)) fail(`header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit (corrupt or not a safetensors file)`);
-    if (8n + n > BigInt(src.size)) fail(`header length ${n} runs past the end of the ${src.size}-byte file (truncated?)`);
+    if (n > BigInt(MAX_HEADER_BYTES))
+      fail(`header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit (corrupt or not a safetensors file)`);
+    if (8n + n > BigInt(src.size))
+      fail(`header length ${n} runs past the end of the ${src.size}-byte file (truncated?)`);
     this.headerLength = Number(n);
     this.dataStart = 8 + this.headerLength;
     const header = new Uint8Array(this.headerLength);
@@ -346,10 +397,18 @@ export class SafetensorsReader implements TensorSource {
     return new SafetensorsReader(new MemorySource(bytes), name);
   }
 
-  get files(): string[] { return [this.file]; }
-  names(): string[] { return [...this.map.keys()]; }
-  has(name: string): boolean { return this.map.has(name); }
-  entries(): TensorEntry[] { return [...this.map.values()]; }
+  get files(): string[] {
+    return [this.file];
+  }
+  names(): string[] {
+    return [...this.map.keys()];
+  }
+  has(name: string): boolean {
+    return this.map.has(name);
+  }
+  entries(): TensorEntry[] {
+    return [...this.map.values()];
+  }
 
   entry(name: string): TensorEntry {
     const e = this.map.get(name);
@@ -368,7 +427,9 @@ export class SafetensorsReader implements TensorSource {
     const e = this.entry(name);
     const what = `${this.file}: tensor "${name}"`;
     if (!FLOAT_DTYPES.includes(e.dtype)) {
-      throw new SafetensorsError(`${what}: dtype ${e.dtype} is not supported here (only F32, F16 and BF16 weights are read)`);
+      throw new SafetensorsError(
+        `${what}: dtype ${e.dtype} is not supported here (only F32, F16 and BF16 weights are read)`,
+      );
     }
     if (e.dtype === 'F32' && LITTLE_ENDIAN) {
       // read straight into the result: one buffer of exactly this tensor's size
@@ -382,11 +443,19 @@ export class SafetensorsReader implements TensorSource {
   readSlice(name: string, start: number, count: number): Float32Array {
     const e = this.entry(name);
     const what = `${this.file}: tensor "${name}"`;
-    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(count) || start < 0 || count < 0 || start + count > e.numel) {
+    if (
+      !Number.isSafeInteger(start) ||
+      !Number.isSafeInteger(count) ||
+      start < 0 ||
+      count < 0 ||
+      start + count > e.numel
+    ) {
       throw new SafetensorsError(`${what}: slice [${start}, ${start}+${count}) is outside its ${e.numel} elements`);
     }
     if (!FLOAT_DTYPES.includes(e.dtype)) {
-      throw new SafetensorsError(`${what}: dtype ${e.dtype} is not supported here (only F32, F16 and BF16 weights are read)`);
+      throw new SafetensorsError(
+        `${what}: dtype ${e.dtype} is not supported here (only F32, F16 and BF16 weights are read)`,
+      );
     }
     const size = DTYPE_BYTES[e.dtype];
     const raw = new Uint8Array(count * size);
@@ -394,7 +463,9 @@ export class SafetensorsReader implements TensorSource {
     return toFloat32(raw, e.dtype, count, what);
   }
 
-  close(): void { this.src.close(); }
+  close(): void {
+    this.src.close();
+  }
 }
 
 /** Read every float tensor of a file (or those `filter` keeps) into memory. */
@@ -405,7 +476,8 @@ export function readSafetensors(
   const r = SafetensorsReader.open(file);
   try {
     const out = new Map<string, { dtype: DType; shape: number[]; data: Float32Array }>();
-    for (const e of r.entries()) if (filter(e)) out.set(e.name, { dtype: e.dtype, shape: e.shape, data: r.read(e.name) });
+    for (const e of r.entries())
+      if (filter(e)) out.set(e.name, { dtype: e.dtype, shape: e.shape, data: r.read(e.name) });
     return out;
   } finally {
     r.close();
@@ -424,17 +496,23 @@ export interface TensorToWrite {
 function checkWritable(tensors: TensorToWrite[], metadata: Record<string, string> | undefined, file: string) {
   const seen = new Set<string>();
   for (const t of tensors) {
-    if (typeof t.name !== 'string' || t.name.length === 0) throw new SafetensorsError(`${file}: every tensor needs a non-empty name`);
+    if (typeof t.name !== 'string' || t.name.length === 0)
+      throw new SafetensorsError(`${file}: every tensor needs a non-empty name`);
     if (t.name === '__metadata__') throw new SafetensorsError(`${file}: "__metadata__" cannot be a tensor name`);
     if (seen.has(t.name)) throw new SafetensorsError(`${file}: tensor "${t.name}" given twice`);
     seen.add(t.name);
-    if (!(t.data instanceof Float32Array)) throw new SafetensorsError(`${file}: tensor "${t.name}": data must be a Float32Array`);
+    if (!(t.data instanceof Float32Array))
+      throw new SafetensorsError(`${file}: tensor "${t.name}": data must be a Float32Array`);
     let numel = 1;
     for (const d of t.shape) {
-      if (!Number.isSafeInteger(d) || d < 0) throw new SafetensorsError(`${file}: tensor "${t.name}": bad shape ${show(t.shape)}`);
+      if (!Number.isSafeInteger(d) || d < 0)
+        throw new SafetensorsError(`${file}: tensor "${t.name}": bad shape ${show(t.shape)}`);
       numel *= d;
     }
-    if (numel !== t.data.length) throw new SafetensorsError(`${file}: tensor "${t.name}": shape ${show(t.shape)} has ${numel} elements but data has ${t.data.length}`);
+    if (numel !== t.data.length)
+      throw new SafetensorsError(
+        `${file}: tensor "${t.name}": shape ${show(t.shape)} has ${numel} elements but data has ${t.data.length}`,
+      );
   }
   if (metadata) {
     for (const [k, v] of Object.entries(metadata)) {
@@ -454,7 +532,9 @@ export function encodeHeader(tensors: TensorToWrite[], metadata?: Record<string,
   let at = 0;
   for (const t of tensors) {
     const bytes = t.data.length * 4;
-    parts.push(`${JSON.stringify(t.name)}:{"dtype":"F32","shape":${JSON.stringify(t.shape)},"data_offsets":[${at},${at + bytes}]}`);
+    parts.push(
+      `${JSON.stringify(t.name)}:{"dtype":"F32","shape":${JSON.stringify(t.shape)},"data_offsets":[${at},${at + bytes}]}`,
+    );
     at += bytes;
   }
   const json = new TextEncoder().encode(`{${parts.join(',')}}`);
@@ -497,14 +577,23 @@ export function encodeSafetensorsRaw(tensors: RawTensor[], metadata?: Record<str
   }
   let at = 0;
   for (const t of tensors) {
-    if (!t.name || t.name === '__metadata__' || seen.has(t.name)) throw new SafetensorsError(`<memory>: bad or repeated tensor name ${show(t.name)}`);
+    if (!t.name || t.name === '__metadata__' || seen.has(t.name))
+      throw new SafetensorsError(`<memory>: bad or repeated tensor name ${show(t.name)}`);
     seen.add(t.name);
-    if (!Object.prototype.hasOwnProperty.call(DTYPE_BYTES, t.dtype)) throw new SafetensorsError(`<memory>: tensor "${t.name}": unknown dtype ${show(t.dtype)}`);
+    if (!Object.hasOwn(DTYPE_BYTES, t.dtype))
+      throw new SafetensorsError(`<memory>: tensor "${t.name}": unknown dtype ${show(t.dtype)}`);
     const numel = t.shape.reduce((a, b) => a * b, 1);
-    if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0) || numel * DTYPE_BYTES[t.dtype] !== t.bytes.byteLength) {
-      throw new SafetensorsError(`<memory>: tensor "${t.name}": ${t.bytes.byteLength} bytes do not fit shape ${show(t.shape)} of ${t.dtype}`);
+    if (
+      !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0) ||
+      numel * DTYPE_BYTES[t.dtype] !== t.bytes.byteLength
+    ) {
+      throw new SafetensorsError(
+        `<memory>: tensor "${t.name}": ${t.bytes.byteLength} bytes do not fit shape ${show(t.shape)} of ${t.dtype}`,
+      );
     }
-    parts.push(`${JSON.stringify(t.name)}:{"dtype":"${t.dtype}","shape":${JSON.stringify(t.shape)},"data_offsets":[${at},${at + t.bytes.byteLength}]}`);
+    parts.push(
+      `${JSON.stringify(t.name)}:{"dtype":"${t.dtype}","shape":${JSON.stringify(t.shape)},"data_offsets":[${at},${at + t.bytes.byteLength}]}`,
+    );
     at += t.bytes.byteLength;
   }
   const json = new TextEncoder().encode(`{${parts.join(',')}}`);
@@ -514,7 +603,10 @@ export function encodeSafetensorsRaw(tensors: RawTensor[], metadata?: Record<str
   new DataView(out.buffer).setBigUint64(0, BigInt(padded), true);
   out.set(json, 8);
   let o = 8 + padded;
-  for (const t of tensors) { out.set(t.bytes, o); o += t.bytes.byteLength; }
+  for (const t of tensors) {
+    out.set(t.bytes, o);
+    o += t.bytes.byteLength;
+  }
   return out;
 }
 
@@ -555,7 +647,10 @@ export function encodeSafetensors(tensors: TensorToWrite[], metadata?: Record<st
   const out = new Uint8Array(total);
   out.set(header, 0);
   let at = header.byteLength;
-  for (const t of tensors) { out.set(f32Bytes(t.data), at); at += t.data.byteLength; }
+  for (const t of tensors) {
+    out.set(f32Bytes(t.data), at);
+    at += t.data.byteLength;
+  }
   return out;
 }
 
@@ -588,7 +683,9 @@ export interface ShardedIndex {
 
 /** Read and validate a model.safetensors.index.json. */
 export function readShardedIndex(indexFile: string): ShardedIndex {
-  const fail = (msg: string): never => { throw new SafetensorsError(`${indexFile}: ${msg}`); };
+  const fail = (msg: string): never => {
+    throw new SafetensorsError(`${indexFile}: ${msg}`);
+  };
   const size = fs.statSync(indexFile).size;
   if (size > MAX_HEADER_BYTES) fail(`index is ${size} bytes, larger than the ${MAX_HEADER_BYTES}-byte limit`);
   let json: unknown;
@@ -608,7 +705,15 @@ export function readShardedIndex(indexFile: string): ShardedIndex {
     if (typeof shard !== 'string') fail(`tensor "${name}": shard must be a file name, got ${show(shard)}`);
     const s = shard as string;
     // a bare file name in the same directory: no path separators, no "..", no absolute paths
-    if (s === '' || s === '.' || s === '..' || s.includes('/') || s.includes('\\') || s.includes('\0') || path.basename(s) !== s) {
+    if (
+      s === '' ||
+      s === '.' ||
+      s === '..' ||
+      s.includes('/') ||
+      s.includes('\\') ||
+      s.includes('\0') ||
+      path.basename(s) !== s
+    ) {
       fail(`tensor "${name}": shard ${show(s)} must be a plain file name in the same directory`);
     }
     if (!s.endsWith('.safetensors')) fail(`tensor "${name}": shard ${show(s)} is not a .safetensors file`);
@@ -629,38 +734,60 @@ class ShardedSource implements TensorSource {
     this.files = index.shards.map((s) => path.join(dir, s));
     try {
       for (const f of this.files) {
-        if (!fs.existsSync(f)) throw new SafetensorsError(`${index.file}: shard ${path.basename(f)} is missing (looked for ${f})`);
+        if (!fs.existsSync(f))
+          throw new SafetensorsError(`${index.file}: shard ${path.basename(f)} is missing (looked for ${f})`);
       }
       for (const f of this.files) {
         const r = SafetensorsReader.open(f);
         this.readers.push(r);
         for (const name of r.names()) {
           const want = index.weightMap.get(name);
-          if (want === undefined) throw new SafetensorsError(`${f}: tensor "${name}" is not listed in ${path.basename(index.file)}`);
-          if (want !== path.basename(f)) throw new SafetensorsError(`${f}: tensor "${name}" is listed in ${path.basename(index.file)} as being in ${want}`);
+          if (want === undefined)
+            throw new SafetensorsError(`${f}: tensor "${name}" is not listed in ${path.basename(index.file)}`);
+          if (want !== path.basename(f))
+            throw new SafetensorsError(
+              `${f}: tensor "${name}" is listed in ${path.basename(index.file)} as being in ${want}`,
+            );
           this.byName.set(name, r);
         }
       }
       for (const [name, shard] of index.weightMap) {
-        if (!this.byName.has(name)) throw new SafetensorsError(`${index.file}: tensor "${name}" is listed in ${shard} but that shard does not contain it`);
+        if (!this.byName.has(name))
+          throw new SafetensorsError(
+            `${index.file}: tensor "${name}" is listed in ${shard} but that shard does not contain it`,
+          );
       }
     } catch (e) {
       this.close();
       throw e;
     }
   }
-  names(): string[] { return this.readers.flatMap((r) => r.names()); }
-  has(name: string): boolean { return this.byName.has(name); }
+  names(): string[] {
+    return this.readers.flatMap((r) => r.names());
+  }
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
   private reader(name: string): SafetensorsReader {
     const r = this.byName.get(name);
     if (!r) throw new SafetensorsError(`${this.index.file}: no tensor "${name}"`);
     return r;
   }
-  entry(name: string): TensorEntry { return this.reader(name).entry(name); }
-  read(name: string): Float32Array { return this.reader(name).read(name); }
-  readRaw(name: string): Uint8Array { return this.reader(name).readRaw(name); }
-  readSlice(name: string, start: number, count: number): Float32Array { return this.reader(name).readSlice(name, start, count); }
-  close(): void { for (const r of this.readers) r.close(); }
+  entry(name: string): TensorEntry {
+    return this.reader(name).entry(name);
+  }
+  read(name: string): Float32Array {
+    return this.reader(name).read(name);
+  }
+  readRaw(name: string): Uint8Array {
+    return this.reader(name).readRaw(name);
+  }
+  readSlice(name: string, start: number, count: number): Float32Array {
+    return this.reader(name).readSlice(name, start, count);
+  }
+  close(): void {
+    for (const r of this.readers) r.close();
+  }
 }
 
 /** Open a sharded checkpoint from its index file, validating the index against every shard. */

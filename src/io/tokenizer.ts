@@ -61,7 +61,8 @@ let tokenBytesCache: Uint8Array[] | undefined;
 /** Bytes of every id, 0..50256, from the rank file: lines "<sep> <first rank> <base64 token> ...". */
 function tokenBytes(): Uint8Array[] {
   if (tokenBytesCache) return tokenBytesCache;
-  if (r50k.special_tokens[EOT_TEXT] !== GPT2_EOT) throw new Error('js-tiktoken r50k_base: <|endoftext|> is not 50256 (unexpected rank file)');
+  if (r50k.special_tokens[EOT_TEXT] !== GPT2_EOT)
+    throw new Error('js-tiktoken r50k_base: <|endoftext|> is not 50256 (unexpected rank file)');
   const out: Uint8Array[] = new Array(GPT2_VOCAB_SIZE);
   for (const line of r50k.bpe_ranks.split('\n')) {
     if (!line) continue;
@@ -101,10 +102,14 @@ function mergeParts(t: number): [number, number] {
     const rank = gpt2IdOfKey();
     let parts = [...latin1(tokenBytes()[t])];
     while (parts.length > 2) {
-      let best = -1, bestRank = Infinity;
+      let best = -1,
+        bestRank = Infinity;
       for (let i = 0; i + 1 < parts.length; i++) {
         const r = rank.get(parts[i] + parts[i + 1]);
-        if (r !== undefined && r < t && r < bestRank) { bestRank = r; best = i; }
+        if (r !== undefined && r < t && r < bestRank) {
+          bestRank = r;
+          best = i;
+        }
       }
       if (best < 0) throw new Error(`cannot rebuild the merge that makes token ${t}`);
       parts = [...parts.slice(0, best), parts[best] + parts[best + 1], ...parts.slice(best + 2)];
@@ -214,16 +219,22 @@ function checkCompact(gpt2Ids: ArrayLike<number>): void {
   const kept = new Uint8Array(GPT2_VOCAB_SIZE);
   for (let i = 0; i < n; i++) {
     const g = gpt2Ids[i];
-    if (!Number.isInteger(g) || g < 0 || g >= GPT2_VOCAB_SIZE) throw bad(`entry ${i} is ${g}, not a GPT-2 id (0..${GPT2_VOCAB_SIZE - 1})`);
-    if (i > 0 && g <= gpt2Ids[i - 1]) throw bad(`GPT-2 ids must be strictly ascending, entry ${i} is ${g} after ${gpt2Ids[i - 1]}`);
+    if (!Number.isInteger(g) || g < 0 || g >= GPT2_VOCAB_SIZE)
+      throw bad(`entry ${i} is ${g}, not a GPT-2 id (0..${GPT2_VOCAB_SIZE - 1})`);
+    if (i > 0 && g <= gpt2Ids[i - 1])
+      throw bad(`GPT-2 ids must be strictly ascending, entry ${i} is ${g} after ${gpt2Ids[i - 1]}`);
     kept[g] = 1;
   }
-  for (let b = 0; b < 256; b++) if (!kept[b]) throw bad(`byte token ${b} (${JSON.stringify(spellingOf(b))}) is missing; all 256 must be kept`);
+  for (let b = 0; b < 256; b++)
+    if (!kept[b]) throw bad(`byte token ${b} (${JSON.stringify(spellingOf(b))}) is missing; all 256 must be kept`);
   if (!kept[GPT2_EOT]) throw bad(`${EOT_TEXT} (${GPT2_EOT}) is missing`);
   for (let i = 256; i < n - 1; i++) {
     const g = gpt2Ids[i];
     for (const p of mergeParts(g)) {
-      if (!kept[p]) throw bad(`GPT-2 token ${g} (${JSON.stringify(spellingOf(g))}) is kept but its merge part ${p} (${JSON.stringify(spellingOf(p))}) is not`);
+      if (!kept[p])
+        throw bad(
+          `GPT-2 token ${g} (${JSON.stringify(spellingOf(g))}) is kept but its merge part ${p} (${JSON.stringify(spellingOf(p))}) is not`,
+        );
     }
   }
 }
@@ -244,7 +255,11 @@ export function compactTokenizer(gpt2Ids: ArrayLike<number>): Tokenizer {
   // js-tiktoken's rank file: "<anything> <first rank> <base64 token> <base64 token> ..."
   const ranks = ['! 0'];
   for (let i = 0; i < n - 1; i++) ranks.push(Buffer.from(tb[i]).toString('base64'));
-  const enc = new Tiktoken({ bpe_ranks: ranks.join(' '), special_tokens: { [EOT_TEXT]: n - 1 }, pat_str: r50k.pat_str });
+  const enc = new Tiktoken({
+    bpe_ranks: ranks.join(' '),
+    special_tokens: { [EOT_TEXT]: n - 1 },
+    pat_str: r50k.pat_str,
+  });
   return makeTokenizer(enc, tb, n - 1, `this compact vocabulary of ${n} tokens`, ids);
 }
 
@@ -300,7 +315,9 @@ function gpt2VocabStrings(): string[] {
 /** GPT-2's vocab.json as an object (spelling -> id), built from the r50k ranks. */
 export function gpt2Vocab(): Record<string, number> {
   const v: Record<string, number> = {};
-  gpt2VocabStrings().forEach((s, i) => { v[s] = i; });
+  gpt2VocabStrings().forEach((s, i) => {
+    v[s] = i;
+  });
   return v;
 }
 
@@ -337,14 +354,16 @@ export interface TokenizerFilesOptions {
 function gpt2IdsOf(tok: Tokenizer): Int32Array {
   const ids = tok.gpt2Ids ?? Int32Array.from({ length: GPT2_VOCAB_SIZE }, (_, i) => i);
   if (ids.length !== tok.vocabSize || tok.eot !== ids.length - 1 || ids[ids.length - 1] !== GPT2_EOT) {
-    throw new Error(`a tokenizer of ${tok.vocabSize} tokens (eot ${tok.eot}) that is neither GPT-2's nor a compact vocabulary of it`);
+    throw new Error(
+      `a tokenizer of ${tok.vocabSize} tokens (eot ${tok.eot}) that is neither GPT-2's nor a compact vocabulary of it`,
+    );
   }
   return ids;
 }
 
 /** a JSON object of spelling -> id, in id order (JSON.stringify would put "0", "1", ... first) */
 function vocabJsonText(spellings: string[]): string {
-  return '{' + spellings.map((s, i) => `${JSON.stringify(s)}:${i}`).join(',') + '}';
+  return `{${spellings.map((s, i) => `${JSON.stringify(s)}:${i}`).join(',')}}`;
 }
 
 /**
@@ -365,9 +384,21 @@ export function writeTokenizerFiles(dir: string, tok: Tokenizer, opts: Tokenizer
   }
   const eot = ids.length - 1;
   const vocabText = vocabJsonText(spellings);
-  const addedToken = { id: eot, content: EOT_TEXT, single_word: false, lstrip: false, rstrip: false, normalized: true, special: true };
-  const byteLevel = (addPrefixSpace: boolean, trimOffsets: boolean) =>
-    ({ type: 'ByteLevel', add_prefix_space: addPrefixSpace, trim_offsets: trimOffsets, use_regex: true });
+  const addedToken = {
+    id: eot,
+    content: EOT_TEXT,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: true,
+    special: true,
+  };
+  const byteLevel = (addPrefixSpace: boolean, trimOffsets: boolean) => ({
+    type: 'ByteLevel',
+    add_prefix_space: addPrefixSpace,
+    trim_offsets: trimOffsets,
+    use_regex: true,
+  });
   const VOCAB = '\u0000vocab\u0000';
   const tokenizerJson = JSON.stringify({
     version: '1.0',
@@ -379,8 +410,16 @@ export function writeTokenizerFiles(dir: string, tok: Tokenizer, opts: Tokenizer
     post_processor: byteLevel(true, false),
     decoder: byteLevel(true, true),
     model: {
-      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '',
-      fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab: VOCAB, merges,
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: '',
+      end_of_word_suffix: '',
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab: VOCAB,
+      merges,
     },
   }).replace(JSON.stringify(VOCAB), () => vocabText);
   const { id: _, ...addedDecoder } = addedToken;
@@ -400,10 +439,13 @@ export function writeTokenizerFiles(dir: string, tok: Tokenizer, opts: Tokenizer
   if (opts.modelMaxLength !== undefined) config.model_max_length = opts.modelMaxLength;
   fs.mkdirSync(dir, { recursive: true });
   writeFileAtomic(path.join(dir, 'vocab.json'), vocabText);
-  writeFileAtomic(path.join(dir, 'merges.txt'), '#version: 0.2\n' + merges.map((m) => m + '\n').join(''));
+  writeFileAtomic(path.join(dir, 'merges.txt'), `#version: 0.2\n${merges.map((m) => `${m}\n`).join('')}`);
   writeFileAtomic(path.join(dir, 'tokenizer.json'), tokenizerJson);
-  writeFileAtomic(path.join(dir, 'tokenizer_config.json'), JSON.stringify(config, null, 2) + '\n');
-  writeFileAtomic(path.join(dir, 'special_tokens_map.json'), JSON.stringify({ bos_token: EOT_TEXT, eos_token: EOT_TEXT, unk_token: EOT_TEXT }, null, 2) + '\n');
+  writeFileAtomic(path.join(dir, 'tokenizer_config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  writeFileAtomic(
+    path.join(dir, 'special_tokens_map.json'),
+    `${JSON.stringify({ bos_token: EOT_TEXT, eos_token: EOT_TEXT, unk_token: EOT_TEXT }, null, 2)}\n`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -426,7 +468,10 @@ function readJsonFile(file: string): unknown {
 function readMergesTxt(file: string): string[] {
   const size = fs.statSync(file).size;
   if (size > MAX_FILE_BYTES) throw new Error(`${file}: ${size} bytes, larger than the ${MAX_FILE_BYTES}-byte limit`);
-  const lines = fs.readFileSync(file, 'utf8').split('\n').map((l) => l.replace(/\r$/, ''));
+  const lines = fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .map((l) => l.replace(/\r$/, ''));
   if (lines.length && lines[0].startsWith('#version')) lines.shift();
   while (lines.length && lines[lines.length - 1] === '') lines.pop();
   return lines;
@@ -434,7 +479,8 @@ function readMergesTxt(file: string): string[] {
 
 /** a vocabulary's (token, id) entries, with `extra` (tokenizer.json's added tokens) where not in it */
 function vocabEntries(vocab: unknown, file: string, extra: Map<string, number>): [string, unknown][] {
-  if (typeof vocab !== 'object' || vocab === null || Array.isArray(vocab)) throw notGPT2(file, 'the vocabulary is not an object of token -> id');
+  if (typeof vocab !== 'object' || vocab === null || Array.isArray(vocab))
+    throw notGPT2(file, 'the vocabulary is not an object of token -> id');
   const entries = Object.entries(vocab as Record<string, unknown>);
   for (const [k, v] of extra) if (!Object.hasOwn(vocab, k)) entries.push([k, v]);
   return entries;
@@ -444,7 +490,8 @@ function checkVocab(entries: [string, unknown][], file: string): void {
   if (entries.length !== GPT2_VOCAB_SIZE) throw notGPT2(file, `${entries.length} tokens, GPT-2 has ${GPT2_VOCAB_SIZE}`);
   const seen = new Uint8Array(GPT2_VOCAB_SIZE);
   for (const [tok, id] of entries) {
-    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= GPT2_VOCAB_SIZE) throw notGPT2(file, `token ${JSON.stringify(tok)} has id ${JSON.stringify(id)}`);
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= GPT2_VOCAB_SIZE)
+      throw notGPT2(file, `token ${JSON.stringify(tok)} has id ${JSON.stringify(id)}`);
     if (seen[id]) throw notGPT2(file, `id ${id} is used twice`);
     seen[id] = 1;
     if (id === GPT2_EOT) {
@@ -453,7 +500,8 @@ function checkVocab(entries: [string, unknown][], file: string): void {
     }
     // the spelling is a bijection of the bytes, so comparing spellings compares bytes
     const want = gpt2VocabStrings()[id];
-    if (tok !== want) throw notGPT2(file, `token ${JSON.stringify(tok)} has id ${id}, GPT-2's id ${id} is ${JSON.stringify(want)}`);
+    if (tok !== want)
+      throw notGPT2(file, `token ${JSON.stringify(tok)} has id ${id}, GPT-2's id ${id} is ${JSON.stringify(want)}`);
   }
 }
 
@@ -462,7 +510,7 @@ function mergePair(m: unknown): [string, string] | undefined {
   let pair: unknown[] | undefined;
   if (typeof m === 'string') pair = m.split(' ');
   else if (Array.isArray(m)) pair = m;
-  if (!pair || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') return undefined;
+  if (pair?.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') return undefined;
   return [pair[0], pair[1]];
 }
 
@@ -473,7 +521,11 @@ function checkMerges(merges: unknown[], file: string): void {
     if (!pair) throw notGPT2(file, `merge ${i} is ${JSON.stringify(merges[i])}, not a pair`);
     const made = pair[0] + pair[1];
     const want = gpt2VocabStrings()[256 + i];
-    if (made !== want) throw notGPT2(file, `merge ${i} (${JSON.stringify(pair.join(' '))}) makes ${JSON.stringify(made)}, GPT-2's makes ${JSON.stringify(want)}`);
+    if (made !== want)
+      throw notGPT2(
+        file,
+        `merge ${i} (${JSON.stringify(pair.join(' '))}) makes ${JSON.stringify(made)}, GPT-2's makes ${JSON.stringify(want)}`,
+      );
   }
 }
 
@@ -484,12 +536,17 @@ function checkMerges(merges: unknown[], file: string): void {
  */
 function compactIds(entries: [string, unknown][], file: string): Int32Array {
   const n = entries.length;
-  const bad = (why: string) => new Error(`${file}: ${n} tokens, GPT-2 has ${GPT2_VOCAB_SIZE}, and it is not a compact subset of GPT-2's vocabulary either: ${why} — only GPT-2's byte-level BPE, or a compact subset of it, is supported`);
+  const bad = (why: string) =>
+    new Error(
+      `${file}: ${n} tokens, GPT-2 has ${GPT2_VOCAB_SIZE}, and it is not a compact subset of GPT-2's vocabulary either: ${why} — only GPT-2's byte-level BPE, or a compact subset of it, is supported`,
+    );
   const idOf = gpt2IdOfSpelling();
   const ids = new Int32Array(n).fill(-1);
   for (const [tok, id] of entries) {
-    if (typeof id !== 'number' || !Number.isInteger(id)) throw bad(`token ${JSON.stringify(tok)} has id ${JSON.stringify(id)}`);
-    if (id < 0 || id >= n) throw bad(`token ${JSON.stringify(tok)} has id ${id}, but the ids of ${n} tokens must be dense, 0..${n - 1}`);
+    if (typeof id !== 'number' || !Number.isInteger(id))
+      throw bad(`token ${JSON.stringify(tok)} has id ${JSON.stringify(id)}`);
+    if (id < 0 || id >= n)
+      throw bad(`token ${JSON.stringify(tok)} has id ${id}, but the ids of ${n} tokens must be dense, 0..${n - 1}`);
     if (ids[id] >= 0) throw bad(`id ${id} is used twice`);
     const g = idOf.get(tok);
     if (g === undefined) throw bad(`token ${JSON.stringify(tok)} (id ${id}) is not a GPT-2 token`);
@@ -499,12 +556,17 @@ function compactIds(entries: [string, unknown][], file: string): Int32Array {
   if (!entries.some(([t]) => t === EOT_TEXT)) throw bad(`it has no "${EOT_TEXT}"`);
   for (let i = 1; i < n; i++) {
     if (ids[i] <= ids[i - 1]) {
-      throw bad(`the ids are not in GPT-2's order: id ${i - 1} is ${JSON.stringify(spellingOf(ids[i - 1]))} (GPT-2's ${ids[i - 1]}), id ${i} is ${JSON.stringify(spellingOf(ids[i]))} (GPT-2's ${ids[i]})`);
+      throw bad(
+        `the ids are not in GPT-2's order: id ${i - 1} is ${JSON.stringify(spellingOf(ids[i - 1]))} (GPT-2's ${ids[i - 1]}), id ${i} is ${JSON.stringify(spellingOf(ids[i]))} (GPT-2's ${ids[i]})`,
+      );
     }
   }
   // ascending, so <|endoftext|> (GPT-2's largest id) is last
   for (let b = 0; b < 256; b++) {
-    if (ids[b] !== b) throw bad(`byte token ${JSON.stringify(spellingOf(b))} (GPT-2's ${b}) is missing; ids 0..255 must be the 256 bytes`);
+    if (ids[b] !== b)
+      throw bad(
+        `byte token ${JSON.stringify(spellingOf(b))} (GPT-2's ${b}) is missing; ids 0..255 must be the 256 bytes`,
+      );
   }
   return ids;
 }
@@ -518,22 +580,34 @@ function checkCompactMerges(merges: unknown[], file: string, ids: Int32Array): v
   const v = gpt2VocabStrings();
   const n = ids.length;
   const want = n - 257;
-  const bad = (why: string) => new Error(`${file}: ${why} — the merges do not match the compact vocabulary (merge i must be GPT-2's merge for token 256 + i)`);
+  const bad = (why: string) =>
+    new Error(
+      `${file}: ${why} — the merges do not match the compact vocabulary (merge i must be GPT-2's merge for token 256 + i)`,
+    );
   const inVocab = new Set<string>();
   for (let i = 0; i < n - 1; i++) inVocab.add(v[ids[i]]);
   for (let i = 0; i < Math.min(merges.length, want); i++) {
     const pair = mergePair(merges[i]);
     if (!pair) throw bad(`merge ${i} is ${JSON.stringify(merges[i])}, not a pair`);
     const shown = JSON.stringify(pair.join(' '));
-    for (const p of pair) if (!inVocab.has(p)) throw bad(`merge ${i} (${shown}): ${JSON.stringify(p)} is not in the vocabulary`);
+    for (const p of pair)
+      if (!inVocab.has(p)) throw bad(`merge ${i} (${shown}): ${JSON.stringify(p)} is not in the vocabulary`);
     const t = ids[256 + i];
     const made = pair[0] + pair[1];
-    if (made !== v[t]) throw bad(`merge ${i} (${shown}) makes ${JSON.stringify(made)}, but token ${256 + i} is ${JSON.stringify(v[t])}`);
+    if (made !== v[t])
+      throw bad(`merge ${i} (${shown}) makes ${JSON.stringify(made)}, but token ${256 + i} is ${JSON.stringify(v[t])}`);
     const [a, b] = mergeParts(t);
-    if (pair[0] !== v[a] || pair[1] !== v[b]) throw bad(`merge ${i} (${shown}) is not GPT-2's merge for ${JSON.stringify(v[t])}, which is ${JSON.stringify(`${v[a]} ${v[b]}`)}`);
+    if (pair[0] !== v[a] || pair[1] !== v[b])
+      throw bad(
+        `merge ${i} (${shown}) is not GPT-2's merge for ${JSON.stringify(v[t])}, which is ${JSON.stringify(`${v[a]} ${v[b]}`)}`,
+      );
   }
-  if (merges.length < want) throw bad(`${merges.length} merges for ${want} tokens: token ${256 + merges.length} (${JSON.stringify(v[ids[256 + merges.length]])}) has none`);
-  if (merges.length > want) throw bad(`${merges.length} merges, but the vocabulary has only ${want} tokens beyond the bytes and ${EOT_TEXT}`);
+  if (merges.length < want)
+    throw bad(
+      `${merges.length} merges for ${want} tokens: token ${256 + merges.length} (${JSON.stringify(v[ids[256 + merges.length]])}) has none`,
+    );
+  if (merges.length > want)
+    throw bad(`${merges.length} merges, but the vocabulary has only ${want} tokens beyond the bytes and ${EOT_TEXT}`);
 }
 
 /** What a directory's tokenizer files describe. */
@@ -544,17 +618,25 @@ export type TokenizerFiles =
   | { kind: 'compact'; gpt2Ids: Int32Array };
 
 type Described = 'gpt2' | Int32Array;
-const describeKind = (d: Described) => (d === 'gpt2' ? `GPT-2's ${GPT2_VOCAB_SIZE} tokens` : `a compact vocabulary of ${d.length} tokens`);
+const describeKind = (d: Described) =>
+  d === 'gpt2' ? `GPT-2's ${GPT2_VOCAB_SIZE} tokens` : `a compact vocabulary of ${d.length} tokens`;
 
 /** the vocabulary (and merges, when given) of vocab.json/merges.txt or of tokenizer.json */
-function describeFiles(entries: [string, unknown][], vocabFile: string, merges: unknown[] | undefined, mergesFile: string, mergesMissing: string): Described {
+function describeFiles(
+  entries: [string, unknown][],
+  vocabFile: string,
+  merges: unknown[] | undefined,
+  mergesFile: string,
+  mergesMissing: string,
+): Described {
   if (entries.length === GPT2_VOCAB_SIZE) {
     checkVocab(entries, vocabFile);
     if (merges) checkMerges(merges, mergesFile);
     return 'gpt2';
   }
   const ids = compactIds(entries, vocabFile);
-  if (!merges) throw new Error(`${vocabFile}: a compact vocabulary (${ids.length} tokens) needs its merges: ${mergesMissing}`);
+  if (!merges)
+    throw new Error(`${vocabFile}: a compact vocabulary (${ids.length} tokens) needs its merges: ${mergesMissing}`);
   checkCompactMerges(merges, mergesFile, ids);
   return ids;
 }
@@ -571,7 +653,13 @@ export function readTokenizerFiles(dir: string): TokenizerFiles {
   if (fs.existsSync(vocabFile)) {
     const mergesFile = path.join(dir, 'merges.txt');
     const merges = fs.existsSync(mergesFile) ? readMergesTxt(mergesFile) : undefined;
-    fromVocab = describeFiles(vocabEntries(readJsonFile(vocabFile), vocabFile, new Map()), vocabFile, merges, mergesFile, `${mergesFile} is missing`);
+    fromVocab = describeFiles(
+      vocabEntries(readJsonFile(vocabFile), vocabFile, new Map()),
+      vocabFile,
+      merges,
+      mergesFile,
+      `${mergesFile} is missing`,
+    );
   }
   const tokFile = path.join(dir, 'tokenizer.json');
   if (fs.existsSync(tokFile)) {
@@ -579,13 +667,17 @@ export function readTokenizerFiles(dir: string): TokenizerFiles {
     if (typeof j !== 'object' || j === null || Array.isArray(j)) throw notGPT2(tokFile, 'not a JSON object');
     const model = j.model as Record<string, unknown> | undefined;
     if (typeof model !== 'object' || model === null) throw notGPT2(tokFile, 'no "model"');
-    if (model.type !== undefined && model.type !== 'BPE') throw notGPT2(tokFile, `model type ${JSON.stringify(model.type)}, GPT-2's is BPE`);
+    if (model.type !== undefined && model.type !== 'BPE')
+      throw notGPT2(tokFile, `model type ${JSON.stringify(model.type)}, GPT-2's is BPE`);
     const added = j.added_tokens ?? [];
     if (!Array.isArray(added)) throw notGPT2(tokFile, '"added_tokens" is not an array');
     const extra = new Map<string, number>();
     for (const a of added as Record<string, unknown>[]) {
       if (a?.content !== EOT_TEXT || (extra.has(EOT_TEXT) && extra.get(EOT_TEXT) !== a?.id)) {
-        throw notGPT2(tokFile, `added token ${JSON.stringify(a?.content)} (id ${JSON.stringify(a?.id)}); GPT-2 has only ${EOT_TEXT} = ${GPT2_EOT}`);
+        throw notGPT2(
+          tokFile,
+          `added token ${JSON.stringify(a?.content)} (id ${JSON.stringify(a?.id)}); GPT-2 has only ${EOT_TEXT} = ${GPT2_EOT}`,
+        );
       }
       extra.set(EOT_TEXT, a.id as number);
     }
@@ -596,17 +688,31 @@ export function readTokenizerFiles(dir: string): TokenizerFiles {
       const id = extra.get(EOT_TEXT);
       const last = entries.length === GPT2_VOCAB_SIZE ? GPT2_EOT : entries.length - 1;
       if (id !== last || (Object.hasOwn(vocab, EOT_TEXT) && vocab[EOT_TEXT] !== id)) {
-        throw notGPT2(tokFile, `added token "${EOT_TEXT}" has id ${JSON.stringify(id)}, but it must be the vocabulary's last id, ${last}`);
+        throw notGPT2(
+          tokFile,
+          `added token "${EOT_TEXT}" has id ${JSON.stringify(id)}, but it must be the vocabulary's last id, ${last}`,
+        );
       }
     }
-    if (model.merges !== undefined && !Array.isArray(model.merges)) throw notGPT2(tokFile, '"model.merges" is not an array');
-    fromTok = describeFiles(entries, tokFile, model.merges as unknown[] | undefined, tokFile, 'it has no "model.merges"');
+    if (model.merges !== undefined && !Array.isArray(model.merges))
+      throw notGPT2(tokFile, '"model.merges" is not an array');
+    fromTok = describeFiles(
+      entries,
+      tokFile,
+      model.merges as unknown[] | undefined,
+      tokFile,
+      'it has no "model.merges"',
+    );
   }
   if (fromVocab !== undefined && fromTok !== undefined) {
-    const same = fromVocab === 'gpt2' || fromTok === 'gpt2'
-      ? fromVocab === fromTok
-      : fromVocab.length === fromTok.length && fromVocab.every((g, i) => g === (fromTok as Int32Array)[i]);
-    if (!same) throw new Error(`${dir}: vocab.json (${describeKind(fromVocab)}) and tokenizer.json (${describeKind(fromTok)}) are different vocabularies`);
+    const same =
+      fromVocab === 'gpt2' || fromTok === 'gpt2'
+        ? fromVocab === fromTok
+        : fromVocab.length === fromTok.length && fromVocab.every((g, i) => g === (fromTok as Int32Array)[i]);
+    if (!same)
+      throw new Error(
+        `${dir}: vocab.json (${describeKind(fromVocab)}) and tokenizer.json (${describeKind(fromTok)}) are different vocabularies`,
+      );
   }
   const d = fromVocab ?? fromTok;
   if (d === undefined) return { kind: 'none' };
@@ -643,7 +749,9 @@ export function getTokenizer(dir?: string): Tokenizer {
 export function checkVocabMatchesModel(tok: Tokenizer, vocabSize: number, dir: string, padMultiple = 1): void {
   const padded = Math.ceil(tok.vocabSize / padMultiple) * padMultiple;
   if (vocabSize === tok.vocabSize || vocabSize === padded) return;
-  const has = tok.gpt2Ids ? `its tokenizer files (vocab.json) have ${tok.vocabSize} tokens` : `its tokenizer, GPT-2's, has ${tok.vocabSize} tokens`;
+  const has = tok.gpt2Ids
+    ? `its tokenizer files (vocab.json) have ${tok.vocabSize} tokens`
+    : `its tokenizer, GPT-2's, has ${tok.vocabSize} tokens`;
   const pad = padded !== tok.vocabSize ? ` (${padded} padded to a multiple of ${padMultiple})` : '';
   throw new Error(`${dir}: the model's vocab_size is ${vocabSize}, but ${has}${pad}`);
 }
@@ -660,8 +768,17 @@ export function visible(token: string): string {
     else if (ch === '\n') s += '\\n';
     else if (ch === '\t') s += '\\t';
     else if (ch === '\r') s += '\\r';
-    else if (c < 0x20 || c === 0x7f) s += '\\x' + c.toString(16).padStart(2, '0');
-    else if ((c >= 0x80 && c < 0xa0) || c === 0xa0 || c === 0xad || c === 0x2028 || c === 0x2029 || c === 0xfeff || (c >= 0x200b && c <= 0x200f)) s += `\\u{${c.toString(16)}}`;
+    else if (c < 0x20 || c === 0x7f) s += `\\x${c.toString(16).padStart(2, '0')}`;
+    else if (
+      (c >= 0x80 && c < 0xa0) ||
+      c === 0xa0 ||
+      c === 0xad ||
+      c === 0x2028 ||
+      c === 0x2029 ||
+      c === 0xfeff ||
+      (c >= 0x200b && c <= 0x200f)
+    )
+      s += `\\u{${c.toString(16)}}`;
     else s += ch;
   }
   return s;
@@ -686,9 +803,14 @@ export function tokenLabel(tok: Tokenizer, id: number): string {
           s += visible(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes.subarray(i, i + n)));
           i += n;
           done = true;
-        } catch { /* shorter */ }
+        } catch {
+          /* shorter */
+        }
       }
-      if (!done) { s += '\\x' + bytes[i].toString(16).padStart(2, '0'); i++; }
+      if (!done) {
+        s += `\\x${bytes[i].toString(16).padStart(2, '0')}`;
+        i++;
+      }
     }
     return s;
   }

@@ -43,29 +43,38 @@ export const CONFIGS = {
 export type ConfigName = keyof typeof CONFIGS;
 
 /** The largest model shape accepted (GPT-2 XL has 48 layers × 1600): beyond it, a typo, not a model. */
-const MAX_LAYERS = 1024, MAX_WIDTH = 65536;
+const MAX_LAYERS = 1024,
+  MAX_WIDTH = 65536;
 
 /**
  * Throws one line unless the kernels can run shape `c`: n_embd divisible by n_head, head
  * dimension a multiple of 4 (the attention kernels read vec4s), sizes within reason. `name`
  * says how the caller spells each field (config.json's keys, or the trainer's flags).
  */
-export function checkShape(c: Pick<GPT2Config, 'n_layer' | 'n_embd' | 'n_head'>, source: string, name: (f: 'n_layer' | 'n_embd' | 'n_head') => string = (f) => f): void {
+export function checkShape(
+  c: Pick<GPT2Config, 'n_layer' | 'n_embd' | 'n_head'>,
+  source: string,
+  name: (f: 'n_layer' | 'n_embd' | 'n_head') => string = (f) => f,
+): void {
   for (const f of ['n_layer', 'n_embd', 'n_head'] as const) {
-    if (!(Number.isInteger(c[f]) && c[f] > 0)) throw new Error(`${source}: ${name(f)} must be a positive integer (got ${c[f]})`);
+    if (!(Number.isInteger(c[f]) && c[f] > 0))
+      throw new Error(`${source}: ${name(f)} must be a positive integer (got ${c[f]})`);
   }
   if (c.n_layer > MAX_LAYERS) throw new Error(`${source}: ${name('n_layer')} ${c.n_layer} is over ${MAX_LAYERS}`);
   if (c.n_embd > MAX_WIDTH) throw new Error(`${source}: ${name('n_embd')} ${c.n_embd} is over ${MAX_WIDTH}`);
-  if (c.n_embd % c.n_head) throw new Error(`${source}: ${name('n_embd')} ${c.n_embd} is not divisible by ${name('n_head')} ${c.n_head}`);
+  if (c.n_embd % c.n_head)
+    throw new Error(`${source}: ${name('n_embd')} ${c.n_embd} is not divisible by ${name('n_head')} ${c.n_head}`);
   const hd = c.n_embd / c.n_head;
-  if (hd % 4) throw new Error(`${source}: head dimension ${name('n_embd')} / ${name('n_head')} = ${hd} must be a multiple of 4`);
+  if (hd % 4)
+    throw new Error(`${source}: head dimension ${name('n_embd')} / ${name('n_head')} = ${hd} must be a multiple of 4`);
 }
 
 /** A config from a Hugging Face config.json object (GPT2LMHeadModel); throws naming the bad field. */
 export function fromHF(j: Record<string, unknown>, source = 'config.json'): GPT2Config {
   const num = (k: string, alt?: string): number => {
     const v = j[k] ?? (alt ? j[alt] : undefined);
-    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new Error(`${source}: field "${k}" must be a positive integer (got ${JSON.stringify(v)})`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
+      throw new Error(`${source}: field "${k}" must be a positive integer (got ${JSON.stringify(v)})`);
     return v;
   };
   const n_embd = num('n_embd', 'hidden_size');
@@ -73,9 +82,14 @@ export function fromHF(j: Record<string, unknown>, source = 'config.json'): GPT2
   const eps = j.layer_norm_epsilon ?? 1e-5;
   if (typeof eps !== 'number' || !(eps > 0)) throw new Error(`${source}: layer_norm_epsilon must be a positive number`);
   const act = j.activation_function ?? 'gelu_new';
-  if (act !== 'gelu_new' && act !== 'gelu_pytorch_tanh') throw new Error(`${source}: activation_function "${act}" is not supported (gelu_new only)`);
+  if (act !== 'gelu_new' && act !== 'gelu_pytorch_tanh')
+    throw new Error(`${source}: activation_function "${act}" is not supported (gelu_new only)`);
   const eos = j.eos_token_id;
-  if (eos !== undefined && eos !== null && !(typeof eos === 'number' && Number.isInteger(eos) && eos >= 0 && eos < num('vocab_size'))) {
+  if (
+    eos !== undefined &&
+    eos !== null &&
+    !(typeof eos === 'number' && Number.isInteger(eos) && eos >= 0 && eos < num('vocab_size'))
+  ) {
     throw new Error(`${source}: eos_token_id ${JSON.stringify(eos)} is outside the vocabulary of ${num('vocab_size')}`);
   }
   checkShape({ n_layer: num('n_layer', 'num_hidden_layers'), n_embd, n_head }, source);
@@ -83,7 +97,8 @@ export function fromHF(j: Record<string, unknown>, source = 'config.json'): GPT2
     eos_token_id: typeof eos === 'number' ? eos : undefined,
     vocab_size: num('vocab_size'),
     n_positions: num('n_positions', 'max_position_embeddings'),
-    n_embd, n_head,
+    n_embd,
+    n_head,
     n_layer: num('n_layer', 'num_hidden_layers'),
     layer_norm_epsilon: eps,
   });
@@ -103,7 +118,9 @@ export function toHF(c: GPT2Config): Record<string, unknown> {
     n_head: c.n_head,
     n_inner: null,
     layer_norm_epsilon: c.layer_norm_epsilon,
-    resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0,
+    resid_pdrop: 0,
+    embd_pdrop: 0,
+    attn_pdrop: 0,
     initializer_range: 0.02,
     bos_token_id: c.eos_token_id,
     eos_token_id: c.eos_token_id,

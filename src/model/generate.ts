@@ -25,8 +25,14 @@ export async function lastLogits(model: GPT2, ids: number[]): Promise<Float32Arr
 export class RecomputeDecoder implements Decoder {
   private ids: number[] = [];
   constructor(private model: GPT2) {}
-  async prefill(ids: number[]) { this.ids = [...ids]; return lastLogits(this.model, this.ids); }
-  async step(id: number) { this.ids.push(id); return lastLogits(this.model, this.ids); }
+  async prefill(ids: number[]) {
+    this.ids = [...ids];
+    return lastLogits(this.model, this.ids);
+  }
+  async step(id: number) {
+    this.ids.push(id);
+    return lastLogits(this.model, this.ids);
+  }
   dispose() {}
 }
 
@@ -45,8 +51,8 @@ export interface GenerateOpts extends SampleOpts {
 }
 
 export interface Generation {
-  ids: number[];            // the new tokens (without the stop token)
-  text?: string;            // decoded continuation (cut at a stop string)
+  ids: number[]; // the new tokens (without the stop token)
+  text?: string; // decoded continuation (cut at a stop string)
   stoppedBy: 'eot' | 'stop-string' | 'max-new' | 'context';
 }
 
@@ -72,15 +78,25 @@ export async function generate(model: GPT2, prompt: number[], o: GenerateOpts): 
     let logits = await dec.prefill(prompt);
     for (let i = 0; i < maxNew; i++) {
       const id = sampleToken(logits, model.config.vocab_size, o, [...prompt, ...out], rand);
-      if (stopIds.includes(id)) { stoppedBy = 'eot'; break; }
+      if (stopIds.includes(id)) {
+        stoppedBy = 'eot';
+        break;
+      }
       out.push(id);
       o.onToken?.(id);
       if (o.stopStrings?.length && o.decode) {
         const t = o.decode(out);
         const hit = o.stopStrings.map((s) => t.indexOf(s)).filter((k) => k >= 0);
-        if (hit.length) { text = t.slice(0, Math.min(...hit)); stoppedBy = 'stop-string'; break; }
+        if (hit.length) {
+          text = t.slice(0, Math.min(...hit));
+          stoppedBy = 'stop-string';
+          break;
+        }
       }
-      if (i === maxNew - 1) { if (maxNew < o.maxNew) stoppedBy = 'context'; break; }
+      if (i === maxNew - 1) {
+        if (maxNew < o.maxNew) stoppedBy = 'context';
+        break;
+      }
       logits = await dec.step(id);
     }
   } finally {
@@ -98,7 +114,9 @@ export async function generate(model: GPT2, prompt: number[], o: GenerateOpts): 
  * seed + row).
  */
 export async function generateBatch(model: GPT2, prompts: number[][], o: GenerateOpts): Promise<Generation[]> {
-  const P = model.config.n_positions, V = model.config.vocab_size, Vp = model.config.padded_vocab_size;
+  const P = model.config.n_positions,
+    V = model.config.vocab_size,
+    Vp = model.config.padded_vocab_size;
   if (!prompts.length) return [];
   for (const p of prompts) {
     if (p.length === 0) throw new Error('generate: empty prompt');
@@ -109,27 +127,39 @@ export async function generateBatch(model: GPT2, prompts: number[][], o: Generat
   const rands = prompts.map((_, b) => uniform((o.seed ?? 0) + b));
   const maxNew = prompts.map((p) => Math.min(o.maxNew, P - p.length));
   const out: number[][] = prompts.map(() => []);
-  const res: (Generation | null)[] = prompts.map((_, b) => (maxNew[b] <= 0 ? { ids: [], text: o.decode ? '' : undefined, stoppedBy: 'context' } : null));
+  const res: (Generation | null)[] = prompts.map((_, b) =>
+    maxNew[b] <= 0 ? { ids: [], text: o.decode ? '' : undefined, stoppedBy: 'context' } : null,
+  );
   const cache = new KVCacheRows(model, B);
   try {
     const first = await cache.prefill(prompts);
     let logitsOf = (b: number) => first[b];
-    for (let i = 0; res.some((r) => r === null); i++) {
+    for (let _i = 0; res.some((r) => r === null); _i++) {
       const next = prompts.map((p, b) => {
         if (res[b]) return 0; // a finished row is fed a token that is ignored
         const id = sampleToken(logitsOf(b), V, o, [...p, ...out[b]], rands[b]);
-        if (stopIds.includes(id)) { res[b] = { ids: out[b], stoppedBy: 'eot' }; return id; }
+        if (stopIds.includes(id)) {
+          res[b] = { ids: out[b], stoppedBy: 'eot' };
+          return id;
+        }
         out[b].push(id);
         if (o.stopStrings?.length && o.decode) {
           const t = o.decode(out[b]);
           const hit = o.stopStrings.map((s) => t.indexOf(s)).filter((k) => k >= 0);
-          if (hit.length) { res[b] = { ids: out[b], text: t.slice(0, Math.min(...hit)), stoppedBy: 'stop-string' }; return id; }
+          if (hit.length) {
+            res[b] = { ids: out[b], text: t.slice(0, Math.min(...hit)), stoppedBy: 'stop-string' };
+            return id;
+          }
         }
-        if (out[b].length >= maxNew[b]) res[b] = { ids: out[b], stoppedBy: maxNew[b] < o.maxNew ? 'context' : 'max-new' };
+        if (out[b].length >= maxNew[b])
+          res[b] = { ids: out[b], stoppedBy: maxNew[b] < o.maxNew ? 'context' : 'max-new' };
         return id;
       });
       if (res.every((r) => r !== null)) break;
-      const logits = await cache.step(next, res.map((r) => r === null));
+      const logits = await cache.step(
+        next,
+        res.map((r) => r === null),
+      );
       logitsOf = (b: number) => logits.subarray(b * Vp, (b + 1) * Vp);
     }
   } finally {

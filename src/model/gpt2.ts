@@ -4,15 +4,30 @@
 // h.{i}.attn.c_proj, h.{i}.ln_2, h.{i}.mlp.c_fc, h.{i}.mlp.c_proj, ln_f; lm_head is tied
 // to wte. Linear weights use HF's Conv1D layout [in, out]. wte has padded_vocab_size rows
 // (the padding rows stay zero and their logits are excluded from the loss and sampling).
-import { Tensor } from '../gpu/tensor.ts';
+import type { Tensor } from '../gpu/tensor.ts';
 import { Params, type ParamSpec } from '../tape/params.ts';
-import { Tape, Var } from '../tape/tape.ts';
-import { attention, cachedAttention, cachedAttentionRows, crossEntropyLoss, embedding, gatherRows, layernorm, linear, linearGelu, lmHead, residual } from '../tape/ops.ts';
+import { type Tape, Var } from '../tape/tape.ts';
+import {
+  attention,
+  cachedAttention,
+  cachedAttentionRows,
+  crossEntropyLoss,
+  embedding,
+  gatherRows,
+  layernorm,
+  linear,
+  linearGelu,
+  lmHead,
+  residual,
+} from '../tape/ops.ts';
 import type { GPT2Config } from './config.ts';
 import { uniform } from './sample.ts';
 
 /** One layer's cached keys and values ([NH, P, hd], or [B, NH, P, hd] for batched decoding). */
-export interface LayerCache { k: Tensor; v: Tensor }
+export interface LayerCache {
+  k: Tensor;
+  v: Tensor;
+}
 
 export interface ForwardOpts {
   /** position of the first token (with a KV cache: the number of tokens already cached) */
@@ -38,12 +53,18 @@ export function paramSpecs(c: GPT2Config): ParamSpec[] {
   for (let i = 0; i < c.n_layer; i++) {
     const h = `h.${i}.`;
     specs.push(
-      { name: h + 'ln_1.weight', shape: [C] }, { name: h + 'ln_1.bias', shape: [C] },
-      { name: h + 'attn.c_attn.weight', shape: [C, 3 * C] }, { name: h + 'attn.c_attn.bias', shape: [3 * C] },
-      { name: h + 'attn.c_proj.weight', shape: [C, C] }, { name: h + 'attn.c_proj.bias', shape: [C] },
-      { name: h + 'ln_2.weight', shape: [C] }, { name: h + 'ln_2.bias', shape: [C] },
-      { name: h + 'mlp.c_fc.weight', shape: [C, 4 * C] }, { name: h + 'mlp.c_fc.bias', shape: [4 * C] },
-      { name: h + 'mlp.c_proj.weight', shape: [4 * C, C] }, { name: h + 'mlp.c_proj.bias', shape: [C] },
+      { name: `${h}ln_1.weight`, shape: [C] },
+      { name: `${h}ln_1.bias`, shape: [C] },
+      { name: `${h}attn.c_attn.weight`, shape: [C, 3 * C] },
+      { name: `${h}attn.c_attn.bias`, shape: [3 * C] },
+      { name: `${h}attn.c_proj.weight`, shape: [C, C] },
+      { name: `${h}attn.c_proj.bias`, shape: [C] },
+      { name: `${h}ln_2.weight`, shape: [C] },
+      { name: `${h}ln_2.bias`, shape: [C] },
+      { name: `${h}mlp.c_fc.weight`, shape: [C, 4 * C] },
+      { name: `${h}mlp.c_fc.bias`, shape: [4 * C] },
+      { name: `${h}mlp.c_proj.weight`, shape: [4 * C, C] },
+      { name: `${h}mlp.c_proj.bias`, shape: [C] },
     );
   }
   specs.push({ name: 'ln_f.weight', shape: [C] }, { name: 'ln_f.bias', shape: [C] });
@@ -51,7 +72,10 @@ export function paramSpecs(c: GPT2Config): ParamSpec[] {
 }
 
 export class GPT2 {
-  constructor(readonly config: GPT2Config, readonly params: Params) {}
+  constructor(
+    readonly config: GPT2Config,
+    readonly params: Params,
+  ) {}
 
   /** A model with uninitialised (zero) parameters. */
   static empty(config: GPT2Config): GPT2 {
@@ -77,7 +101,9 @@ export class GPT2 {
     return m;
   }
 
-  private p(name: string): Var { return this.params.get(name); }
+  private p(name: string): Var {
+    return this.params.get(name);
+  }
 
   /** Logits [B·T, padded_vocab] (or [1, padded_vocab] with lastOnly, [M, padded_vocab] with logitRows) for token ids (i32 [B·T]). */
   forward(tape: Tape, ids: Tensor, B: number, T: number, o: ForwardOpts = {}): Var {
@@ -85,22 +111,25 @@ export class GPT2 {
     const posOffset = o.posOffset ?? 0;
     const eps = c.layer_norm_epsilon;
     if (o.rows && T !== 1) throw new Error(`forward: batched decoding takes one token per row (T = 1), got T = ${T}`);
-    if (T + posOffset > c.n_positions) throw new Error(`sequence of ${T + posOffset} tokens exceeds the model's ${c.n_positions} positions`);
+    if (T + posOffset > c.n_positions)
+      throw new Error(`sequence of ${T + posOffset} tokens exceeds the model's ${c.n_positions} positions`);
     if (ids.size !== B * T) throw new Error(`forward: ${ids.size} ids for B=${B} T=${T}`);
     let x = embedding(tape, ids, this.p('wte.weight'), this.p('wpe.weight'), T, posOffset, o.rows?.at);
     for (let i = 0; i < c.n_layer; i++) {
       const h = `h.${i}.`;
       // attention
-      const a = layernorm(tape, x, this.p(h + 'ln_1.weight'), this.p(h + 'ln_1.bias'), eps);
-      const qkv = linear(tape, a, this.p(h + 'attn.c_attn.weight'), this.p(h + 'attn.c_attn.bias'));
-      const att = o.rows ? cachedAttentionRows(tape, qkv, o.rows.layers[i], o.rows.at.positions, c.n_head)
-        : o.cache ? cachedAttention(tape, qkv, o.cache.layers[i], posOffset, c.n_head)
-        : attention(tape, qkv, B, T, c.n_head);
-      x = residual(tape, x, linear(tape, att, this.p(h + 'attn.c_proj.weight'), this.p(h + 'attn.c_proj.bias')));
+      const a = layernorm(tape, x, this.p(`${h}ln_1.weight`), this.p(`${h}ln_1.bias`), eps);
+      const qkv = linear(tape, a, this.p(`${h}attn.c_attn.weight`), this.p(`${h}attn.c_attn.bias`));
+      const att = o.rows
+        ? cachedAttentionRows(tape, qkv, o.rows.layers[i], o.rows.at.positions, c.n_head)
+        : o.cache
+          ? cachedAttention(tape, qkv, o.cache.layers[i], posOffset, c.n_head)
+          : attention(tape, qkv, B, T, c.n_head);
+      x = residual(tape, x, linear(tape, att, this.p(`${h}attn.c_proj.weight`), this.p(`${h}attn.c_proj.bias`)));
       // MLP
-      const m = layernorm(tape, x, this.p(h + 'ln_2.weight'), this.p(h + 'ln_2.bias'), eps);
-      const f = linearGelu(tape, m, this.p(h + 'mlp.c_fc.weight'), this.p(h + 'mlp.c_fc.bias'));
-      x = residual(tape, x, linear(tape, f, this.p(h + 'mlp.c_proj.weight'), this.p(h + 'mlp.c_proj.bias')));
+      const m = layernorm(tape, x, this.p(`${h}ln_2.weight`), this.p(`${h}ln_2.bias`), eps);
+      const f = linearGelu(tape, m, this.p(`${h}mlp.c_fc.weight`), this.p(`${h}mlp.c_fc.bias`));
+      x = residual(tape, x, linear(tape, f, this.p(`${h}mlp.c_proj.weight`), this.p(`${h}mlp.c_proj.bias`)));
       o.onLayer?.(i, x);
     }
     if (o.lastOnly) x = lastRow(tape, x, B * T);
@@ -115,9 +144,23 @@ export class GPT2 {
    * positions whose weight is not 0), targets and weights are [M], one per row, and logits are
    * computed there only.
    */
-  loss(tape: Tape, inputs: Tensor, targets: Tensor, B: number, T: number, o: { weights?: Tensor; normalizer: number; rows?: Tensor }) {
+  loss(
+    tape: Tape,
+    inputs: Tensor,
+    targets: Tensor,
+    B: number,
+    T: number,
+    o: { weights?: Tensor; normalizer: number; rows?: Tensor },
+  ) {
     const logits = this.forward(tape, inputs, B, T, { logitRows: o.rows });
-    return { logits, ...crossEntropyLoss(tape, logits, targets, { vocab: this.config.vocab_size, weights: o.weights, normalizer: o.normalizer }) };
+    return {
+      logits,
+      ...crossEntropyLoss(tape, logits, targets, {
+        vocab: this.config.vocab_size,
+        weights: o.weights,
+        normalizer: o.normalizer,
+      }),
+    };
   }
 }
 
@@ -133,7 +176,11 @@ export function gaussian(seed: number): () => number {
   const u = uniform(seed);
   let spare: number | null = null;
   return () => {
-    if (spare !== null) { const v = spare; spare = null; return v; }
+    if (spare !== null) {
+      const v = spare;
+      spare = null;
+      return v;
+    }
     const r = Math.sqrt(-2 * Math.log(Math.max(u(), 1e-12)));
     const th = 2 * Math.PI * u();
     spare = r * Math.sin(th);

@@ -27,11 +27,16 @@ export class KVCache implements Decoder {
   /** Run `ids` through the model at positions length.. and return the last position's logits. */
   private async feed(ids: number[]): Promise<Float32Array> {
     const c = this.model.config;
-    if (this.length + ids.length > c.n_positions) throw new Error(`KV cache full: ${this.length} + ${ids.length} tokens exceed ${c.n_positions} positions`);
+    if (this.length + ids.length > c.n_positions)
+      throw new Error(`KV cache full: ${this.length} + ${ids.length} tokens exceed ${c.n_positions} positions`);
     const tape = new Tape({ grad: false });
     const input = Tensor.from(ids, [ids.length], 'i32');
     try {
-      const logits = this.model.forward(tape, input, 1, ids.length, { posOffset: this.length, cache: this, lastOnly: true });
+      const logits = this.model.forward(tape, input, 1, ids.length, {
+        posOffset: this.length,
+        cache: this,
+        lastOnly: true,
+      });
       this.length += ids.length;
       return await logits.value.toArray();
     } finally {
@@ -40,11 +45,19 @@ export class KVCache implements Decoder {
     }
   }
 
-  prefill(ids: number[]) { this.length = 0; return this.feed(ids); }
-  step(id: number) { return this.feed([id]); }
+  prefill(ids: number[]) {
+    this.length = 0;
+    return this.feed(ids);
+  }
+  step(id: number) {
+    return this.feed([id]);
+  }
 
   dispose() {
-    for (const l of this.layers) { l.k.release(); l.v.release(); }
+    for (const l of this.layers) {
+      l.k.release();
+      l.v.release();
+    }
   }
 }
 
@@ -58,9 +71,14 @@ export class KVCacheRows {
   /** positions cached in each row */
   readonly lengths: number[];
 
-  constructor(private model: GPT2, readonly B: number) {
+  constructor(
+    private model: GPT2,
+    readonly B: number,
+  ) {
     const c = model.config;
-    this.layers = Array.from({ length: c.n_layer }, () => kvCacheCreateRows(B, c.n_head, c.n_positions, c.n_embd / c.n_head));
+    this.layers = Array.from({ length: c.n_layer }, () =>
+      kvCacheCreateRows(B, c.n_head, c.n_positions, c.n_embd / c.n_head),
+    );
     this.lengths = new Array(B).fill(0);
   }
 
@@ -72,15 +90,19 @@ export class KVCacheRows {
     const inputs: Tensor[] = [];
     try {
       const logits = prompts.map((ids, b) => {
-        if (ids.length === 0 || ids.length > c.n_positions) throw new Error(`prefill: prompt ${b} has ${ids.length} tokens (1..${c.n_positions})`);
+        if (ids.length === 0 || ids.length > c.n_positions)
+          throw new Error(`prefill: prompt ${b} has ${ids.length} tokens (1..${c.n_positions})`);
         const tape = new Tape({ grad: false });
         const input = Tensor.from(ids, [ids.length], 'i32');
-        tapes.push(tape); inputs.push(input);
+        tapes.push(tape);
+        inputs.push(input);
         const layers = this.layers.map((l) => kvCacheRow(l, b));
         return this.model.forward(tape, input, 1, ids.length, { cache: { layers }, lastOnly: true });
       });
       const out = await Promise.all(logits.map((l) => l.value.toArray()));
-      prompts.forEach((ids, b) => { this.lengths[b] = ids.length; });
+      prompts.forEach((ids, b) => {
+        this.lengths[b] = ids.length;
+      });
       return out;
     } finally {
       for (const t of tapes) t.free();
@@ -103,7 +125,9 @@ export class KVCacheRows {
     const input = Tensor.from(ids, [ids.length], 'i32');
     const positions = Tensor.from(at, [this.B], 'u32');
     try {
-      const logits = this.model.forward(tape, input, this.B, 1, { rows: { layers: this.layers, at: { positions, values: at } } });
+      const logits = this.model.forward(tape, input, this.B, 1, {
+        rows: { layers: this.layers, at: { positions, values: at } },
+      });
       const out = await logits.value.toArray();
       for (let b = 0; b < this.B; b++) if (active[b]) this.lengths[b]++;
       return out;
@@ -115,6 +139,9 @@ export class KVCacheRows {
   }
 
   dispose() {
-    for (const l of this.layers) { l.k.release(); l.v.release(); }
+    for (const l of this.layers) {
+      l.k.release();
+      l.v.release();
+    }
   }
 }

@@ -25,10 +25,20 @@ import { attentionTexBackward, attentionTexForward, attentionTexUnavailable } fr
 const F = 'attention.wgsl';
 const FN = 'attention_naive.wgsl';
 
-interface Geometry { B: number; T: number; NH: number; C: number; hd: number }
+interface Geometry {
+  B: number;
+  T: number;
+  NH: number;
+  C: number;
+  hd: number;
+}
 
 function geometry(op: string, qkv: Tensor, B: number, T: number, nHead: number): Geometry {
-  for (const [k, v] of [['B', B], ['T', T], ['nHead', nHead]] as const) {
+  for (const [k, v] of [
+    ['B', B],
+    ['T', T],
+    ['nHead', nHead],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`${op}: ${k} = ${v} must be a positive integer`);
   }
   if (qkv.dtype !== 'f32') throw new Error(`${op}: qkv has dtype ${qkv.dtype}, expected f32`);
@@ -37,7 +47,9 @@ function geometry(op: string, qkv: Tensor, B: number, T: number, nHead: number):
   const C = C3 / 3;
   const rowsOk = qkv.rank === 3 ? qkv.shape[0] === B && qkv.shape[1] === T : qkv.rank === 2 && qkv.shape[0] === B * T;
   if (!rowsOk || !Number.isInteger(C) || C % nHead !== 0) {
-    throw new Error(`${op}: qkv has shape ${shapeStr(qkv.shape)}, expected [${B},${T},3·C] (or [${B * T},3·C]) with C divisible by nHead = ${nHead}`);
+    throw new Error(
+      `${op}: qkv has shape ${shapeStr(qkv.shape)}, expected [${B},${T},3·C] (or [${B * T},3·C]) with C divisible by nHead = ${nHead}`,
+    );
   }
   const hd = C / nHead;
   if (hd % 4 !== 0) throw new Error(`${op}: head dim ${hd} (C ${C} / nHead ${nHead}) must be a multiple of 4`);
@@ -82,7 +94,8 @@ export type AttentionVariant = 'auto' | 'fused' | 'tex';
 function resolveAttention(op: string, v: AttentionVariant, g: Geometry): 'fused' | 'tex' {
   const env = process.env.ATTENTION_VARIANT;
   if (v === 'auto' && env && env !== 'auto') {
-    if (env !== 'fused' && env !== 'tex') throw new Error(`ATTENTION_VARIANT=${env}: unknown attention variant (known: auto, fused, tex)`);
+    if (env !== 'fused' && env !== 'tex')
+      throw new Error(`ATTENTION_VARIANT=${env}: unknown attention variant (known: auto, fused, tex)`);
     v = env;
   }
   const why = attentionTexUnavailable(g.hd, g.T);
@@ -97,11 +110,18 @@ function texBatches(op: string, g: Geometry): number {
   return Math.max(1, Math.min(batchesPerChunk(op, g), Math.floor(L / g.T)));
 }
 
-export function attentionForward(qkv: Tensor, B: number, T: number, nHead: number, variant: AttentionVariant = 'auto'): { y: Tensor; lse: Tensor } {
+export function attentionForward(
+  qkv: Tensor,
+  B: number,
+  T: number,
+  nHead: number,
+  variant: AttentionVariant = 'auto',
+): { y: Tensor; lse: Tensor } {
   const op = 'attentionForward';
   const g = geometry(op, qkv, B, T, nHead);
   const { NH, C, hd } = g;
-  const y = Tensor.empty(outShape(qkv, C)), lse = Tensor.empty([B, NH, T]);
+  const y = Tensor.empty(outShape(qkv, C)),
+    lse = Tensor.empty([B, NH, T]);
   if (resolveAttention(op, variant, g) === 'tex') {
     attentionTexForward(qkv, { ...g, step: texBatches(op, g) }, y, lse);
     return { y, lse };
@@ -111,21 +131,37 @@ export function attentionForward(qkv: Tensor, B: number, T: number, nHead: numbe
   const step = batchesPerChunk(op, g);
   for (let b0 = 0; b0 < B; b0 += step) {
     const nb = Math.min(step, B - b0);
-    const qB = qkv.range(b0 * T * 3 * C, nb * T * 3 * C), yB = y.range(b0 * T * C, nb * T * C), lB = lse.range(b0 * NH * T, nb * NH * T);
-    dispatch(k, { T, NH, C, scale: 1 / Math.sqrt(hd), q0: qB.base, y0: yB.base, l0: lB.base, bc: d.BC },
-      [qB, yB, lB], [Math.ceil(T / d.BR), nb * NH]);
+    const qB = qkv.range(b0 * T * 3 * C, nb * T * 3 * C),
+      yB = y.range(b0 * T * C, nb * T * C),
+      lB = lse.range(b0 * NH * T, nb * NH * T);
+    dispatch(
+      k,
+      { T, NH, C, scale: 1 / Math.sqrt(hd), q0: qB.base, y0: yB.base, l0: lB.base, bc: d.BC },
+      [qB, yB, lB],
+      [Math.ceil(T / d.BR), nb * NH],
+    );
   }
   return { y, lse };
 }
 
-export function attentionBackward(dy: Tensor, qkv: Tensor, y: Tensor, lse: Tensor, B: number, T: number, nHead: number, variant: AttentionVariant = 'auto'): Tensor {
+export function attentionBackward(
+  dy: Tensor,
+  qkv: Tensor,
+  y: Tensor,
+  lse: Tensor,
+  B: number,
+  T: number,
+  nHead: number,
+  variant: AttentionVariant = 'auto',
+): Tensor {
   const op = 'attentionBackward';
   const g = geometry(op, qkv, B, T, nHead);
   const { NH, C, hd } = g;
   expectLike(op, 'dy', dy, outShape(qkv, C));
   expectLike(op, 'y', y, outShape(qkv, C));
   expectLike(op, 'lse', lse, [B, NH, T]);
-  const dqkv = Tensor.empty(qkv.shape), D = Tensor.empty([B, NH, T]);
+  const dqkv = Tensor.empty(qkv.shape),
+    D = Tensor.empty([B, NH, T]);
   const d = defs(hd);
   const scale = 1 / Math.sqrt(hd);
   const tex = resolveAttention(op, variant, g) === 'tex';
@@ -133,9 +169,12 @@ export function attentionBackward(dy: Tensor, qkv: Tensor, y: Tensor, lse: Tenso
   const step = tex ? texBatches(op, g) : batchesPerChunk(op, g);
   for (let b0 = 0; b0 < B; b0 += step) {
     const nb = Math.min(step, B - b0);
-    const qB = qkv.range(b0 * T * 3 * C, nb * T * 3 * C), oB = dqkv.range(b0 * T * 3 * C, nb * T * 3 * C);
-    const yB = y.range(b0 * T * C, nb * T * C), dyB = dy.range(b0 * T * C, nb * T * C);
-    const lB = lse.range(b0 * NH * T, nb * NH * T), DB = D.range(b0 * NH * T, nb * NH * T);
+    const qB = qkv.range(b0 * T * 3 * C, nb * T * 3 * C),
+      oB = dqkv.range(b0 * T * 3 * C, nb * T * 3 * C);
+    const yB = y.range(b0 * T * C, nb * T * C),
+      dyB = dy.range(b0 * T * C, nb * T * C);
+    const lB = lse.range(b0 * NH * T, nb * NH * T),
+      DB = D.range(b0 * NH * T, nb * NH * T);
     const n = nb * T * NH;
     const [gx, gy] = grid(Math.ceil(n / 64));
     dispatch(kd, { T, NH, C, y0: yB.base, dy0: dyB.base, D0: DB.base, n, row: gx * 64 }, [dyB, yB, DB], [gx, gy]);
@@ -161,7 +200,8 @@ function cacheGeometry(op: string, kCache: Tensor, vCache: Tensor) {
   expectShape(op, 'vCache', vCache, kCache.shape);
   const [NH, P, hd] = kCache.shape;
   if (hd % 4 !== 0) throw new Error(`${op}: head dim ${hd} must be a multiple of 4`);
-  if (!kCache.fitsBinding || !vCache.fitsBinding) throw new Error(`${op}: cache ${shapeStr(kCache.shape)} exceeds one storage binding`);
+  if (!kCache.fitsBinding || !vCache.fitsBinding)
+    throw new Error(`${op}: cache ${shapeStr(kCache.shape)} exceeds one storage binding`);
   return { NH, P, hd, C: NH * hd };
 }
 
@@ -169,16 +209,31 @@ function cacheGeometry(op: string, kCache: Tensor, vCache: Tensor) {
 export function kvAppend(qkv: Tensor, kCache: Tensor, vCache: Tensor, pos: number): void {
   const op = 'kvAppend';
   const { NH, P, hd, C } = cacheGeometry(op, kCache, vCache);
-  if (qkv.dtype !== 'f32' || qkv.shape[qkv.rank - 1] !== 3 * C || (qkv.rank === 3 && qkv.shape[0] !== 1) || qkv.rank < 2 || qkv.rank > 3) {
-    throw new Error(`${op}: qkv has shape ${shapeStr(qkv.shape)}:${qkv.dtype}, expected [Tn, ${3 * C}] f32 for caches ${shapeStr(kCache.shape)}`);
+  if (
+    qkv.dtype !== 'f32' ||
+    qkv.shape[qkv.rank - 1] !== 3 * C ||
+    (qkv.rank === 3 && qkv.shape[0] !== 1) ||
+    qkv.rank < 2 ||
+    qkv.rank > 3
+  ) {
+    throw new Error(
+      `${op}: qkv has shape ${shapeStr(qkv.shape)}:${qkv.dtype}, expected [Tn, ${3 * C}] f32 for caches ${shapeStr(kCache.shape)}`,
+    );
   }
   const Tn = qkv.size / (3 * C);
-  if (!Number.isInteger(pos) || pos < 0 || pos + Tn > P) throw new Error(`${op}: positions ${pos}..${pos + Tn - 1} exceed the cache capacity ${P}`);
+  if (!Number.isInteger(pos) || pos < 0 || pos + Tn > P)
+    throw new Error(`${op}: positions ${pos}..${pos + Tn - 1} exceed the cache capacity ${P}`);
   const n = Tn * C;
   const [gx, gy] = grid(Math.ceil(n / 64));
-  const qB = qkv.b, kB = kCache.b, vB = vCache.b;
-  dispatch(kernel(F, 'kv_append', defs(hd)), { T: Tn, NH, C, q0: qB.base, k0: kB.base, v0: vB.base, P, pos, n, row: gx * 64 },
-    [qB, kB, vB], [gx, gy]);
+  const qB = qkv.b,
+    kB = kCache.b,
+    vB = vCache.b;
+  dispatch(
+    kernel(F, 'kv_append', defs(hd)),
+    { T: Tn, NH, C, q0: qB.base, k0: kB.base, v0: vB.base, P, pos, n, row: gx * 64 },
+    [qB, kB, vB],
+    [gx, gy],
+  );
 }
 
 /**
@@ -190,24 +245,38 @@ export function kvAppend(qkv: Tensor, kCache: Tensor, vCache: Tensor, pos: numbe
 export function attentionDecode(q: Tensor, kCache: Tensor, vCache: Tensor, pos: number, nHead: number): Tensor {
   const op = 'attentionDecode';
   const { NH, P, hd, C } = cacheGeometry(op, kCache, vCache);
-  if (nHead !== NH) throw new Error(`${op}: nHead ${nHead} differs from the cache's ${NH} heads ${shapeStr(kCache.shape)}`);
+  if (nHead !== NH)
+    throw new Error(`${op}: nHead ${nHead} differs from the cache's ${NH} heads ${shapeStr(kCache.shape)}`);
   const last = q.shape[q.rank - 1];
   if (q.dtype !== 'f32' || q.rank < 1 || (last !== C && last !== 3 * C)) {
     throw new Error(`${op}: q has shape ${shapeStr(q.shape)}:${q.dtype}, expected [Tq, ${C}] (or [Tq, ${3 * C}]) f32`);
   }
   const Tq = q.size / last;
-  if (!Number.isInteger(pos) || pos < 0 || pos + Tq > P) throw new Error(`${op}: positions ${pos}..${pos + Tq - 1} exceed the cache capacity ${P}`);
+  if (!Number.isInteger(pos) || pos < 0 || pos + Tq > P)
+    throw new Error(`${op}: positions ${pos}..${pos + Tq - 1} exceed the cache capacity ${P}`);
   const y = Tensor.empty([Tq, C]);
   const d = defs(hd);
-  const qB = q.b, kB = kCache.b, vB = vCache.b, yB = y.b;
-  dispatch(kernel(F, 'decode', d), { T: Tq, NH, C, scale: 1 / Math.sqrt(hd), q0: qB.base, y0: yB.base, k0: kB.base, v0: vB.base, P, pos, qs: last },
-    [qB, kB, vB, yB], [Tq, NH]);
+  const qB = q.b,
+    kB = kCache.b,
+    vB = vCache.b,
+    yB = y.b;
+  dispatch(
+    kernel(F, 'decode', d),
+    { T: Tq, NH, C, scale: 1 / Math.sqrt(hd), q0: qB.base, y0: yB.base, k0: kB.base, v0: vB.base, P, pos, qs: last },
+    [qB, kB, vB, yB],
+    [Tq, NH],
+  );
   return y;
 }
 
 // ---------------------------------------------------------------- batched KV cache
 /** Zeroed caches for one layer of B sequences: k and v, each [B, nHead, nPositions, headDim]. */
-export function kvCacheCreateRows(B: number, nHead: number, nPositions: number, headDim: number): { k: Tensor; v: Tensor } {
+export function kvCacheCreateRows(
+  B: number,
+  nHead: number,
+  nPositions: number,
+  headDim: number,
+): { k: Tensor; v: Tensor } {
   return { k: Tensor.zeros([B, nHead, nPositions, headDim]), v: Tensor.zeros([B, nHead, nPositions, headDim]) };
 }
 
@@ -224,7 +293,8 @@ function rowsGeometry(op: string, qkv: Tensor, kCache: Tensor, vCache: Tensor, p
   const [B, NH, P, hd] = kCache.shape;
   const C = NH * hd;
   if (hd % 4 !== 0) throw new Error(`${op}: head dim ${hd} must be a multiple of 4`);
-  if (!kCache.fitsBinding || !vCache.fitsBinding) throw new Error(`${op}: cache ${shapeStr(kCache.shape)} exceeds one storage binding`);
+  if (!kCache.fitsBinding || !vCache.fitsBinding)
+    throw new Error(`${op}: cache ${shapeStr(kCache.shape)} exceeds one storage binding`);
   expectShape(op, 'qkv', qkv, [B, 3 * C]);
   expectShape(op, 'positions', positions, [B], 'u32');
   return { B, NH, P, hd, C };
@@ -235,20 +305,38 @@ function rowsGeometry(op: string, qkv: Tensor, kCache: Tensor, vCache: Tensor, p
  * position positions[b] (u32 [B], each < P) of row b's cache, then attends each row's query
  * over its positions 0..positions[b]. Returns y [B, C].
  */
-export function attentionDecodeRows(qkv: Tensor, kCache: Tensor, vCache: Tensor, positions: Tensor, nHead: number): Tensor {
+export function attentionDecodeRows(
+  qkv: Tensor,
+  kCache: Tensor,
+  vCache: Tensor,
+  positions: Tensor,
+  nHead: number,
+): Tensor {
   const op = 'attentionDecodeRows';
   const { B, NH, P, hd, C } = rowsGeometry(op, qkv, kCache, vCache, positions);
-  if (nHead !== NH) throw new Error(`${op}: nHead ${nHead} differs from the cache's ${NH} heads ${shapeStr(kCache.shape)}`);
+  if (nHead !== NH)
+    throw new Error(`${op}: nHead ${nHead} differs from the cache's ${NH} heads ${shapeStr(kCache.shape)}`);
   const d = defs(hd);
-  const qB = qkv.b, kB = kCache.b, vB = vCache.b, pB = positions.b;
+  const qB = qkv.b,
+    kB = kCache.b,
+    vB = vCache.b,
+    pB = positions.b;
   const n = B * C;
   const [gx, gy] = grid(Math.ceil(n / 64));
-  dispatch(kernel(F, 'kv_append_rows', d), { T: 1, NH, C, q0: qB.base, k0: kB.base, v0: vB.base, P, n, row: gx * 64 },
-    [qB, kB, vB, pB], [gx, gy]);
+  dispatch(
+    kernel(F, 'kv_append_rows', d),
+    { T: 1, NH, C, q0: qB.base, k0: kB.base, v0: vB.base, P, n, row: gx * 64 },
+    [qB, kB, vB, pB],
+    [gx, gy],
+  );
   const y = Tensor.empty([B, C]);
   const yB = y.b;
-  dispatch(kernel(F, 'decode_rows', d), { T: 1, NH, C, scale: 1 / Math.sqrt(hd), q0: qB.base, y0: yB.base, k0: kB.base, v0: vB.base, P, qs: 3 * C },
-    [qB, kB, vB, yB, pB], [B, NH]);
+  dispatch(
+    kernel(F, 'decode_rows', d),
+    { T: 1, NH, C, scale: 1 / Math.sqrt(hd), q0: qB.base, y0: yB.base, k0: kB.base, v0: vB.base, P, qs: 3 * C },
+    [qB, kB, vB, yB, pB],
+    [B, NH],
+  );
   return y;
 }
 
@@ -258,7 +346,12 @@ function heads(x: Tensor, g: Geometry, stride: number, co: number): Tensor {
   const n = o.size;
   const [gx, gy] = grid(Math.ceil(n / 256));
   const xB = x.b; // a view's base just shifts the column offset
-  dispatch(kernel(FN, 'split'), { B: g.B, T: g.T, NH: g.NH, HD: g.hd, S: stride, co: co + xB.base, n, row: gx * 256 }, [xB, o.b], [gx, gy]);
+  dispatch(
+    kernel(FN, 'split'),
+    { B: g.B, T: g.T, NH: g.NH, HD: g.hd, S: stride, co: co + xB.base, n, row: gx * 256 },
+    [xB, o.b],
+    [gx, gy],
+  );
   return o;
 }
 
@@ -266,7 +359,12 @@ function unheads(o: Tensor, x: Tensor, g: Geometry, stride: number, co: number) 
   const n = o.size;
   const [gx, gy] = grid(Math.ceil(n / 256));
   const xB = x.b;
-  dispatch(kernel(FN, 'merge'), { B: g.B, T: g.T, NH: g.NH, HD: g.hd, S: stride, co: co + xB.base, n, row: gx * 256 }, [o.b, xB], [gx, gy]);
+  dispatch(
+    kernel(FN, 'merge'),
+    { B: g.B, T: g.T, NH: g.NH, HD: g.hd, S: stride, co: co + xB.base, n, row: gx * 256 },
+    [o.b, xB],
+    [gx, gy],
+  );
 }
 
 /** The unfused baseline of attentionForward: writes the [B,nHead,T,T] probabilities. */
@@ -274,7 +372,9 @@ export function attentionNaive(qkv: Tensor, B: number, T: number, nHead: number)
   const op = 'attentionNaive';
   const g = geometry(op, qkv, B, T, nHead);
   const C3 = 3 * g.C;
-  const q = heads(qkv, g, C3, 0), k = heads(qkv, g, C3, g.C), v = heads(qkv, g, C3, 2 * g.C);
+  const q = heads(qkv, g, C3, 0),
+    k = heads(qkv, g, C3, g.C),
+    v = heads(qkv, g, C3, 2 * g.C);
   const S = matmul(q, k, { transB: true, alpha: 1 / Math.sqrt(g.hd) });
   const lse = Tensor.empty([B, nHead, T]);
   const rows = B * nHead * T;
@@ -288,14 +388,25 @@ export function attentionNaive(qkv: Tensor, B: number, T: number, nHead: number)
 }
 
 /** The unfused baseline of attentionBackward (recomputes the probabilities from q, k, lse). */
-export function attentionNaiveBackward(dy: Tensor, qkv: Tensor, y: Tensor, lse: Tensor, B: number, T: number, nHead: number): Tensor {
+export function attentionNaiveBackward(
+  dy: Tensor,
+  qkv: Tensor,
+  y: Tensor,
+  lse: Tensor,
+  B: number,
+  T: number,
+  nHead: number,
+): Tensor {
   const op = 'attentionNaiveBackward';
   const g = geometry(op, qkv, B, T, nHead);
   expectLike(op, 'dy', dy, outShape(qkv, g.C));
   expectLike(op, 'y', y, outShape(qkv, g.C));
   expectLike(op, 'lse', lse, [B, nHead, T]);
-  const C3 = 3 * g.C, scale = 1 / Math.sqrt(g.hd);
-  const q = heads(qkv, g, C3, 0), k = heads(qkv, g, C3, g.C), v = heads(qkv, g, C3, 2 * g.C);
+  const C3 = 3 * g.C,
+    scale = 1 / Math.sqrt(g.hd);
+  const q = heads(qkv, g, C3, 0),
+    k = heads(qkv, g, C3, g.C),
+    v = heads(qkv, g, C3, 2 * g.C);
   const dyh = heads(dy, g, g.C, 0);
   const P = matmul(q, k, { transB: true, alpha: scale });
   const n = P.size;

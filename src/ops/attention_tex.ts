@@ -7,7 +7,7 @@
 // This file writes the kernels' bodies: the loops over a lane's register block (RB rows or
 // keys) and the head's H4 texels are unrolled, as in matmul_tex; the loop over a chunk's SG lanes is not.
 import { dispatch, gpu, kernel, type Kernel } from '../gpu/runtime.ts';
-import { Tensor } from '../gpu/tensor.ts';
+import type { Tensor } from '../gpu/tensor.ts';
 import { acquireTexture, matmulLimits, pack, releaseTexture, subgroupSize } from './matmul.ts';
 
 const F = 'attention_tex.wgsl';
@@ -20,7 +20,8 @@ export function attentionTexUnavailable(hd: number, T: number): string {
   const sg = subgroupSize();
   if (!sg) return "needs the 'subgroups' feature with a single subgroup size";
   if (sg > 64) return `subgroup size ${sg} is above 64`;
-  if (T > Math.min(gpu().device.limits.maxTextureDimension2D, matmulLimits.maxTexture ?? Infinity)) return `T = ${T} exceeds the texture height limit`;
+  if (T > Math.min(gpu().device.limits.maxTextureDimension2D, matmulLimits.maxTexture ?? Infinity))
+    return `T = ${T} exceeds the texture height limit`;
   if (hd % 4) return `head dim ${hd} is not a multiple of 4`;
   return '';
 }
@@ -47,15 +48,22 @@ function lanes(SG: number, body: (j: string, bc: (x: string) => string) => strin
 }
 
 /** Common to the three bodies: batch b, head h, the block's first row r0, texel columns of q, k, v. */
-const prelude = (SG: number, RB: number, H4: number) => [
-  `  let b = wid.y / p.NH; let h = wid.y % p.NH;`,
-  `  let r0 = wid.x * ${SG * RB}u; let tb = b * p.T;`,
-  `  let xq = h * ${H4}u; let xk = p.C4 + xq; let xv = 2u * p.C4 + xq;`,
-].join('\n');
+const prelude = (SG: number, RB: number, H4: number) =>
+  [
+    `  let b = wid.y / p.NH; let h = wid.y % p.NH;`,
+    `  let r0 = wid.x * ${SG * RB}u; let tb = b * p.T;`,
+    `  let xq = h * ${H4}u; let xk = p.C4 + xq; let xv = 2u * p.C4 + xq;`,
+  ].join('\n');
 
 /** Store a head vector (H4 vec4s, value(d)) into buf at element base. */
 const storeHead = (buf: string, base: string, H4: number, value: (d: number) => string) =>
-  each(H4, (d) => `    { let v = ${value(d)}; ${range(4).map((e) => `${buf}[${base} + ${4 * d + e}u] = v.${'xyzw'[e]};`).join(' ')} }`);
+  each(
+    H4,
+    (d) =>
+      `    { let v = ${value(d)}; ${range(4)
+        .map((e) => `${buf}[${base} + ${4 * d + e}u] = v.${'xyzw'[e]};`)
+        .join(' ')} }`,
+  );
 
 function forwardBody(SG: number, RB: number, H4: number): string {
   const L: string[] = [prelude(SG, RB, H4)];
@@ -70,10 +78,19 @@ function forwardBody(SG: number, RB: number, H4: number): string {
   L.push(`    let tj = tb + min(c0 + lane, p.T - 1u);`);
   L.push(each(H4, (d) => `    let kt${d} = textureLoad(QKV, vec2u(xk + ${d}u, tj), 0);`));
   for (let u = 0; u < RB; u++) L.push(`    var s${u}: array<f32, ${SG}>;`);
-  L.push(...lanes(SG, (j, bc) => [
-    each(H4, (d) => `      let kb${d} = ${bc(`kt${d}`)};`),
-    ...range(RB).map((u) => `      s${u}[${j}] = select(${dot(H4, (d) => `q${u}_${d}`, (d) => `kb${d}`)}, NEG, c0 + ${j} > i${u});`),
-  ]));
+  L.push(
+    ...lanes(SG, (j, bc) => [
+      each(H4, (d) => `      let kb${d} = ${bc(`kt${d}`)};`),
+      ...range(RB).map(
+        (u) =>
+          `      s${u}[${j}] = select(${dot(
+            H4,
+            (d) => `q${u}_${d}`,
+            (d) => `kb${d}`,
+          )}, NEG, c0 + ${j} > i${u});`,
+      ),
+    ]),
+  );
   for (let u = 0; u < RB; u++) {
     const mx = range(SG).reduce((e, j) => (j === 0 ? `s${u}[0]` : `max(${e}, s${u}[${j}])`), '');
     L.push(`    let mt${u} = max(m${u}, ${mx});`);
@@ -85,10 +102,12 @@ function forwardBody(SG: number, RB: number, H4: number): string {
     L.push(each(H4, (d) => `    o${u}_${d} *= cr${u};`));
   }
   L.push(each(H4, (d) => `    let vt${d} = textureLoad(QKV, vec2u(xv + ${d}u, tj), 0);`));
-  L.push(...lanes(SG, (j, bc) => [
-    each(H4, (d) => `      let vb${d} = ${bc(`vt${d}`)};`),
-    ...range(RB).map((u) => each(H4, (d) => `      o${u}_${d} = fma(vec4f(p${u}[${j}]), vb${d}, o${u}_${d});`)),
-  ]));
+  L.push(
+    ...lanes(SG, (j, bc) => [
+      each(H4, (d) => `      let vb${d} = ${bc(`vt${d}`)};`),
+      ...range(RB).map((u) => each(H4, (d) => `      o${u}_${d} = fma(vec4f(p${u}[${j}]), vb${d}, o${u}_${d});`)),
+    ]),
+  );
   L.push(`  }`);
   for (let u = 0; u < RB; u++) {
     L.push(`  if (i${u} < p.T) {`);
@@ -115,17 +134,27 @@ function dqBody(SG: number, RB: number, H4: number): string {
   L.push(`    let tj = tb + min(c0 + lane, p.T - 1u);`);
   L.push(each(H4, (d) => `    let kt${d} = textureLoad(QKV, vec2u(xk + ${d}u, tj), 0);`));
   L.push(each(H4, (d) => `    let vt${d} = textureLoad(QKV, vec2u(xv + ${d}u, tj), 0);`));
-  L.push(...lanes(SG, (j, bc) => [
-    each(H4, (d) => `      let kb${d} = ${bc(`kt${d}`)};`),
-    each(H4, (d) => `      let vb${d} = ${bc(`vt${d}`)};`),
-    ...range(RB).flatMap((u) => [
-      `      {`,
-      `        let pp = select(exp(${dot(H4, (d) => `q${u}_${d}`, (d) => `kb${d}`)} - li${u}), 0.0, c0 + ${j} > i${u});`,
-      `        let ds = vec4f(pp * (${dot(H4, (d) => `dy${u}_${d}`, (d) => `vb${d}`)} - Di${u}));`,
-      each(H4, (d) => `        dq${u}_${d} = fma(ds, kb${d}, dq${u}_${d});`),
-      `      }`,
+  L.push(
+    ...lanes(SG, (j, bc) => [
+      each(H4, (d) => `      let kb${d} = ${bc(`kt${d}`)};`),
+      each(H4, (d) => `      let vb${d} = ${bc(`vt${d}`)};`),
+      ...range(RB).flatMap((u) => [
+        `      {`,
+        `        let pp = select(exp(${dot(
+          H4,
+          (d) => `q${u}_${d}`,
+          (d) => `kb${d}`,
+        )} - li${u}), 0.0, c0 + ${j} > i${u});`,
+        `        let ds = vec4f(pp * (${dot(
+          H4,
+          (d) => `dy${u}_${d}`,
+          (d) => `vb${d}`,
+        )} - Di${u}));`,
+        each(H4, (d) => `        dq${u}_${d} = fma(ds, kb${d}, dq${u}_${d});`),
+        `      }`,
+      ]),
     ]),
-  ]));
+  );
   L.push(`  }`);
   for (let u = 0; u < RB; u++) {
     L.push(`  if (i${u} < p.T) {`);
@@ -150,19 +179,29 @@ function dkdvBody(SG: number, RB: number, H4: number): string {
   L.push(each(H4, (d) => `    let qt${d} = textureLoad(QKV, vec2u(xq + ${d}u, ti), 0);`));
   L.push(each(H4, (d) => `    let dyt${d} = textureLoad(DY, vec2u(xq + ${d}u, ti), 0);`));
   L.push(`    let lt = lse[p.l0 + wid.y * p.T + ri]; let Dt = D[p.D0 + wid.y * p.T + ri];`);
-  L.push(...lanes(SG, (j, bc) => [
-    each(H4, (d) => `      let qb${d} = ${bc(`qt${d}`)};`),
-    each(H4, (d) => `      let dyb${d} = ${bc(`dyt${d}`)};`),
-    `      let lb = ${bc('lt')}; let Db = ${bc('Dt')}; let row = c0 + ${j};`,
-    ...range(RB).flatMap((u) => [
-      `      {`,
-      `        let pp = select(exp(${dot(H4, (d) => `k${u}_${d}`, (d) => `qb${d}`)} - lb), 0.0, row < j${u} || row >= p.T);`,
-      `        let ds = vec4f(pp * (${dot(H4, (d) => `v${u}_${d}`, (d) => `dyb${d}`)} - Db));`,
-      each(H4, (d) => `        dv${u}_${d} = fma(vec4f(pp), dyb${d}, dv${u}_${d});`),
-      each(H4, (d) => `        dk${u}_${d} = fma(ds, qb${d}, dk${u}_${d});`),
-      `      }`,
+  L.push(
+    ...lanes(SG, (j, bc) => [
+      each(H4, (d) => `      let qb${d} = ${bc(`qt${d}`)};`),
+      each(H4, (d) => `      let dyb${d} = ${bc(`dyt${d}`)};`),
+      `      let lb = ${bc('lt')}; let Db = ${bc('Dt')}; let row = c0 + ${j};`,
+      ...range(RB).flatMap((u) => [
+        `      {`,
+        `        let pp = select(exp(${dot(
+          H4,
+          (d) => `k${u}_${d}`,
+          (d) => `qb${d}`,
+        )} - lb), 0.0, row < j${u} || row >= p.T);`,
+        `        let ds = vec4f(pp * (${dot(
+          H4,
+          (d) => `v${u}_${d}`,
+          (d) => `dyb${d}`,
+        )} - Db));`,
+        each(H4, (d) => `        dv${u}_${d} = fma(vec4f(pp), dyb${d}, dv${u}_${d});`),
+        each(H4, (d) => `        dk${u}_${d} = fma(ds, qb${d}, dk${u}_${d});`),
+        `      }`,
+      ]),
     ]),
-  ]));
+  );
   L.push(`  }`);
   for (let u = 0; u < RB; u++) {
     L.push(`  if (j${u} < p.T) {`);
@@ -175,13 +214,19 @@ function dkdvBody(SG: number, RB: number, H4: number): string {
 }
 
 function texKernel(entry: Entry, hd: number): { k: Kernel; SG: number; RB: number } {
-  const SG = subgroupSize(), RB = ATTN_TEX_BLOCK[entry], H4 = hd / 4;
+  const SG = subgroupSize(),
+    RB = ATTN_TEX_BLOCK[entry],
+    H4 = hd / 4;
   const id = `${entry}/${hd}/${SG}/${RB}`;
   let k = kernels.get(id);
   if (!k) {
     const body = { forward: forwardBody, bwd_dq: dqBody, bwd_dkdv: dkdvBody }[entry](SG, RB, H4);
     k = kernel(F, entry, {
-      SG, RB, FORWARD: entry === 'forward' ? body : '', BWD_DQ: entry === 'bwd_dq' ? body : '', BWD_DKDV: entry === 'bwd_dkdv' ? body : '',
+      SG,
+      RB,
+      FORWARD: entry === 'forward' ? body : '',
+      BWD_DQ: entry === 'bwd_dq' ? body : '',
+      BWD_DKDV: entry === 'bwd_dkdv' ? body : '',
     });
     kernels.set(id, k);
   }
@@ -195,7 +240,14 @@ function packRows(t: Tensor, r0: number, R: number, cols: number): GPUTexture {
   return tex;
 }
 
-interface Chunked { B: number; T: number; NH: number; C: number; hd: number; step: number }
+interface Chunked {
+  B: number;
+  T: number;
+  NH: number;
+  C: number;
+  hd: number;
+  step: number;
+}
 
 /** y, lse of attentionForward, batches b0.. in chunks of `step`. */
 export function attentionTexForward(qkv: Tensor, g: Chunked, y: Tensor, lse: Tensor) {
@@ -204,9 +256,14 @@ export function attentionTexForward(qkv: Tensor, g: Chunked, y: Tensor, lse: Ten
   for (let b0 = 0; b0 < B; b0 += g.step) {
     const nb = Math.min(g.step, B - b0);
     const tq = packRows(qkv, b0 * T, nb * T, 3 * C);
-    const yB = y.range(b0 * T * C, nb * T * C), lB = lse.range(b0 * NH * T, nb * NH * T);
-    dispatch(k, { T, NH, C, C4: C / 4, scale: 1 / Math.sqrt(hd), y0: yB.base, l0: lB.base },
-      [tq.createView(), yB, lB], [Math.ceil(T / (SG * RB)), nb * NH]);
+    const yB = y.range(b0 * T * C, nb * T * C),
+      lB = lse.range(b0 * NH * T, nb * NH * T);
+    dispatch(
+      k,
+      { T, NH, C, C4: C / 4, scale: 1 / Math.sqrt(hd), y0: yB.base, l0: lB.base },
+      [tq.createView(), yB, lB],
+      [Math.ceil(T / (SG * RB)), nb * NH],
+    );
     releaseTexture(tq);
   }
 }
@@ -214,11 +271,14 @@ export function attentionTexForward(qkv: Tensor, g: Chunked, y: Tensor, lse: Ten
 /** dqkv of attentionBackward (D = rowsum(dy∘y) computed by the caller). */
 export function attentionTexBackward(dy: Tensor, qkv: Tensor, lse: Tensor, D: Tensor, g: Chunked, dqkv: Tensor) {
   const { B, T, NH, C, hd } = g;
-  const kq = texKernel('bwd_dq', hd), kkv = texKernel('bwd_dkdv', hd);
+  const kq = texKernel('bwd_dq', hd),
+    kkv = texKernel('bwd_dkdv', hd);
   for (let b0 = 0; b0 < B; b0 += g.step) {
     const nb = Math.min(g.step, B - b0);
-    const tq = packRows(qkv, b0 * T, nb * T, 3 * C), tdy = packRows(dy, b0 * T, nb * T, C);
-    const lB = lse.range(b0 * NH * T, nb * NH * T), DB = D.range(b0 * NH * T, nb * NH * T);
+    const tq = packRows(qkv, b0 * T, nb * T, 3 * C),
+      tdy = packRows(dy, b0 * T, nb * T, C);
+    const lB = lse.range(b0 * NH * T, nb * NH * T),
+      DB = D.range(b0 * NH * T, nb * NH * T);
     const oB = dqkv.range(b0 * T * 3 * C, nb * T * 3 * C);
     const params = { T, NH, C, C4: C / 4, scale: 1 / Math.sqrt(hd), l0: lB.base, D0: DB.base, o0: oB.base };
     const views = [tq.createView(), tdy.createView(), lB, DB, oB];

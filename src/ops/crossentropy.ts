@@ -48,24 +48,34 @@ export function crossEntropy(logits: Tensor, targets: Tensor, o: CrossEntropyOpt
   const Vp = logits.shape[logits.rank - 1];
   const N = Vp ? logits.size / Vp : 0;
   const V = o.vocab ?? Vp;
-  if (!Number.isInteger(V) || V < 1 || V > Vp) throw new Error(`${op}: vocab ${V} must be in [1, ${Vp}] for logits ${shapeStr(logits.shape)}`);
+  if (!Number.isInteger(V) || V < 1 || V > Vp)
+    throw new Error(`${op}: vocab ${V} must be in [1, ${Vp}] for logits ${shapeStr(logits.shape)}`);
   if (targets.dtype !== 'i32') throw new Error(`${op}: targets has dtype ${targets.dtype}, expected i32`);
-  if (targets.size !== N) throw new Error(`${op}: targets ${shapeStr(targets.shape)} should hold ${N} values for logits ${shapeStr(logits.shape)}`);
+  if (targets.size !== N)
+    throw new Error(
+      `${op}: targets ${shapeStr(targets.shape)} should hold ${N} values for logits ${shapeStr(logits.shape)}`,
+    );
   if (o.weights && (o.weights.dtype !== 'f32' || o.weights.size !== N)) {
     throw new Error(`${op}: weights ${shapeStr(o.weights.shape)}:${o.weights.dtype} should be f32 with ${N} values`);
   }
-  if (!(o.normalizer > 0) || !Number.isFinite(o.normalizer)) throw new Error(`${op}: normalizer ${o.normalizer} must be a positive number`);
+  if (!(o.normalizer > 0) || !Number.isFinite(o.normalizer))
+    throw new Error(`${op}: normalizer ${o.normalizer} must be a positive number`);
   const grad = o.grad ?? true;
   const inPlace = grad && !!o.inPlace;
-  const losses = Tensor.empty([N]), loss = Tensor.empty([1]);
+  const losses = Tensor.empty([N]),
+    loss = Tensor.empty([1]);
   const dlogits = grad ? (inPlace ? logits : Tensor.empty(logits.shape)) : undefined;
   const W = !!o.weights;
   const defs = {
-    GRAD: grad, WEIGHTS: W, INPLACE: inPlace, LACCESS: inPlace ? 'read_write' : 'read',
+    GRAD: grad,
+    WEIGHTS: W,
+    INPLACE: inPlace,
+    LACCESS: inPlace ? 'read_write' : 'read',
     INPLACE_FN: inPlace ? 'fn logits_out(i: u32, v: f32) { logits[i] = v; }' : 'fn logits_out(i: u32, v: f32) {}',
   };
   const k = kernel('crossentropy.wgsl', 'rows', defs);
-  const tB = targets.b, sB = losses.b;
+  const tB = targets.b,
+    sB = losses.b;
   const wB = o.weights ? o.weights.b : { ...dummy(), base: 0 };
   const step = N > 0 ? rowsPerBinding(op, Vp * 4, `a row of ${Vp} logits`) : 1;
   const inv = 1 / o.normalizer;
@@ -74,9 +84,19 @@ export function crossEntropy(logits: Tensor, targets: Tensor, o: CrossEntropyOpt
     const lB = logits.range(n0 * Vp, rows * Vp);
     const dB = dlogits && !inPlace ? dlogits.range(n0 * Vp, rows * Vp) : writableDummy();
     const [gx, gy] = grid(rows);
-    dispatch(k, { rows, Vp, V, n0, l0: lB.base, d0: dB.base, t0: tB.base, w0: wB.base, s0: sB.base, row: gx, inv_norm: inv, N }, [lB, tB, wB, sB, dB], [gx, gy]);
+    dispatch(
+      k,
+      { rows, Vp, V, n0, l0: lB.base, d0: dB.base, t0: tB.base, w0: wB.base, s0: sB.base, row: gx, inv_norm: inv, N },
+      [lB, tB, wB, sB, dB],
+      [gx, gy],
+    );
   }
   const oB = loss.b;
-  dispatch(kernel('crossentropy.wgsl', 'total', defs), { N, s0: sB.base, w0: wB.base, loss0: oB.base, inv_norm: inv }, [sB, wB, oB], [1]);
+  dispatch(
+    kernel('crossentropy.wgsl', 'total', defs),
+    { N, s0: sB.base, w0: wB.base, loss0: oB.base, inv_norm: inv },
+    [sB, wB, oB],
+    [1],
+  );
   return dlogits ? { losses, loss, dlogits } : { losses, loss };
 }

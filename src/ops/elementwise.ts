@@ -8,7 +8,8 @@ const WG = 256;
 function sameShape(op: string, ts: Tensor[]) {
   for (const t of ts) {
     if (t.dtype !== 'f32') throw new Error(`${op}: expected f32 tensors, got ${t.dtype} ${shapeStr(t.shape)}`);
-    if (t.size !== ts[0].size) throw new Error(`${op}: shapes ${ts.map((x) => shapeStr(x.shape)).join(' and ')} differ`);
+    if (t.size !== ts[0].size)
+      throw new Error(`${op}: shapes ${ts.map((x) => shapeStr(x.shape)).join(' and ')} differ`);
     if (t.released) throw new Error(`${op}: tensor ${shapeStr(t.shape)} was released`);
   }
 }
@@ -32,13 +33,23 @@ function run(entry: string, inputs: Tensor[], out: Tensor, alpha = 0, beta = 0) 
     const ranges = [...inputs, out].map((t) => t.range(start, n));
     const bases = [0, 0, 0];
     // param slots a0, b0, o0: binary ops use all three; unary ops use a0 and o0
-    if (inputs.length === 2) { bases[0] = ranges[0].base; bases[1] = ranges[1].base; bases[2] = ranges[2].base; }
-    else if (inputs.length === 1) { bases[0] = ranges[0].base; bases[2] = ranges[1].base; }
-    else bases[2] = ranges[0].base;
+    if (inputs.length === 2) {
+      bases[0] = ranges[0].base;
+      bases[1] = ranges[1].base;
+      bases[2] = ranges[2].base;
+    } else if (inputs.length === 1) {
+      bases[0] = ranges[0].base;
+      bases[2] = ranges[1].base;
+    } else bases[2] = ranges[0].base;
     // (an unused base slot is 0, which never stops the vec4 form)
     for (const { V, count, bases: b } of vec4Parts(n, bases)) {
       const [gx, gy] = grid(Math.ceil(count / WG));
-      dispatch(kernel('elementwise.wgsl', entry, DEFS[V]), { n: count, a0: b[0], b0: b[1], o0: b[2], alpha, beta, row: gx * WG }, ranges, [gx, gy]);
+      dispatch(
+        kernel('elementwise.wgsl', entry, DEFS[V]),
+        { n: count, a0: b[0], b0: b[1], o0: b[2], alpha, beta, row: gx * WG },
+        ranges,
+        [gx, gy],
+      );
     }
   }
   return out;
@@ -47,7 +58,8 @@ function run(entry: string, inputs: Tensor[], out: Tensor, alpha = 0, beta = 0) 
 export const add = (a: Tensor, b: Tensor, out = Tensor.empty(a.shape)) => run('add', [a, b], out);
 export const mul = (a: Tensor, b: Tensor, out = Tensor.empty(a.shape)) => run('mul', [a, b], out);
 /** out = alpha·a + beta·b */
-export const axpby = (alpha: number, a: Tensor, beta: number, b: Tensor, out = Tensor.empty(a.shape)) => run('axpby', [a, b], out, alpha, beta);
+export const axpby = (alpha: number, a: Tensor, beta: number, b: Tensor, out = Tensor.empty(a.shape)) =>
+  run('axpby', [a, b], out, alpha, beta);
 export const scale = (a: Tensor, alpha: number, out = Tensor.empty(a.shape)) => run('scale', [a], out, alpha);
 export const gelu = (x: Tensor, out = Tensor.empty(x.shape)) => run('gelu', [x], out);
 /** dx = dy · gelu'(x) */

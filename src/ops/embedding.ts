@@ -35,7 +35,14 @@ function check(op: string, ids: Tensor, wte: Tensor, wpe: Tensor, T: number) {
  * out[n] = wte[ids[n]] + wpe[posOffset + n % T]; with `positions` (u32 [N], host values
  * `positionValues` for the bounds check) row n uses wpe[positions[n]] instead (batched decoding).
  */
-export function embeddingForward(ids: Tensor, wte: Tensor, wpe: Tensor, T: number, posOffset = 0, at?: { positions: Tensor; values: number[] }): Tensor {
+export function embeddingForward(
+  ids: Tensor,
+  wte: Tensor,
+  wpe: Tensor,
+  T: number,
+  posOffset = 0,
+  at?: { positions: Tensor; values: number[] },
+): Tensor {
   const op = 'embeddingForward';
   const { N, V, C, P } = check(op, ids, wte, wpe, T);
   const Tu = Math.min(T, N);
@@ -43,10 +50,12 @@ export function embeddingForward(ids: Tensor, wte: Tensor, wpe: Tensor, T: numbe
     expectShape(op, 'positions', at.positions, [N], 'u32');
     const bad = at.values.find((x) => !(Number.isInteger(x) && x >= 0 && x < P));
     if (bad !== undefined) throw new Error(`${op}: position ${bad} exceeds wpe ${shapeStr(wpe.shape)}`);
-  } else if (posOffset + Tu > P) throw new Error(`${op}: positions ${posOffset}..${posOffset + Tu - 1} exceed wpe ${shapeStr(wpe.shape)}`);
+  } else if (posOffset + Tu > P)
+    throw new Error(`${op}: positions ${posOffset}..${posOffset + Tu - 1} exceed wpe ${shapeStr(wpe.shape)}`);
   const out = Tensor.empty([N, C]);
   const k = kernel(F, at ? 'forward_rows' : 'forward');
-  const rWin = rowsPerWindow(op, C), nWin = rowsPerWindow(op, C);
+  const rWin = rowsPerWindow(op, C),
+    nWin = rowsPerWindow(op, C);
   const idsB = ids.b;
   const wpeB = at ? wpe.b : wpe.range(posOffset * C, Tu * C);
   for (let n0 = 0; n0 < N; n0 += nWin) {
@@ -57,8 +66,27 @@ export function embeddingForward(ids: Tensor, wte: Tensor, wpe: Tensor, T: numbe
     for (let r0 = 0; r0 < V || r0 === 0; r0 += rWin) {
       const nr = Math.min(rWin, V - r0);
       const wteB = nr > 0 ? wte.range(r0 * C, nr * C) : wte.range(0, 0);
-      dispatch(k, { N, C, T, V, ids0: idsB.base, wte0: wteB.base, wpe0: wpeB.base, out0: outB.base, r0, nr, first: r0 === 0 ? 1 : 0, row: gx * 256, n0, count },
-        at ? [idsB, wteB, wpeB, outB, at.positions.b] : [idsB, wteB, wpeB, outB], [gx, gy]);
+      dispatch(
+        k,
+        {
+          N,
+          C,
+          T,
+          V,
+          ids0: idsB.base,
+          wte0: wteB.base,
+          wpe0: wpeB.base,
+          out0: outB.base,
+          r0,
+          nr,
+          first: r0 === 0 ? 1 : 0,
+          row: gx * 256,
+          n0,
+          count,
+        },
+        at ? [idsB, wteB, wpeB, outB, at.positions.b] : [idsB, wteB, wpeB, outB],
+        [gx, gy],
+      );
     }
   }
   return out;
@@ -71,11 +99,12 @@ export function embeddingBackward(ids: Tensor, dout: Tensor, dwte: Tensor, dwpe:
   if (Math.min(T, N) > P) throw new Error(`${op}: T = ${T} exceeds dwpe ${shapeStr(dwpe.shape)}`);
   if (!dout.fitsBinding) throw new Error(`${op}: dout ${shapeStr(dout.shape)} exceeds one storage binding`);
   if (N === 0) return;
-  const idsB = ids.b, doutB = dout.b;
+  const idsB = ids.b,
+    doutB = dout.b;
   // 1. sort (id, n) on the GPU
-  const perm = Tensor.empty([N], 'u32'), sid = Tensor.empty([N], 'u32');
-  dispatch(kernel(F, 'sort_ids'), { N, V, ids0: idsB.base },
-    [idsB, perm.b, sid.b], [Math.ceil(N / 256)]);
+  const perm = Tensor.empty([N], 'u32'),
+    sid = Tensor.empty([N], 'u32');
+  dispatch(kernel(F, 'sort_ids'), { N, V, ids0: idsB.base }, [idsB, perm.b, sid.b], [Math.ceil(N / 256)]);
   // 2. dwte, window by window of rows
   const kw = kernel(F, 'dwte_acc');
   const cg = Math.ceil(C / 64);
@@ -84,15 +113,24 @@ export function embeddingBackward(ids: Tensor, dout: Tensor, dwte: Tensor, dwpe:
   for (let r0 = 0; r0 < V; r0 += rWin) {
     const nr = Math.min(rWin, V - r0);
     const wB = dwte.range(r0 * C, nr * C);
-    dispatch(kw, { N, C, dwte0: wB.base, dout0: doutB.base, r0, nr, row: gx, cgroups: cg },
-      [perm.b, sid.b, doutB, wB], [gx, gy]);
+    dispatch(
+      kw,
+      { N, C, dwte0: wB.base, dout0: doutB.base, r0, nr, row: gx, cgroups: cg },
+      [perm.b, sid.b, doutB, wB],
+      [gx, gy],
+    );
   }
   // 3. dwpe rows [0, T)
   const Tu = Math.min(T, N);
   const pB = dwpe.range(0, Tu * C);
   const count = Tu * C;
   const [px, py] = grid(Math.ceil(count / 256));
-  dispatch(kernel(F, 'dwpe_acc'), { N, C, T, V, ids0: idsB.base, dwpe0: pB.base, dout0: doutB.base, row: px * 256, count },
-    [idsB, doutB, pB], [px, py]);
-  perm.release(); sid.release();
+  dispatch(
+    kernel(F, 'dwpe_acc'),
+    { N, C, T, V, ids0: idsB.base, dwpe0: pB.base, dout0: doutB.base, row: px * 256, count },
+    [idsB, doutB, pB],
+    [px, py],
+  );
+  perm.release();
+  sid.release();
 }

@@ -18,7 +18,9 @@ const RPW = 8; // rows per workgroup in the subgroup kernels
 /** For tests and benches: force the portable (workgroup-tree) row kernels, or allow subgroups. */
 export const layernormOptions = { subgroups: true };
 
-function useSubgroups() { return layernormOptions.subgroups && gpu().features.has('subgroups'); }
+function useSubgroups() {
+  return layernormOptions.subgroups && gpu().features.has('subgroups');
+}
 
 function defs(C: number) {
   let wg = 32;
@@ -37,28 +39,49 @@ function rowsOf(op: string, x: Tensor): { N: number; C: number } {
   return { N: C ? x.size / C : 0, C };
 }
 
-export function layernormForward(x: Tensor, w: Tensor, b: Tensor, eps = 1e-5): { y: Tensor; mean: Tensor; rstd: Tensor } {
+export function layernormForward(
+  x: Tensor,
+  w: Tensor,
+  b: Tensor,
+  eps = 1e-5,
+): { y: Tensor; mean: Tensor; rstd: Tensor } {
   const op = 'layernormForward';
   const { N, C } = rowsOf(op, x);
   expectShape(op, 'x', x, x.shape);
   expectShape(op, 'w', w, [C]);
   expectShape(op, 'b', b, [C]);
-  const y = Tensor.empty(x.shape), mean = Tensor.empty([N]), rstd = Tensor.empty([N]);
+  const y = Tensor.empty(x.shape),
+    mean = Tensor.empty([N]),
+    rstd = Tensor.empty([N]);
   const sg = useSubgroups();
   const k = sg ? kernel(FSG, 'forward', { RPW }) : kernel(F, 'forward', defs(C));
-  const wB = w.b, bB = b.b, mB = mean.b, sB = rstd.b;
+  const wB = w.b,
+    bB = b.b,
+    mB = mean.b,
+    sB = rstd.b;
   const step = chunkRows(op, C);
   for (let n0 = 0; n0 < N; n0 += step) {
     const rows = Math.min(step, N - n0);
-    const xB = x.range(n0 * C, rows * C), yB = y.range(n0 * C, rows * C);
+    const xB = x.range(n0 * C, rows * C),
+      yB = y.range(n0 * C, rows * C);
     const [gx, gy] = grid(sg ? Math.ceil(rows / RPW) : rows);
-    dispatch(k, { rows, C, x0: xB.base, y0: yB.base, w0: wB.base, b0: bB.base, m0: mB.base, s0: sB.base, eps, row: gx, n0 },
-      [xB, wB, bB, yB, mB, sB], [gx, gy]);
+    dispatch(
+      k,
+      { rows, C, x0: xB.base, y0: yB.base, w0: wB.base, b0: bB.base, m0: mB.base, s0: sB.base, eps, row: gx, n0 },
+      [xB, wB, bB, yB, mB, sB],
+      [gx, gy],
+    );
   }
   return { y, mean, rstd };
 }
 
-export function layernormBackward(dy: Tensor, x: Tensor, w: Tensor, mean: Tensor, rstd: Tensor): { dx: Tensor; dw: Tensor; db: Tensor } {
+export function layernormBackward(
+  dy: Tensor,
+  x: Tensor,
+  w: Tensor,
+  mean: Tensor,
+  rstd: Tensor,
+): { dx: Tensor; dw: Tensor; db: Tensor } {
   const op = 'layernormBackward';
   const { N, C } = rowsOf(op, x);
   expectShape(op, 'x', x, x.shape);
@@ -66,7 +89,9 @@ export function layernormBackward(dy: Tensor, x: Tensor, w: Tensor, mean: Tensor
   expectShape(op, 'w', w, [C]);
   expectShape(op, 'mean', mean, [N]);
   expectShape(op, 'rstd', rstd, [N]);
-  const dx = Tensor.empty(x.shape), dw = Tensor.empty([C]), db = Tensor.empty([C]);
+  const dx = Tensor.empty(x.shape),
+    dw = Tensor.empty([C]),
+    db = Tensor.empty([C]);
   // rows per dw/db block: at most 256 blocks (and the partials [nblk, 2C] must fit a binding)
   const maxBlk = Math.min(256, rowsPerBinding(op, 8 * C, `the dw/db partials of ${C} channels`));
   const R = Math.max(1, Math.ceil(N / maxBlk));
@@ -75,19 +100,41 @@ export function layernormBackward(dy: Tensor, x: Tensor, w: Tensor, mean: Tensor
   const sg = useSubgroups();
   const kdx = sg ? kernel(FSG, 'backward_dx', { RPW }) : kernel(F, 'backward_dx', defs(C));
   const kdw = kernel(F, 'dwdb', defs(C));
-  const wB = w.b, mB = mean.b, sB = rstd.b, pB = part.b;
+  const wB = w.b,
+    mB = mean.b,
+    sB = rstd.b,
+    pB = part.b;
   const step = chunkRows(op, C, R);
   for (let n0 = 0; n0 < N; n0 += step) {
     const rows = Math.min(step, N - n0);
-    const xB = x.range(n0 * C, rows * C), dyB = dy.range(n0 * C, rows * C), dxB = dx.range(n0 * C, rows * C);
+    const xB = x.range(n0 * C, rows * C),
+      dyB = dy.range(n0 * C, rows * C),
+      dxB = dx.range(n0 * C, rows * C);
     const [gx, gy] = grid(sg ? Math.ceil(rows / RPW) : rows);
-    const params = { rows, C, x0: xB.base, dy0: dyB.base, w0: wB.base, m0: mB.base, s0: sB.base, dx0: dxB.base, row: gx, n0, R };
+    const params = {
+      rows,
+      C,
+      x0: xB.base,
+      dy0: dyB.base,
+      w0: wB.base,
+      m0: mB.base,
+      s0: sB.base,
+      dx0: dxB.base,
+      row: gx,
+      n0,
+      R,
+    };
     dispatch(kdx, params, [dyB, xB, wB, mB, sB, dxB], [gx, gy]);
     dispatch(kdw, params, [dyB, xB, mB, sB, pB], [Math.ceil(C / 64), Math.ceil(rows / R)]);
   }
-  const dwB = dw.b, dbB = db.b;
-  dispatch(kernel(F, 'reduce', defs(C)), { C, nblk, dw0: dwB.base, db0: dbB.base },
-    [pB, dwB, dbB], [Math.ceil((2 * C) / 64)]);
+  const dwB = dw.b,
+    dbB = db.b;
+  dispatch(
+    kernel(F, 'reduce', defs(C)),
+    { C, nblk, dw0: dwB.base, db0: dbB.base },
+    [pB, dwB, dbB],
+    [Math.ceil((2 * C) / 64)],
+  );
   part.release();
   return { dx, dw, db };
 }

@@ -39,13 +39,24 @@ function reduceSquares(op: string, x: Tensor, sqrt: boolean): Tensor {
   if (x.released) throw new Error(`${op}: x ${shapeStr(x.shape)} was released`);
   const out = Tensor.empty([1]);
   let cur: Tensor | null = null;
-  if (x.size === 0) { cur = Tensor.zeros([1]); }
-  else {
+  if (x.size === 0) {
+    cur = Tensor.zeros([1]);
+  } else {
     cur = level(op, x, true);
-    while (cur.size > FINAL_MAX) { const next = level(op, cur, false); cur.release(); cur = next; }
+    while (cur.size > FINAL_MAX) {
+      const next = level(op, cur, false);
+      cur.release();
+      cur = next;
+    }
   }
-  const oB = out.b, pB = cur.b;
-  dispatch(kernel('reduce.wgsl', 'sum_final', { SQUARE: false }), { count: cur.size, sqrt: sqrt ? 1 : 0, o0: oB.base }, [pB, oB], [1]);
+  const oB = out.b,
+    pB = cur.b;
+  dispatch(
+    kernel('reduce.wgsl', 'sum_final', { SQUARE: false }),
+    { count: cur.size, sqrt: sqrt ? 1 : 0, o0: oB.base },
+    [pB, oB],
+    [1],
+  );
   cur.release();
   return out;
 }
@@ -62,14 +73,19 @@ export function gradNorm(grads: Tensor): Tensor {
 
 /** WebGPU forbids a writable binding overlapping another binding of the same dispatch. */
 function overlapCheck(op: string, bs: [string, { buffer: GPUBuffer; offset?: number; size?: number }][]) {
-  for (let i = 0; i < bs.length; i++) for (let j = i + 1; j < bs.length; j++) {
-    const [na, a] = bs[i], [nb, b] = bs[j];
-    if (a.buffer !== b.buffer) continue;
-    const a0 = a.offset ?? 0, b0 = b.offset ?? 0;
-    if (a0 < b0 + (b.size ?? 0) && b0 < a0 + (a.size ?? 0)) {
-      throw new Error(`${op}: ${na} and ${nb} share a buffer within ${gpu().offsetAlign} bytes of each other; give them separate buffers`);
+  for (let i = 0; i < bs.length; i++)
+    for (let j = i + 1; j < bs.length; j++) {
+      const [na, a] = bs[i],
+        [nb, b] = bs[j];
+      if (a.buffer !== b.buffer) continue;
+      const a0 = a.offset ?? 0,
+        b0 = b.offset ?? 0;
+      if (a0 < b0 + (b.size ?? 0) && b0 < a0 + (a.size ?? 0)) {
+        throw new Error(
+          `${op}: ${na} and ${nb} share a buffer within ${gpu().offsetAlign} bytes of each other; give them separate buffers`,
+        );
+      }
     }
-  }
 }
 
 export interface AdamWOptions {
@@ -98,30 +114,62 @@ export interface AdamWOptions {
 export function adamw(p: Tensor, g: Tensor, m: Tensor, v: Tensor, o: AdamWOptions): void {
   const op = 'adamw';
   const n = p.size;
-  for (const [name, t] of [['p', p], ['g', g], ['m', m], ['v', v]] as const) {
+  for (const [name, t] of [
+    ['p', p],
+    ['g', g],
+    ['m', m],
+    ['v', v],
+  ] as const) {
     if (t.dtype !== 'f32') throw new Error(`${op}: ${name} has dtype ${t.dtype}, expected f32`);
-    if (t.size !== n) throw new Error(`${op}: ${name} ${shapeStr(t.shape)} has ${t.size} elements, p ${shapeStr(p.shape)} has ${n}`);
+    if (t.size !== n)
+      throw new Error(`${op}: ${name} ${shapeStr(t.shape)} has ${t.size} elements, p ${shapeStr(p.shape)} has ${n}`);
     if (t.released) throw new Error(`${op}: ${name} was released`);
   }
   if (o.gradNorm) expectShape(op, 'gradNorm', o.gradNorm, [1]);
   if (o.clip !== undefined && !o.gradNorm) throw new Error(`${op}: clip needs the gradNorm tensor`);
-  if (!Number.isInteger(o.step) || o.step < 1) throw new Error(`${op}: step = ${o.step} must be a positive integer (1-based)`);
-  const bc1 = 1 - o.beta1 ** o.step, bc2 = 1 - o.beta2 ** o.step;
+  if (!Number.isInteger(o.step) || o.step < 1)
+    throw new Error(`${op}: step = ${o.step} must be a positive integer (1-based)`);
+  const bc1 = 1 - o.beta1 ** o.step,
+    bc2 = 1 - o.beta2 ** o.step;
   const nB = o.gradNorm ? o.gradNorm.b : { ...dummy(), base: 0 };
   const win = windowElems(op, 1024);
   for (let s = 0; s < n; s += win) {
     const c = Math.min(win, n - s);
     const [pB, gB, mB, vB] = [p, g, m, v].map((t) => t.range(s, c));
-    overlapCheck(op, [['p', pB], ['g', gB], ['m', mB], ['v', vB]]);
+    overlapCheck(op, [
+      ['p', pB],
+      ['g', gB],
+      ['m', mB],
+      ['v', vB],
+    ]);
     // vec4 over whole vec4s where every window starts at a multiple of 4 floats, f32 for the rest
     for (const { V, count, bases: b } of vec4Parts(c, [pB.base, gB.base, mB.base, vB.base])) {
       const [gx, gy] = grid(Math.ceil(count / 256));
-      dispatch(kernel('adamw.wgsl', 'step', { V }), {
-        n: count, p0: b[0], g0: b[1], m0: b[2], v0: b[3], row: gx * 256, use_norm: o.gradNorm ? 1 : 0, n0: nB.base,
-        decay: 1 - o.lr * o.weightDecay, b1: o.beta1, b2: o.beta2, eps: o.eps,
-        step_size: o.lr / bc1, bc2_sqrt: Math.sqrt(bc2), clip: o.clip ?? 0, gscale: o.gradScale ?? 1,
-        omb1: 1 - o.beta1, omb2: 1 - o.beta2,
-      }, [pB, gB, mB, vB, nB], [gx, gy]);
+      dispatch(
+        kernel('adamw.wgsl', 'step', { V }),
+        {
+          n: count,
+          p0: b[0],
+          g0: b[1],
+          m0: b[2],
+          v0: b[3],
+          row: gx * 256,
+          use_norm: o.gradNorm ? 1 : 0,
+          n0: nB.base,
+          decay: 1 - o.lr * o.weightDecay,
+          b1: o.beta1,
+          b2: o.beta2,
+          eps: o.eps,
+          step_size: o.lr / bc1,
+          bc2_sqrt: Math.sqrt(bc2),
+          clip: o.clip ?? 0,
+          gscale: o.gradScale ?? 1,
+          omb1: 1 - o.beta1,
+          omb2: 1 - o.beta2,
+        },
+        [pB, gB, mB, vB, nB],
+        [gx, gy],
+      );
     }
   }
 }

@@ -38,17 +38,40 @@ export interface PromptSpec {
  * first), each with a reference answer restating its WordNet 3.1 gloss (dates and clauses trimmed).
  */
 export const DEFAULT_PROMPTS: readonly PromptSpec[] = [
-  { prompt: MOTIVATING_PROMPTS[0], answer: ' A school of late 19th century French painters who pictured appearances by strokes of unmixed colors.' },
+  {
+    prompt: MOTIVATING_PROMPTS[0],
+    answer: ' A school of late 19th century French painters who pictured appearances by strokes of unmixed colors.',
+  },
   { prompt: MOTIVATING_PROMPTS[1], answer: ' A Dutch Post-impressionist painter noted for his use of color.' },
-  { prompt: 'Q: What is Cubism?\nA:', answer: ' An artistic movement in France beginning in 1907 that featured surfaces of geometrical planes.' },
+  {
+    prompt: 'Q: What is Cubism?\nA:',
+    answer: ' An artistic movement in France beginning in 1907 that featured surfaces of geometrical planes.',
+  },
   { prompt: 'Q: Who was Claude Monet?\nA:', answer: ' A French impressionist painter.' },
   { prompt: 'Q: What is a fresco?\nA:', answer: ' A mural done with watercolors on wet plaster.' },
-  { prompt: 'Q: What is Surrealism?\nA:', answer: ' A 20th century movement of artists and writers who used fantastic images and incongruous juxtapositions to represent unconscious thoughts and dreams.' },
+  {
+    prompt: 'Q: What is Surrealism?\nA:',
+    answer:
+      ' A 20th century movement of artists and writers who used fantastic images and incongruous juxtapositions to represent unconscious thoughts and dreams.',
+  },
   { prompt: 'Q: Who was Rembrandt?\nA:', answer: ' An influential Dutch artist.' },
-  { prompt: 'Q: Who was Leonardo da Vinci?\nA:', answer: ' An Italian painter and sculptor and engineer and scientist and architect.' },
-  { prompt: 'Q: Who was Michelangelo?\nA:', answer: ' A Florentine sculptor and painter and architect; one of the outstanding figures of the Renaissance.' },
-  { prompt: 'Q: What is Expressionism?\nA:', answer: ' An art movement early in the 20th century that emphasized the artist\'s subjective expression of inner experiences.' },
-  { prompt: 'Q: What is Pointillism?\nA:', answer: ' A genre of painting characterized by the application of paint in dots and small strokes.' },
+  {
+    prompt: 'Q: Who was Leonardo da Vinci?\nA:',
+    answer: ' An Italian painter and sculptor and engineer and scientist and architect.',
+  },
+  {
+    prompt: 'Q: Who was Michelangelo?\nA:',
+    answer: ' A Florentine sculptor and painter and architect; one of the outstanding figures of the Renaissance.',
+  },
+  {
+    prompt: 'Q: What is Expressionism?\nA:',
+    answer:
+      " An art movement early in the 20th century that emphasized the artist's subjective expression of inner experiences.",
+  },
+  {
+    prompt: 'Q: What is Pointillism?\nA:',
+    answer: ' A genre of painting characterized by the application of paint in dots and small strokes.',
+  },
   { prompt: 'Q: Who was Salvador Dali?\nA:', answer: ' A surrealist Spanish painter.' },
 ];
 
@@ -59,10 +82,46 @@ export const DEFAULT_PROMPTS: readonly PromptSpec[] = [
  * a lowercase " the" right after "A:" is the student's symptom. Each entry is one token.
  */
 export const FUNCTION_WORDS: readonly string[] = [
-  ' the', ' a', ' an', ' of', ' and', ' in', ' to', ' is', ' was', ' it', ' that', ' for', ' on',
-  ' as', ' with', ' by', ' at', ' from', ' or', ' be', ' are', ' were', ' this', ' his', ' her',
-  ' their', ' its', ' he', ' she', ' they', ' not', ' but', ' which', ' who', ' has', ' had',
-  ' have', ' also', ',', '.',
+  ' the',
+  ' a',
+  ' an',
+  ' of',
+  ' and',
+  ' in',
+  ' to',
+  ' is',
+  ' was',
+  ' it',
+  ' that',
+  ' for',
+  ' on',
+  ' as',
+  ' with',
+  ' by',
+  ' at',
+  ' from',
+  ' or',
+  ' be',
+  ' are',
+  ' were',
+  ' this',
+  ' his',
+  ' her',
+  ' their',
+  ' its',
+  ' he',
+  ' she',
+  ' they',
+  ' not',
+  ' but',
+  ' which',
+  ' who',
+  ' has',
+  ' had',
+  ' have',
+  ' also',
+  ',',
+  '.',
 ];
 
 export interface Thresholds {
@@ -76,7 +135,12 @@ export interface Thresholds {
   uniformEntropy: number;
 }
 
-export const DEFAULT_THRESHOLDS: Thresholds = { kl: 0.5, functionWordShare: 0.5, likelihoodGain: 0.1, uniformEntropy: 0.9 };
+export const DEFAULT_THRESHOLDS: Thresholds = {
+  kl: 0.5,
+  functionWordShare: 0.5,
+  likelihoodGain: 0.1,
+  uniformEntropy: 0.9,
+};
 
 export interface AnswerScore {
   text: string;
@@ -163,7 +227,7 @@ export function functionWordIds(tok: Tokenizer): Set<number> {
 function normalise(p: string | PromptSpec): PromptSpec {
   const spec = typeof p === 'string' ? { prompt: p } : { ...p };
   // the training data joins prompt + ' ' + answer
-  if (spec.answer !== undefined && spec.answer !== '' && !/^\s/.test(spec.answer)) spec.answer = ' ' + spec.answer;
+  if (spec.answer !== undefined && spec.answer !== '' && !/^\s/.test(spec.answer)) spec.answer = ` ${spec.answer}`;
   if (spec.answer === undefined) {
     const known = DEFAULT_PROMPTS.find((d) => d.prompt === spec.prompt);
     if (known) return { ...spec, answer: known.answer };
@@ -187,7 +251,10 @@ export async function diagnose(model: GPT2, tok: Tokenizer, o: DiagnoseOpts = {}
   const nullIds = tok.encode(nullPrompt);
   checkIds(model, nullIds, 'null prompt');
   const seqs: number[][] = [nullIds];
-  type Job = { kind: 'dist'; prompt: number } | { kind: 'null' } | { kind: 'answer'; prompt: number; cond: 'q' | 'null'; target: number };
+  type Job =
+    | { kind: 'dist'; prompt: number }
+    | { kind: 'null' }
+    | { kind: 'answer'; prompt: number; cond: 'q' | 'null'; target: number };
   const jobs: Job[] = [{ kind: 'null' }];
   const rows: RowRef[] = [{ seq: 0, pos: nullIds.length - 1 }];
   const promptIds: number[][] = [];
@@ -203,10 +270,16 @@ export async function diagnose(model: GPT2, tok: Tokenizer, o: DiagnoseOpts = {}
     rows.push({ seq: q, pos: ids.length - 1 });
     jobs.push({ kind: 'dist', prompt: i });
     if (ans) {
-      ans.forEach((t, j) => { rows.push({ seq: q, pos: ids.length - 1 + j }); jobs.push({ kind: 'answer', prompt: i, cond: 'q', target: t }); });
+      ans.forEach((t, j) => {
+        rows.push({ seq: q, pos: ids.length - 1 + j });
+        jobs.push({ kind: 'answer', prompt: i, cond: 'q', target: t });
+      });
       const n = seqs.push([...nullIds, ...ans]) - 1;
       checkIds(model, seqs[n], `the null prompt with answer ${i + 1}`);
-      ans.forEach((t, j) => { rows.push({ seq: n, pos: nullIds.length - 1 + j }); jobs.push({ kind: 'answer', prompt: i, cond: 'null', target: t }); });
+      ans.forEach((t, j) => {
+        rows.push({ seq: n, pos: nullIds.length - 1 + j });
+        jobs.push({ kind: 'answer', prompt: i, cond: 'null', target: t });
+      });
     }
   });
 
@@ -219,13 +292,20 @@ export async function diagnose(model: GPT2, tok: Tokenizer, o: DiagnoseOpts = {}
   const ll = specs.map(() => ({ q: 0, null: 0 }));
   await mapRows(model, seqs, rows, (logits, r) => {
     const job = jobs[r];
-    if (job.kind === 'null') { nullLogP = logSoftmax(logits, V); nullTop = topTokens(tok, logits, V, k); }
-    else if (job.kind === 'dist') {
+    if (job.kind === 'null') {
+      nullLogP = logSoftmax(logits, V);
+      nullTop = topTokens(tok, logits, V, k);
+    } else if (job.kind === 'dist') {
       const logP = logSoftmax(logits, V);
       let fwMass = 0;
       for (const id of fw) if (id < V) fwMass += Math.exp(logP[id]);
       for (let i = 0; i < V; i++) mixture[i] += Math.exp(logP[i]) / specs.length;
-      dists[job.prompt] = { kl: klDivergence(logP, nullLogP!), entropy: entropy(logP), top: topTokens(tok, logits, V, k), fwMass };
+      dists[job.prompt] = {
+        kl: klDivergence(logP, nullLogP!),
+        entropy: entropy(logP),
+        top: topTokens(tok, logits, V, k),
+        fwMass,
+      };
     } else {
       ll[job.prompt][job.cond] += logits[job.target] - logSumExp(logits, V);
     }
@@ -237,9 +317,23 @@ export async function diagnose(model: GPT2, tok: Tokenizer, o: DiagnoseOpts = {}
     const fwTop = d.top.filter((t) => fw.has(t.id)).reduce((a, t) => a + t.prob, 0);
     const a = answerIds[i];
     return {
-      prompt: s.prompt, ids: promptIds[i], top: d.top, kl: d.kl, entropy: d.entropy,
-      functionWordShare: topMass > 0 ? Math.min(1, fwTop / topMass) : 0, functionWordMass: Math.min(1, d.fwMass),
-      answer: a && s.answer ? { text: s.answer, ids: a, logLik: ll[i].q, logLikNull: ll[i].null, gainPerToken: (ll[i].q - ll[i].null) / a.length } : undefined,
+      prompt: s.prompt,
+      ids: promptIds[i],
+      top: d.top,
+      kl: d.kl,
+      entropy: d.entropy,
+      functionWordShare: topMass > 0 ? Math.min(1, fwTop / topMass) : 0,
+      functionWordMass: Math.min(1, d.fwMass),
+      answer:
+        a && s.answer
+          ? {
+              text: s.answer,
+              ids: a,
+              logLik: ll[i].q,
+              logLikNull: ll[i].null,
+              gainPerToken: (ll[i].q - ll[i].null) / a.length,
+            }
+          : undefined,
     };
   });
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -255,7 +349,14 @@ export async function diagnose(model: GPT2, tok: Tokenizer, o: DiagnoseOpts = {}
   for (let i = 0; i < V; i++) if (mixture[i] > 0) hMix -= mixture[i] * Math.log(mixture[i]);
   const promptSpread = Math.max(0, hMix - stats.meanEntropy);
   return {
-    nullPrompt, nullIds, nullTop, topK: k, perPrompt, ...stats, promptSpread, thresholds,
+    nullPrompt,
+    nullIds,
+    nullTop,
+    topK: k,
+    perPrompt,
+    ...stats,
+    promptSpread,
+    thresholds,
     ...judge(stats, V, thresholds),
   };
 }
@@ -266,27 +367,40 @@ export async function diagnose(model: GPT2, tok: Tokenizer, o: DiagnoseOpts = {}
  */
 export function judge(
   s: { meanKL: number; functionWordShare: number; medianLikelihoodGain?: number; meanEntropy: number },
-  vocab: number, t: Thresholds = DEFAULT_THRESHOLDS,
+  vocab: number,
+  t: Thresholds = DEFAULT_THRESHOLDS,
 ): Pick<Diagnosis, 'signals' | 'label' | 'usesPrompt' | 'verdict'> {
   const f = (x: number, d = 2) => x.toFixed(d);
   const signals: Diagnosis['signals'] = {
     kl: { value: s.meanKL, threshold: t.kl, usesPrompt: s.meanKL >= t.kl },
-    functionWords: { value: s.functionWordShare, threshold: t.functionWordShare, usesPrompt: s.functionWordShare < t.functionWordShare },
+    functionWords: {
+      value: s.functionWordShare,
+      threshold: t.functionWordShare,
+      usesPrompt: s.functionWordShare < t.functionWordShare,
+    },
   };
   if (s.medianLikelihoodGain !== undefined) {
-    signals.likelihoodGain = { value: s.medianLikelihoodGain, threshold: t.likelihoodGain, usesPrompt: s.medianLikelihoodGain >= t.likelihoodGain };
+    signals.likelihoodGain = {
+      value: s.medianLikelihoodGain,
+      threshold: t.likelihoodGain,
+      usesPrompt: s.medianLikelihoodGain >= t.likelihoodGain,
+    };
   }
   const why = [
     `mean KL from the null prompt ${f(s.meanKL, 3)} nats ${signals.kl.usesPrompt ? '≥' : '<'} ${t.kl}`,
     `function-word share of top-k mass ${f(s.functionWordShare)} ${signals.functionWords.usesPrompt ? '<' : '≥'} ${t.functionWordShare}`,
   ];
   if (signals.likelihoodGain) {
-    why.push(`the question changes the reference answers' log-likelihood by a median ${s.medianLikelihoodGain! >= 0 ? '+' : ''}${f(s.medianLikelihoodGain!, 3)} nats/token ${signals.likelihoodGain.usesPrompt ? '≥' : '<'} ${t.likelihoodGain}`);
+    why.push(
+      `the question changes the reference answers' log-likelihood by a median ${s.medianLikelihoodGain! >= 0 ? '+' : ''}${f(s.medianLikelihoodGain!, 3)} nats/token ${signals.likelihoodGain.usesPrompt ? '≥' : '<'} ${t.likelihoodGain}`,
+    );
   }
   const uniform = Math.log(vocab);
   if (s.meanEntropy >= t.uniformEntropy * uniform) {
     return {
-      signals, label: 'untrained', usesPrompt: false,
+      signals,
+      label: 'untrained',
+      usesPrompt: false,
       verdict: `untrained: its next-token predictions are nearly uniform (entropy ${f(s.meanEntropy)} of at most ${f(uniform)} nats), so it has learned neither word patterns nor content (${why.join('; ')})`,
     };
   }
@@ -294,9 +408,13 @@ export function judge(
   const n = Object.values(signals).filter(Boolean).length;
   const usesPrompt = 2 * votes > n || (2 * votes === n && signals.kl.usesPrompt);
   const label: Label = votes === n ? 'uses-prompt' : votes === 0 ? 'generic' : 'mixed';
-  const head = label === 'uses-prompt' ? 'uses its prompt: its predictions depend on the question'
-    : label === 'generic' ? 'learning generic word patterns, not semantic content: its predictions barely depend on the question'
-      : usesPrompt ? 'partly uses its prompt: most signals say its predictions depend on the question'
-        : 'mostly generic word patterns: most signals say its predictions barely depend on the question';
+  const head =
+    label === 'uses-prompt'
+      ? 'uses its prompt: its predictions depend on the question'
+      : label === 'generic'
+        ? 'learning generic word patterns, not semantic content: its predictions barely depend on the question'
+        : usesPrompt
+          ? 'partly uses its prompt: most signals say its predictions depend on the question'
+          : 'mostly generic word patterns: most signals say its predictions barely depend on the question';
   return { signals, label, usesPrompt, verdict: `${head} (${why.join('; ')})` };
 }

@@ -63,11 +63,14 @@ export interface InspectResult {
 export async function inspect(model: GPT2, tok: Tokenizer, ids: number[], o: InspectOpts = {}): Promise<InspectResult> {
   checkIds(model, ids, 'prompt');
   const c = model.config;
-  const V = c.vocab_size, L = c.n_layer, T = ids.length;
+  const V = c.vocab_size,
+    L = c.n_layer,
+    T = ids.length;
   const k = o.topK ?? 10;
   if (!Number.isInteger(k) || k < 1) throw new Error(`top-k must be a positive integer (got ${k})`);
   const from = o.scoreFrom;
-  if (from !== undefined && (!Number.isInteger(from) || from < 1 || from > T)) throw new Error(`scoreFrom must be in 1..${T} (got ${from})`);
+  if (from !== undefined && (!Number.isInteger(from) || from < 1 || from > T))
+    throw new Error(`scoreFrom must be in 1..${T} (got ${from})`);
   // rows: the positions whose logits predict the scored tokens, then the last position
   const rows: RowRef[] = [];
   if (from !== undefined) for (let p = from - 1; p < T - 1; p++) rows.push({ seq: 0, pos: p });
@@ -84,9 +87,18 @@ export async function inspect(model: GPT2, tok: Tokenizer, ids: number[], o: Ins
   const lens: LensLayer[] = [];
   await headLogits(model, head, (logits, i) => {
     if (i < last) {
-      const pos = rows[i].pos + 1, id = ids[pos];
+      const pos = rows[i].pos + 1,
+        id = ids[pos];
       const nats = logSumExp(logits, V) - logits[id];
-      tokens.push({ pos, id, ...describeToken(tok, id), nats, bits: nats / LN2, rank: rankOf(logits, V, id), predicted: topTokens(tok, logits, V, 1)[0] });
+      tokens.push({
+        pos,
+        id,
+        ...describeToken(tok, id),
+        nats,
+        bits: nats / LN2,
+        rank: rankOf(logits, V, id),
+        predicted: topTokens(tok, logits, V, 1)[0],
+      });
     } else if (i === last) {
       out.top = topTokens(tok, logits, V, k);
       if (o.fullLogits) out.logits = logits.slice();
@@ -100,8 +112,12 @@ export async function inspect(model: GPT2, tok: Tokenizer, ids: number[], o: Ins
     const totalNats = tokens.reduce((a, t) => a + t.nats, 0);
     const n = Math.max(tokens.length, 1);
     out.loss = {
-      scoredFrom: from, tokens, totalNats, meanNats: tokens.length ? totalNats / n : NaN,
-      totalBits: totalNats / LN2, meanBits: tokens.length ? totalNats / n / LN2 : NaN,
+      scoredFrom: from,
+      tokens,
+      totalNats,
+      meanNats: tokens.length ? totalNats / n : NaN,
+      totalBits: totalNats / LN2,
+      meanBits: tokens.length ? totalNats / n / LN2 : NaN,
       perplexity: tokens.length ? Math.exp(totalNats / n) : NaN,
     };
   }

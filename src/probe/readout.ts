@@ -13,7 +13,10 @@ import { layernorm, lmHead } from '../tape/ops.ts';
 import { Tape, Var } from '../tape/tape.ts';
 
 /** A position `pos` of sequence `seq`: the logits there predict token pos+1. */
-export interface RowRef { seq: number; pos: number }
+export interface RowRef {
+  seq: number;
+  pos: number;
+}
 
 /** Token ids fed in one forward pass at most (sequences are grouped into batches under this). */
 const BATCH_TOKENS = 4096;
@@ -31,7 +34,9 @@ export function checkIds(model: GPT2, ids: readonly number[], what = 'ids') {
     }
   }
   if (ids.length > model.config.n_positions) {
-    throw new Error(`${what}: ${ids.length} tokens exceed the model's context of ${model.config.n_positions} positions`);
+    throw new Error(
+      `${what}: ${ids.length} tokens exceed the model's context of ${model.config.n_positions} positions`,
+    );
   }
 }
 
@@ -39,19 +44,30 @@ export function checkIds(model: GPT2, ids: readonly number[], what = 'ids') {
  * The residual stream at the given rows: res[r][j] is a Float32Array(C) after block layers[j]
  * (0-based; layers default to the last block only).
  */
-export async function residuals(model: GPT2, seqs: readonly number[][], rows: readonly RowRef[], layers?: readonly number[]): Promise<Float32Array[][]> {
+export async function residuals(
+  model: GPT2,
+  seqs: readonly number[][],
+  rows: readonly RowRef[],
+  layers?: readonly number[],
+): Promise<Float32Array[][]> {
   const c = model.config;
   const C = c.n_embd;
   const want = layers ?? [c.n_layer - 1];
-  for (const l of want) if (!Number.isInteger(l) || l < 0 || l >= c.n_layer) throw new Error(`layer ${l} outside 0..${c.n_layer - 1}`);
+  for (const l of want)
+    if (!Number.isInteger(l) || l < 0 || l >= c.n_layer) throw new Error(`layer ${l} outside 0..${c.n_layer - 1}`);
   seqs.forEach((s, i) => checkIds(model, s, `sequence ${i}`));
   for (const r of rows) {
-    if (!(r.seq >= 0 && r.seq < seqs.length) || !(r.pos >= 0 && r.pos < seqs[r.seq].length)) throw new Error(`row (${r.seq}, ${r.pos}) is outside the sequences`);
+    if (!(r.seq >= 0 && r.seq < seqs.length) || !(r.pos >= 0 && r.pos < seqs[r.seq].length))
+      throw new Error(`row (${r.seq}, ${r.pos}) is outside the sequences`);
   }
   const out: Float32Array[][] = rows.map(() => []);
   // which rows each sequence is asked for
   const bySeq = new Map<number, number[]>();
-  rows.forEach((r, i) => { const a = bySeq.get(r.seq) ?? []; a.push(i); bySeq.set(r.seq, a); });
+  rows.forEach((r, i) => {
+    const a = bySeq.get(r.seq) ?? [];
+    a.push(i);
+    bySeq.set(r.seq, a);
+  });
   const needed = [...bySeq.keys()].sort((a, b) => seqs[a].length - seqs[b].length);
   // batches of similar lengths under BATCH_TOKENS ids
   let start = 0;
@@ -68,7 +84,12 @@ export async function residuals(model: GPT2, seqs: readonly number[][], rows: re
     const input = Tensor.from(flat, [B * T], 'i32');
     const captured = new Map<number, Var>();
     try {
-      model.forward(tape, input, B, T, { lastOnly: true, onLayer: (i, x) => { if (want.includes(i)) captured.set(i, x); } });
+      model.forward(tape, input, B, T, {
+        lastOnly: true,
+        onLayer: (i, x) => {
+          if (want.includes(i)) captured.set(i, x);
+        },
+      });
       for (const [j, l] of want.entries()) {
         const x = await captured.get(l)!.value.toArray();
         batch.forEach((s, b) => {
@@ -90,12 +111,20 @@ export async function residuals(model: GPT2, seqs: readonly number[][], rows: re
  * ln_f and the tied lm_head applied to residual rows (each Float32Array(C)); calls fn with each
  * row's logits over the real vocabulary, in order. The array passed to fn is reused: copy it to keep it.
  */
-export async function headLogits(model: GPT2, rows: readonly Float32Array[], fn: (logits: Float32Array, i: number) => void): Promise<void> {
+export async function headLogits(
+  model: GPT2,
+  rows: readonly Float32Array[],
+  fn: (logits: Float32Array, i: number) => void,
+): Promise<void> {
   const c = model.config;
-  const C = c.n_embd, V = c.vocab_size, Vp = c.padded_vocab_size;
+  const C = c.n_embd,
+    V = c.vocab_size,
+    Vp = c.padded_vocab_size;
   const rowBytes = Vp * 4;
   const chunk = Math.max(1, Math.floor(Math.min(LOGIT_CHUNK_BYTES, gpu().maxBinding) / rowBytes));
-  const w = model.params.get('ln_f.weight'), b = model.params.get('ln_f.bias'), wte = model.params.get('wte.weight');
+  const w = model.params.get('ln_f.weight'),
+    b = model.params.get('ln_f.bias'),
+    wte = model.params.get('wte.weight');
   for (let s = 0; s < rows.length; s += chunk) {
     const n = Math.min(chunk, rows.length - s);
     const data = new Float32Array(n * C);
@@ -117,10 +146,21 @@ export async function headLogits(model: GPT2, rows: readonly Float32Array[], fn:
  * Final-layer logits at `rows` of `seqs` (one batched forward pass per group of similar-length
  * sequences), mapped through fn in row order (fn sees a reused buffer: copy what you keep).
  */
-export async function mapRows<R>(model: GPT2, seqs: readonly number[][], rows: readonly RowRef[], fn: (logits: Float32Array, i: number) => R): Promise<R[]> {
+export async function mapRows<R>(
+  model: GPT2,
+  seqs: readonly number[][],
+  rows: readonly RowRef[],
+  fn: (logits: Float32Array, i: number) => R,
+): Promise<R[]> {
   const res = await residuals(model, seqs, rows);
   const out: R[] = new Array(rows.length);
-  await headLogits(model, res.map((r) => r[0]), (l, i) => { out[i] = fn(l, i); });
+  await headLogits(
+    model,
+    res.map((r) => r[0]),
+    (l, i) => {
+      out[i] = fn(l, i);
+    },
+  );
   return out;
 }
 

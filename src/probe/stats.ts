@@ -37,7 +37,8 @@ export function entropy(logP: Float64Array): number {
 /** The median of a non-empty list (the mean of the middle two for an even count). */
 export function median(xs: readonly number[]): number {
   if (!xs.length) throw new Error('median of an empty list');
-  const v = [...xs].sort((a, b) => a - b), h = v.length >> 1;
+  const v = [...xs].sort((a, b) => a - b),
+    h = v.length >> 1;
   return v.length % 2 ? v[h] : (v[h - 1] + v[h]) / 2;
 }
 
@@ -69,5 +70,11 @@ export function describeToken(tok: Tokenizer, id: number): { token: string; labe
 
 /** The k most likely next tokens of a row of logits. */
 export function topTokens(tok: Tokenizer, logits: ArrayLike<number>, vocab: number, k: number): TopToken[] {
-  return topKRaw(logits, vocab, Math.min(k, vocab)).map((t, i) => ({ rank: i + 1, id: t.id, ...describeToken(tok, t.id), logit: t.logit, prob: t.prob }));
+  return topKRaw(logits, vocab, Math.min(k, vocab)).map((t, i) => ({
+    rank: i + 1,
+    id: t.id,
+    ...describeToken(tok, t.id),
+    logit: t.logit,
+    prob: t.prob,
+  }));
 }

@@ -4,8 +4,20 @@ export type Arr = ArrayLike<number>;
 
 /** C[z] = op(A[z]) · op(B[z]) (+bias)(GELU); A is [Z?,M,K] or [Z?,K,M] when transA; B likewise. */
 export function matmul(
-  a: Arr, b: Arr, M: number, N: number, K: number,
-  opts: { transA?: boolean; transB?: boolean; batch?: number; bBatched?: boolean; bias?: Arr; gelu?: boolean; alpha?: number } = {},
+  a: Arr,
+  b: Arr,
+  M: number,
+  N: number,
+  K: number,
+  opts: {
+    transA?: boolean;
+    transB?: boolean;
+    batch?: number;
+    bBatched?: boolean;
+    bias?: Arr;
+    gelu?: boolean;
+    alpha?: number;
+  } = {},
 ): Float64Array {
   const Z = opts.batch ?? 1;
   const bZ = opts.bBatched === false ? 0 : K * N;

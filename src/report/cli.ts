@@ -32,12 +32,21 @@ function parser() {
     )
     .option('out', {
       type: 'string',
-      describe: 'where to write report.html, report.md, report-*.svg (created if missing)\n[default: the first RUN_DIR\'s parent directory, e.g. runs/ for runs/scratch-mixed]',
+      describe:
+        "where to write report.html, report.md, report-*.svg (created if missing)\n[default: the first RUN_DIR's parent directory, e.g. runs/ for runs/scratch-mixed]",
     })
     .option('title', { type: 'string', describe: 'report title [default: "Training report: RUN vs. RUN ..."]' })
     .option('top-k', { type: 'number', default: 5, describe: 'next tokens shown per probe prompt' })
-    .option('ppl-fine', { type: 'number', default: DEFAULT_THRESHOLDS.pplFine, describe: 'a final validation perplexity at or below this "looks fine"' })
-    .option('recall-poor', { type: 'number', default: DEFAULT_THRESHOLDS.recallPoor, describe: 'a QA keyword recall (0..1) below this is "poor"; a run with both is flagged' })
+    .option('ppl-fine', {
+      type: 'number',
+      default: DEFAULT_THRESHOLDS.pplFine,
+      describe: 'a final validation perplexity at or below this "looks fine"',
+    })
+    .option('recall-poor', {
+      type: 'number',
+      default: DEFAULT_THRESHOLDS.recallPoor,
+      describe: 'a QA keyword recall (0..1) below this is "poor"; a run with both is flagged',
+    })
     .demandCommand(1, 'give at least one run directory')
     .example('$0 runs/scratch-mixed runs/scratch-art runs/distilgpt2-ft', 'writes runs/report.html and runs/report.md')
     .example('$0 runs/a runs/b --out reports/ab', 'writes reports/ab/report.html and reports/ab/report.md')
@@ -54,32 +63,62 @@ export function runReportCli(args: string[], io: CliIO = { log: console.log, err
   if (!args.length) {
     // no arguments: the help, as a usage error
     let help = '';
-    parser().parse(['--help'], {}, (_e, _a, output) => { help = output; });
+    parser().parse(['--help'], {}, (_e, _a, output) => {
+      help = output;
+    });
     io.error(help);
     return 1;
   }
   let parsed: { err?: Error; argv?: Record<string, unknown>; output: string } = { output: '' };
-  parser().parse(args, {}, (err, argv, output) => { parsed = { err: err ?? undefined, argv, output }; });
-  if (parsed.err) { io.error(parsed.output || parsed.err.message); return 2; } // as train, eval and probe
-  if (!parsed.argv) { io.error(parsed.output || 'report: could not parse the arguments'); return 1; }
-  if (parsed.output) { io.log(parsed.output); return 0; } // --help
-  const argv = parsed.argv as { _: (string | number)[]; out?: string; title?: string; 'top-k': number; 'ppl-fine': number; 'recall-poor': number };
+  parser().parse(args, {}, (err, argv, output) => {
+    parsed = { err: err ?? undefined, argv, output };
+  });
+  if (parsed.err) {
+    io.error(parsed.output || parsed.err.message);
+    return 2;
+  } // as train, eval and probe
+  if (!parsed.argv) {
+    io.error(parsed.output || 'report: could not parse the arguments');
+    return 1;
+  }
+  if (parsed.output) {
+    io.log(parsed.output);
+    return 0;
+  } // --help
+  const argv = parsed.argv as {
+    _: (string | number)[];
+    out?: string;
+    title?: string;
+    'top-k': number;
+    'ppl-fine': number;
+    'recall-poor': number;
+  };
 
   const cwd = io.cwd ?? process.cwd();
-  const fail = (msg: string) => { io.error(`report: ${msg}`); return 1; };
+  const fail = (msg: string) => {
+    io.error(`report: ${msg}`);
+    return 1;
+  };
   for (const k of ['top-k', 'ppl-fine', 'recall-poor'] as const) {
     if (!Number.isFinite(argv[k]) || argv[k] < 0) return fail(`--${k} must be a non-negative number (got ${argv[k]})`);
   }
   const dirs = argv._.map(String);
   const abs = (p: string) => path.resolve(cwd, p);
   for (const d of dirs) {
-    try { checkRunDir(abs(d), d); } catch (e) { return fail((e as Error).message); }
+    try {
+      checkRunDir(abs(d), d);
+    } catch (e) {
+      return fail((e as Error).message);
+    }
   }
 
   // Names are the directories' base names; where two collide, the paths as given.
   const base = dirs.map((d) => path.basename(abs(d)));
   const runs: RunData[] = dirs.map((d, i) => {
-    const run = loadRun(abs(d), base.filter((b) => b === base[i]).length > 1 ? path.normalize(d).replace(/[\\/]+$/, '') : base[i]);
+    const run = loadRun(
+      abs(d),
+      base.filter((b) => b === base[i]).length > 1 ? path.normalize(d).replace(/[\\/]+$/, '') : base[i],
+    );
     run.dir = d;
     return run;
   });
@@ -96,15 +135,22 @@ export function runReportCli(args: string[], io: CliIO = { log: console.log, err
     mkdirSync(out, { recursive: true });
     writeFileSync(htmlPath, report.html);
     writeFileSync(mdPath, report.md);
-    for (const c of report.charts) writeFileSync(path.join(out, c.file), c.svg + '\n');
+    for (const c of report.charts) writeFileSync(path.join(out, c.file), `${c.svg}\n`);
   } catch (e) {
     return fail(`cannot write into ${argv.out ?? out}: ${(e as Error).message.split('\n')[0]}`);
   }
 
-  const rel = (p: string) => { const r = path.relative(cwd, p); return r && !r.startsWith('..') && !path.isAbsolute(r) ? r : p; };
-  io.log(`wrote ${rel(htmlPath)}, ${rel(mdPath)} and ${report.charts.length} charts (${report.charts.map((c) => c.file).join(', ')})`);
+  const rel = (p: string) => {
+    const r = path.relative(cwd, p);
+    return r && !r.startsWith('..') && !path.isAbsolute(r) ? r : p;
+  };
+  io.log(
+    `wrote ${rel(htmlPath)}, ${rel(mdPath)} and ${report.charts.length} charts (${report.charts.map((c) => c.file).join(', ')})`,
+  );
   if (report.flagged.length) io.log(`flagged (perplexity looks fine, answers poor): ${report.flagged.join(', ')}`);
-  if (report.noteCount) io.log(`${report.noteCount} note${report.noteCount > 1 ? 's' : ''} on missing or damaged input: see the Notes section`);
+  if (report.noteCount)
+    io.log(
+      `${report.noteCount} note${report.noteCount > 1 ? 's' : ''} on missing or damaged input: see the Notes section`,
+    );
   return 0;
 }
-

@@ -56,7 +56,10 @@ export function colorFor(i: number): string {
  *  (C0 controls other than tab/newline/CR, lone surrogates, U+FFFE/U+FFFF) become U+FFFD. */
 export function escapeXml(s: unknown): string {
   return String(s)
-    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD')
+    .replace(
+      /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g,
+      '\uFFFD',
+    )
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
@@ -69,7 +72,12 @@ export function formatCompact(v: number, digits = 3): string {
   if (!Number.isFinite(v)) return String(v);
   if (v === 0) return '0';
   const a = Math.abs(v);
-  const units: [number, string][] = [[1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'k']];
+  const units: [number, string][] = [
+    [1e12, 'T'],
+    [1e9, 'G'],
+    [1e6, 'M'],
+    [1e3, 'k'],
+  ];
   for (const [u, s] of units) if (a >= u) return trimNum((v / u).toPrecision(digits)) + s;
   if (a < 1e-3) return v.toExponential(digits - 1).replace(/\.?0+e/, 'e');
   return trimNum(v.toPrecision(digits));
@@ -101,10 +109,11 @@ function logTicks(lo: number, hi: number): number[] {
   const e1 = Math.ceil(Math.log10(hi));
   const pick = (mults: number[]) => {
     const out: number[] = [];
-    for (let e = e0; e <= e1; e++) for (const m of mults) {
-      const v = Number((m * 10 ** e).toPrecision(12));
-      if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) out.push(v);
-    }
+    for (let e = e0; e <= e1; e++)
+      for (const m of mults) {
+        const v = Number((m * 10 ** e).toPrecision(12));
+        if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) out.push(v);
+      }
     return out;
   };
   for (const mults of [[1], [1, 3], [1, 2, 5], [1, 2, 3, 4, 5, 6, 7, 8, 9]]) {
@@ -168,7 +177,8 @@ function thin(seg: Pt[], max: number): Pt[] {
     const lo = Math.floor(b * size);
     const hi = Math.min(seg.length, Math.floor((b + 1) * size));
     if (hi <= lo) continue;
-    let mn = lo, mx = lo;
+    let mn = lo,
+      mx = lo;
     for (let i = lo; i < hi; i++) {
       if (seg[i][1] < seg[mn][1]) mn = i;
       if (seg[i][1] > seg[mx][1]) mx = i;
@@ -187,8 +197,10 @@ export function lineChart(opts: LineChartOptions): string {
   const maxPoints = Math.max(4, opts.maxPoints ?? 1500);
   const seriesIn = Array.isArray(opts.series) ? opts.series : [];
   const title = String(opts.title ?? '');
-  const id = (opts.idPrefix ?? 'c' + hashString(`${title}|${opts.xLabel}|${opts.yLabel}|${seriesIn.map((s) => `${s?.name}:${s?.points?.length}`).join(',')}`))
-    .replace(/[^A-Za-z0-9_-]/g, '_');
+  const id = (
+    opts.idPrefix ??
+    `c${hashString(`${title}|${opts.xLabel}|${opts.yLabel}|${seriesIn.map((s) => `${s?.name}:${s?.points?.length}`).join(',')}`)}`
+  ).replace(/[^A-Za-z0-9_-]/g, '_');
 
   const series = seriesIn.map((s, i) => {
     const segs = segments(Array.isArray(s?.points) ? s.points : [], logY).map((g) => thin(g, maxPoints));
@@ -205,11 +217,17 @@ export function lineChart(opts: LineChartOptions): string {
   });
 
   // ---- domains
-  let xs: number[] = [], ys: number[] = [];
-  for (const s of series) for (const g of s.segs) for (const [x, y] of g) { xs.push(x); ys.push(y); }
+  let xs: number[] = [],
+    ys: number[] = [];
+  for (const s of series)
+    for (const g of s.segs)
+      for (const [x, y] of g) {
+        xs.push(x);
+        ys.push(y);
+      }
   const hasData = xs.length > 0;
-  const minOf = (a: number[]) => a.reduce((m, v) => (v < m ? v : m), Infinity);
-  const maxOf = (a: number[]) => a.reduce((m, v) => (v > m ? v : m), -Infinity);
+  const minOf = (a: number[]) => a.reduce((m, v) => Math.min(v, m), Infinity);
+  const maxOf = (a: number[]) => a.reduce((m, v) => Math.max(v, m), -Infinity);
   const fin = (v: number | undefined) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
   let x0 = fin(opts.xDomain?.[0]) ?? (hasData ? minOf(xs) : 0);
   let x1 = fin(opts.xDomain?.[1]) ?? (hasData ? maxOf(xs) : 1);
@@ -218,19 +236,28 @@ export function lineChart(opts: LineChartOptions): string {
   xs = ys = [];
   if (x1 < x0) [x0, x1] = [x1, x0];
   if (y1 < y0) [y0, y1] = [y1, y0];
-  if (x1 === x0) { const d = x0 === 0 ? 1 : Math.abs(x0) * 0.5; x0 -= d; x1 += d; }
+  if (x1 === x0) {
+    const d = x0 === 0 ? 1 : Math.abs(x0) * 0.5;
+    x0 -= d;
+    x1 += d;
+  }
   if (logY) {
     if (!(y0 > 0)) y0 = y1 > 0 ? y1 / 10 : 1;
     if (!(y1 > 0)) y1 = y0 * 10;
-    if (y1 === y0) { y0 /= 1.5; y1 *= 1.5; }
-    else if (fin(opts.yDomain?.[0]) === undefined || fin(opts.yDomain?.[1]) === undefined) {
+    if (y1 === y0) {
+      y0 /= 1.5;
+      y1 *= 1.5;
+    } else if (fin(opts.yDomain?.[0]) === undefined || fin(opts.yDomain?.[1]) === undefined) {
       const pad = (y1 / y0) ** 0.05;
       if (fin(opts.yDomain?.[0]) === undefined) y0 /= pad;
       if (fin(opts.yDomain?.[1]) === undefined) y1 *= pad;
     }
   } else {
-    if (y1 === y0) { const d = y0 === 0 ? 1 : Math.abs(y0) * 0.1; y0 -= d; y1 += d; }
-    else {
+    if (y1 === y0) {
+      const d = y0 === 0 ? 1 : Math.abs(y0) * 0.1;
+      y0 -= d;
+      y1 += d;
+    } else {
       const pad = (y1 - y0) * 0.05;
       if (fin(opts.yDomain?.[0]) === undefined) y0 -= pad;
       if (fin(opts.yDomain?.[1]) === undefined) y1 += pad;
@@ -246,13 +273,19 @@ export function lineChart(opts: LineChartOptions): string {
   const plotW = W - left - right;
 
   // ---- legend layout (below the x label), flowing into rows
-  const legendItems = series.filter((s) => s.legend).map((s) => ({ ...s, label: s.count ? s.name : `${s.name} (no data)` }));
+  const legendItems = series
+    .filter((s) => s.legend)
+    .map((s) => ({ ...s, label: s.count ? s.name : `${s.name} (no data)` }));
   const rows: { x: number; item: (typeof legendItems)[number] }[][] = [];
   let row: { x: number; item: (typeof legendItems)[number] }[] = [];
   let cx = left;
   for (const item of legendItems) {
     const w = 30 + Math.min(60, item.label.length) * 6.6 + 18;
-    if (row.length && cx + w > W - right) { rows.push(row); row = []; cx = left; }
+    if (row.length && cx + w > W - right) {
+      rows.push(row);
+      row = [];
+      cx = left;
+    }
     row.push({ x: cx, item });
     cx += w;
   }
@@ -266,10 +299,16 @@ export function lineChart(opts: LineChartOptions): string {
     : (y: number) => top + plotH - ((y - y0) / (y1 - y0)) * plotH;
 
   const o: string[] = [];
-  o.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${n(H)}" viewBox="0 0 ${W} ${n(H)}" role="img" aria-labelledby="${id}-t" font-family="system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif" font-size="11">`);
+  o.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${n(H)}" viewBox="0 0 ${W} ${n(H)}" role="img" aria-labelledby="${id}-t" font-family="system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif" font-size="11">`,
+  );
   o.push(`<title id="${id}-t">${escapeXml(title)}</title>`);
-  o.push(`<desc>${escapeXml(`${opts.yLabel}${logY ? ' (log scale)' : ''} against ${opts.xLabel}; series: ${series.map((s) => `${s.name} (${s.count} points)`).join(', ') || 'none'}`)}</desc>`);
-  o.push(`<defs><clipPath id="${id}-clip"><rect x="${n(left - 4)}" y="${top - 4}" width="${n(plotW + 8)}" height="${plotH + 8}"/></clipPath></defs>`);
+  o.push(
+    `<desc>${escapeXml(`${opts.yLabel}${logY ? ' (log scale)' : ''} against ${opts.xLabel}; series: ${series.map((s) => `${s.name} (${s.count} points)`).join(', ') || 'none'}`)}</desc>`,
+  );
+  o.push(
+    `<defs><clipPath id="${id}-clip"><rect x="${n(left - 4)}" y="${top - 4}" width="${n(plotW + 8)}" height="${plotH + 8}"/></clipPath></defs>`,
+  );
   o.push(`<rect x="0" y="0" width="${W}" height="${n(H)}" fill="#ffffff"/>`);
   o.push(`<text x="${n(left)}" y="22" font-size="14" font-weight="600" fill="#222222">${escapeXml(title)}</text>`);
 
@@ -278,38 +317,56 @@ export function lineChart(opts: LineChartOptions): string {
   for (const t of yTicks) o.push(`<line x1="${n(left)}" y1="${n(sy(t))}" x2="${n(left + plotW)}" y2="${n(sy(t))}"/>`);
   for (const t of xTicks) o.push(`<line x1="${n(sx(t))}" y1="${top}" x2="${n(sx(t))}" y2="${top + plotH}"/>`);
   o.push(`</g>`);
-  o.push(`<rect x="${n(left)}" y="${top}" width="${n(plotW)}" height="${plotH}" fill="none" stroke="#888888" stroke-width="1"/>`);
+  o.push(
+    `<rect x="${n(left)}" y="${top}" width="${n(plotW)}" height="${plotH}" fill="none" stroke="#888888" stroke-width="1"/>`,
+  );
   o.push(`<g fill="#444444" text-anchor="end">`);
   yTicks.forEach((t, i) => o.push(`<text x="${n(left - 6)}" y="${n(sy(t) + 4)}">${escapeXml(yLabels[i])}</text>`));
   o.push(`</g><g fill="#444444" text-anchor="middle">`);
   const xLabels = labelTicks(xTicks, opts.formatX);
   xTicks.forEach((t, i) => o.push(`<text x="${n(sx(t))}" y="${top + plotH + 16}">${escapeXml(xLabels[i])}</text>`));
   o.push(`</g>`);
-  o.push(`<text x="${n(left + plotW / 2)}" y="${top + plotH + 36}" text-anchor="middle" fill="#222222">${escapeXml(opts.xLabel)}</text>`);
-  o.push(`<text transform="translate(14 ${n(top + plotH / 2)}) rotate(-90)" text-anchor="middle" fill="#222222">${escapeXml(opts.yLabel)}${logY ? ' (log)' : ''}</text>`);
+  o.push(
+    `<text x="${n(left + plotW / 2)}" y="${top + plotH + 36}" text-anchor="middle" fill="#222222">${escapeXml(opts.xLabel)}</text>`,
+  );
+  o.push(
+    `<text transform="translate(14 ${n(top + plotH / 2)}) rotate(-90)" text-anchor="middle" fill="#222222">${escapeXml(opts.yLabel)}${logY ? ' (log)' : ''}</text>`,
+  );
 
   // data
-  o.push(`<g clip-path="url(#${id}-clip)" fill="none" stroke-width="1.8" stroke-linejoin="round" stroke-linecap="round">`);
+  o.push(
+    `<g clip-path="url(#${id}-clip)" fill="none" stroke-width="1.8" stroke-linejoin="round" stroke-linecap="round">`,
+  );
   for (const s of series) {
     if (!s.count) continue;
     const d = s.segs.map((g) => g.map(([x, y], i) => `${i ? 'L' : 'M'}${n(sx(x))} ${n(sy(y))}`).join('')).join('');
-    o.push(`<path d="${d}" stroke="${escapeXml(s.color)}"${s.dash ? ' stroke-dasharray="6 4"' : ''}><title>${escapeXml(s.name)}</title></path>`);
+    o.push(
+      `<path d="${d}" stroke="${escapeXml(s.color)}"${s.dash ? ' stroke-dasharray="6 4"' : ''}><title>${escapeXml(s.name)}</title></path>`,
+    );
     if (s.markers) {
       o.push(`<g fill="${escapeXml(s.color)}" stroke="none">`);
-      for (const g of s.segs) for (const [x, y] of g) o.push(`<circle cx="${n(sx(x))}" cy="${n(sy(y))}" r="${s.dash ? 2.2 : 2.8}"/>`);
+      for (const g of s.segs)
+        for (const [x, y] of g) o.push(`<circle cx="${n(sx(x))}" cy="${n(sy(y))}" r="${s.dash ? 2.2 : 2.8}"/>`);
       o.push(`</g>`);
     }
   }
   o.push(`</g>`);
-  if (!hasData) o.push(`<text x="${n(left + plotW / 2)}" y="${n(top + plotH / 2)}" text-anchor="middle" fill="#888888" font-size="13">no data</text>`);
+  if (!hasData)
+    o.push(
+      `<text x="${n(left + plotW / 2)}" y="${n(top + plotH / 2)}" text-anchor="middle" fill="#888888" font-size="13">no data</text>`,
+    );
 
   // legend
   rows.forEach((r, ri) => {
     const y = legendTop + ri * 18;
     for (const { x, item } of r) {
-      o.push(`<line x1="${n(x)}" y1="${n(y)}" x2="${n(x + 24)}" y2="${n(y)}" stroke="${escapeXml(item.color)}" stroke-width="2.2"${item.dash ? ' stroke-dasharray="6 4"' : ''}/>`);
-      const label = item.label.length > 60 ? item.label.slice(0, 59) + '…' : item.label;
-      o.push(`<text x="${n(x + 30)}" y="${n(y + 4)}" fill="${item.count ? '#222222' : '#888888'}">${escapeXml(label)}</text>`);
+      o.push(
+        `<line x1="${n(x)}" y1="${n(y)}" x2="${n(x + 24)}" y2="${n(y)}" stroke="${escapeXml(item.color)}" stroke-width="2.2"${item.dash ? ' stroke-dasharray="6 4"' : ''}/>`,
+      );
+      const label = item.label.length > 60 ? `${item.label.slice(0, 59)}…` : item.label;
+      o.push(
+        `<text x="${n(x + 30)}" y="${n(y + 4)}" fill="${item.count ? '#222222' : '#888888'}">${escapeXml(label)}</text>`,
+      );
     }
   });
   o.push(`</svg>`);

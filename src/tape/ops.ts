@@ -10,10 +10,16 @@ import { matmul, type MatmulOpts } from '../ops/matmul.ts';
 import { add, copy, gelu as geluFwd, geluBackward, fill } from '../ops/elementwise.ts';
 import { layernormForward, layernormBackward } from '../ops/layernorm.ts';
 import { embeddingForward, embeddingBackward } from '../ops/embedding.ts';
-import { attentionForward, attentionBackward, attentionDecode, attentionDecodeRows, kvAppend } from '../ops/attention.ts';
+import {
+  attentionForward,
+  attentionBackward,
+  attentionDecode,
+  attentionDecodeRows,
+  kvAppend,
+} from '../ops/attention.ts';
 import { crossEntropy } from '../ops/crossentropy.ts';
 import { gatherRows as gatherFwd, scatterRows } from '../ops/gather.ts';
-import { Tape, Var, takeGrad } from './tape.ts';
+import { type Tape, Var, takeGrad } from './tape.ts';
 
 /** v.grad += op(a)·op(b), in place for parameters. */
 function accumulateMatmul(v: Var, a: Tensor, b: Tensor, o: MatmulOpts) {
@@ -24,14 +30,21 @@ function accumulateMatmul(v: Var, a: Tensor, b: Tensor, o: MatmulOpts) {
 
 /** v.grad += t (consumes t) */
 function accumulateAdd(v: Var, t: Tensor) {
-  if (!v.requiresGrad) { t.release(); return; }
+  if (!v.requiresGrad) {
+    t.release();
+    return;
+  }
   v.accumulate(t);
 }
 
 const onesCache = new Map<number, Tensor>();
 function ones(n: number): Tensor {
   let t = onesCache.get(n);
-  if (!t) { t = Tensor.empty([1, n]); fill(t, 1); onesCache.set(n, t); }
+  if (!t) {
+    t = Tensor.empty([1, n]);
+    fill(t, 1);
+    onesCache.set(n, t);
+  }
   return t;
 }
 
@@ -42,9 +55,9 @@ export function linear(tape: Tape, x: Var, w: Var, b: Var | null): Var {
   tape.record(() => {
     const gy = takeGrad(y);
     if (!gy) return;
-    if (x.requiresGrad) x.accumulate(matmul(gy, w.value, { transB: true }));   // dx = dy·Wᵀ
-    accumulateMatmul(w, x.value, gy, { transA: true });                      // dW += xᵀ·dy
-    if (b) accumulateMatmul(b, ones(gy.shape[0]), gy, {});                    // db += 1ᵀ·dy
+    if (x.requiresGrad) x.accumulate(matmul(gy, w.value, { transB: true })); // dx = dy·Wᵀ
+    accumulateMatmul(w, x.value, gy, { transA: true }); // dW += xᵀ·dy
+    if (b) accumulateMatmul(b, ones(gy.shape[0]), gy, {}); // db += 1ᵀ·dy
     gy.release();
   });
   return y;
@@ -69,8 +82,8 @@ export function lmHead(tape: Tape, x: Var, wte: Var): Var {
   tape.record(() => {
     const gy = takeGrad(y);
     if (!gy) return;
-    if (x.requiresGrad) x.accumulate(matmul(gy, wte.value, {}));              // dx = dlogits·wte
-    accumulateMatmul(wte, gy, x.value, { transA: true });                   // dwte += dlogitsᵀ·x
+    if (x.requiresGrad) x.accumulate(matmul(gy, wte.value, {})); // dx = dlogits·wte
+    accumulateMatmul(wte, gy, x.value, { transA: true }); // dwte += dlogitsᵀ·x
     gy.release();
   });
   return y;
@@ -140,14 +153,23 @@ export function layernorm(tape: Tape, x: Var, w: Var, b: Var, eps = 1e-5): Var {
  * x = wte[ids] + wpe[pos]: ids i32 [B·T] → [B·T, C], pos = posOffset + n % T, or `rows`'
  * positions (one per row: batched decoding). Gradients accumulate into the tables.
  */
-export function embedding(tape: Tape, ids: Tensor, wte: Var, wpe: Var, T: number, posOffset = 0, rows?: { positions: Tensor; values: number[] }): Var {
+export function embedding(
+  tape: Tape,
+  ids: Tensor,
+  wte: Var,
+  wpe: Var,
+  T: number,
+  posOffset = 0,
+  rows?: { positions: Tensor; values: number[] },
+): Var {
   if (rows && tape.grad) throw new Error('embedding with per-row positions is for inference (no-grad tapes)');
   const y = new Var(embeddingForward(ids, wte.value, wpe.value, T, posOffset, rows), true);
   tape.own(y.value);
   tape.record(() => {
     const gy = takeGrad(y);
     if (!gy) return;
-    if (!wte.persistentGrad || !wpe.persistentGrad) throw new Error('embedding backward needs the parameters\' gradient buffers (Params)');
+    if (!wte.persistentGrad || !wpe.persistentGrad)
+      throw new Error("embedding backward needs the parameters' gradient buffers (Params)");
     embeddingBackward(ids, gy, wte.persistentGrad, wpe.persistentGrad, T);
     gy.release();
   });
@@ -172,7 +194,13 @@ export function attention(tape: Tape, qkv: Var, B: number, T: number, nHead: num
  * Attention through a KV cache (inference): append the k, v of qkv [Tn, 3C] at positions
  * pos.., then attend each new row over positions 0..its own.
  */
-export function cachedAttention(tape: Tape, qkv: Var, layer: { k: Tensor; v: Tensor }, pos: number, nHead: number): Var {
+export function cachedAttention(
+  tape: Tape,
+  qkv: Var,
+  layer: { k: Tensor; v: Tensor },
+  pos: number,
+  nHead: number,
+): Var {
   if (tape.grad) throw new Error('cachedAttention is for inference (no-grad tapes)');
   kvAppend(qkv.value, layer.k, layer.v, pos);
   const y = new Var(attentionDecode(qkv.value, layer.k, layer.v, pos, nHead));
@@ -185,7 +213,13 @@ export function cachedAttention(tape: Tape, qkv: Var, layer: { k: Tensor; v: Ten
  * written at position positions[b] of its cache (layer caches [B, NH, P, hd]) and its query
  * attends over positions 0..positions[b].
  */
-export function cachedAttentionRows(tape: Tape, qkv: Var, layer: { k: Tensor; v: Tensor }, positions: Tensor, nHead: number): Var {
+export function cachedAttentionRows(
+  tape: Tape,
+  qkv: Var,
+  layer: { k: Tensor; v: Tensor },
+  positions: Tensor,
+  nHead: number,
+): Var {
   if (tape.grad) throw new Error('cachedAttentionRows is for inference (no-grad tapes)');
   const y = new Var(attentionDecodeRows(qkv.value, layer.k, layer.v, positions, nHead));
   tape.own(y.value);
@@ -204,7 +238,9 @@ export interface LossOut {
  * (fused), so the loss must be the root of backward() with the default seed of 1.
  */
 export function crossEntropyLoss(
-  tape: Tape, logits: Var, targets: Tensor,
+  tape: Tape,
+  logits: Var,
+  targets: Tensor,
   o: { vocab: number; weights?: Tensor; normalizer: number },
 ): LossOut {
   const r = crossEntropy(logits.value, targets, { ...o, grad: tape.grad });
@@ -217,7 +253,10 @@ export function crossEntropyLoss(
       const g = takeGrad(loss);
       if (!g) return;
       g.release();
-      if (!tape.isUnitRoot(loss)) throw new Error('crossEntropyLoss: the loss must be the root of backward() with the default seed (its gradient is fused into the forward pass)');
+      if (!tape.isUnitRoot(loss))
+        throw new Error(
+          'crossEntropyLoss: the loss must be the root of backward() with the default seed (its gradient is fused into the forward pass)',
+        );
       if (logits.requiresGrad) {
         // hand over a tensor the tape does not own: copy-free, the tape's copy is released at free()
         logits.accumulate(dlogits.view(0, dlogits.shape));

@@ -7,7 +7,10 @@
 import { Tensor, numel } from '../gpu/tensor.ts';
 import { Var } from './tape.ts';
 
-export interface ParamSpec { name: string; shape: number[] }
+export interface ParamSpec {
+  name: string;
+  shape: number[];
+}
 
 const ALIGN = 64;
 
@@ -51,12 +54,18 @@ export class Params {
     return v;
   }
 
-  has(name: string) { return this.vars.has(name); }
+  has(name: string) {
+    return this.vars.has(name);
+  }
 
   /** Number of scalars (without alignment padding). */
-  get count() { return this.specs.reduce((a, s) => a + numel(s.shape), 0); }
+  get count() {
+    return this.specs.reduce((a, s) => a + numel(s.shape), 0);
+  }
 
-  zeroGrad() { this.grads.zero(); }
+  zeroGrad() {
+    this.grads.zero();
+  }
 
   /** AdamW's first and second moments, allocated (zeroed) on first use. */
   get adamState() {
@@ -67,9 +76,12 @@ export class Params {
   /** Write one parameter's values from the CPU. */
   set(name: string, data: ArrayLike<number>) {
     const v = this.get(name);
-    if (data.length !== v.value.size) throw new Error(`parameter ${name}: ${data.length} values for shape [${v.shape}]`);
+    if (data.length !== v.value.size)
+      throw new Error(`parameter ${name}: ${data.length} values for shape [${v.shape}]`);
     v.value.write(data);
   }
 
-  async read(name: string): Promise<Float32Array> { return this.get(name).value.toArray(); }
+  async read(name: string): Promise<Float32Array> {
+    return this.get(name).value.toArray();
+  }
 }

@@ -20,20 +20,33 @@ export class Var {
     public persistentGrad: Tensor | null = null,
   ) {}
 
-  get shape() { return this.value.shape; }
+  get shape() {
+    return this.value.shape;
+  }
 
   /** Add `g` into this Var's gradient. Takes ownership of `g` (it may be released). */
   accumulate(g: Tensor) {
-    if (!this.requiresGrad) { g.release(); return; }
-    if (g.size !== this.value.size) throw new Error(`gradient ${shapeStr(g.shape)} does not match ${this.name || 'value'} ${shapeStr(this.value.shape)}`);
+    if (!this.requiresGrad) {
+      g.release();
+      return;
+    }
+    if (g.size !== this.value.size)
+      throw new Error(
+        `gradient ${shapeStr(g.shape)} does not match ${this.name || 'value'} ${shapeStr(this.value.shape)}`,
+      );
     const target = this.persistentGrad ?? this.grad;
-    if (!target) { this.grad = g; return; }
+    if (!target) {
+      this.grad = g;
+      return;
+    }
     accumulate(target, g);
     g.release();
   }
 
   /** The gradient to read after backward(): the persistent one for parameters. */
-  get gradient(): Tensor | null { return this.persistentGrad ?? this.grad; }
+  get gradient(): Tensor | null {
+    return this.persistentGrad ?? this.grad;
+  }
 }
 
 type Closure = () => void;
@@ -46,7 +59,9 @@ export class Tape {
   private done = false;
   private unitRoot: Var | null = null;
 
-  constructor(opts: { grad?: boolean } = {}) { this.grad = opts.grad ?? true; }
+  constructor(opts: { grad?: boolean } = {}) {
+    this.grad = opts.grad ?? true;
+  }
 
   /** Record a backward step. */
   record(fn: Closure) {
@@ -56,7 +71,9 @@ export class Tape {
   }
 
   /** Tensors (forward intermediates) released when the tape is freed. */
-  own(...ts: Tensor[]) { this.owned.push(...ts); }
+  own(...ts: Tensor[]) {
+    this.owned.push(...ts);
+  }
 
   /** Hand `t` to the caller: free() will not release it. */
   detach(t: Tensor): Tensor {
@@ -65,20 +82,26 @@ export class Tape {
     return t;
   }
 
-  get length() { return this.closures.length; }
+  get length() {
+    return this.closures.length;
+  }
 
   /** True while backward() runs from `v` seeded with 1 (fused-gradient ops need this). */
-  isUnitRoot(v: Var) { return this.unitRoot === v; }
+  isUnitRoot(v: Var) {
+    return this.unitRoot === v;
+  }
 
   /**
    * Backpropagate from `root`. A non-scalar root needs an explicit seed gradient.
    * The tape can be used once; afterwards its intermediates are released.
    */
   backward(root: Var, seed?: Tensor) {
-    if (this.done) throw new Error('backward() called twice on the same tape: its graph was freed after the first call');
+    if (this.done)
+      throw new Error('backward() called twice on the same tape: its graph was freed after the first call');
     if (!this.grad) throw new Error('backward() on a no-grad tape: nothing was recorded');
     if (!seed) {
-      if (root.value.size !== 1) throw new Error(`backward() on a non-scalar ${shapeStr(root.shape)} needs a seed gradient`);
+      if (root.value.size !== 1)
+        throw new Error(`backward() on a non-scalar ${shapeStr(root.shape)} needs a seed gradient`);
       // a fill kernel, not an upload: a write from the CPU would submit the step's forward pass here
       seed = fill(Tensor.empty(root.value.shape), 1);
       this.unitRoot = root;

@@ -11,7 +11,10 @@ const MAX_EVALS = 10;
  * costs `perStep` and an evaluation `evalCost` seconds. Returns the steps still to run (< 1: the
  * budget is too short) and how many evaluations to make along the way, the final one included.
  */
-export function fitBudget(o: { budget: number; left: number; perStep: number; evalCost: number }): { steps: number; evals: number } {
+export function fitBudget(o: { budget: number; left: number; perStep: number; evalCost: number }): {
+  steps: number;
+  evals: number;
+} {
   const evals = Math.max(1, Math.min(MAX_EVALS, Math.floor((EVAL_SHARE * o.budget) / o.evalCost)));
   return { steps: Math.floor((o.left - evals * o.evalCost) / o.perStep), evals };
 }
@@ -32,7 +35,14 @@ export function nearEnd(step: number, totalSteps: number, evalEvery: number): bo
  * (The trainer also skips an evaluation due near the fitted end, so this happens only when the
  * machine slowed down since the last fit.)
  */
-export function refitSteps(o: { step: number; totalSteps: number; evalEvery: number; left: number; perStep: number; evalCost: number }): number {
+export function refitSteps(o: {
+  step: number;
+  totalSteps: number;
+  evalEvery: number;
+  left: number;
+  perStep: number;
+  evalCost: number;
+}): number {
   const evalsLeft = Math.ceil((o.totalSteps - o.step) / o.evalEvery);
   const fit = Math.max(o.step + 1, o.step + Math.floor((o.left - evalsLeft * o.evalCost) / o.perStep));
   return nearEnd(o.step, fit, o.evalEvery) ? o.step : fit;

@@ -58,11 +58,16 @@ export async function saveCheckpoint(dir: string, model: GPT2, opt: AdamW | null
     fs.mkdirSync(tmp);
     // read everything back from the GPU first, then write
     const weights = await modelTensors(model);
-    const moments = opt ? [...(await stateTensors(model, model.params.adamState.m, 'm.')), ...(await stateTensors(model, model.params.adamState.v, 'v.'))] : null;
+    const moments = opt
+      ? [
+          ...(await stateTensors(model, model.params.adamState.m, 'm.')),
+          ...(await stateTensors(model, model.params.adamState.v, 'v.')),
+        ]
+      : null;
     saveHF(tmp, model.config, weights);
     writeTokenizerFiles(tmp, tok);
     if (moments) writeSafetensors(path.join(tmp, 'optimizer.safetensors'), moments, { step: String(opt!.step) });
-    writeFileAtomic(path.join(tmp, 'trainer_state.json'), JSON.stringify(state, null, 2) + '\n');
+    writeFileAtomic(path.join(tmp, 'trainer_state.json'), `${JSON.stringify(state, null, 2)}\n`);
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true }); // a failed save (a full disk) leaves no half checkpoint behind
     const why = e instanceof Error ? e.message : String(e);
@@ -87,7 +92,11 @@ export function intactCheckpoints(runDir: string): string {
       const f = path.join(runDir, d, 'trainer_state.json');
       if (!fs.existsSync(f)) continue;
       let step = '?';
-      try { step = String(JSON.parse(fs.readFileSync(f, 'utf8')).step); } catch { /* unreadable: still named */ }
+      try {
+        step = String(JSON.parse(fs.readFileSync(f, 'utf8')).step);
+      } catch {
+        /* unreadable: still named */
+      }
       found.push(`${d}/ (step ${step})`);
       break;
     }
@@ -123,13 +132,19 @@ export function resolveCheckpoint(dir: string): string {
   for (const d of [dir, path.join(dir, 'latest'), path.join(dir, 'latest.old')]) {
     if (fs.existsSync(path.join(d, 'trainer_state.json'))) return d;
   }
-  throw new Error(`--resume: ${dir} holds no checkpoint (no trainer_state.json in it or in ${path.join(dir, 'latest')})`);
+  throw new Error(
+    `--resume: ${dir} holds no checkpoint (no trainer_state.json in it or in ${path.join(dir, 'latest')})`,
+  );
 }
 
 export function readTrainerState(ckpt: string): TrainerState {
   const file = path.join(ckpt, 'trainer_state.json');
   let s: TrainerState;
-  try { s = JSON.parse(fs.readFileSync(file, 'utf8')); } catch (e) { throw new Error(`${file}: ${(e as Error).message}`); }
+  try {
+    s = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`${file}: ${(e as Error).message}`);
+  }
   if (s.format !== 1 || typeof s.step !== 'number') throw new Error(`${file}: not a trainer state of format 1`);
   return s;
 }
@@ -140,7 +155,10 @@ export function loadOptimizer(ckpt: string, model: GPT2, opt: AdamW, state: Trai
   if (!fs.existsSync(file)) throw new Error(`${ckpt}: optimizer.safetensors is missing; cannot resume the optimizer`);
   const t = readSafetensors(file);
   const { m, v } = model.params.adamState;
-  for (const [prefix, flat] of [['m.', m], ['v.', v]] as const) {
+  for (const [prefix, flat] of [
+    ['m.', m],
+    ['v.', v],
+  ] as const) {
     for (const s of model.params.specs) {
       const e = t.get(prefix + s.name);
       if (!e) throw new Error(`${file}: missing ${prefix + s.name}`);

@@ -22,14 +22,25 @@ import type { Tokenizer } from '../io/tokenizer.ts';
 import { releaseBatch, uploadBatch, type Batch } from './step.ts';
 
 /** Mean loss per counted target over `batches`, and its perplexity. */
-export async function validationLoss(model: GPT2, batches: Batch[]): Promise<{ loss: number; ppl: number; targets: number }> {
-  let sum = 0, count = 0;
+export async function validationLoss(
+  model: GPT2,
+  batches: Batch[],
+): Promise<{ loss: number; ppl: number; targets: number }> {
+  let sum = 0,
+    count = 0;
   for (const b of batches) {
     const u = uploadBatch(b);
-    if (u.count === 0) { releaseBatch(u); continue; }
+    if (u.count === 0) {
+      releaseBatch(u);
+      continue;
+    }
     const tape = new Tape({ grad: false });
     // normalizer 1: the loss is the weighted sum
-    const { loss } = model.loss(tape, u.inputs, u.targets, b.B, b.T, { weights: u.weights, normalizer: 1, rows: u.rows });
+    const { loss } = model.loss(tape, u.inputs, u.targets, b.B, b.T, {
+      weights: u.weights,
+      normalizer: 1,
+      rows: u.rows,
+    });
     sum += (await loss.value.toArray())[0];
     count += u.count;
     tape.free();
@@ -39,8 +50,12 @@ export async function validationLoss(model: GPT2, batches: Batch[]): Promise<{ l
   return { loss, ppl: Math.exp(loss), targets: count };
 }
 
-const FUNCTION_WORDS = new Set(('a an the of and or in on at to for from by with as is was were are be been being his her its their ' +
-  'this that these those which who whom whose what it he she they them him also known noted who s').split(' '));
+const FUNCTION_WORDS = new Set(
+  (
+    'a an the of and or in on at to for from by with as is was were are be been being his her its their ' +
+    'this that these those which who whom whose what it he she they them him also known noted who s'
+  ).split(' '),
+);
 
 export function contentWords(text: string): string[] {
   return (text.toLowerCase().match(/[a-z0-9]+(?:[-'][a-z0-9]+)*/g) ?? []).filter((w) => !FUNCTION_WORDS.has(w));
@@ -60,7 +75,8 @@ export function keywordRecall(answer: string, reference: string): number {
 }
 
 export function startsRight(answer: string, reference: string): boolean {
-  const a = words(answer).slice(0, 2), r = words(reference).slice(0, 2);
+  const a = words(answer).slice(0, 2),
+    r = words(reference).slice(0, 2);
   return r.length > 0 && a.length === r.length && a.every((w, i) => w === r[i]);
 }
 
@@ -91,22 +107,33 @@ export interface QAResult {
 /** How far above its recall against other entities' references an answer must score on its own. */
 export const ON_TOPIC_MARGIN = 0.25;
 
-export function scoreAnswers(items: QAItem[], answers: string[]): Omit<QAResult, 'samples' | 'startRight'> & { perItem: { recall: number; onTopic: boolean }[] } {
+export function scoreAnswers(
+  items: QAItem[],
+  answers: string[],
+): Omit<QAResult, 'samples' | 'startRight'> & { perItem: { recall: number; onTopic: boolean }[] } {
   const n = items.length;
   const ent = (i: number) => items[i].entity ?? `#${i}`;
   const R = items.map((it) => answers.map((a) => keywordRecall(a, it.answer))); // R[ref][answer]
-  let recall = 0, baseSum = 0, baseN = 0, onTopic = 0;
+  let recall = 0,
+    baseSum = 0,
+    baseN = 0,
+    onTopic = 0;
   const perItem = items.map((_, i) => {
     const own = R[i][i];
     recall += own;
-    let others = 0, chance = 0, cnt = 0;
+    let others = 0,
+      chance = 0,
+      cnt = 0;
     for (let j = 0; j < n; j++) {
       if (ent(j) === ent(i)) continue;
       others += R[i][j]; // other entities' answers against reference i (the baseline)
       chance += R[j][i]; // answer i against other entities' references
       cnt++;
     }
-    if (cnt) { baseSum += others / cnt; baseN++; }
+    if (cnt) {
+      baseSum += others / cnt;
+      baseN++;
+    }
     const on = own > 0 && own - (cnt ? chance / cnt : 0) >= ON_TOPIC_MARGIN;
     if (on) onTopic++;
     return { recall: own, onTopic: on };
@@ -123,9 +150,17 @@ const DECODE_BATCH = 64;
 export async function greedyAnswers(model: GPT2, tok: Tokenizer, prompts: string[], maxNew: number): Promise<string[]> {
   const out: string[] = [];
   for (let i = 0; i < prompts.length; i += DECODE_BATCH) {
-    const gs = await generateBatch(model, prompts.slice(i, i + DECODE_BATCH).map((p) => tok.encode(p)), {
-      temperature: 0, maxNew, stopIds: [tok.eot], stopStrings: ['\nQ:', '\n\n'], decode: (ids) => tok.decode(ids),
-    });
+    const gs = await generateBatch(
+      model,
+      prompts.slice(i, i + DECODE_BATCH).map((p) => tok.encode(p)),
+      {
+        temperature: 0,
+        maxNew,
+        stopIds: [tok.eot],
+        stopStrings: ['\nQ:', '\n\n'],
+        decode: (ids) => tok.decode(ids),
+      },
+    );
     for (const g of gs) out.push((g.text ?? '').trim());
   }
   return out;
@@ -133,11 +168,28 @@ export async function greedyAnswers(model: GPT2, tok: Tokenizer, prompts: string
 
 /** Greedy answers scored against the references. */
 export async function qaEval(model: GPT2, tok: Tokenizer, items: QAItem[], maxNew = 32): Promise<QAResult> {
-  const answers = await greedyAnswers(model, tok, items.map((it) => it.prompt), maxNew);
+  const answers = await greedyAnswers(
+    model,
+    tok,
+    items.map((it) => it.prompt),
+    maxNew,
+  );
   const s = scoreAnswers(items, answers);
   const right = items.filter((it, i) => startsRight(answers[i], it.answer)).length;
-  const samples = items.map((it, i) => ({ prompt: it.prompt, reference: it.answer, answer: answers[i], ...s.perItem[i] }));
-  return { recall: s.recall, baseline: s.baseline, lift: s.lift, onTopic: s.onTopic, startRight: right / Math.max(1, items.length), samples };
+  const samples = items.map((it, i) => ({
+    prompt: it.prompt,
+    reference: it.answer,
+    answer: answers[i],
+    ...s.perItem[i],
+  }));
+  return {
+    recall: s.recall,
+    baseline: s.baseline,
+    lift: s.lift,
+    onTopic: s.onTopic,
+    startRight: right / Math.max(1, items.length),
+    samples,
+  };
 }
 
 export interface ProbeResult {
@@ -147,7 +199,13 @@ export interface ProbeResult {
 }
 
 /** The student's view of a model: top next tokens with scores, and the greedy answer. */
-export async function probePrompts(model: GPT2, tok: Tokenizer, prompts: string[], k = 5, maxNew = 48): Promise<ProbeResult[]> {
+export async function probePrompts(
+  model: GPT2,
+  tok: Tokenizer,
+  prompts: string[],
+  k = 5,
+  maxNew = 48,
+): Promise<ProbeResult[]> {
   const answers = await greedyAnswers(model, tok, prompts, maxNew);
   const out: ProbeResult[] = [];
   for (const [i, prompt] of prompts.entries()) {

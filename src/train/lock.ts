@@ -27,14 +27,17 @@ export function alive(pid: number): boolean {
 export function lockRunDir(dir: string, onStale: (why: string) => void): () => void {
   const created = !fs.existsSync(dir);
   if (!created && !fs.statSync(dir).isDirectory()) throw new Error(`${dir} is a file, not a run directory`);
-  const cannot = (e: unknown) => new Error(`cannot write into ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}${/^(EACCES|EROFS|EPERM)$/.test((e as NodeJS.ErrnoException).code ?? '') ? ': read-only, or not yours' : ''})`);
+  const cannot = (e: unknown) =>
+    new Error(
+      `cannot write into ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}${/^(EACCES|EROFS|EPERM)$/.test((e as NodeJS.ErrnoException).code ?? '') ? ': read-only, or not yours' : ''})`,
+    );
   try {
     fs.mkdirSync(dir, { recursive: true });
   } catch (e) {
     throw cannot(e);
   }
   const file = path.join(dir, LOCK_FILE);
-  const mine = JSON.stringify({ pid: process.pid, host: os.hostname(), started: new Date().toISOString() }) + '\n';
+  const mine = `${JSON.stringify({ pid: process.pid, host: os.hostname(), started: new Date().toISOString() })}\n`;
   for (let attempt = 0; ; attempt++) {
     try {
       fs.writeFileSync(file, mine, { flag: 'wx' });
@@ -46,15 +49,23 @@ export function lockRunDir(dir: string, onStale: (why: string) => void): () => v
     let held: { pid?: unknown; host?: unknown } = {};
     try {
       held = JSON.parse(fs.readFileSync(file, 'utf8'));
-    } catch { /* unreadable or half written: treated as stale below */ }
+    } catch {
+      /* unreadable or half written: treated as stale below */
+    }
     const pid = typeof held.pid === 'number' ? held.pid : NaN;
     if (typeof held.host === 'string' && held.host !== os.hostname()) {
-      throw new Error(`${dir} is locked by process ${pid} on host ${held.host} (${file}); if no trainer runs there any more, remove ${file}`);
+      throw new Error(
+        `${dir} is locked by process ${pid} on host ${held.host} (${file}); if no trainer runs there any more, remove ${file}`,
+      );
     }
     if (Number.isInteger(pid) && alive(pid)) {
-      throw new Error(`${dir} is in use by another trainer (process ${pid}${pid === process.pid ? ', this one' : ''}); wait for it to finish, or pick another --save-dir`);
+      throw new Error(
+        `${dir} is in use by another trainer (process ${pid}${pid === process.pid ? ', this one' : ''}); wait for it to finish, or pick another --save-dir`,
+      );
     }
-    onStale(`${file} was left by process ${Number.isInteger(pid) ? pid : '?'}, which is no longer running: taking it over`);
+    onStale(
+      `${file} was left by process ${Number.isInteger(pid) ? pid : '?'}, which is no longer running: taking it over`,
+    );
     fs.rmSync(file, { force: true });
   }
   return () => {
@@ -62,6 +73,8 @@ export function lockRunDir(dir: string, onStale: (why: string) => void): () => v
       if (fs.readFileSync(file, 'utf8') === mine) fs.rmSync(file, { force: true });
       // a run that failed before writing anything leaves no empty directory behind
       if (created && fs.readdirSync(dir).length === 0) fs.rmdirSync(dir);
-    } catch { /* already gone */ }
+    } catch {
+      /* already gone */
+    }
   };
 }

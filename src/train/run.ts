@@ -9,10 +9,30 @@ import { GPT2 } from '../model/gpt2.ts';
 import { CONFIGS, checkShape, paramCount, type GPT2Config } from '../model/config.ts';
 import { configFor, loadModelAndTokenizer, padVocab } from '../model/load.ts';
 import { compactTokenizer, compactVocab, getTokenizer, type Tokenizer } from '../io/tokenizer.ts';
-import { encodeExamples, loadBatchFile, loadDataset, loadUserData, packEpoch, formatStats, type Batch, type EncodedSeq, type Example, type LossOn, type Mix } from '../data/index.ts';
+import {
+  encodeExamples,
+  loadBatchFile,
+  loadDataset,
+  loadUserData,
+  packEpoch,
+  formatStats,
+  type Batch,
+  type EncodedSeq,
+  type Example,
+  type LossOn,
+  type Mix,
+} from '../data/index.ts';
 import { AdamW, learningRate, type Schedule } from './optimizer.ts';
 import { trainStep, readStep } from './step.ts';
-import { saveCheckpoint, resolveCheckpoint, readTrainerState, loadOptimizer, intactCheckpoints, removeStaleTemps, type TrainerState } from './checkpoint.ts';
+import {
+  saveCheckpoint,
+  resolveCheckpoint,
+  readTrainerState,
+  loadOptimizer,
+  intactCheckpoints,
+  removeStaleTemps,
+  type TrainerState,
+} from './checkpoint.ts';
 import { readHFConfig } from '../io/hf.ts';
 import { writeError, writeFileAtomic } from '../io/atomic.ts';
 import { fitBudget, nearEnd, refitSteps } from './budget.ts';
@@ -69,21 +89,26 @@ export interface UI {
   log(msg: string): void;
   /** one metrics object (stdout in --json mode) */
   metrics(obj: Record<string, unknown>): void;
-  progress?: { start(total: number, at: number): void; update(at: number, fields: Record<string, string | number>): void; stop(): void };
+  progress?: {
+    start(total: number, at: number): void;
+    update(at: number, fields: Record<string, string | number>): void;
+    stop(): void;
+  };
 }
 
 /** The student's two questions first: the user watches them move from "the / an / a" to the answer. */
-export const PROBE_PROMPTS = [
-  ...MOTIVATING_PROMPTS,
-  'Q: What is Cubism?\nA:',
-  'Q: Who was Claude Monet?\nA:',
-];
+export const PROBE_PROMPTS = [...MOTIVATING_PROMPTS, 'Q: What is Cubism?\nA:', 'Q: Who was Claude Monet?\nA:'];
 
 export class TrainingStopped extends Error {}
 
 /** Ctrl-C or SIGTERM before the first step: there was nothing to save, and nothing was written. */
 export class Interrupted extends TrainingStopped {
-  constructor(readonly signal: NodeJS.Signals, message: string) { super(message); }
+  constructor(
+    readonly signal: NodeJS.Signals,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** Signals this close together are one Ctrl-C (see Signals). */
@@ -104,7 +129,9 @@ class Signals {
   private at = 0;
   private training = false;
   private reject: (e: Error) => void = () => {};
-  private readonly interrupted = new Promise<never>((_, reject) => { this.reject = reject; });
+  private readonly interrupted = new Promise<never>((_, reject) => {
+    this.reject = reject;
+  });
   private nothingSaved = 'nothing to save';
 
   constructor(private ui: UI) {
@@ -116,27 +143,40 @@ class Signals {
   private on = (sig: NodeJS.Signals) => {
     const now = performance.now();
     if (this.requested) {
-      if (sig === 'SIGINT' && now - this.at > SIGNAL_REPEAT_MS) { this.onQuit(); process.exit(130); }
+      if (sig === 'SIGINT' && now - this.at > SIGNAL_REPEAT_MS) {
+        this.onQuit();
+        process.exit(130);
+      }
       return;
     }
     this.requested = sig;
     this.at = now;
     const what = sig === 'SIGINT' ? 'interrupted' : 'terminated';
-    if (this.training) this.ui.log(`\n${what}: saving a checkpoint at the end of this step (Ctrl-C again to quit without saving)`);
+    if (this.training)
+      this.ui.log(`\n${what}: saving a checkpoint at the end of this step (Ctrl-C again to quit without saving)`);
     else this.reject(new Interrupted(sig, `${what} before the first step: ${this.nothingSaved}`));
   };
 
   /** What an interruption during start-up leaves (a resumed run's checkpoint, untouched). */
-  set resuming(ckpt: string) { this.nothingSaved = `nothing to save; ${ckpt} is as it was`; }
+  set resuming(ckpt: string) {
+    this.nothingSaved = `nothing to save; ${ckpt} is as it was`;
+  }
 
   /** Start-up: `p`, unless a signal comes first. */
-  race<T>(p: Promise<T>): Promise<T> { return Promise.race([p, this.interrupted]); }
+  race<T>(p: Promise<T>): Promise<T> {
+    return Promise.race([p, this.interrupted]);
+  }
 
   /** Start-up, between synchronous phases: let a pending signal be delivered, and stop if one was. */
-  async checkpoint(): Promise<void> { await this.race(new Promise<void>((r) => setImmediate(r))); }
+  async checkpoint(): Promise<void> {
+    await this.race(new Promise<void>((r) => setImmediate(r)));
+  }
 
   /** The first step begins: from now on a signal means "save at the end of this step". */
-  async startTraining(): Promise<void> { await this.checkpoint(); this.training = true; }
+  async startTraining(): Promise<void> {
+    await this.checkpoint();
+    this.training = true;
+  }
 
   dispose() {
     process.off('SIGINT', this.on);
@@ -183,10 +223,13 @@ export function validateOptions(o: TrainOptions): void {
 
 /** The flat parameter buffer (and each of its gradient and AdamW copies) must fit one device buffer. */
 function checkParamsFit(c: GPT2Config, source: string, maxBuffer: number) {
-  const bytes = 4 * (paramCount({ ...c, vocab_size: Math.max(c.vocab_size, c.padded_vocab_size) }) + 64 * (4 + 12 * c.n_layer));
+  const bytes =
+    4 * (paramCount({ ...c, vocab_size: Math.max(c.vocab_size, c.padded_vocab_size) }) + 64 * (4 + 12 * c.n_layer));
   if (bytes > maxBuffer) {
-    throw new Error(`${source}: ${c.n_layer} layers × ${c.n_embd} wide with a vocabulary of ${c.vocab_size} is ${(paramCount(c) / 1e6).toFixed(0)}M parameters, ` +
-      `${(bytes / 2 ** 30).toFixed(1)} GiB in one buffer, over this device's ${(maxBuffer / 2 ** 30).toFixed(1)} GiB buffer limit`);
+    throw new Error(
+      `${source}: ${c.n_layer} layers × ${c.n_embd} wide with a vocabulary of ${c.vocab_size} is ${(paramCount(c) / 1e6).toFixed(0)}M parameters, ` +
+        `${(bytes / 2 ** 30).toFixed(1)} GiB in one buffer, over this device's ${(maxBuffer / 2 ** 30).toFixed(1)} GiB buffer limit`,
+    );
   }
 }
 
@@ -202,7 +245,11 @@ function modelConfig(o: TrainOptions, tok?: Tokenizer): GPT2Config {
   const over: Partial<GPT2Config> = { n_layer: o.layers, n_embd: o.width, n_head: o.heads };
   if (tok && tok.vocabSize !== CONFIGS[base].vocab_size) {
     const v = { ...CONFIGS[base], vocab_size: tok.vocabSize };
-    Object.assign(over, { vocab_size: tok.vocabSize, padded_vocab_size: padVocab(v).padded_vocab_size, eos_token_id: tok.eot });
+    Object.assign(over, {
+      vocab_size: tok.vocabSize,
+      padded_vocab_size: padVocab(v).padded_vocab_size,
+      eos_token_id: tok.eot,
+    });
   }
   if (o.seq && o.seq > CONFIGS[base].n_positions) over.n_positions = o.seq;
   const c = configFor(base, over);
@@ -234,7 +281,9 @@ function spread<T>(xs: T[], k: number): T[] {
 
 function fmtTime(s: number) {
   if (!Number.isFinite(s)) return '?';
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = Math.floor(s % 60);
+  const h = Math.floor(s / 3600),
+    m = Math.floor((s % 3600) / 60),
+    sec = Math.floor(s % 60);
   return h ? `${h}h${String(m).padStart(2, '0')}m` : m ? `${m}m${String(sec).padStart(2, '0')}s` : `${sec}s`;
 }
 
@@ -258,18 +307,31 @@ async function trainLocked(opts: TrainOptions, ui: UI, sig: Signals): Promise<{ 
     resumeFrom = resolveCheckpoint(opts.resume);
     state = readTrainerState(resumeFrom);
     // the same schedule and data order: the original options
-    o = { ...(state.options as unknown as TrainOptions), resume: opts.resume, json: opts.json, stopAfter: opts.stopAfter };
+    o = {
+      ...(state.options as unknown as TrainOptions),
+      resume: opts.resume,
+      json: opts.json,
+      stopAfter: opts.stopAfter,
+    };
   }
   // a resumed run writes where its checkpoint is now (a checkpoint's parent is its run directory),
   // not where it was made: a copied or moved run must not write into the original
   const dir = resumeFrom ? path.dirname(path.resolve(resumeFrom)) : path.resolve(o.saveDir ?? defaultSaveDir(o));
-  if (resumeFrom && !fs.existsSync(path.join(dir, 'run.json'))) throw new Error(`--resume: ${dir} is not a run directory (no run.json beside ${path.basename(resumeFrom)}/)`);
+  if (resumeFrom && !fs.existsSync(path.join(dir, 'run.json')))
+    throw new Error(`--resume: ${dir} is not a run directory (no run.json beside ${path.basename(resumeFrom)}/)`);
   if (!resumeFrom && fs.existsSync(path.join(dir, 'run.json'))) {
     throw new Error(`${dir} already holds a run; pick another --save-dir, or continue it with --resume ${dir}`);
   }
   const unlock = lockRunDir(dir, (why) => ui.log(why));
   // a second Ctrl-C quits at once: without the lock, and without a half-written checkpoint folder
-  sig.onQuit = () => { try { removeStaleTemps(dir); } catch { /* quitting anyway */ } unlock(); };
+  sig.onQuit = () => {
+    try {
+      removeStaleTemps(dir);
+    } catch {
+      /* quitting anyway */
+    }
+    unlock();
+  };
   if (resumeFrom) sig.resuming = resumeFrom;
   try {
     // the lock is ours: every NAME.tmp-PID folder here was left by a killed or failed save
@@ -282,12 +344,21 @@ async function trainLocked(opts: TrainOptions, ui: UI, sig: Signals): Promise<{ 
 }
 
 /** train() once its run directory is known and locked. */
-async function trainIn(dir: string, o: TrainOptions, resumeFrom: string | null, state: TrainerState | null, ui: UI, sig: Signals): Promise<{ dir: string; state: TrainerState }> {
+async function trainIn(
+  dir: string,
+  o: TrainOptions,
+  resumeFrom: string | null,
+  state: TrainerState | null,
+  ui: UI,
+  sig: Signals,
+): Promise<{ dir: string; state: TrainerState }> {
   const g = await sig.race(init());
   ui.log(`adapter: ${g.info.description} (${g.info.isSoftware ? 'software' : 'GPU'})`);
 
   // ---------------------------------------------------------------- data (text)
-  let train: Example[] = [], vPhr: Example[] = [], vEnt: Example[] = [];
+  let train: Example[] = [],
+    vPhr: Example[] = [],
+    vEnt: Example[] = [];
   let dataStats: Record<string, unknown> = {};
   if (o.data?.length) {
     await sig.checkpoint();
@@ -299,8 +370,18 @@ async function trainIn(dir: string, o: TrainOptions, resumeFrom: string | null, 
     ui.log(`data: ${all.length} examples from ${o.data.join(', ')} (${vPhr.length} held out for validation)`);
   } else if (!o.batchFile) {
     const ds = await sig.race(loadDataset({ mix: o.dataMix, seed: DATA_SEED }));
-    train = ds.train; vPhr = ds.val.phrasings; vEnt = ds.val.entities;
-    dataStats = { mix: o.dataMix, stats: { entities: ds.stats.entities.total, passages: ds.stats.train.passages, qa_pairs: ds.stats.train.qa, tokens: ds.stats.train.tokens } };
+    train = ds.train;
+    vPhr = ds.val.phrasings;
+    vEnt = ds.val.entities;
+    dataStats = {
+      mix: o.dataMix,
+      stats: {
+        entities: ds.stats.entities.total,
+        passages: ds.stats.train.passages,
+        qa_pairs: ds.stats.train.qa,
+        tokens: ds.stats.train.tokens,
+      },
+    };
     ui.log(`${ds.cached ? 'data (cached)' : 'data (built)'}: ${formatStats(ds.stats)}`);
   }
 
@@ -312,20 +393,30 @@ async function trainIn(dir: string, o: TrainOptions, resumeFrom: string | null, 
   if (resumeFrom) {
     checkParamsFit(padVocab(readHFConfig(resumeFrom).config), resumeFrom, maxBuffer);
     ({ model, tok } = loadModelAndTokenizer(resumeFrom));
-    if (model.config.padded_vocab_size !== state!.padded_vocab_size) throw new Error(`${resumeFrom}: padded vocabulary differs from the saved state`);
+    if (model.config.padded_vocab_size !== state!.padded_vocab_size)
+      throw new Error(`${resumeFrom}: padded vocabulary differs from the saved state`);
   } else if (o.weights) {
-    if (!fs.existsSync(path.join(o.weights, 'config.json'))) throw new Error(`--weights ${o.weights}: no config.json there (expected a Hugging Face GPT-2 directory; see weights/README.md)`);
+    if (!fs.existsSync(path.join(o.weights, 'config.json')))
+      throw new Error(
+        `--weights ${o.weights}: no config.json there (expected a Hugging Face GPT-2 directory; see weights/README.md)`,
+      );
     checkParamsFit(padVocab(readHFConfig(o.weights).config), `--weights ${o.weights}`, maxBuffer);
     ({ model, tok } = loadModelAndTokenizer(o.weights));
   } else {
     // from scratch: a compact vocabulary of the training text's GPT-2 tokens, unless --vocab gpt2
-    tok = (o.vocab ?? 'compact') === 'compact' && train.length ? compactTokenizer(compactVocab(train.map((e) => e.text))) : getTokenizer();
+    tok =
+      (o.vocab ?? 'compact') === 'compact' && train.length
+        ? compactTokenizer(compactVocab(train.map((e) => e.text)))
+        : getTokenizer();
     await sig.checkpoint();
     const mc = modelConfig(o, tok);
     checkParamsFit(mc, 'model', maxBuffer);
     model = GPT2.init(mc, o.seed);
     const preset = CONFIGS[baseConfig(o)].n_positions;
-    if (model.config.n_positions > preset) ui.log(`note: --seq ${o.seq} is longer than the ${baseConfig(o)} configuration's ${preset} positions: this model gets ${model.config.n_positions}`);
+    if (model.config.n_positions > preset)
+      ui.log(
+        `note: --seq ${o.seq} is longer than the ${baseConfig(o)} configuration's ${preset} positions: this model gets ${model.config.n_positions}`,
+      );
   }
   const c = model.config;
   const T = o.seq ?? Math.min(c.n_positions, o.preset === 'tiny' ? 128 : 256);
@@ -334,22 +425,35 @@ async function trainIn(dir: string, o: TrainOptions, resumeFrom: string | null, 
   // must each fit one buffer: say so here, in the flags' terms, before anything is allocated
   const rowBytes = 4 * T * Math.max(4 * c.n_embd, c.vocab_size);
   if (!o.batchFile && rowBytes > maxBuffer) {
-    throw new Error(`--seq ${T} needs ${(rowBytes / 2 ** 30).toFixed(1)} GiB in one tensor for a single row, over this device's ${(maxBuffer / 2 ** 30).toFixed(1)} GiB buffer limit: ` +
-      `--seq ${Math.floor(maxBuffer / (4 * Math.max(4 * c.n_embd, c.vocab_size)))} or less fits`);
+    throw new Error(
+      `--seq ${T} needs ${(rowBytes / 2 ** 30).toFixed(1)} GiB in one tensor for a single row, over this device's ${(maxBuffer / 2 ** 30).toFixed(1)} GiB buffer limit: ` +
+        `--seq ${Math.floor(maxBuffer / (4 * Math.max(4 * c.n_embd, c.vocab_size)))} or less fits`,
+    );
   }
   if (!o.batchFile && o.batch * rowBytes > maxBuffer) {
-    throw new Error(`--batch ${o.batch} with --seq ${T} needs ${((o.batch * rowBytes) / 2 ** 30).toFixed(1)} GiB in one tensor, over this device's ` +
-      `${(maxBuffer / 2 ** 30).toFixed(1)} GiB buffer limit: --batch ${Math.floor(maxBuffer / rowBytes)} or less fits (or use --grad-accum for a larger effective batch)`);
+    throw new Error(
+      `--batch ${o.batch} with --seq ${T} needs ${((o.batch * rowBytes) / 2 ** 30).toFixed(1)} GiB in one tensor, over this device's ` +
+        `${(maxBuffer / 2 ** 30).toFixed(1)} GiB buffer limit: --batch ${Math.floor(maxBuffer / rowBytes)} or less fits (or use --grad-accum for a larger effective batch)`,
+    );
   }
-  ui.log(`model: ${o.weights ? `${o.model} from ${o.weights}` : o.preset === 'tiny' ? 'tiny (preset)' : o.model} — ${c.n_layer} layers × ${c.n_embd} wide × ${c.n_head} heads, ${c.n_positions} positions, vocabulary ${c.vocab_size}${tok.gpt2Ids ? ' (compact: the GPT-2 tokens of the training text)' : ''}, ${(paramCount(c) / 1e6).toFixed(1)}M parameters`);
+  ui.log(
+    `model: ${o.weights ? `${o.model} from ${o.weights}` : o.preset === 'tiny' ? 'tiny (preset)' : o.model} — ${c.n_layer} layers × ${c.n_embd} wide × ${c.n_head} heads, ${c.n_positions} positions, vocabulary ${c.vocab_size}${tok.gpt2Ids ? ' (compact: the GPT-2 tokens of the training text)' : ''}, ${(paramCount(c) / 1e6).toFixed(1)}M parameters`,
+  );
   if (tok.gpt2Ids && (resumeFrom || o.weights) && train.length) {
-    const missing = countMissingTokens(tok, train.map((e) => e.text));
-    if (missing) ui.log(`note: ${missing} GPT-2 tokens of the training text are not in this checkpoint's compact vocabulary; they are spelled with its smaller pieces`);
+    const missing = countMissingTokens(
+      tok,
+      train.map((e) => e.text),
+    );
+    if (missing)
+      ui.log(
+        `note: ${missing} GPT-2 tokens of the training text are not in this checkpoint's compact vocabulary; they are spelled with its smaller pieces`,
+      );
   }
 
   // ---------------------------------------------------------------- data (tokens)
   let trainSeqs: EncodedSeq[] = [];
-  let valPhr: Batch[] = [], valEnt: Batch[] = [];
+  let valPhr: Batch[] = [],
+    valEnt: Batch[] = [];
   let qaItems: QAItem[] = [];
   let fixed: Batch | null = null;
   if (o.batchFile) {
@@ -358,20 +462,29 @@ async function trainIn(dir: string, o: TrainOptions, resumeFrom: string | null, 
     dataStats = { batch_file: o.batchFile };
   } else {
     trainSeqs = encodeExamples(train, tok, o.lossOn);
-    const pack = (ex: Example[], lossOn: LossOn) => packEpoch(encodeExamples(ex, tok, lossOn), { T, B: o.batch, seed: o.seed, epoch: 0, eot: tok.eot }).slice(0, o.evalBatches);
+    const pack = (ex: Example[], lossOn: LossOn) =>
+      packEpoch(encodeExamples(ex, tok, lossOn), { T, B: o.batch, seed: o.seed, epoch: 0, eot: tok.eot }).slice(
+        0,
+        o.evalBatches,
+      );
     valPhr = pack(vPhr, o.lossOn);
     valEnt = pack(vEnt, 'all');
-    qaItems = spread(vPhr.filter((e) => e.kind === 'qa' && e.prompt && e.answer), o.evalQA).map((e) => ({ prompt: e.prompt!, answer: e.answer!, entity: e.entity }));
+    qaItems = spread(
+      vPhr.filter((e) => e.kind === 'qa' && e.prompt && e.answer),
+      o.evalQA,
+    ).map((e) => ({ prompt: e.prompt!, answer: e.answer!, entity: e.entity }));
     if (!trainSeqs.length) throw new Error('no training data');
   }
-  const epochBatches = (epoch: number) => (fixed ? [fixed] : packEpoch(trainSeqs, { T, B: o.batch, seed: o.seed, epoch, eot: tok.eot }));
+  const epochBatches = (epoch: number) =>
+    fixed ? [fixed] : packEpoch(trainSeqs, { T, B: o.batch, seed: o.seed, epoch, eot: tok.eot });
   let epoch = state?.epoch ?? 0;
   let batches = epochBatches(epoch);
   const stepsPerEpoch = Math.max(1, Math.ceil(batches.length / o.gradAccum));
   const tokensPerStep = o.gradAccum * (fixed ? fixed.B * fixed.T : o.batch * T);
 
   // ---------------------------------------------------------------- schedule
-  let totalSteps = state?.totalSteps ?? (o.steps ?? (o.time ? 0 : Math.max(1, Math.round((o.epochs ?? 1) * stepsPerEpoch))));
+  let totalSteps =
+    state?.totalSteps ?? o.steps ?? (o.time ? 0 : Math.max(1, Math.round((o.epochs ?? 1) * stepsPerEpoch)));
   const opt = new AdamW(model.params, { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: o.weightDecay, clip: o.clip });
   if (resumeFrom) loadOptimizer(resumeFrom, model, opt, state!);
   let step = state?.step ?? 0;
@@ -379,7 +492,9 @@ async function trainIn(dir: string, o: TrainOptions, resumeFrom: string | null, 
   let tokensSeen = state?.tokensSeen ?? 0;
   let bestVal = state?.bestValLoss ?? null;
   const elapsedBefore = state?.elapsed_s ?? 0;
-  ui.log(`schedule: ${stepsPerEpoch} steps per epoch of ${batches.length} batches (B=${fixed ? fixed.B : o.batch}, T=${fixed ? fixed.T : T}, grad-accum ${o.gradAccum}, ${tokensPerStep} tokens per step); ${totalSteps ? `${totalSteps} steps` : `fitted to ${fmtTime(o.time!)} after measuring`}; lr ${o.lr} ${o.schedule}, warmup ${o.warmup !== undefined && o.warmup >= 0 ? o.warmup : 'auto'}`);
+  ui.log(
+    `schedule: ${stepsPerEpoch} steps per epoch of ${batches.length} batches (B=${fixed ? fixed.B : o.batch}, T=${fixed ? fixed.T : T}, grad-accum ${o.gradAccum}, ${tokensPerStep} tokens per step); ${totalSteps ? `${totalSteps} steps` : `fitted to ${fmtTime(o.time!)} after measuring`}; lr ${o.lr} ${o.schedule}, warmup ${o.warmup !== undefined && o.warmup >= 0 ? o.warmup : 'auto'}`,
+  );
 
   // ---------------------------------------------------------------- run directory
   // (the last moment a signal means "nothing to save": from here on it saves after the step)
@@ -394,47 +509,88 @@ async function trainIn(dir: string, o: TrainOptions, resumeFrom: string | null, 
   };
   const metricsFile = path.join(dir, 'metrics.jsonl');
   const runJson: Record<string, unknown> = {
-    format: 1, model: o.weights ? o.model : o.preset === 'tiny' ? 'tiny' : o.model, params: paramCount(c),
-    config: { n_layer: c.n_layer, n_embd: c.n_embd, n_head: c.n_head, n_positions: c.n_positions, vocab_size: c.vocab_size },
-    data: dataStats, args: o, adapter: g.info.description, started: new Date().toISOString(), loss_on: o.lossOn,
+    format: 1,
+    model: o.weights ? o.model : o.preset === 'tiny' ? 'tiny' : o.model,
+    params: paramCount(c),
+    config: {
+      n_layer: c.n_layer,
+      n_embd: c.n_embd,
+      n_head: c.n_head,
+      n_positions: c.n_positions,
+      vocab_size: c.vocab_size,
+    },
+    data: dataStats,
+    args: o,
+    adapter: g.info.description,
+    started: new Date().toISOString(),
+    loss_on: o.lossOn,
   };
   const writeRunJson = (extra: Record<string, unknown> = {}) => {
     Object.assign(runJson, extra);
-    writing(path.join(dir, 'run.json'), () => writeFileAtomic(path.join(dir, 'run.json'), JSON.stringify(runJson, null, 2) + '\n'));
+    writing(path.join(dir, 'run.json'), () =>
+      writeFileAtomic(path.join(dir, 'run.json'), `${JSON.stringify(runJson, null, 2)}\n`),
+    );
   };
-  if (resumeFrom) Object.assign(runJson, JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')), { resumed: new Date().toISOString() });
+  if (resumeFrom)
+    Object.assign(runJson, JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')), {
+      resumed: new Date().toISOString(),
+    });
   writeRunJson();
   const emit = (obj: Record<string, unknown>) => {
-    writing(metricsFile, () => fs.appendFileSync(metricsFile, JSON.stringify(obj) + '\n'));
+    writing(metricsFile, () => fs.appendFileSync(metricsFile, `${JSON.stringify(obj)}\n`));
     ui.metrics(obj);
   };
   const curves = { train: [] as [number, number][], val: [] as [number, number][] };
   const plot = () => {
     const svg = lineChart({
-      title: 'Loss', xLabel: 'tokens seen', yLabel: 'loss (nats)',
-      series: [{ name: 'train', points: curves.train }, { name: 'validation', points: curves.val, markers: true }],
+      title: 'Loss',
+      xLabel: 'tokens seen',
+      yLabel: 'loss (nats)',
+      series: [
+        { name: 'train', points: curves.train },
+        { name: 'validation', points: curves.val, markers: true },
+      ],
     });
     writing(path.join(dir, 'loss.svg'), () => writeFileAtomic(path.join(dir, 'loss.svg'), svg));
   };
 
   const snapshot = (): TrainerState => ({
-    format: 1, step, epoch, batchInEpoch, tokensSeen, bestValLoss: bestVal, totalSteps,
+    format: 1,
+    step,
+    epoch,
+    batchInEpoch,
+    tokensSeen,
+    bestValLoss: bestVal,
+    totalSteps,
     options: { ...o, resume: undefined, stopAfter: undefined, saveDir: dir } as unknown as Record<string, unknown>,
-    padded_vocab_size: c.padded_vocab_size, elapsed_s: elapsedBefore + (performance.now() - t0) / 1000,
+    padded_vocab_size: c.padded_vocab_size,
+    elapsed_s: elapsedBefore + (performance.now() - t0) / 1000,
   });
 
   // ---------------------------------------------------------------- evaluation
   const evaluate = async () => {
     const out: Record<string, unknown> = { type: 'eval', step, tokens: tokensSeen };
-    if (valPhr.length) { const v = await validationLoss(model, valPhr); out.val_loss = v.loss; out.val_ppl = v.ppl; }
-    if (valEnt.length) { const v = await validationLoss(model, valEnt); out.val_loss_unseen = v.loss; out.val_ppl_unseen = v.ppl; }
+    if (valPhr.length) {
+      const v = await validationLoss(model, valPhr);
+      out.val_loss = v.loss;
+      out.val_ppl = v.ppl;
+    }
+    if (valEnt.length) {
+      const v = await validationLoss(model, valEnt);
+      out.val_loss_unseen = v.loss;
+      out.val_ppl_unseen = v.ppl;
+    }
     if (qaItems.length) {
       const q = await qaEval(model, tok, qaItems);
-      out.qa_keyword_recall = q.recall; out.qa_recall_baseline = q.baseline; out.qa_recall_lift = q.lift;
-      out.qa_on_topic = q.onTopic; out.qa_start_right = q.startRight;
+      out.qa_keyword_recall = q.recall;
+      out.qa_recall_baseline = q.baseline;
+      out.qa_recall_lift = q.lift;
+      out.qa_on_topic = q.onTopic;
+      out.qa_start_right = q.startRight;
       out.qa_samples = q.samples.slice(0, 3);
     }
-    if (tok.vocabSize === c.vocab_size) { // (a test model may use only the first ids of its tokenizer)
+    if (tok.vocabSize === c.vocab_size) {
+      // (a test model may use only the first ids of its tokenizer)
       out.probes = await probePrompts(model, tok, PROBE_PROMPTS, 5);
       const d = await diagnose(model, tok, { topK: 5 });
       out.prompt_sensitivity = d.meanKL;
@@ -443,12 +599,23 @@ async function trainIn(dir: string, o: TrainOptions, resumeFrom: string | null, 
     }
     emit(out);
     if (typeof out.val_loss === 'number') curves.val.push([tokensSeen, out.val_loss]);
-    const lines = [`eval @ step ${step}: val loss ${num(out.val_loss)} (ppl ${num(out.val_ppl)})` +
-      (out.val_loss_unseen !== undefined ? `, unseen entities ${num(out.val_loss_unseen)} (ppl ${num(out.val_ppl_unseen)})` : '') +
-      (out.qa_keyword_recall !== undefined ? `; QA keyword recall ${pct(out.qa_keyword_recall)} (shuffled baseline ${pct(out.qa_recall_baseline)}, lift ${pct(out.qa_recall_lift)}), on topic ${pct(out.qa_on_topic)}` : '')];
-    if (out.verdict) lines.push(`  prompt sensitivity: KL ${num(out.prompt_sensitivity)} nats from a null prompt, function words ${pct(out.function_word_share)} of top-5 mass — ${out.verdict}`);
+    const lines = [
+      `eval @ step ${step}: val loss ${num(out.val_loss)} (ppl ${num(out.val_ppl)})` +
+        (out.val_loss_unseen !== undefined
+          ? `, unseen entities ${num(out.val_loss_unseen)} (ppl ${num(out.val_ppl_unseen)})`
+          : '') +
+        (out.qa_keyword_recall !== undefined
+          ? `; QA keyword recall ${pct(out.qa_keyword_recall)} (shuffled baseline ${pct(out.qa_recall_baseline)}, lift ${pct(out.qa_recall_lift)}), on topic ${pct(out.qa_on_topic)}`
+          : ''),
+    ];
+    if (out.verdict)
+      lines.push(
+        `  prompt sensitivity: KL ${num(out.prompt_sensitivity)} nats from a null prompt, function words ${pct(out.function_word_share)} of top-5 mass — ${out.verdict}`,
+      );
     for (const p of (out.probes as Awaited<ReturnType<typeof probePrompts>>) ?? []) {
-      lines.push(`  ${JSON.stringify(p.prompt)} → ${p.top.map((t) => `${JSON.stringify(t.token)} ${t.logit.toFixed(2)}`).join(', ')}`);
+      lines.push(
+        `  ${JSON.stringify(p.prompt)} → ${p.top.map((t) => `${JSON.stringify(t.token)} ${t.logit.toFixed(2)}`).join(', ')}`,
+      );
       lines.push(`      greedy: ${JSON.stringify(p.answer.slice(0, 120))}`);
     }
     ui.log(lines.join('\n'));
@@ -467,7 +634,8 @@ async function trainIn(dir: string, o: TrainOptions, resumeFrom: string | null, 
   let lastEval: { step: number; ev: Record<string, unknown> } | undefined;
   let fittedHere = false; // the step count was fitted to --time in this process (and is refitted at each evaluation)
   // defaults that depend on the schedule's length (known after measuring, with --time)
-  const warmup = () => (o.warmup !== undefined && o.warmup >= 0 ? o.warmup : totalSteps ? Math.min(200, Math.ceil(0.05 * totalSteps)) : 10);
+  const warmup = () =>
+    o.warmup !== undefined && o.warmup >= 0 ? o.warmup : totalSteps ? Math.min(200, Math.ceil(0.05 * totalSteps)) : 10;
   const evalEveryOf = () => o.evalEvery ?? (totalSteps ? Math.max(1, Math.round(totalSteps / 10)) : 0);
   let evalEvery = evalEveryOf();
   ui.progress?.start(totalSteps || 1, step);
@@ -476,26 +644,50 @@ async function trainIn(dir: string, o: TrainOptions, resumeFrom: string | null, 
       const micro: Batch[] = [];
       for (let k = 0; k < o.gradAccum; k++) {
         if (batchInEpoch >= batches.length) {
-          epoch++; batchInEpoch = 0; batches = epochBatches(epoch);
-          if (!fixed) { await saveCheckpoint(path.join(dir, 'latest'), model, opt, snapshot(), tok); }
+          epoch++;
+          batchInEpoch = 0;
+          batches = epochBatches(epoch);
+          if (!fixed) {
+            await saveCheckpoint(path.join(dir, 'latest'), model, opt, snapshot(), tok);
+          }
         }
         micro.push(batches[batchInEpoch++]);
       }
-      const lr = learningRate(step, { lr: o.lr, warmup: warmup(), total: totalSteps || 1_000_000, schedule: o.schedule });
+      const lr = learningRate(step, {
+        lr: o.lr,
+        warmup: warmup(),
+        total: totalSteps || 1_000_000,
+        schedule: o.schedule,
+      });
       const ts = performance.now();
       const { loss, gradNorm } = await readStep(trainStep(model, opt, micro, lr));
       const dt = (performance.now() - ts) / 1000;
       if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
-        throw new TrainingStopped(`loss became ${loss} (gradient norm ${gradNorm}) at step ${step + 1}: stopping. ` +
-          `The parameters were not updated by this step; the last good checkpoint is ${fs.existsSync(path.join(dir, 'latest')) ? path.join(dir, 'latest') : '(none saved yet)'}. ` +
-          'Try a lower --lr or a longer --warmup.');
+        throw new TrainingStopped(
+          `loss became ${loss} (gradient norm ${gradNorm}) at step ${step + 1}: stopping. ` +
+            `The parameters were not updated by this step; the last good checkpoint is ${fs.existsSync(path.join(dir, 'latest')) ? path.join(dir, 'latest') : '(none saved yet)'}. ` +
+            'Try a lower --lr or a longer --warmup.',
+        );
       }
       step++;
       tokensSeen += tokensPerStep;
       const elapsed = (performance.now() - t0) / 1000;
-      emit({ type: 'train', step, epoch, tokens: tokensSeen, loss, grad_norm: gradNorm, lr, tokens_per_s: tokensPerStep / dt, time_s: elapsedBefore + elapsed });
+      emit({
+        type: 'train',
+        step,
+        epoch,
+        tokens: tokensSeen,
+        loss,
+        grad_norm: gradNorm,
+        lr,
+        tokens_per_s: tokensPerStep / dt,
+        time_s: elapsedBefore + elapsed,
+      });
       curves.train.push([tokensSeen, loss]);
-      if (step === (state?.step ?? 0) + 1) { firstStepEnd = { elapsed, step }; ui.log(`first step: ${dt.toFixed(1)} s (kernel compilation included)`); }
+      if (step === (state?.step ?? 0) + 1) {
+        firstStepEnd = { elapsed, step };
+        ui.log(`first step: ${dt.toFixed(1)} s (kernel compilation included)`);
+      }
       // a time budget: measure steps 2..4 (the first compiles kernels), time one evaluation, then
       // fit the steps and the evaluations (at most EVAL_SHARE of the budget) to what is left
       if (o.time && totalSteps === 0) {
@@ -511,14 +703,18 @@ async function trainIn(dir: string, o: TrainOptions, resumeFrom: string | null, 
           const left = o.time - (performance.now() - t0) / 1000;
           const { steps, evals } = fitBudget({ budget: o.time, left, perStep, evalCost });
           if (steps < 1) {
-            throw new TrainingStopped(`--time ${fmtTime(o.time)} is too short: a step takes ${perStep.toFixed(1)} s and an evaluation ${evalCost.toFixed(1)} s here, ` +
-              `so one more step and the final evaluation need --time ${fmtTime(Math.ceil((performance.now() - t0) / 1000 + perStep + evalCost))} or more`);
+            throw new TrainingStopped(
+              `--time ${fmtTime(o.time)} is too short: a step takes ${perStep.toFixed(1)} s and an evaluation ${evalCost.toFixed(1)} s here, ` +
+                `so one more step and the final evaluation need --time ${fmtTime(Math.ceil((performance.now() - t0) / 1000 + perStep + evalCost))} or more`,
+            );
           }
           totalSteps = step + steps;
           evalEvery = o.evalEvery ?? Math.max(1, Math.ceil(steps / evals));
           fittedHere = true;
-          ui.log(`measured ${perStep.toFixed(2)} s per step (${(tokensPerStep / perStep).toFixed(0)} tokens/s) and ${evalCost.toFixed(1)} s per evaluation: ` +
-            `the ${fmtTime(o.time)} budget fits ${totalSteps} steps (${(totalSteps / stepsPerEpoch).toFixed(1)} epochs) and ${evals} more evaluations (every ${evalEvery} steps)`);
+          ui.log(
+            `measured ${perStep.toFixed(2)} s per step (${(tokensPerStep / perStep).toFixed(0)} tokens/s) and ${evalCost.toFixed(1)} s per evaluation: ` +
+              `the ${fmtTime(o.time)} budget fits ${totalSteps} steps (${(totalSteps / stepsPerEpoch).toFixed(1)} epochs) and ${evals} more evaluations (every ${evalEvery} steps)`,
+          );
           ui.progress?.start(totalSteps, step);
         }
       }
@@ -526,7 +722,12 @@ async function trainIn(dir: string, o: TrainOptions, resumeFrom: string | null, 
       // (evaluations included) times the steps left
       const rate = step > firstStepEnd.step ? (elapsed - firstStepEnd.elapsed) / (step - firstStepEnd.step) : dt;
       const eta = fittedHere ? o.time! - elapsed : rate * ((totalSteps || step) - step);
-      ui.progress?.update(step, { epoch, loss: loss.toFixed(4), tps: (tokensPerStep / dt).toFixed(0), eta: fmtTime(Math.max(0, eta)) });
+      ui.progress?.update(step, {
+        epoch,
+        loss: loss.toFixed(4),
+        tps: (tokensPerStep / dt).toFixed(0),
+        eta: fmtTime(Math.max(0, eta)),
+      });
       // with a fitted budget, an evaluation this near the final one would repeat it
       const finalNear = fittedHere && nearEnd(step, totalSteps, evalEvery);
       if (evalEvery && step % evalEvery === 0 && (totalSteps === 0 || step < totalSteps) && !finalNear) {
@@ -551,17 +752,22 @@ async function trainIn(dir: string, o: TrainOptions, resumeFrom: string | null, 
           const left = o.time! - (now - t0) / 1000;
           const fit = refitSteps({ step, totalSteps, evalEvery, left, perStep, evalCost });
           if (fit === step) {
-            ui.log(`the budget leaves under a quarter of an evaluation interval (${Math.ceil(evalEvery / 4)} steps): this evaluation is the final one`);
+            ui.log(
+              `the budget leaves under a quarter of an evaluation interval (${Math.ceil(evalEvery / 4)} steps): this evaluation is the final one`,
+            );
             totalSteps = fit;
           } else if (Math.abs(fit - totalSteps) > 0.01 * totalSteps) {
-            ui.log(`refitted after an evaluation: ${perStep.toFixed(2)} s per step, ${evalCost.toFixed(1)} s per evaluation: the budget fits ${fit} steps`);
+            ui.log(
+              `refitted after an evaluation: ${perStep.toFixed(2)} s per step, ${evalCost.toFixed(1)} s per evaluation: the budget fits ${fit} steps`,
+            );
             totalSteps = fit;
           }
         }
         plot();
         ui.progress?.start(totalSteps || 1, step);
       }
-      if (o.stopAfter !== undefined && step - (state?.step ?? 0) >= o.stopAfter && step < totalSteps) stopAfterReached = true;
+      if (o.stopAfter !== undefined && step - (state?.step ?? 0) >= o.stopAfter && step < totalSteps)
+        stopAfterReached = true;
       if (stopAfterReached || sig.requested) {
         ui.progress?.stop();
         await saveCheckpoint(path.join(dir, 'latest'), model, opt, snapshot(), tok);
@@ -575,18 +781,33 @@ async function trainIn(dir: string, o: TrainOptions, resumeFrom: string | null, 
     ui.progress?.stop();
     const ev = lastEval?.step === step ? lastEval.ev : await evaluate();
     const vl = ev.val_loss as number | undefined;
-    if (vl !== undefined && (bestVal === null || vl < bestVal)) { bestVal = vl; await saveCheckpoint(path.join(dir, 'best'), model, null, snapshot(), tok); }
+    if (vl !== undefined && (bestVal === null || vl < bestVal)) {
+      bestVal = vl;
+      await saveCheckpoint(path.join(dir, 'best'), model, null, snapshot(), tok);
+    }
     await saveCheckpoint(path.join(dir, 'final'), model, null, snapshot(), tok);
     await saveCheckpoint(path.join(dir, 'latest'), model, opt, snapshot(), tok);
     plot();
     const wall = elapsedBefore + (performance.now() - t0) / 1000;
-    writeRunJson({ finished: new Date().toISOString(), wall_s: wall, steps: step, epochs: step / stepsPerEpoch, tokens_seen: tokensSeen });
-    ui.log(`done: ${step} steps, ${tokensSeen} tokens in ${fmtTime(wall)}; checkpoints in ${dir} (final/, best/, latest/), metrics in ${metricsFile}`);
+    writeRunJson({
+      finished: new Date().toISOString(),
+      wall_s: wall,
+      steps: step,
+      epochs: step / stepsPerEpoch,
+      tokens_seen: tokensSeen,
+    });
+    ui.log(
+      `done: ${step} steps, ${tokensSeen} tokens in ${fmtTime(wall)}; checkpoints in ${dir} (final/, best/, latest/), metrics in ${metricsFile}`,
+    );
     return { dir, state: snapshot() };
   } finally {
     ui.progress?.stop();
   }
 }
 
-function num(x: unknown) { return typeof x === 'number' ? x.toFixed(3) : '-'; }
-function pct(x: unknown) { return typeof x === 'number' ? `${(100 * x).toFixed(0)}%` : '-'; }
+function num(x: unknown) {
+  return typeof x === 'number' ? x.toFixed(3) : '-';
+}
+function pct(x: unknown) {
+  return typeof x === 'number' ? `${(100 * x).toFixed(0)}%` : '-';
+}

@@ -27,51 +27,89 @@ export interface StepResult {
  * positions that count and targets and weights are theirs only: the model computes logits
  * there alone (`gather: false` keeps every position).
  */
-export function uploadBatch(b: Batch, o: { gather?: boolean } = {}): { inputs: Tensor; targets: Tensor; weights?: Tensor; rows?: Tensor; count: number } {
+export function uploadBatch(
+  b: Batch,
+  o: { gather?: boolean } = {},
+): { inputs: Tensor; targets: Tensor; weights?: Tensor; rows?: Tensor; count: number } {
   const { B, T } = b;
-  if (b.tokens.length !== B * (T + 1)) throw new Error(`batch of ${b.tokens.length} tokens is not ${B} rows of ${T + 1}`);
-  const inp = new Int32Array(B * T), tgt = new Int32Array(B * T);
+  if (b.tokens.length !== B * (T + 1))
+    throw new Error(`batch of ${b.tokens.length} tokens is not ${B} rows of ${T + 1}`);
+  const inp = new Int32Array(B * T),
+    tgt = new Int32Array(B * T);
   for (let r = 0; r < B; r++) {
     inp.set(b.tokens.subarray(r * (T + 1), r * (T + 1) + T), r * T);
     tgt.set(b.tokens.subarray(r * (T + 1) + 1, (r + 1) * (T + 1)), r * T);
   }
   let count = B * T;
-  if (b.weights) { count = 0; for (const w of b.weights) count += w; }
+  if (b.weights) {
+    count = 0;
+    for (const w of b.weights) count += w;
+  }
   const inputs = Tensor.from(inp, [B * T], 'i32');
   const keep: number[] = [];
-  if (b.weights && o.gather !== false) b.weights.forEach((w, i) => { if (w !== 0) keep.push(i); });
+  if (b.weights && o.gather !== false)
+    b.weights.forEach((w, i) => {
+      if (w !== 0) keep.push(i);
+    });
   if (b.weights && keep.length < B * T && o.gather !== false) {
     const w = b.weights;
     return {
       inputs,
-      targets: Tensor.from(keep.map((i) => tgt[i]), [keep.length], 'i32'),
-      weights: Tensor.from(keep.map((i) => w[i]), [keep.length]),
+      targets: Tensor.from(
+        keep.map((i) => tgt[i]),
+        [keep.length],
+        'i32',
+      ),
+      weights: Tensor.from(
+        keep.map((i) => w[i]),
+        [keep.length],
+      ),
       rows: Tensor.from(keep, [keep.length], 'i32'),
       count,
     };
   }
-  return { inputs, targets: Tensor.from(tgt, [B * T], 'i32'), weights: b.weights ? Tensor.from(b.weights, [B * T]) : undefined, count };
+  return {
+    inputs,
+    targets: Tensor.from(tgt, [B * T], 'i32'),
+    weights: b.weights ? Tensor.from(b.weights, [B * T]) : undefined,
+    count,
+  };
 }
 
 /** Release what uploadBatch made. */
 export function releaseBatch(u: ReturnType<typeof uploadBatch>) {
-  u.inputs.release(); u.targets.release(); u.weights?.release(); u.rows?.release();
+  u.inputs.release();
+  u.targets.release();
+  u.weights?.release();
+  u.rows?.release();
 }
 
 /**
  * One update from `micro` batches. The loss is the weighted mean over every counted target
  * of all micro-batches (so accumulation equals one big batch).
  */
-export function trainStep(model: GPT2, opt: AdamW, micro: Batch[], lr: number, o: { gather?: boolean } = {}): StepResult {
+export function trainStep(
+  model: GPT2,
+  opt: AdamW,
+  micro: Batch[],
+  lr: number,
+  o: { gather?: boolean } = {},
+): StepResult {
   // uploads first: each write submits what is enqueued before it, so the gradients' clear after
   // them joins the step's one command buffer
   const up = micro.map((b) => uploadBatch(b, o));
   model.params.zeroGrad();
-  const normalizer = Math.max(1, up.reduce((a, u) => a + u.count, 0));
+  const normalizer = Math.max(
+    1,
+    up.reduce((a, u) => a + u.count, 0),
+  );
   const losses: Tensor[] = [];
   micro.forEach((b, i) => {
     const u = up[i];
-    if (u.count === 0) { releaseBatch(u); return; } // nothing counts: no loss, no gradient
+    if (u.count === 0) {
+      releaseBatch(u);
+      return;
+    } // nothing counts: no loss, no gradient
     const tape = new Tape();
     const { loss } = model.loss(tape, u.inputs, u.targets, b.B, b.T, { weights: u.weights, normalizer, rows: u.rows });
     tape.detach(loss.value);
