@@ -17,7 +17,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { init, sync } from '../src/gpu/runtime.ts';
 import { trimPool } from '../src/gpu/tensor.ts';
-import { trimTexturePool } from '../src/ops/matmul.ts';
+import { trimTexturePool } from '../src/gpu/texture.ts';
 import { NoAdapterError } from '../src/gpu/device.ts';
 import { parseDriver, describeDriver } from '../src/gpu/driver.ts';
 import type { BenchOpts, Row } from './harness.ts';

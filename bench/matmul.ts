@@ -16,7 +16,9 @@
 // maxStorageBufferBindingSize, so the logits row times them with N clipped to 4096, also noted.
 import { init, sync } from '../src/gpu/runtime.ts';
 import { Tensor } from '../src/gpu/tensor.ts';
-import { matmul, autotuneMatmul, availableVariants, trimTexturePool, type MatmulVariant } from '../src/ops/matmul.ts';
+import { trimTexturePool } from '../src/gpu/texture.ts';
+import { availableVariants, matmul, type MatmulVariant } from '../src/ops/matmul/index.ts';
+import { autotuneMatmul } from '../src/ops/matmul/tune.ts';
 import { timeGpu, type Peer, type Row } from './harness.ts';
 import type { BenchOpts } from './harness.ts';
 import { torchPeer, type TorchResult } from './peers.ts';

@@ -16,7 +16,7 @@ import { CONFIGS, type GPT2Config } from '../src/model/config.ts';
 import { generate } from '../src/model/generate.ts';
 import { KVCache } from '../src/model/kvcache.ts';
 import { padVocab } from '../src/model/load.ts';
-import { matmul } from '../src/ops/matmul.ts';
+import { matmul } from '../src/ops/matmul/index.ts';
 import { copy } from '../src/ops/elementwise.ts';
 import { compactTokenizer, compactVocab, getTokenizer, type Tokenizer } from '../src/io/tokenizer.ts';
 import { encodeExamples, loadDataset, packEpoch } from '../src/data/index.ts';

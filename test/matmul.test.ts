@@ -7,24 +7,23 @@ import { Tensor } from '../src/gpu/tensor.ts';
 import { setMaxBinding } from '../src/gpu/device.ts';
 import { sync } from '../src/gpu/runtime.ts';
 import { setAutotuneFile, tuneEntry } from '../src/gpu/autotune.ts';
+import { textureLimits, texturePoolStats } from '../src/gpu/texture.ts';
 import {
   matmul,
-  autotuneMatmul,
   resolveVariant,
   availableVariants,
-  matmulLimits,
-  texturePoolStats,
   MATMUL_VARIANTS,
   TILED,
   TEX,
   type MatmulVariant,
-} from '../src/ops/matmul.ts';
+} from '../src/ops/matmul/index.ts';
+import { autotuneMatmul } from '../src/ops/matmul/tune.ts';
 import * as ref from '../src/ref/cpu.ts';
 
 beforeAll(setup);
 afterEach(async () => {
   await setMaxBinding(undefined);
-  matmulLimits.maxTexture = undefined;
+  textureLimits.maxTexture = undefined;
 });
 
 interface Case {
@@ -188,7 +187,7 @@ describe('matmul: tensors larger than one storage binding', () => {
     }
   });
   it('texture-dimension limits: the texture variant cuts Z, M, N and K into texture blocks', async () => {
-    matmulLimits.maxTexture = 32; // 32 texels: K <= 32, N <= 128, Z*M <= 32 per block
+    textureLimits.maxTexture = 32; // 32 texels: K <= 32, N <= 128, Z*M <= 32 per block
     await check({ variant: 'tex-8x16', M: 70, N: 300, K: 75, transB: true, bias: true });
     await check({ variant: 'tex-4x16', M: 70, N: 300, K: 75, transA: true, bias: true, gelu: true });
     await check({ variant: 'tex-8x16', Z: 3, bBatched: true, M: 13, N: 20, K: 9, bias: true });

@@ -19,7 +19,8 @@
 // attentionDecode attends the query rows at positions pos.. to cache positions 0..pos+t.
 import { dispatch, grid, gpu, kernel, rowsPerBinding } from '../gpu/runtime.ts';
 import { Tensor, expectShape, shapeStr, type DType } from '../gpu/tensor.ts';
-import { matmul, matmulLimits } from './matmul.ts';
+import { maxTexture } from '../gpu/texture.ts';
+import { matmul } from './matmul/index.ts';
 import { attentionTexBackward, attentionTexForward, attentionTexUnavailable } from './attention_tex.ts';
 
 const F = 'attention.wgsl';
@@ -106,7 +107,7 @@ function resolveAttention(op: string, v: AttentionVariant, g: Geometry): 'fused'
 
 /** Batches per texture chunk: the chunk's rows must also fit one texture's height. */
 function texBatches(op: string, g: Geometry): number {
-  const L = Math.min(gpu().device.limits.maxTextureDimension2D, matmulLimits.maxTexture ?? Infinity);
+  const L = maxTexture();
   return Math.max(1, Math.min(batchesPerChunk(op, g), Math.floor(L / g.T)));
 }
 

@@ -6,9 +6,10 @@
 // binding) qkv (and dy) are packed into rgba32float textures, then one dispatch per kernel.
 // This file writes the kernels' bodies: the loops over a lane's register block (RB rows or
 // keys) and the head's H4 texels are unrolled, as in matmul_tex; the loop over a chunk's SG lanes is not.
-import { dispatch, gpu, kernel, type Kernel } from '../gpu/runtime.ts';
+import { dispatch, kernel, type Kernel } from '../gpu/runtime.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-import { acquireTexture, matmulLimits, pack, releaseTexture, subgroupSize } from './matmul.ts';
+import { acquireTexture, maxTexture, releaseTexture, subgroupSize } from '../gpu/texture.ts';
+import { pack } from './matmul/pack.ts';
 
 const F = 'attention_tex.wgsl';
 /** Register block: rows per lane in forward and bwd_dq, keys per lane in bwd_dkdv. */
@@ -20,8 +21,7 @@ export function attentionTexUnavailable(hd: number, T: number): string {
   const sg = subgroupSize();
   if (!sg) return "needs the 'subgroups' feature with a single subgroup size";
   if (sg > 64) return `subgroup size ${sg} is above 64`;
-  if (T > Math.min(gpu().device.limits.maxTextureDimension2D, matmulLimits.maxTexture ?? Infinity))
-    return `T = ${T} exceeds the texture height limit`;
+  if (T > maxTexture()) return `T = ${T} exceeds the texture height limit`;
   if (hd % 4) return `head dim ${hd} is not a multiple of 4`;
   return '';
 }

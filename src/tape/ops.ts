@@ -6,7 +6,7 @@
 // beta = 1 accumulates dW in place); gradients of activations are fresh tensors handed to
 // Var.accumulate, which takes ownership.
 import { Tensor } from '../gpu/tensor.ts';
-import { matmul, type MatmulOpts } from '../ops/matmul.ts';
+import { matmul, type MatmulOpts } from '../ops/matmul/index.ts';
 import { add, copy, gelu as geluFwd, geluBackward, fill } from '../ops/elementwise.ts';
 import { layernormForward, layernormBackward } from '../ops/layernorm.ts';
 import { embeddingForward, embeddingBackward } from '../ops/embedding.ts';
