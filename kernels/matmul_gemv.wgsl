@@ -4,8 +4,8 @@
 // once per {{MR}} rows.
 //
 // Same contract as kernels/matmul_naive.wgsl (strided A, B, C; bias; GELU; alpha, beta):
-// C[z, m, n] = alpha * sum_k A[z, m, k] * B[z, k, n] (+ bias[n]) (GELU if {{GELU}}) + beta * C[z, m, n]
-// Bindings: a @1, b @2, bias @3 (ignored unless {{BIAS}}), c @4 (read_write).
+// C[z, m, n] = alpha * sum_k A[z, m, k] * B[z, k, n] (+ bias[n] if flags & 1) (GELU if flags & 2) + beta * C[z, m, n]
+// Bindings: a @1, b @2, bias @3 (read only when flags & 1), c @4 (read_write).
 //
 // vec4 entries (lavapipe turns each storage load into a scalar loop, so 4 floats per load
 // is up to 4x less load work; real GPUs like the wider loads too):
@@ -17,7 +17,6 @@
 @group(0) @binding(1) var<storage, read> a4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> b4: array<vec4<f32>>;
 
-#include "common/gelu.wgsl"
 
 const MR = {{MR}}u;
 

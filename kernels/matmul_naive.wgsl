@@ -1,15 +1,14 @@
 // Naive matmul, the baseline for tests and bench: one invocation per output element,
 // 16x16 workgroups, operands read straight from storage buffers through strides.
 //
-// C[z, m, n] = alpha * sum_k A[z, m, k] * B[z, k, n] (+ bias[n]) (GELU if {{GELU}}) + beta * C[z, m, n]
+// C[z, m, n] = alpha * sum_k A[z, m, k] * B[z, k, n] (+ bias[n] if flags & 1) (GELU if flags & 2) + beta * C[z, m, n]
 // Element (z, m, k) of A is a[a0 + z*saz + m*sam + k*sak] (so any transpose is a choice of
 // strides); likewise B with sbz, sbk, sbn. Element (z, m, n) of C is c[c0 + z*scz + m*scm + n].
-// M, N, K are the sizes of this block (src/ops/matmul.ts cuts large problems into blocks
+// M, N, K are the sizes of this block (src/ops/matmul/plan.ts cuts large problems into blocks
 // whose windows fit one binding); bias[bias0 + n] is the bias of block column n.
-// Bindings: a @1, b @2, bias @3 (ignored unless {{BIAS}}), c @4 (read_write).
+// Bindings: a @1, b @2, bias @3 (read only when flags & 1), c @4 (read_write).
 #include "common/matmul_strided.wgsl"
 
-#include "common/gelu.wgsl"
 
 @compute @workgroup_size(16, 16)
 fn main(@builtin(global_invocation_id) g: vec3u) {

@@ -10,8 +10,8 @@
 //                                                                     are zero; bRows = 0: B broadcast)
 // K4 = ceil(K/4). Rows past M / columns past N may read anything (clamped or neighbouring texels)
 // and are never stored. C: element (z, m, n) = c[c0 + z*scz + m*scm + n]; bias[bias0 + n].
-// M, N are the sizes of this block (src/ops/matmul.ts cuts large problems into blocks).
-// The register block is unrolled by text substitution (src/ops/matmul.ts texKernel): DECL declares
+// M, N are the sizes of this block (src/ops/matmul/plan.ts cuts large problems into blocks).
+// The register block is unrolled by text substitution (src/ops/matmul/texture.ts texKernel): DECL declares
 // accumulators c<i>_<j> (rows i < TM, vec4 columns j < TN4), STEP is one k-step of 4 (loads
 // b<kk>_<j> from Bt, one At texel a<i> per row, 4 vec4 fma per accumulator), STORE copies them to
 // an array and calls store4 for each in a loop. EXIT is the early return of invocations past M, N.
@@ -39,7 +39,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
 
-#include "common/gelu.wgsl"
+#include "common/matmul_epilogue.wgsl"
 
 // Store the 4 columns n = 4*x4 .. 4*x4+3 of row m, skipping those past the block.
 fn store4(z: u32, m: u32, x4: u32, v: vec4f) {
@@ -47,12 +47,7 @@ fn store4(z: u32, m: u32, x4: u32, v: vec4f) {
   for (var e = 0u; e < 4u; e++) {
     let n = 4u * x4 + e;
     if (n < p.N) {
-      var r = p.alpha * v[e];
-      if ((p.flags & 1u) != 0u) { r += bias[p.bias0 + n]; }
-      if ((p.flags & 2u) != 0u) { r = gelu_f(r); }
-      let ci = p.c0 + z * p.scz + m * p.scm + n;
-      if (p.beta != 0.0) { r += p.beta * c[ci]; }
-      c[ci] = r;
+      epilogue_store(p.c0 + z * p.scz + m * p.scm + n, n, v[e]);
     }
   }
 }

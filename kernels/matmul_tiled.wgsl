@@ -11,7 +11,7 @@
 //   C: element (z, m, n) = c[c0 + z*scz + m*ldc + n]
 // Operands are bound as array<vec4f> (windows padded to 16 bytes) and read 4 contiguous
 // elements at a time: one vec4 load when flags & 16 (A) / flags & 32 (B) say that the offset,
-// strides and contiguous extent are multiples of 4 (src/ops/matmul.ts checks), else 4 scalar
+// strides and contiguous extent are multiples of 4 (src/ops/matmul/buffer.ts checks), else 4 scalar
 // reads. Elements past M, N, K read as 0. Transposes (flags & 4: A, flags & 8: B) are run-time
 // uniform branches, so one pipeline per tile configuration serves every layout.
 // M, N, K are the sizes of this block (large problems are cut into blocks whose windows fit a binding).
@@ -29,7 +29,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
 
-#include "common/gelu.wgsl"
+#include "common/matmul_epilogue.wgsl"
 
 const BM = {{BM}}u;
 const BN = {{BN}}u;
@@ -155,12 +155,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u
       for (var e = 0u; e < 4u; e++) {
         let n = nt + 4u * (l.x * TN4 + j) + e;
         if (n < p.N) {
-          var v = p.alpha * acc[i][j][e];
-          if ((p.flags & 1u) != 0u) { v += bias[p.bias0 + n]; }
-          if ((p.flags & 2u) != 0u) { v = gelu_f(v); }
-          let ci = p.c0 + z * p.scz + m * p.ldc + n;
-          if (p.beta != 0.0) { v += p.beta * c[ci]; }
-          c[ci] = v;
+          epilogue_store(p.c0 + z * p.scz + m * p.ldc + n, n, acc[i][j][e]);
         }
       }
     }

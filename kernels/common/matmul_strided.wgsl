@@ -4,7 +4,7 @@ struct Params {
   saz: u32, sam: u32, sak: u32, b0: u32,
   sbz: u32, sbk: u32, sbn: u32, c0: u32,
   scz: u32, scm: u32, alpha: f32, beta: f32,
-  bias0: u32, _p0: u32, _p1: u32, _p2: u32,
+  bias0: u32, flags: u32, _p1: u32, _p2: u32,
 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
@@ -12,12 +12,9 @@ struct Params {
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
 
-// The epilogue every strided kernel ends with: C[z, m, n] = alpha·acc (+ bias[n]) (GELU) + beta·C[z, m, n].
+#include "common/matmul_epilogue.wgsl"
+
+// Each output goes through the epilogue (flags: bias, GELU).
 fn store_epilogue(m: u32, n: u32, z: u32, acc: f32) {
-  var v = p.alpha * acc;
-  if ({{BIAS}}) { v += bias[p.bias0 + n]; }
-  if ({{GELU}}) { v = gelu_f(v); }
-  let ci = p.c0 + z * p.scz + m * p.scm + n;
-  if (p.beta != 0.0) { v += p.beta * c[ci]; }
-  c[ci] = v;
+  epilogue_store(p.c0 + z * p.scz + m * p.scm + n, n, acc);
 }

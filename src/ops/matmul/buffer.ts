@@ -53,9 +53,7 @@ export function runBuffer(v: ConcreteVariant, a: Tensor, b: Tensor, out: Tensor,
             ? 'nn4'
             : 'main';
       const MR = gemvRows(blk.mc);
-      const k = gemv
-        ? kernel('matmul_gemv.wgsl', entry, { BIAS: e.bias, GELU: e.gelu, MR })
-        : kernel('matmul_naive.wgsl', 'main', { BIAS: e.bias, GELU: e.gelu });
+      const k = gemv ? kernel('matmul_gemv.wgsl', entry, { MR }) : kernel('matmul_naive.wgsl', 'main');
       const groups: [number, number, number] = gemv
         ? [Math.ceil(blk.nc / (entry === 'nn4' ? 256 : 64)), Math.ceil(blk.mc / MR), blk.zc]
         : [Math.ceil(blk.nc / 16), Math.ceil(blk.mc / 16), blk.zc];
@@ -78,6 +76,7 @@ export function runBuffer(v: ConcreteVariant, a: Tensor, b: Tensor, out: Tensor,
           scz: st.C.z!,
           scm: st.C.m!,
           ...ep,
+          flags: flags(e),
         },
         [entry === 'nt4' ? pad16(ra) : ra, vec ? pad16(rb) : rb, rbias, rc],
         groups,

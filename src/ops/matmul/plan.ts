@@ -146,7 +146,7 @@ export function kPlan(s: MatmulShape, kc: number, o: MatmulOpts, out: Tensor) {
 
 export function epilogue(t: Tensor, out: Tensor, N: number, o: MatmulOpts) {
   const WG = 256;
-  const k = kernel('matmul_epilogue.wgsl', 'main', { BIAS: !!o.bias, GELU: !!o.gelu });
+  const k = kernel('matmul_epilogue.wgsl', 'main');
   const win = Math.floor((windowElems() - 1) / WG) * WG;
   const rb = o.bias ? o.bias.b : { ...dummy(), base: 0 };
   for (let start = 0; start < out.size; start += win) {
@@ -159,13 +159,14 @@ export function epilogue(t: Tensor, out: Tensor, N: number, o: MatmulOpts) {
       {
         n,
         t0: rt.base,
-        o0: ro.base,
+        c0: ro.base,
         ph: start % N,
         N,
         bias0: rb.base,
         alpha: o.alpha ?? 1,
         beta: o.beta ?? 0,
         row: gx * WG,
+        flags: flags({ bias: !!o.bias, gelu: !!o.gelu }),
       },
       [rt, rb, ro],
       [gx, gy],
@@ -176,7 +177,8 @@ export function epilogue(t: Tensor, out: Tensor, N: number, o: MatmulOpts) {
 /** Whether every value is a multiple of 4 (the vec4 forms of the kernels need their bases and strides so). */
 export const mult4 = (...xs: number[]) => xs.every((x) => x % 4 === 0);
 
-export const flags = (e: Epilogue) => (e.bias ? 1 : 0) | (e.gelu ? 2 : 0);
+/** The epilogue's bits of a kernel's flags (kernels/common/matmul_epilogue.wgsl): 1 bias, 2 GELU. */
+export const flags = (e: { bias: boolean; gelu: boolean }) => (e.bias ? 1 : 0) | (e.gelu ? 2 : 0);
 
 export function biasWindow(o: MatmulOpts, blk: Block, on: boolean) {
   return on && o.bias ? o.bias.range(blk.n0, blk.nc) : { ...dummy(), base: 0 };
