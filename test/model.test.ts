@@ -10,7 +10,7 @@ import { loadModel } from '../src/model/load.ts';
 import { generate, generateBatch } from '../src/model/generate.ts';
 import { logSumExp } from '../src/model/sample.ts';
 import { GPT2 } from '../src/model/gpt2.ts';
-import { CONFIGS } from '../src/model/config.ts';
+import { CONFIGS, gpt2Layout, paramCount } from '../src/model/config.ts';
 
 const FIX = path.join(import.meta.dirname, 'fixtures/gpt2-reference');
 
@@ -166,5 +166,31 @@ describe('generation', () => {
     await expect(generate(model, Array(129).fill(1), { maxNew: 1 })).rejects.toThrow(
       /exceeds the model's context of 128/,
     );
+  });
+});
+
+describe('the GPT-2 layout table', () => {
+  it('counts the parameters Hugging Face reports (gpt2 124,439,808; distilgpt2 81,912,576)', () => {
+    expect(paramCount(CONFIGS.gpt2)).toBe(124_439_808);
+    expect(paramCount(CONFIGS.distilgpt2)).toBe(81_912_576);
+  });
+
+  it('decays exactly the embeddings and matmul weights, and the registry lays them out first', () => {
+    const c = CONFIGS.tiny;
+    const decayed = gpt2Layout(c)
+      .filter((e) => e.decay)
+      .map((e) => e.name);
+    expect(decayed).toEqual([
+      'wte.weight',
+      'wpe.weight',
+      ...Array.from({ length: c.n_layer }, (_, i) =>
+        ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'].map((m) => `h.${i}.${m}.weight`),
+      ).flat(),
+    ]);
+    const m = GPT2.empty(c);
+    const last = decayed.at(-1)!;
+    expect(m.params.decayEnd).toBeGreaterThan(m.params.offsets.get(last)!);
+    for (const e of gpt2Layout(c).filter((e) => !e.decay))
+      expect(m.params.offsets.get(e.name)!, e.name).toBeGreaterThanOrEqual(m.params.decayEnd);
   });
 });

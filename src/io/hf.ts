@@ -2,17 +2,8 @@
 // (or a sharded model.safetensors.index.json and its shards).
 //
 // Tensor names are the plain HF ones, whatever the file used ("transformer.h.0.ln_1.weight" and
-// "h.0.ln_1.weight" both become "h.0.ln_1.weight"):
-//
-//   wte.weight               [vocab_size, C]   token embedding (also the tied lm_head)
-//   wpe.weight               [n_positions, C]
-//   h.{i}.ln_1.weight/bias   [C]
-//   h.{i}.attn.c_attn.weight [C, 3C]   bias [3C]   (q, k, v concatenated along the output axis)
-//   h.{i}.attn.c_proj.weight [C, C]    bias [C]
-//   h.{i}.ln_2.weight/bias   [C]
-//   h.{i}.mlp.c_fc.weight    [C, 4C]   bias [4C]
-//   h.{i}.mlp.c_proj.weight  [4C, C]   bias [C]
-//   ln_f.weight/bias         [C]
+// "h.0.ln_1.weight" both become "h.0.ln_1.weight"); gpt2Layout (src/model/config.ts) lists them
+// with their shapes. wte.weight is [vocab_size, C] and also the tied lm_head.
 //
 // LAYOUT: HF's Conv1D stores its weight as [in, out] (y = x @ W + b), the transpose of
 // torch.nn.Linear. The map keeps exactly that layout: row-major [in, out] Float32Arrays.
@@ -23,7 +14,7 @@
 // the one config.json implies.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fromHF, toHF, type GPT2Config } from '../model/config.ts';
+import { fromHF, gpt2Layout, toHF, type GPT2Config } from '../model/config.ts';
 import { writeFileAtomic } from './atomic.ts';
 import {
   INDEX_NAME,
@@ -75,30 +66,9 @@ function because(name: string, c: GPT2Config): string {
   return `n_embd=${c.n_embd}`;
 }
 
-/** Every parameter of a GPT2LMHeadModel with its HF shape, in a fixed order. */
+/** Every parameter of a GPT2LMHeadModel with its HF shape, in HF's order (gpt2Layout). */
 export function hfShapes(c: GPT2Config): Map<string, number[]> {
-  const C = c.n_embd;
-  const m = new Map<string, number[]>();
-  m.set('wte.weight', [c.vocab_size, C]);
-  m.set('wpe.weight', [c.n_positions, C]);
-  for (let i = 0; i < c.n_layer; i++) {
-    const p = `h.${i}.`;
-    m.set(`${p}ln_1.weight`, [C]);
-    m.set(`${p}ln_1.bias`, [C]);
-    m.set(`${p}attn.c_attn.weight`, [C, 3 * C]);
-    m.set(`${p}attn.c_attn.bias`, [3 * C]);
-    m.set(`${p}attn.c_proj.weight`, [C, C]);
-    m.set(`${p}attn.c_proj.bias`, [C]);
-    m.set(`${p}ln_2.weight`, [C]);
-    m.set(`${p}ln_2.bias`, [C]);
-    m.set(`${p}mlp.c_fc.weight`, [C, 4 * C]);
-    m.set(`${p}mlp.c_fc.bias`, [4 * C]);
-    m.set(`${p}mlp.c_proj.weight`, [4 * C, C]);
-    m.set(`${p}mlp.c_proj.bias`, [C]);
-  }
-  m.set('ln_f.weight', [C]);
-  m.set('ln_f.bias', [C]);
-  return m;
+  return new Map(gpt2Layout(c).map((e) => [e.name, e.shape]));
 }
 
 const sameShape = (a: number[], b: number[]) => a.length === b.length && a.every((x, i) => x === b[i]);

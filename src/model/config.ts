@@ -129,9 +129,48 @@ export function toHF(c: GPT2Config): Record<string, unknown> {
   };
 }
 
+/**
+ * One parameter of GPT-2: its Hugging Face name (without the `transformer.` prefix of the file),
+ * its shape in HF's layout (Conv1D weights are [in, out]), and whether AdamW decays it (the
+ * embeddings and matmul weights: every tensor of 2+ dimensions, as in nanoGPT).
+ */
+export interface ParamEntry {
+  name: string;
+  shape: number[];
+  decay: boolean;
+}
+
+/**
+ * Every parameter of GPT-2 in Hugging Face's order, the one table that the model's parameter
+ * registry, the HF import/export and paramCount read. wte has `vocabRows` rows (the model pads it
+ * to padded_vocab_size; HF files hold vocab_size). lm_head is tied to wte and has no entry.
+ */
+export function gpt2Layout(c: GPT2Config, vocabRows = c.vocab_size): ParamEntry[] {
+  const C = c.n_embd;
+  const t = (name: string, ...shape: number[]): ParamEntry => ({ name, shape, decay: shape.length >= 2 });
+  const layout = [t('wte.weight', vocabRows, C), t('wpe.weight', c.n_positions, C)];
+  for (let i = 0; i < c.n_layer; i++) {
+    const h = `h.${i}.`;
+    layout.push(
+      t(`${h}ln_1.weight`, C),
+      t(`${h}ln_1.bias`, C),
+      t(`${h}attn.c_attn.weight`, C, 3 * C), // q, k, v concatenated along the output axis
+      t(`${h}attn.c_attn.bias`, 3 * C),
+      t(`${h}attn.c_proj.weight`, C, C),
+      t(`${h}attn.c_proj.bias`, C),
+      t(`${h}ln_2.weight`, C),
+      t(`${h}ln_2.bias`, C),
+      t(`${h}mlp.c_fc.weight`, C, 4 * C),
+      t(`${h}mlp.c_fc.bias`, 4 * C),
+      t(`${h}mlp.c_proj.weight`, 4 * C, C),
+      t(`${h}mlp.c_proj.bias`, C),
+    );
+  }
+  layout.push(t('ln_f.weight', C), t('ln_f.bias', C));
+  return layout;
+}
+
 /** Parameter count of the model (wte counted once at the real vocabulary: lm_head is tied). */
 export function paramCount(c: GPT2Config): number {
-  const C = c.n_embd;
-  const block = 2 * 2 * C + (C * 3 * C + 3 * C) + (C * C + C) + (C * 4 * C + 4 * C) + (4 * C * C + C);
-  return c.vocab_size * C + c.n_positions * C + c.n_layer * block + 2 * C;
+  return gpt2Layout(c).reduce((n, e) => n + e.shape.reduce((x, y) => x * y, 1), 0);
 }

@@ -1,9 +1,8 @@
 // GPT-2, top to bottom (as nanoGPT's model.py), over the tape's ops.
 //
-// Parameter names are Hugging Face's: wte, wpe, h.{i}.ln_1, h.{i}.attn.c_attn,
-// h.{i}.attn.c_proj, h.{i}.ln_2, h.{i}.mlp.c_fc, h.{i}.mlp.c_proj, ln_f; lm_head is tied
-// to wte. Linear weights use HF's Conv1D layout [in, out]. wte has padded_vocab_size rows
-// (the padding rows stay zero and their logits are excluded from the loss and sampling).
+// Parameters: Hugging Face's names and Conv1D layout [in, out] (gpt2Layout in ./config.ts);
+// lm_head is tied to wte. wte has padded_vocab_size rows (the padding rows stay zero and their
+// logits are excluded from the loss and sampling).
 import type { Tensor } from '../gpu/tensor.ts';
 import { Params, type ParamSpec } from '../tape/params.ts';
 import { type Tape, Var } from '../tape/tape.ts';
@@ -20,7 +19,7 @@ import {
   lmHead,
   residual,
 } from '../tape/ops.ts';
-import type { GPT2Config } from './config.ts';
+import { gpt2Layout, type GPT2Config } from './config.ts';
 import { uniform } from './sample.ts';
 
 /** One layer's cached keys and values ([NH, P, hd], or [B, NH, P, hd] for batched decoding). */
@@ -44,31 +43,9 @@ export interface ForwardOpts {
   onLayer?: (layer: number, x: Var) => void;
 }
 
+/** The model's parameters: GPT-2's layout with wte padded to padded_vocab_size rows. */
 export function paramSpecs(c: GPT2Config): ParamSpec[] {
-  const C = c.n_embd;
-  const specs: ParamSpec[] = [
-    { name: 'wte.weight', shape: [c.padded_vocab_size, C] },
-    { name: 'wpe.weight', shape: [c.n_positions, C] },
-  ];
-  for (let i = 0; i < c.n_layer; i++) {
-    const h = `h.${i}.`;
-    specs.push(
-      { name: `${h}ln_1.weight`, shape: [C] },
-      { name: `${h}ln_1.bias`, shape: [C] },
-      { name: `${h}attn.c_attn.weight`, shape: [C, 3 * C] },
-      { name: `${h}attn.c_attn.bias`, shape: [3 * C] },
-      { name: `${h}attn.c_proj.weight`, shape: [C, C] },
-      { name: `${h}attn.c_proj.bias`, shape: [C] },
-      { name: `${h}ln_2.weight`, shape: [C] },
-      { name: `${h}ln_2.bias`, shape: [C] },
-      { name: `${h}mlp.c_fc.weight`, shape: [C, 4 * C] },
-      { name: `${h}mlp.c_fc.bias`, shape: [4 * C] },
-      { name: `${h}mlp.c_proj.weight`, shape: [4 * C, C] },
-      { name: `${h}mlp.c_proj.bias`, shape: [C] },
-    );
-  }
-  specs.push({ name: 'ln_f.weight', shape: [C] }, { name: 'ln_f.bias', shape: [C] });
-  return specs;
+  return gpt2Layout(c, c.padded_vocab_size);
 }
 
 export class GPT2 {

@@ -1,7 +1,7 @@
 // The parameter registry: named parameters laid out in one flat buffer (as llm.c does),
 // with matching flat buffers for gradients and AdamW's m and v.
 //
-// Layout: tensors that take weight decay (2+ dimensions: wte, wpe, matmul weights) come
+// Layout: tensors that take weight decay (ParamSpec.decay: wte, wpe, matmul weights) come
 // first, then the rest (biases, LayerNorm), so AdamW is two dispatches over two ranges.
 // Each tensor starts on a 64-element (256-byte) boundary, so views bind without shifting.
 import { Tensor, numel } from '../gpu/tensor.ts';
@@ -10,6 +10,8 @@ import { Var } from './tape.ts';
 export interface ParamSpec {
   name: string;
   shape: number[];
+  /** whether AdamW applies weight decay to it */
+  decay: boolean;
 }
 
 const ALIGN = 64;
@@ -26,8 +28,8 @@ export class Params {
   private state: { m: Tensor; v: Tensor } | null = null;
 
   constructor(specs: ParamSpec[]) {
-    const decay = specs.filter((s) => s.shape.length >= 2);
-    const rest = specs.filter((s) => s.shape.length < 2);
+    const decay = specs.filter((s) => s.decay);
+    const rest = specs.filter((s) => !s.decay);
     this.specs = [...decay, ...rest];
     let off = 0;
     let decayEnd = 0;
@@ -35,7 +37,7 @@ export class Params {
       if (this.offsets.has(s.name)) throw new Error(`duplicate parameter ${s.name}`);
       this.offsets.set(s.name, off);
       off += Math.ceil(numel(s.shape) / ALIGN) * ALIGN;
-      if (s.shape.length >= 2) decayEnd = off;
+      if (s.decay) decayEnd = off;
     }
     this.total = off;
     this.decayEnd = decayEnd;
