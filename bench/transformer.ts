@@ -62,10 +62,10 @@ async function per(fn: () => void, reps: number): Promise<number> {
 async function allocatedBy(fn: () => Tensor[]): Promise<number> {
   await sync();
   trimPool();
-  const before = poolStats.allocatedBytes;
+  const before = poolStats().allocatedBytes;
   const outs = fn();
   await sync();
-  const bytes = poolStats.allocatedBytes - before;
+  const bytes = poolStats().allocatedBytes - before;
   for (const t of outs) t.release();
   return bytes;
 }

@@ -12,13 +12,13 @@ import {
   kvCacheCreate,
 } from '../src/ops/attention.ts';
 import { attentionTexUnavailable } from '../src/ops/attention_tex.ts';
-import { textureLimits } from '../src/gpu/texture.ts';
+import { runtime } from '../src/gpu/runtime.ts';
 import * as ref from '../src/ref/transformer.ts';
 
 beforeAll(setup);
 afterEach(() => {
   setMaxBinding(undefined);
-  textureLimits.maxTexture = undefined;
+  runtime().options.maxTexture = undefined;
 });
 
 /** Make the pool hand out NaN-filled buffers for the next allocations of these shapes. */
@@ -49,7 +49,7 @@ describe('attention', () => {
       const Q = Tensor.from(qkv, [c.B, c.T, 3 * C]),
         DY = Tensor.from(dy, [c.B, c.T, C]);
       if (c.limit) await setMaxBinding(c.limit);
-      if (c.maxTexture) textureLimits.maxTexture = c.maxTexture;
+      if (c.maxTexture) runtime().options.maxTexture = c.maxTexture;
       // 'tex' (textures + subgroups) where the adapter has it: the default on CPU adapters
       for (const v of attentionTexUnavailable(c.hd, c.T) ? (['fused'] as const) : (['fused', 'tex'] as const)) {
         poisonNext([c.B, c.T, C], [c.B, c.NH, c.T]);

@@ -2,12 +2,13 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setup, randn, poisoned, expectClose } from './helpers.ts';
 import { Tensor } from '../src/gpu/tensor.ts';
 import { setMaxBinding } from '../src/gpu/device.ts';
-import { layernormForward, layernormBackward, layernormOptions } from '../src/ops/layernorm.ts';
+import { layernormForward, layernormBackward } from '../src/ops/layernorm.ts';
+import { runtime } from '../src/gpu/runtime.ts';
 import * as ref from '../src/ref/transformer.ts';
 
 beforeAll(setup);
 afterEach(() => {
-  layernormOptions.subgroups = true;
+  runtime().options.subgroups = true;
   return setMaxBinding(undefined);
 });
 
@@ -28,7 +29,7 @@ describe('layernorm', () => {
   for (const { N, C, limit } of cases)
     for (const sub of [true, false]) {
       it(`N=${N} C=${C}${limit ? ' (small binding limit)' : ''}, ${sub ? 'subgroup' : 'workgroup-tree'} rows: forward and backward vs float64`, async () => {
-        layernormOptions.subgroups = sub;
+        runtime().options.subgroups = sub;
         // an offset mean and a large scale: a one-pass variance would lose digits
         const x = randn(N * C, 1, 3).map((v) => v + 5);
         const w = randn(C, 2),

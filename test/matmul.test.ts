@@ -5,9 +5,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setup, randn, poisoned, expectClose } from './helpers.ts';
 import { Tensor } from '../src/gpu/tensor.ts';
 import { setMaxBinding } from '../src/gpu/device.ts';
-import { sync } from '../src/gpu/runtime.ts';
+import { runtime, sync } from '../src/gpu/runtime.ts';
 import { setAutotuneFile, tuneEntry } from '../src/gpu/autotune.ts';
-import { textureLimits, texturePoolStats } from '../src/gpu/texture.ts';
+import { texturePoolStats } from '../src/gpu/texture.ts';
 import {
   matmul,
   resolveVariant,
@@ -23,7 +23,7 @@ import * as ref from '../src/ref/cpu.ts';
 beforeAll(setup);
 afterEach(async () => {
   await setMaxBinding(undefined);
-  textureLimits.maxTexture = undefined;
+  runtime().options.maxTexture = undefined;
 });
 
 interface Case {
@@ -187,7 +187,7 @@ describe('matmul: tensors larger than one storage binding', () => {
     }
   });
   it('texture-dimension limits: the texture variant cuts Z, M, N and K into texture blocks', async () => {
-    textureLimits.maxTexture = 32; // 32 texels: K <= 32, N <= 128, Z*M <= 32 per block
+    runtime().options.maxTexture = 32; // 32 texels: K <= 32, N <= 128, Z*M <= 32 per block
     await check({ variant: 'tex-8x16', M: 70, N: 300, K: 75, transB: true, bias: true });
     await check({ variant: 'tex-4x16', M: 70, N: 300, K: 75, transA: true, bias: true, gelu: true });
     await check({ variant: 'tex-8x16', Z: 3, bBatched: true, M: 13, N: 20, K: 9, bias: true });
@@ -248,10 +248,10 @@ describe('matmul: API', () => {
       B = Tensor.from(randn(24 * 52, 2), [24, 52]);
     matmul(A, B, { variant: 'tex-8x16' }).release();
     await sync();
-    const before = texturePoolStats.allocations;
+    const before = texturePoolStats().allocations;
     for (let i = 0; i < 3; i++) matmul(A, B, { variant: 'tex-8x16' }).release();
     await sync();
-    expect(texturePoolStats.allocations).toBe(before);
+    expect(texturePoolStats().allocations).toBe(before);
   });
 });
 

@@ -48,9 +48,9 @@ describe('tensor', () => {
   it('reuses pool buffers instead of allocating', () => {
     const t = Tensor.empty([1000]);
     t.release();
-    const before = poolStats.allocations;
+    const before = poolStats().allocations;
     const u = Tensor.empty([999]);
-    expect(poolStats.allocations).toBe(before);
+    expect(poolStats().allocations).toBe(before);
     u.release();
     expect(() => u.buffer).toThrow(/used after release/);
   });

@@ -245,7 +245,7 @@ describe('tape', () => {
     const sample: number[] = [];
     for (let s = 0; s < 50; s++) {
       await readStep(trainStep(model, opt, [batch], 1e-3));
-      if (s === 4 || s === 49) sample.push(poolStats.allocatedBytes, poolStats.inUseBytes);
+      if (s === 4 || s === 49) sample.push(poolStats().allocatedBytes, poolStats().inUseBytes);
     }
     expect(sample[2]).toBe(sample[0]); // nothing allocated after the first steps
     expect(sample[3]).toBe(sample[1]); // and nothing leaked

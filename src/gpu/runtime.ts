@@ -13,26 +13,72 @@ import { getGpu, type Gpu, type GpuOptions } from './device.ts';
 
 export const KERNEL_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../kernels');
 
-let G: Gpu | undefined;
+/** Settings that tests and benches change (defaults: what the device allows). */
+export interface RuntimeOptions {
+  /** a smaller texture-dimension limit than the device's, to exercise texture blocking */
+  maxTexture?: number;
+  /** false: the portable workgroup-tree row kernels even where the adapter has subgroups */
+  subgroups: boolean;
+}
 
-/** Acquire the device (once). Every op needs this to have been awaited. */
-export async function init(opts: GpuOptions = {}): Promise<Gpu> {
-  if (!G) {
-    G = await getGpu(opts);
-    G.device.onuncapturederror = (ev: GPUUncapturedErrorEvent) => {
-      pendingErrors.push(ev.error.message);
+/**
+ * Everything the process holds for the GPU, in one object: the device, its pending errors,
+ * the kernel caches, the open command batch and its uniform arena, the counters, the
+ * profiler, the buffer and texture pools (src/gpu/tensor.ts, src/gpu/texture.ts), the ops'
+ * memoised objects and the test options. One per process, made by init().
+ */
+export class Runtime {
+  readonly options: RuntimeOptions = { subgroups: true };
+  /** WebGPU errors reported since the last checkErrors() */
+  readonly errors: string[] = [];
+  /** kernels/ files with their includes resolved */
+  readonly sources = new Map<string, string>();
+  readonly kernels = new Map<string, Kernel>();
+  readonly counters: Counters = { dispatches: 0, workgroups: 0, submits: 0, waits: 0 };
+  /** free pool buffers by size class, free textures by "WxH" */
+  readonly freeBuffers = new Map<number, GPUBuffer[]>();
+  readonly freeTextures = new Map<string, GPUTexture[]>();
+  readonly poolStats = { allocatedBytes: 0, inUseBytes: 0, buffers: 0, allocations: 0, reuses: 0 };
+  readonly texturePoolStats = { textures: 0, bytes: 0, allocations: 0, reuses: 0 };
+  /** the uniform arena every batch writes its parameters into (queue order makes reuse safe) */
+  arena: GPUBuffer | undefined;
+  batch: CommandBatch | undefined;
+  profiler: Profiler | undefined;
+  dummy: GPUBuffer | undefined;
+  private memos = new Map<string, unknown>();
+
+  constructor(readonly gpu: Gpu) {
+    gpu.device.onuncapturederror = (ev: GPUUncapturedErrorEvent) => {
+      this.errors.push(ev.error.message);
     };
   }
-  return G;
+
+  /** An object an op builds once per device (a generated kernel, a constant tensor), by key. */
+  memo<T>(key: string, make: () => T): T {
+    if (!this.memos.has(key)) this.memos.set(key, make());
+    return this.memos.get(key) as T;
+  }
+}
+
+let R: Runtime | undefined;
+
+/** Acquire the device and make the runtime (once). Every op needs this to have been awaited. */
+export async function init(opts: GpuOptions = {}): Promise<Gpu> {
+  R ??= new Runtime(await getGpu(opts));
+  return R.gpu;
+}
+
+/** The runtime that init() made. */
+export function runtime(): Runtime {
+  if (!R) throw new Error('GPU runtime not initialised: await init() first');
+  return R;
 }
 
 export function gpu(): Gpu {
-  if (!G) throw new Error('GPU runtime not initialised: await init() first');
-  return G;
+  return runtime().gpu;
 }
 
 // ---------------------------------------------------------------- errors
-const pendingErrors: string[] = [];
 
 export class GpuError extends Error {
   constructor(msg: string) {
@@ -43,8 +89,9 @@ export class GpuError extends Error {
 
 /** Throw the first WebGPU error reported since the last check (messages name kernel labels). */
 export function checkErrors() {
-  if (pendingErrors.length) {
-    const msgs = pendingErrors.splice(0);
+  const errors = runtime().errors;
+  if (errors.length) {
+    const msgs = errors.splice(0);
     throw new GpuError(`WebGPU error: ${msgs[0]}${msgs.length > 1 ? ` (+${msgs.length - 1} more)` : ''}`);
   }
 }
@@ -123,11 +170,9 @@ export function paramLayout(file: string, code: string, entry: string): ParamFie
     });
 }
 
-const sources = new Map<string, string>();
-const kernels = new Map<string, Kernel>();
-
 /** A kernel's WGSL with each `#include "file"` line replaced by that file (from kernels/). */
 function source(file: string, seen: string[] = []): string {
+  const sources = runtime().sources;
   let s = sources.get(file);
   if (s === undefined) {
     if (seen.includes(file)) throw new Error(`kernels/${file}: #include cycle (${seen.join(' -> ')})`);
@@ -151,6 +196,7 @@ export function specialise(file: string, wgsl: string, defs: Defs): string {
 /** Compile (or fetch from the cache) `entry` of kernels/`file`, specialised with `defs`. */
 export function kernel(file: string, entry: string, defs: Defs = {}): Kernel {
   const key = `${file}:${entry}${JSON.stringify(defs)}`;
+  const { kernels, errors } = runtime();
   let k = kernels.get(key);
   if (k) return k;
   const g = gpu();
@@ -165,7 +211,7 @@ export function kernel(file: string, entry: string, defs: Defs = {}): Kernel {
   const layout = pipeline.getBindGroupLayout(0);
   // Compilation errors surface through the error scope; they are thrown at the next check.
   g.device.popErrorScope().then((err) => {
-    if (err) pendingErrors.unshift(`kernels/${file} (${entry}) failed to compile:\n${err.message}`);
+    if (err) errors.unshift(`kernels/${file} (${entry}) failed to compile:\n${err.message}`);
   });
   k = { name: label, pipeline, layout, params: paramLayout(file, code, entry) };
   kernels.set(key, k);
@@ -220,7 +266,8 @@ const ARENA_BYTES = 1 << 18; // uniforms of one batch: 1024 dispatches' 256-byte
 const SLOT = 256; // minUniformBufferOffsetAlignment
 const MAX_DISPATCHES = 512; // submit at least this often
 
-interface Batch {
+/** The work enqueued since the last submit: one command encoder, its open pass, its parameters. */
+interface CommandBatch {
   encoder: GPUCommandEncoder;
   pass: GPUComputePassEncoder | null;
   arena: GPUBuffer;
@@ -228,9 +275,6 @@ interface Batch {
   used: number;
   dispatches: number;
 }
-
-let arena: GPUBuffer | undefined;
-let batch: Batch | undefined;
 
 // ---------------------------------------------------------------- counters
 /**
@@ -245,44 +289,44 @@ export interface Counters {
   submits: number;
   waits: number;
 }
-const count: Counters = { dispatches: 0, workgroups: 0, submits: 0, waits: 0 };
-
 /** Count one wait of the host for the GPU (sync() here; readBytes() in tensor.ts). */
 export function countWait() {
-  count.waits++;
+  runtime().counters.waits++;
 }
 
 /** A copy of the counters (see Counters). */
 export function counters(): Counters {
-  return { ...count };
+  return { ...runtime().counters };
 }
 
 /** Zero the counters; returns what they held. */
 export function resetCounters(): Counters {
   const c = counters();
-  count.dispatches = count.workgroups = count.submits = count.waits = 0;
+  const n = runtime().counters;
+  n.dispatches = n.workgroups = n.submits = n.waits = 0;
   return c;
 }
 
-function openBatch(): Batch {
-  if (batch) return batch;
-  const g = gpu();
+function openBatch(): CommandBatch {
+  const r = runtime();
+  if (r.batch) return r.batch;
+  const g = r.gpu;
   // One arena serves every batch: queue order makes reuse safe (the writeBuffer of
   // the next batch is ordered after the submit of the previous one).
-  arena ??= g.device.createBuffer({
+  r.arena ??= g.device.createBuffer({
     label: 'uniform-arena',
     size: ARENA_BYTES,
     usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
   });
-  batch = {
+  r.batch = {
     encoder: g.device.createCommandEncoder(),
     pass: null,
-    arena,
+    arena: r.arena,
     staging: new ArrayBuffer(ARENA_BYTES),
     used: 0,
     dispatches: 0,
   };
-  return batch;
+  return r.batch;
 }
 
 /** The open command encoder, with any compute pass ended (for copies). */
@@ -297,15 +341,16 @@ export function encoder(): GPUCommandEncoder {
 
 /** Submit everything enqueued so far. */
 export function flush() {
-  if (!batch) return;
-  const b = batch;
-  batch = undefined;
+  const r = runtime();
+  const b = r.batch;
+  if (!b) return;
+  r.batch = undefined;
   if (b.pass) b.pass.end();
   const after = profileResolve(b.encoder);
   const q = gpu().device.queue;
   if (b.used) q.writeBuffer(b.arena, 0, b.staging, 0, b.used);
   q.submit([b.encoder.finish()]);
-  count.submits++;
+  r.counters.submits++;
   after?.();
 }
 
@@ -339,6 +384,8 @@ export function dispatch(
   if (x > lim || y > lim || z > lim)
     throw new Error(`${k.name}: dispatch ${x}x${y}x${z} exceeds ${lim} workgroups per dimension`);
   if (x === 0 || y === 0 || z === 0) return;
+  const r = runtime(),
+    prof = r.profiler;
   let b = openBatch();
   const bytes = Math.max(16, Math.ceil(k.params.length / 4) * 16);
   if (b.used + bytes > ARENA_BYTES || b.dispatches >= (prof ? PROFILE_QUERIES / 2 : MAX_DISPATCHES)) {
@@ -371,8 +418,8 @@ export function dispatch(
   b.pass.setBindGroup(0, group);
   b.pass.dispatchWorkgroups(x, y, z);
   b.dispatches++;
-  count.dispatches++;
-  count.workgroups += x * y * z;
+  r.counters.dispatches++;
+  r.counters.workgroups += x * y * z;
   if (prof) {
     b.pass.end();
     b.pass = null;
@@ -390,7 +437,6 @@ interface Profiler {
   pending: Promise<void>[];
   totals: Map<string, { ms: number; n: number }>;
 }
-let prof: Profiler | undefined;
 
 /** Start timing every dispatch by kernel (needs the 'timestamp-query' feature). */
 export function profileStart() {
@@ -398,7 +444,7 @@ export function profileStart() {
   if (!g.features.has('timestamp-query'))
     throw new Error('profiling needs the timestamp-query feature, which this adapter lacks');
   flush();
-  prof = {
+  runtime().profiler = {
     set: g.device.createQuerySet({ type: 'timestamp', count: PROFILE_QUERIES }),
     names: [],
     pending: [],
@@ -408,10 +454,11 @@ export function profileStart() {
 
 /** Stop timing; per kernel name (file:entry and its defines), total GPU milliseconds and dispatch count. */
 export async function profileStop(): Promise<Map<string, { ms: number; n: number }>> {
-  if (!prof) throw new Error('profileStop without profileStart');
+  const r = runtime();
+  if (!r.profiler) throw new Error('profileStop without profileStart');
   flush();
-  const p = prof;
-  prof = undefined;
+  const p = r.profiler;
+  r.profiler = undefined;
   await Promise.all(p.pending);
   p.set.destroy();
   return p.totals;
@@ -419,7 +466,7 @@ export async function profileStop(): Promise<Map<string, { ms: number; n: number
 
 /** Resolve this batch's timestamps into a readback buffer; after submit, add them to the totals. */
 function profileResolve(enc: GPUCommandEncoder): (() => void) | undefined {
-  const p = prof;
+  const p = runtime().profiler;
   if (!p?.names.length) return undefined;
   const n = p.names.length,
     names = p.names;
@@ -481,9 +528,9 @@ export function grid(total: number): [number, number] {
   return [Math.ceil(total / y), y];
 }
 
-let dummyBuf: GPUBuffer | undefined;
 /** A small buffer to bind where a kernel's optional input is unused. */
 export function dummy(): BufferRange {
-  dummyBuf ??= gpu().device.createBuffer({ label: 'dummy', size: 256, usage: GPUBufferUsage.STORAGE });
-  return { buffer: dummyBuf, offset: 0, size: 256 };
+  const r = runtime();
+  r.dummy ??= r.gpu.device.createBuffer({ label: 'dummy', size: 256, usage: GPUBufferUsage.STORAGE });
+  return { buffer: r.dummy, offset: 0, size: 256 };
 }

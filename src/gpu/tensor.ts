@@ -4,7 +4,7 @@
 // storage-buffer binding (gpu().maxBinding); ops that meet such tensors bind
 // windows of it with `range()` and pass the window's element base as a parameter.
 import { Float16Array } from '@petamoriken/float16';
-import { gpu, encoder, flush, checkErrors, countWait, type BufferRange } from './runtime.ts';
+import { gpu, encoder, flush, checkErrors, countWait, runtime, type BufferRange, type Runtime } from './runtime.ts';
 
 export type DType = 'f32' | 'f16' | 'u32' | 'i32';
 export const BYTES: Record<DType, number> = { f32: 4, f16: 2, u32: 4, i32: 4 };
@@ -14,9 +14,11 @@ export const BYTES: Record<DType, number> = { f32: 4, f16: 2, u32: 4, i32: 4 };
 // and reused. Queue order makes reuse safe: a buffer released after enqueueing work
 // that reads it can be rewritten by later work only after that work.
 const USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-const free = new Map<number, GPUBuffer[]>();
 
-export const poolStats = { allocatedBytes: 0, inUseBytes: 0, buffers: 0, allocations: 0, reuses: 0 };
+/** The buffer pool's counters (bytes allocated and in use, buffers, allocations, reuses). */
+export function poolStats(): Runtime['poolStats'] {
+  return runtime().poolStats;
+}
 
 export function sizeClass(bytes: number): number {
   const b = Math.max(256, Math.ceil(bytes / 4) * 4);
@@ -27,7 +29,8 @@ export function sizeClass(bytes: number): number {
 
 function acquire(bytes: number): GPUBuffer {
   const size = sizeClass(bytes);
-  const list = free.get(size);
+  const { freeBuffers, poolStats } = runtime();
+  const list = freeBuffers.get(size);
   poolStats.inUseBytes += size;
   if (list?.length) {
     poolStats.reuses++;
@@ -45,21 +48,23 @@ function acquire(bytes: number): GPUBuffer {
 
 function giveBack(buf: GPUBuffer) {
   const size = buf.size;
+  const { freeBuffers, poolStats } = runtime();
   poolStats.inUseBytes -= size;
-  let list = free.get(size);
-  if (!list) free.set(size, (list = []));
+  let list = freeBuffers.get(size);
+  if (!list) freeBuffers.set(size, (list = []));
   list.push(buf);
 }
 
 /** Destroy every free buffer (frees device memory; stats stay consistent). */
 export function trimPool() {
-  for (const list of free.values())
+  const { freeBuffers, poolStats } = runtime();
+  for (const list of freeBuffers.values())
     for (const b of list) {
       poolStats.allocatedBytes -= b.size;
       poolStats.buffers--;
       b.destroy();
     }
-  free.clear();
+  freeBuffers.clear();
 }
 
 // ---------------------------------------------------------------- Tensor

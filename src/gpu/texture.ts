@@ -1,26 +1,25 @@
 // rgba32float textures for the texture kernels (matmul, attention): a pool by size, so that
 // repeated products of one shape reuse their packed-operand textures (queue order makes reuse
 // safe, as for the buffer pool), the texture-dimension limit, and the adapter's subgroup size.
-import { gpu } from './runtime.ts';
+// The pool lives in the Runtime (src/gpu/runtime.ts).
+import { gpu, runtime, type Runtime } from './runtime.ts';
 
-/** For tests: a smaller texture-dimension limit than the device's, to exercise texture blocking. */
-export const textureLimits: { maxTexture?: number } = {};
-
-// A pool of rgba32float textures by size: repeated products of one shape reuse their
-// packed-operand textures. Queue order makes reuse safe (as for the buffer pool).
-const texFree = new Map<string, GPUTexture[]>();
-export const texturePoolStats = { textures: 0, bytes: 0, allocations: 0, reuses: 0 };
+/** The texture pool's counters (textures and bytes held, allocations, reuses). */
+export function texturePoolStats(): Runtime['texturePoolStats'] {
+  return runtime().texturePoolStats;
+}
 
 export function acquireTexture(w: number, h: number): GPUTexture {
+  const { freeTextures, texturePoolStats: stats } = runtime();
   const key = `${w}x${h}`;
-  const list = texFree.get(key);
+  const list = freeTextures.get(key);
   if (list?.length) {
-    texturePoolStats.reuses++;
+    stats.reuses++;
     return list.pop()!;
   }
-  texturePoolStats.textures++;
-  texturePoolStats.allocations++;
-  texturePoolStats.bytes += w * h * 16;
+  stats.textures++;
+  stats.allocations++;
+  stats.bytes += w * h * 16;
   return gpu().device.createTexture({
     label: `matmul-operand-${key}`,
     size: [w, h],
@@ -30,26 +29,28 @@ export function acquireTexture(w: number, h: number): GPUTexture {
 }
 
 export function releaseTexture(t: GPUTexture) {
+  const { freeTextures } = runtime();
   const key = `${t.width}x${t.height}`;
-  let list = texFree.get(key);
-  if (!list) texFree.set(key, (list = []));
+  let list = freeTextures.get(key);
+  if (!list) freeTextures.set(key, (list = []));
   list.push(t);
 }
 
 /** Destroy the free packed-operand textures. */
 export function trimTexturePool() {
-  for (const list of texFree.values())
+  const { freeTextures, texturePoolStats: stats } = runtime();
+  for (const list of freeTextures.values())
     for (const t of list) {
-      texturePoolStats.textures--;
-      texturePoolStats.bytes -= t.width * t.height * 16;
+      stats.textures--;
+      stats.bytes -= t.width * t.height * 16;
       t.destroy();
     }
-  texFree.clear();
+  freeTextures.clear();
 }
 
-/** The largest texture dimension the texture kernels may use. */
+/** The largest texture dimension the texture kernels may use (runtime().options.maxTexture lowers it). */
 export function maxTexture(): number {
-  return Math.min(gpu().device.limits.maxTextureDimension2D, textureLimits.maxTexture ?? Infinity);
+  return Math.min(gpu().device.limits.maxTextureDimension2D, runtime().options.maxTexture ?? Infinity);
 }
 
 /** The subgroup size, when the adapter has subgroups of one fixed size; else 0. */

@@ -6,7 +6,7 @@
 // binding) qkv (and dy) are packed into rgba32float textures, then one dispatch per kernel.
 // This file writes the kernels' bodies: the loops over a lane's register block (RB rows or
 // keys) and the head's H4 texels are unrolled, as in matmul_tex; the loop over a chunk's SG lanes is not.
-import { dispatch, kernel, type Kernel } from '../gpu/runtime.ts';
+import { dispatch, kernel, runtime, type Kernel } from '../gpu/runtime.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { acquireTexture, maxTexture, releaseTexture, subgroupSize } from '../gpu/texture.ts';
 import { pack } from './matmul/pack.ts';
@@ -27,7 +27,6 @@ export function attentionTexUnavailable(hd: number, T: number): string {
 }
 
 type Entry = 'forward' | 'bwd_dq' | 'bwd_dkdv';
-const kernels = new Map<string, Kernel>();
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 /** `${f(i)}` for i < n, joined by sep. */
@@ -218,18 +217,17 @@ function texKernel(entry: Entry, hd: number): { k: Kernel; SG: number; RB: numbe
     RB = ATTN_TEX_BLOCK[entry],
     H4 = hd / 4;
   const id = `${entry}/${hd}/${SG}/${RB}`;
-  let k = kernels.get(id);
-  if (!k) {
+  // generated once per shape: building the body's text costs more than the dispatch
+  const k = runtime().memo(`attention_tex:${id}`, () => {
     const body = { forward: forwardBody, bwd_dq: dqBody, bwd_dkdv: dkdvBody }[entry](SG, RB, H4);
-    k = kernel(F, entry, {
+    return kernel(F, entry, {
       SG,
       RB,
       FORWARD: entry === 'forward' ? body : '',
       BWD_DQ: entry === 'bwd_dq' ? body : '',
       BWD_DKDV: entry === 'bwd_dkdv' ? body : '',
     });
-    kernels.set(id, k);
-  }
+  });
   return { k, SG, RB };
 }
 

@@ -4,15 +4,16 @@
 // (with grad) once more to write dlogits: loss and gradient in one kernel, and the loss
 // total in a second, deterministic one. logits larger than one storage binding (e.g.
 // [2048, 50304] f32 = 412 MB) are processed in chunks of whole rows.
-import { dispatch, dummy, grid, gpu, kernel, rowsPerBinding } from '../gpu/runtime.ts';
+import { dispatch, dummy, grid, gpu, kernel, rowsPerBinding, runtime } from '../gpu/runtime.ts';
 import { Tensor, expectShape, shapeStr } from '../gpu/tensor.ts';
 
 // A second placeholder buffer: the runtime's dummy() may already fill the (read-only)
 // weights slot, and one buffer cannot be bound read-only and writable in one dispatch.
-let wDummy: GPUBuffer | undefined;
 function writableDummy() {
-  wDummy ??= gpu().device.createBuffer({ label: 'crossentropy-dummy', size: 256, usage: GPUBufferUsage.STORAGE });
-  return { buffer: wDummy, offset: 0, size: 256, base: 0 };
+  const buffer = runtime().memo('crossentropy-dummy', () =>
+    gpu().device.createBuffer({ label: 'crossentropy-dummy', size: 256, usage: GPUBufferUsage.STORAGE }),
+  );
+  return { buffer, offset: 0, size: 256, base: 0 };
 }
 
 export interface CrossEntropyOptions {

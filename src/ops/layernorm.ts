@@ -8,18 +8,16 @@
 // Row kernels: with the `subgroups` feature, one subgroup per row reducing with subgroupAdd
 // (kernels/layernorm_sg.wgsl: no workgroup barriers, which are costly on CPU adapters such
 // as lavapipe); otherwise one workgroup per row with a workgroup-memory tree.
-import { dispatch, grid, gpu, kernel, rowsPerBinding } from '../gpu/runtime.ts';
+import { dispatch, grid, gpu, kernel, rowsPerBinding, runtime } from '../gpu/runtime.ts';
 import { Tensor, expectShape, shapeStr } from '../gpu/tensor.ts';
 
 const F = 'layernorm.wgsl';
 const FSG = 'layernorm_sg.wgsl';
 const RPW = 8; // rows per workgroup in the subgroup kernels
 
-/** For tests and benches: force the portable (workgroup-tree) row kernels, or allow subgroups. */
-export const layernormOptions = { subgroups: true };
-
+/** The subgroup row kernels, unless the adapter lacks subgroups or runtime().options.subgroups is off. */
 function useSubgroups() {
-  return layernormOptions.subgroups && gpu().features.has('subgroups');
+  return runtime().options.subgroups && gpu().features.has('subgroups');
 }
 
 function defs(C: number) {

@@ -5,6 +5,7 @@
 // Gradients of parameters go straight into their persistent gradient views (matmul with
 // beta = 1 accumulates dW in place); gradients of activations are fresh tensors handed to
 // Var.accumulate, which takes ownership.
+import { runtime } from '../gpu/runtime.ts';
 import { Tensor } from '../gpu/tensor.ts';
 import { matmul, type MatmulOpts } from '../ops/matmul/index.ts';
 import { add, copy, gelu as geluFwd, geluBackward, fill } from '../ops/elementwise.ts';
@@ -37,15 +38,13 @@ function accumulateAdd(v: Var, t: Tensor) {
   v.accumulate(t);
 }
 
-const onesCache = new Map<number, Tensor>();
+/** A [1, n] row of ones, made once per n. */
 function ones(n: number): Tensor {
-  let t = onesCache.get(n);
-  if (!t) {
-    t = Tensor.empty([1, n]);
+  return runtime().memo(`ones:${n}`, () => {
+    const t = Tensor.empty([1, n]);
     fill(t, 1);
-    onesCache.set(n, t);
-  }
-  return t;
+    return t;
+  });
 }
 
 /** y = x·W + b with HF Conv1D layout: x [N, Cin], W [Cin, Cout], b [Cout]. */

@@ -1,7 +1,7 @@
 // The texture variants (kernels/matmul_tex.wgsl, for CPU adapters such as lavapipe): B, and A
 // unless it is read straight from its buffer, packed into rgba32float textures; a TMx(4·TN4)
 // register block per invocation, unrolled in generated WGSL.
-import { dispatch, kernel, type Kernel } from '../../gpu/runtime.ts';
+import { dispatch, kernel, runtime, type Kernel } from '../../gpu/runtime.ts';
 import type { Tensor } from '../../gpu/tensor.ts';
 import { acquireTexture, maxTexture, releaseTexture, subgroupSize } from '../../gpu/texture.ts';
 import { pack } from './pack.ts';
@@ -20,8 +20,6 @@ import {
   type Sizes,
 } from './plan.ts';
 import { TEX, unavailable, type MatmulOpts, type MatmulShape, type TexConfig } from './spec.ts';
-
-const texKernels = new Map<string, Kernel>();
 
 /** Workgroup size of a texture variant. */
 function texWorkgroup(cfg: TexConfig): [number, number] {
@@ -42,8 +40,10 @@ type AMode = 'tex' | 'rows' | 'cols';
 /** kernels/matmul_tex.wgsl with its TMx(4·TN4) register block unrolled, reading A as aMode says. */
 function texKernel(cfg: TexConfig, aMode: AMode): Kernel {
   const id = `${cfg.TM}x${cfg.TN4}${cfg.SG ? 'sg' : ''}${aMode}`;
-  let k = texKernels.get(id);
-  if (k) return k;
+  return runtime().memo(`matmul_tex:${id}`, () => generateTexKernel(cfg, aMode));
+}
+
+function generateTexKernel(cfg: TexConfig, aMode: AMode): Kernel {
   const { TM, TN4 } = cfg;
   const [WGX, WGY] = texWorkgroup(cfg);
   const SG = cfg.SG ? WGX : 0;
@@ -82,7 +82,7 @@ function texKernel(cfg: TexConfig, aMode: AMode): Kernel {
   store.push(
     `  for (var i = 0u; i < rows; i++) { for (var j = 0u; j < ${TN4}u; j++) { store4(z, m0 + i, x0 + j, res[i * ${TN4}u + j]); } }`,
   );
-  k = kernel('matmul_tex.wgsl', 'main', {
+  return kernel('matmul_tex.wgsl', 'main', {
     TM,
     TN4,
     WGX,
@@ -98,8 +98,6 @@ function texKernel(cfg: TexConfig, aMode: AMode): Kernel {
     STEP: step.join('\n'),
     STORE: store.join('\n'),
   });
-  texKernels.set(id, k);
-  return k;
 }
 
 export function runTex(v: string, a: Tensor, b: Tensor, out: Tensor, s: MatmulShape, o: MatmulOpts) {
