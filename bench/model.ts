@@ -8,6 +8,7 @@
 // counts (the default). Each notes the share of the step spent in the three logits products
 // (lm_head forward, dx, dwte), timed alone at the step's shapes in the same run.
 // With --peers, PyTorch on the CPU runs the same configs (bench/peers.ts).
+import { uniform } from '../src/rng.ts';
 import { fileURLToPath } from 'node:url';
 import { init, resetCounters, sync } from '../src/gpu/runtime.ts';
 import { Tensor, trimPool } from '../src/gpu/tensor.ts';
@@ -28,11 +29,8 @@ import { countsNote, perCounts, timeGpu, type BenchOpts, type PerCounts, type Ro
 const SECTION = 'model';
 
 function randomTokens(n: number, vocab: number, seed: number): Int32Array {
-  let s = seed >>> 0;
-  return Int32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s % vocab;
-  });
+  const u = uniform(seed);
+  return Int32Array.from({ length: n }, () => Math.floor(u() * vocab));
 }
 
 async function median(fn: () => Promise<void>, reps: number): Promise<number> {

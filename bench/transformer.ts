@@ -23,18 +23,11 @@ import {
 import { crossEntropy } from '../src/ops/crossentropy.ts';
 import { adamw, gradNorm } from '../src/ops/optim.ts';
 import { timeGpu, type Row } from './harness.ts';
+import { rand as randomData } from './peers/shared.ts';
 
 const SECTION = 'transformer';
 
-function rand(n: number, scale = 1, seed = 1): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = ((s / 4294967296) * 2 - 1) * scale;
-  }
-  return out;
-}
+const rand = (n: number, scale = 1, seed = 1) => randomData(n, seed, scale);
 
 const gbps = (bytes: number, ms: number) => bytes / ms / 1e6;
 

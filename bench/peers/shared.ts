@@ -1,5 +1,6 @@
 // What the matmul section and its WebGPU peers (tfjs.ts, jaxjs.ts) share: the product's shape, its
 // operands' data, the peers' timing loop, and the one navigator.gpu shim both libraries look for.
+import { uniform } from '../../src/rng.ts';
 import { gpuObject } from '../../src/gpu/device.ts';
 
 /** C = op(A)·op(B) with C M×N and inner dimension K; tr says which of A and B are transposed. */
@@ -17,15 +18,10 @@ export const flops = (c: { M: number; N: number; K: number }) => 2 * c.M * c.N *
 export const shape = (c: { M: number; N: number; K: number }) => `${c.M}x${c.N}x${c.K}`;
 export const message = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0];
 
-/** n uniform values in [-1, 1) from a fixed LCG: every library multiplies the same data. */
-export function rand(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 4294967296) * 2 - 1;
-  }
-  return out;
+/** n uniform values in [-scale, scale) from the project's seeded generator: every library gets the same data. */
+export function rand(n: number, seed: number, scale = 1): Float32Array {
+  const u = uniform(seed);
+  return Float32Array.from({ length: n }, () => (u() * 2 - 1) * scale);
 }
 
 /** The operands' data as stored (a transposed operand stored transposed), with their shapes. */
