@@ -2,13 +2,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Tiktoken } from 'js-tiktoken/lite';
-import r50k from 'js-tiktoken/ranks/r50k_base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Dataset,
   type Example,
-  type Tokenizer,
   buildDataset,
   encodeExamples,
   formatStats,
@@ -21,12 +18,12 @@ import {
   textExample,
 } from '../src/data/index.ts';
 import { namesOf } from '../src/data/build.ts';
+import { getTokenizer } from '../src/io/tokenizer.ts';
 import { parsePersonGloss } from '../src/data/gloss.ts';
 import { FILLERS, INTENTS, noisy } from '../src/data/render.ts';
 import { Rng } from '../src/data/rng.ts';
 
-const enc = new Tiktoken(r50k);
-const tok: Tokenizer = { encode: (t) => enc.encode(t), eot: 50256 };
+const tok = getTokenizer();
 
 let dir: string;
 let art: Dataset;

@@ -2,7 +2,8 @@
 // and per-target loss weights [B, T] (0/1).
 import { readFileSync } from 'node:fs';
 import { Rng } from './rng.ts';
-import { EOT_TEXT, type Example, type Tokenizer, encodeWithEot } from './types.ts';
+import { EOT_TEXT, type Tokenizer } from '../io/tokenizer.ts';
+import type { Example } from './types.ts';
 
 export type LossOn = 'answer' | 'all';
 
@@ -41,14 +42,14 @@ export function encodeExamples(examples: Example[], tok: Tokenizer, lossOn: Loss
           .replace(EOT_TEXT, '')
           .trim();
       }
-      const p = encodeWithEot(tok, prompt);
-      const a = encodeWithEot(tok, ` ${answer}`);
+      const p = tok.encode(prompt);
+      const a = tok.encode(` ${answer}`);
       const tokens = Int32Array.from([...p, ...a, tok.eot]);
       const weights = new Uint8Array(tokens.length);
       weights.fill(1, lossOn === 'all' ? 0 : p.length);
       return { tokens, weights };
     }
-    const t = encodeWithEot(tok, ex.text.endsWith(EOT_TEXT) ? ex.text : ex.text + EOT_TEXT);
+    const t = tok.encode(ex.text.endsWith(EOT_TEXT) ? ex.text : ex.text + EOT_TEXT);
     const tokens = Int32Array.from(t);
     return { tokens, weights: new Uint8Array(tokens.length).fill(1) };
   });

@@ -2,10 +2,11 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type Tokenizer, getTokenizer } from '../io/tokenizer.ts';
 import { type Entity, type Kind, type Pick, makeEntities, selectArt, selectCore, selectGeneral } from './entities.ts';
 import { hash32 } from './rng.ts';
 import { type QA, type RenderCtx, VAL_PHRASINGS, renderEntity, renderGroups } from './render.ts';
-import { type Example, type Tokenizer, encodeWithEot, qaExample, textExample } from './types.ts';
+import { type Example, qaExample, textExample } from './types.ts';
 import { WordNet } from './wordnet.ts';
 
 export type Mix = 'core' | 'art' | 'general' | 'mixed';
@@ -280,23 +281,11 @@ export function buildDataset(options: BuildOptions = {}): Dataset {
 
 /** Count tokens of each split into the stats (mutates and returns them). */
 export function countTokens(ds: Dataset, tok: Tokenizer): DataStats {
-  const n = (xs: Example[]) => xs.reduce((s, x) => s + encodeWithEot(tok, x.text).length, 0);
+  const n = (xs: Example[]) => xs.reduce((s, x) => s + tok.encode(x.text).length, 0);
   ds.stats.train.tokens = n(ds.train);
   ds.stats.valPhrasings.tokens = n(ds.val.phrasings);
   ds.stats.valEntities.tokens = n(ds.val.entities);
   return ds.stats;
-}
-
-let gpt2: Tokenizer | null = null;
-/** GPT-2's tokenizer (r50k_base) from js-tiktoken. */
-export async function gpt2Tokenizer(): Promise<Tokenizer> {
-  if (gpt2) return gpt2;
-  // the lite entry point with only r50k's ranks (the main one loads every encoding)
-  const { Tiktoken } = await import('js-tiktoken/lite');
-  const { default: r50k } = await import('js-tiktoken/ranks/r50k_base');
-  const enc = new Tiktoken(r50k);
-  gpt2 = { encode: (t: string) => enc.encode(t), eot: 50256 };
-  return gpt2;
 }
 
 export function datasetCachePath(options: BuildOptions = {}, cacheDir = join(REPO_ROOT, 'cache')): string {
@@ -328,7 +317,7 @@ export async function loadDataset(options: LoadOptions = {}): Promise<Dataset & 
     if (ds.version === VERSION) return { ...ds, cached: true, path };
   }
   const ds = buildDataset(options);
-  const tok = options.tokenizer === undefined ? await gpt2Tokenizer() : options.tokenizer;
+  const tok = options.tokenizer === undefined ? getTokenizer() : options.tokenizer;
   if (tok) countTokens(ds, tok);
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
