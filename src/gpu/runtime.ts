@@ -1,9 +1,9 @@
 // The GPU runtime: kernels read from kernels/*.wgsl and specialised by text substitution,
-// a pipeline cache keyed by that specialisation, and a command batcher.
+// a pipeline cache keyed by that specialisation, and command submissions.
 //
-// Every op enqueues dispatches synchronously; work is submitted in batches (at a
-// download, at sync(), or when a batch grows large). Kernel parameters go in one
-// uniform arena per batch: binding 0 of every kernel is a `var<uniform>` of a struct of
+// Every op enqueues dispatches synchronously into the open submission, which is submitted at a
+// download, at sync(), or when it grows large. Kernel parameters go in one uniform arena per
+// submission: binding 0 of every kernel is a `var<uniform>` of a struct of
 // u32/i32/f32 scalars, filled by name (see paramLayout); storage buffers follow from
 // binding 1 in the order the caller gives them.
 import fs from 'node:fs';
@@ -215,12 +215,13 @@ function packParams(k: Kernel, params: Params, dv: DataView) {
   });
 }
 
-// ---------------------------------------------------------------- batching
-const ARENA_BYTES = 1 << 18; // uniforms of one batch: 1024 dispatches' 256-byte slots (a step of the 12-layer models)
+// ---------------------------------------------------------------- submissions
+const ARENA_BYTES = 1 << 18; // uniforms of one submission: 1024 dispatches' 256-byte slots (a step of the 12-layer models)
 const SLOT = 256; // minUniformBufferOffsetAlignment
 const MAX_DISPATCHES = 512; // submit at least this often
 
-interface Batch {
+/** The commands recorded since the last submit: one command buffer, with its dispatches' uniforms. */
+interface Submission {
   encoder: GPUCommandEncoder;
   pass: GPUComputePassEncoder | null;
   arena: GPUBuffer;
@@ -230,12 +231,12 @@ interface Batch {
 }
 
 let arena: GPUBuffer | undefined;
-let batch: Batch | undefined;
+let open: Submission | undefined;
 
 // ---------------------------------------------------------------- counters
 /**
  * What the runtime has done since the last resetCounters(): kernel dispatches enqueued (and
- * their workgroups, x·y·z summed), command buffers submitted (one per flushed batch) and
+ * their workgroups, x·y·z summed), command buffers submitted (one per flushed submission) and
  * waits of the host for the GPU (each sync() and each read-back). Plain increments, so they
  * cost nothing measurable and change no behaviour.
  */
@@ -264,17 +265,17 @@ export function resetCounters(): Counters {
   return c;
 }
 
-function openBatch(): Batch {
-  if (batch) return batch;
+function openSubmission(): Submission {
+  if (open) return open;
   const g = gpu();
-  // One arena serves every batch: queue order makes reuse safe (the writeBuffer of
-  // the next batch is ordered after the submit of the previous one).
+  // One arena serves every submission: queue order makes reuse safe (the writeBuffer of
+  // the next one is ordered after the submit of the previous one).
   arena ??= g.device.createBuffer({
     label: 'uniform-arena',
     size: ARENA_BYTES,
     usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
   });
-  batch = {
+  open = {
     encoder: g.device.createCommandEncoder(),
     pass: null,
     arena,
@@ -282,12 +283,12 @@ function openBatch(): Batch {
     used: 0,
     dispatches: 0,
   };
-  return batch;
+  return open;
 }
 
 /** The open command encoder, with any compute pass ended (for copies). */
 export function encoder(): GPUCommandEncoder {
-  const b = openBatch();
+  const b = openSubmission();
   if (b.pass) {
     b.pass.end();
     b.pass = null;
@@ -297,9 +298,9 @@ export function encoder(): GPUCommandEncoder {
 
 /** Submit everything enqueued so far. */
 export function flush() {
-  if (!batch) return;
-  const b = batch;
-  batch = undefined;
+  if (!open) return;
+  const b = open;
+  open = undefined;
   if (b.pass) b.pass.end();
   const after = profileResolve(b.encoder);
   const q = gpu().device.queue;
@@ -339,11 +340,11 @@ export function dispatch(
   if (x > lim || y > lim || z > lim)
     throw new Error(`${k.name}: dispatch ${x}x${y}x${z} exceeds ${lim} workgroups per dimension`);
   if (x === 0 || y === 0 || z === 0) return;
-  let b = openBatch();
+  let b = openSubmission();
   const bytes = Math.max(16, Math.ceil(k.params.length / 4) * 16);
   if (b.used + bytes > ARENA_BYTES || b.dispatches >= (prof ? PROFILE_QUERIES / 2 : MAX_DISPATCHES)) {
     flush();
-    b = openBatch();
+    b = openSubmission();
   }
   const off = b.used;
   const dv = new DataView(b.staging, off, bytes);
@@ -381,8 +382,8 @@ export function dispatch(
 
 // ---------------------------------------------------------------- profiling
 // With profiling on, each dispatch runs in its own compute pass with timestamp queries, and
-// each batch's times are read back after it is submitted: slow, for finding where time goes.
-const PROFILE_QUERIES = 2 * 256; // two per dispatch; a batch is flushed before it runs out
+// each submission's times are read back after it is submitted: slow, for finding where time goes.
+const PROFILE_QUERIES = 2 * 256; // two per dispatch; a submission is flushed before it runs out
 
 interface Profiler {
   set: GPUQuerySet;
@@ -417,7 +418,7 @@ export async function profileStop(): Promise<Map<string, { ms: number; n: number
   return p.totals;
 }
 
-/** Resolve this batch's timestamps into a readback buffer; after submit, add them to the totals. */
+/** Resolve this submission's timestamps into a readback buffer; after submit, add them to the totals. */
 function profileResolve(enc: GPUCommandEncoder): (() => void) | undefined {
   const p = prof;
   if (!p?.names.length) return undefined;

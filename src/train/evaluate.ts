@@ -19,7 +19,8 @@ import { generateBatch } from '../model/generate.ts';
 import { topK } from '../model/sample.ts';
 import { lastLogits } from '../model/generate.ts';
 import type { Tokenizer } from '../io/tokenizer.ts';
-import { releaseBatch, uploadBatch, type Batch } from './step.ts';
+import type { Batch } from '../data/batch.ts';
+import { releaseBatch, uploadBatch } from './step.ts';
 
 /** Mean loss per counted target over `batches`, and its perplexity. */
 export async function validationLoss(

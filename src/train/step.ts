@@ -4,15 +4,11 @@ import { encoder } from '../gpu/runtime.ts';
 import { Tensor } from '../gpu/tensor.ts';
 import { Tape } from '../tape/tape.ts';
 import type { GPT2 } from '../model/gpt2.ts';
+import type { Batch } from '../data/batch.ts';
 import type { AdamW } from './optimizer.ts';
 
-/** A micro-batch on the CPU: tokens [B, T+1] row-major; weights [B, T] (1 = count the target). */
-export interface Batch {
-  tokens: Int32Array;
-  weights?: Float32Array;
-  B: number;
-  T: number;
-}
+/** The micro-batches a step takes are src/data's (tokens [B, T+1], optional weights [B, T]). */
+export type { Batch };
 
 export interface StepResult {
   /** sum over micro-batches of each one's loss contribution ([1] each) */
