@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Tokenizer, getTokenizer } from '../io/tokenizer.ts';
+import { MOTIVATING_ENTITIES } from '../motivation.ts';
 import { type Entity, type Kind, type Pick, makeEntities, selectArt, selectCore, selectGeneral } from './entities.ts';
 import { hash32 } from './rng.ts';
 import { type QA, type RenderCtx, VAL_PHRASINGS, renderEntity, renderGroups } from './render.ts';
@@ -26,7 +27,16 @@ export const DATA_VERSION = 'v2';
 /** A hash of the builder's own source files, so any change to them also invalidates old caches. */
 export const BUILDER_HASH = (() => {
   const here = dirname(fileURLToPath(import.meta.url));
-  const parts = ['wordnet.ts', 'gloss.ts', 'entities.ts', 'render.ts', 'build.ts', 'types.ts', 'rng.ts'].map((f) => {
+  const parts = [
+    'wordnet.ts',
+    'gloss.ts',
+    'entities.ts',
+    'render.ts',
+    'build.ts',
+    'types.ts',
+    'rng.ts',
+    '../motivation.ts',
+  ].map((f) => {
     try {
       return readFileSync(join(here, f), 'utf8');
     } catch {
@@ -102,8 +112,8 @@ export interface Dataset {
   stats: DataStats;
 }
 
-/** the two facts the project's motivating failure asked about: both always in training */
-export const MOTIVATING_ENTITIES = ['impressionism', 'vincent van gogh'];
+/** the two facts the project's motivating failure asked about (src/motivation.ts): both always in training */
+export { MOTIVATING_ENTITIES };
 
 const DEFAULTS = { mix: 'art' as Mix, seed: 1234, heldOutFraction: 0.08, valRate: 0.35, generalRatio: 2 };
 

@@ -479,7 +479,7 @@ const paintsOrCarves = (e: Entity) =>
  * name; concepts that name a class of person, such as "painter", are left out: what is asked of
  * them has no particular answer). `always` (the motivating entities) are kept whatever their degree.
  */
-export function selectCore(entities: Entity[], always: string[], rule = CORE_RULE): Entity[] {
+export function selectCore(entities: Entity[], always: readonly string[], rule = CORE_RULE): Entity[] {
   const degree = new Map<string, number>(entities.map((e) => [e.key, 0]));
   for (const e of entities) {
     for (const list of [e.members, e.movements, e.terms, e.hypers, e.hypos, e.instances, e.wholes, e.parts]) {
