@@ -35,7 +35,7 @@ export async function validationLoss(
       releaseBatch(u);
       continue;
     }
-    const tape = new Tape({ grad: false });
+    const tape = new Tape({ recording: false });
     // normalizer 1: the loss is the weighted sum
     const { loss } = model.loss(tape, u.inputs, u.targets, b.B, b.T, {
       weights: u.weights,
