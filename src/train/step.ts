@@ -125,7 +125,7 @@ export async function readStep(r: StepResult): Promise<{ loss: number; gradNorm:
   const scalars = [...r.losses, r.gradNorm];
   const all = Tensor.empty([scalars.length]);
   const enc = encoder();
-  scalars.forEach((t, i) => enc.copyBufferToBuffer(t.buffer, t.offset * 4, all.buffer, 4 * i, 4));
+  scalars.forEach((t, i) => enc.copyBufferToBuffer(t.buffer, t.elementOffset * 4, all.buffer, 4 * i, 4));
   const v = await all.toArray();
   for (const t of [...scalars, all]) t.release();
   let loss = 0;
