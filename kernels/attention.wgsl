@@ -327,7 +327,8 @@ const DW: u32 = {{DW}};
 
 var<workgroup> qsh: array<f32, HD>;
 var<workgroup> psh: array<f32, DW>;
-var<workgroup> red: array<f32, DW>;
+const RED_WG: u32 = DW;
+#include "common/reduce.wgsl"
 
 /** Query row t, head h over nk cached positions from element kbase of the caches (+ k0 / v0). */
 fn decode_row(t: u32, h: u32, lid: u32, nk: u32, kbase: u32) {
@@ -345,25 +346,12 @@ fn decode_row(t: u32, h: u32, lid: u32, nk: u32, kbase: u32) {
       for (var d = 0u; d < HD; d++) { acc += qsh[d] * kc[kr + d]; }
       s = acc;
     }
-    red[lid] = s;
-    workgroupBarrier();
-    for (var k = DW / 2u; k > 0u; k >>= 1u) {
-      if (lid < k) { red[lid] = max(red[lid], red[lid + k]); }
-      workgroupBarrier();
-    }
-    let mn = max(m, red[0]);
-    workgroupBarrier();
+    let mn = max(m, wg_max(s, lid));
     var pj = 0.0;
     if (j < nk) { pj = exp(s - mn); }
     psh[lid] = pj;
-    red[lid] = pj;
-    workgroupBarrier();
-    for (var k = DW / 2u; k > 0u; k >>= 1u) {
-      if (lid < k) { red[lid] += red[lid + k]; }
-      workgroupBarrier();
-    }
     let corr = exp(m - mn);
-    l = l * corr + red[0];
+    l = l * corr + wg_sum(pj, lid);
     if (lid < HD) {
       var acc = o * corr;
       let cnt = min(DW, nk - kc0);

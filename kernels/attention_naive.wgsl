@@ -48,8 +48,8 @@ fn merge(@builtin(global_invocation_id) gid: vec3u) {
 
 @group(0) @binding(1) var<storage, read_write> s: array<f32>;
 @group(0) @binding(2) var<storage, read_write> lse_w: array<f32>;
-var<workgroup> rm: array<f32, 256>;
-var<workgroup> rs: array<f32, 256>;
+const RED_WG: u32 = 256u;
+#include "common/reduce.wgsl"
 
 @compute @workgroup_size(256)
 fn softmax(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -59,22 +59,10 @@ fn softmax(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l
   let a = r * p.T;
   var m = -3.0e38;
   for (var j = lid; j <= i; j += 256u) { m = max(m, s[a + j]); }
-  rm[lid] = m;
-  workgroupBarrier();
-  for (var k = 128u; k > 0u; k >>= 1u) {
-    if (lid < k) { rm[lid] = max(rm[lid], rm[lid + k]); }
-    workgroupBarrier();
-  }
-  let mx = rm[0];
+  let mx = wg_max(m, lid);
   var acc = 0.0;
   for (var j = lid; j <= i; j += 256u) { acc += exp(s[a + j] - mx); }
-  rs[lid] = acc;
-  workgroupBarrier();
-  for (var k = 128u; k > 0u; k >>= 1u) {
-    if (lid < k) { rs[lid] += rs[lid + k]; }
-    workgroupBarrier();
-  }
-  let lse = mx + log(rs[0]);
+  let lse = mx + log(wg_sum(acc, lid));
   for (var j = lid; j < p.T; j += 256u) {
     var v = 0.0;
     if (j <= i) { v = exp(s[a + j] - lse); }
@@ -106,12 +94,6 @@ fn softmax_bwd(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_inde
   let a = r * p.T;
   var acc = 0.0;
   for (var j = lid; j < p.T; j += 256u) { acc += pr[a + j] * dp[a + j]; }
-  rs[lid] = acc;
-  workgroupBarrier();
-  for (var k = 128u; k > 0u; k >>= 1u) {
-    if (lid < k) { rs[lid] += rs[lid + k]; }
-    workgroupBarrier();
-  }
-  let dsum = rs[0];
+  let dsum = wg_sum(acc, lid);
   for (var j = lid; j < p.T; j += 256u) { dp[a + j] = pr[a + j] * (dp[a + j] - dsum); }
 }

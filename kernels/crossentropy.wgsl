@@ -38,8 +38,8 @@ struct TotalParams { N: u32, s0: u32, w0: u32, loss0: u32, inv_norm: f32, _p0: u
 @group(0) @binding(4) var<storage, read_write> losses: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dlogits: array<f32>;
 
-var<workgroup> rm: array<f32, WG>;
-var<workgroup> rs: array<f32, WG>;
+const RED_WG: u32 = WG;
+#include "common/reduce.wgsl"
 
 @compute @workgroup_size(256)
 fn rows(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -54,20 +54,8 @@ fn rows(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     let x = logits[lb + c];
     if (x > m) { s = s * exp(m - x) + 1.0; m = x; } else { s += exp(x - m); }
   }
-  rm[lid] = m;
-  rs[lid] = s;
-  workgroupBarrier();
-  for (var k = WG / 2u; k > 0u; k >>= 1u) {
-    if (lid < k) {
-      let m1 = rm[lid];
-      let m2 = rm[lid + k];
-      let mx = max(m1, m2);
-      rs[lid] = rs[lid] * exp(m1 - mx) + rs[lid + k] * exp(m2 - mx);
-      rm[lid] = mx;
-    }
-    workgroupBarrier();
-  }
-  let lse = rm[0] + log(rs[0]);
+  let ms = wg_max_sum(vec2<f32>(m, s), lid);
+  let lse = ms.x + log(ms.y);
   let t = targets[p.t0 + n];
   let valid = t >= 0 && u32(t) < p.V;
   let tc = u32(t);
@@ -112,11 +100,6 @@ fn total(@builtin(local_invocation_index) lid: u32) {
     if ({{WEIGHTS}}) { l *= weights_r[pt.w0 + n]; }
     acc += l;
   }
-  rs[lid] = acc;
-  workgroupBarrier();
-  for (var k = WG / 2u; k > 0u; k >>= 1u) {
-    if (lid < k) { rs[lid] += rs[lid + k]; }
-    workgroupBarrier();
-  }
-  if (lid == 0u) { loss[pt.loss0] = rs[0] * pt.inv_norm; }
+  let total = wg_sum(acc, lid);
+  if (lid == 0u) { loss[pt.loss0] = total * pt.inv_norm; }
 }

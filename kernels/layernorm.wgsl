@@ -7,7 +7,7 @@
 // Each family of entry points reads its own parameter struct (Params, BackParams, ReduceParams).
 // (kernels/layernorm_sg.wgsl has subgroup versions of forward / backward_dx, used when the
 // device supports subgroups.) {{WG}} threads (a power of two) per row; thread t holds columns t + k·WG, k < {{VPT}}.
-// Reductions are fixed-order workgroup trees: results are deterministic.
+// Reductions are fixed-order workgroup trees (kernels/common/reduce.wgsl): results are deterministic.
 //
 // forward: one workgroup per row. x @1, w @2, b @3, y @4 (rw), mean @5 (rw), rstd @6 (rw).
 // backward_dx: one workgroup per row: dx = rstd·(w·dy - mean_c(w·dy) - xhat·mean_c(w·dy·xhat)).
@@ -19,6 +19,8 @@ const WG: u32 = {{WG}};
 const VPT: u32 = {{VPT}};
 
 #include "common/layernorm_params.wgsl"
+const RED_WG: u32 = WG;
+#include "common/reduce.wgsl"
 struct ReduceParams { C: u32, nblk: u32, dw0: u32, db0: u32 }
 @group(0) @binding(0) var<uniform> pr: ReduceParams; // reduce
 
@@ -29,33 +31,6 @@ struct ReduceParams { C: u32, nblk: u32, dw0: u32, db0: u32 }
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 @group(0) @binding(5) var<storage, read_write> mean_w: array<f32>;
 @group(0) @binding(6) var<storage, read_write> rstd_w: array<f32>;
-
-var<workgroup> red: array<f32, WG>;
-var<workgroup> red2: array<vec2<f32>, WG>;
-
-fn wsum(v: f32, lid: u32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] += red[lid + s]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
-
-fn wsum2(v: vec2<f32>, lid: u32) -> vec2<f32> {
-  red2[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red2[lid] += red2[lid + s]; }
-    workgroupBarrier();
-  }
-  let r = red2[0];
-  workgroupBarrier();
-  return r;
-}
 
 @compute @workgroup_size(WG)
 fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -72,13 +47,13 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l
     xv[k] = v;
     s += v;
   }
-  let mu = wsum(s, lid) / f32(C);
+  let mu = wg_sum(s, lid) / f32(C);
   var q = 0.0;
   for (var k = 0u; k < VPT; k++) {
     let c = lid + k * WG;
     if (c < C) { let d = xv[k] - mu; q += d * d; }
   }
-  let rs = inverseSqrt(wsum(q, lid) / f32(C) + p.eps);
+  let rs = inverseSqrt(wg_sum(q, lid) / f32(C) + p.eps);
   let yb = p.y0 + r * C;
   for (var k = 0u; k < VPT; k++) {
     let c = lid + k * WG;
@@ -120,7 +95,7 @@ fn backward_dx(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_inde
     xh[k] = h;
     s += vec2<f32>(g, g * h);
   }
-  let t = wsum2(s, lid) / f32(C);
+  let t = wg_sum2(s, lid) / f32(C);
   for (var k = 0u; k < VPT; k++) {
     let c = lid + k * WG;
     if (c < C) { dx[pb.dx0 + r * C + c] = rs * (gw[k] - t.x - xh[k] * t.y); }

@@ -8,7 +8,7 @@
 //   kernel again (plain sums) to the partials while they are many.
 //   x @1 (window from element x0; n = elements in it), part @2 (rw); row = groups per grid row.
 // sum_final: one workgroup of 256: out[o0] = Σ part[0..count) (strided per thread, then a
-//   fixed-order tree), or its square root when sqrt != 0. part @1, out @2 (rw).
+//   fixed-order tree, kernels/common/reduce.wgsl), or its square root when sqrt != 0. part @1, out @2 (rw).
 const BLK: u32 = 4096u;
 
 struct Params { n: u32, x0: u32, pbase: u32, row: u32, count: u32, sqrt: u32, o0: u32, _p: u32 }
@@ -35,17 +35,13 @@ fn sum_blocks(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index
 
 @group(0) @binding(1) var<storage, read> part_r: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
-var<workgroup> red: array<f32, 256>;
+const RED_WG: u32 = 256u;
+#include "common/reduce.wgsl"
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(RED_WG)
 fn sum_final(@builtin(local_invocation_index) lid: u32) {
   var acc = 0.0;
-  for (var i = lid; i < p.count; i += 256u) { acc += part_r[i]; }
-  red[lid] = acc;
-  workgroupBarrier();
-  for (var s = 128u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] += red[lid + s]; }
-    workgroupBarrier();
-  }
-  if (lid == 0u) { out[p.o0] = select(red[0], sqrt(red[0]), p.sqrt != 0u); }
+  for (var i = lid; i < p.count; i += RED_WG) { acc += part_r[i]; }
+  let total = wg_sum(acc, lid);
+  if (lid == 0u) { out[p.o0] = select(total, sqrt(total), p.sqrt != 0u); }
 }

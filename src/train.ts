@@ -46,7 +46,7 @@ const argv = yargs(hideBin(process.argv))
     choices: MIXES,
     default: 'core' as Mix,
     describe:
-      "embedded data: core (the most connected art entities, the default), art (all 749), general (all of WordNet), or mixed (art + general: the seed's failure)",
+      'embedded data: core (the most connected art entities, the default), art (all 749), general (all of WordNet), or mixed (art + general: the motivating failure)',
   })
   .option('vocab', {
     choices: ['compact', 'gpt2'] as const,

@@ -11,7 +11,7 @@ function rank(rel: string): number {
   if (!rel.includes('/')) return 7;
   const dir = rel.split('/')[0];
   const r = (
-    { gpu: 1, io: 1, data: 1, report: 1, ops: 2, tape: 3, model: 4, probe: 5, train: 6 } as Record<string, number>
+    { gpu: 1, io: 1, report: 1, ops: 2, data: 2, tape: 3, model: 4, probe: 5, train: 6 } as Record<string, number>
   )[dir];
   if (r === undefined) throw new Error(`src/${rel}: its directory has no layer in ARCHITECTURE.md`);
   return r;

@@ -2,13 +2,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Tiktoken } from 'js-tiktoken/lite';
-import r50k from 'js-tiktoken/ranks/r50k_base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Dataset,
   type Example,
-  type Tokenizer,
   buildDataset,
   encodeExamples,
   formatStats,
@@ -21,12 +18,12 @@ import {
   textExample,
 } from '../src/data/index.ts';
 import { namesOf } from '../src/data/build.ts';
+import { getTokenizer } from '../src/io/tokenizer.ts';
 import { parsePersonGloss } from '../src/data/gloss.ts';
 import { FILLERS, INTENTS, noisy } from '../src/data/render.ts';
 import { Rng } from '../src/data/rng.ts';
 
-const enc = new Tiktoken(r50k);
-const tok: Tokenizer = { encode: (t) => enc.encode(t), eot: 50256 };
+const tok = getTokenizer();
 
 let dir: string;
 let art: Dataset;
@@ -295,6 +292,16 @@ describe('user data', () => {
     expect(ex[6]).toMatchObject({ prompt: 'Q: Hi?\nA: Hello.\nQ: What is cubism?\nA:', answer: 'An art movement.' });
   });
 
+  it('takes a 60,000-letter word: the tokenizer cuts it into pieces it encodes quickly', () => {
+    const word = Array.from({ length: 60_000 }, (_, i) => 'abcdefghijklmnopqrstuvwxyz'[(i * 7919) % 26]).join('');
+    const ex = loadUserData([write('long.txt', `fine\n\n${word}\n`)]);
+    expect(ex.map((e) => e.text)).toEqual(['fine<|endoftext|>', `${word}<|endoftext|>`]);
+    const t0 = performance.now();
+    const [, long] = encodeExamples(ex, tok);
+    expect(performance.now() - t0).toBeLessThan(20_000); // hours before the cut
+    expect(tok.decode(Array.from(long.tokens))).toBe(`${word}<|endoftext|>`);
+  });
+
   it('fails with one line naming the file and line', () => {
     const bad = write(
       'bad.jsonl',
@@ -310,10 +317,6 @@ describe('user data', () => {
     expect(() => loadUserData([join(dir, 'missing.txt')])).toThrow(/missing\.txt: no such file/);
     expect(() => loadUserData([write('empty.jsonl', '\n \n')])).toThrow(/empty\.jsonl: file is empty/);
     expect(() => loadUserData([write('x.csv', 'a,b')])).toThrow(/x\.csv: unsupported file type/);
-    // a 60,000-letter word would take the tokenizer hours: refused before tokenizing, naming the line
-    expect(() => loadUserData([write('long.txt', `fine\n\n${'a'.repeat(60_000)}\n`)])).toThrow(
-      /long\.txt:3: a run of 60000 characters without a space/,
-    );
     // a UTF-8 byte-order mark (Windows editors write one) is accepted
     expect(loadUserData([write('bom.jsonl', `\uFEFF${JSON.stringify({ text: 'ok' })}\n`)])).toHaveLength(1);
     try {

@@ -37,7 +37,7 @@ for (const [name, refFile] of [
           const V = model.config.vocab_size,
             Vp = model.config.padded_vocab_size;
           const T = r.tokens.length;
-          const tape = new Tape({ grad: false });
+          const tape = new Tape({ recording: false });
           const ids = Tensor.from(r.tokens, [T], 'i32');
           const logits = await model.forward(tape, ids, 1, T).value.toArray();
           const last = logits.subarray((T - 1) * Vp, (T - 1) * Vp + V);
@@ -54,7 +54,7 @@ for (const [name, refFile] of [
           losses.forEach((l, i) => expect(Math.abs(l - r.per_token_loss[i])).toBeLessThan(1e-4));
           if (r.loss !== null) {
             // and the loss through the fused GPU cross-entropy
-            const tape2 = new Tape({ grad: false });
+            const tape2 = new Tape({ recording: false });
             const inputs = Tensor.from(r.tokens.slice(0, -1), [T - 1], 'i32');
             const targets = Tensor.from(r.tokens.slice(1), [T - 1], 'i32');
             const out = model.loss(tape2, inputs, targets, 1, T - 1, { normalizer: T - 1 });

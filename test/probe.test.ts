@@ -151,7 +151,7 @@ describe('CLI in-process', () => {
     expect(r.out).toContain('␣'); // spaces in tokens are visible
   });
 
-  it("the default prompt is the seed's, with \\n escapes from a command line", async () => {
+  it("the default prompt is the motivating question's, with \\n escapes from a command line", async () => {
     const a = await cli('-w', TINY, '--json', '-k', '2');
     const b = await cli('-w', TINY, '--json', '-k', '2', '--prompt', 'Q: What is Impressionism?\\nA:');
     expect(JSON.parse(a.out).ids).toEqual(tok.encode(MOTIVATING_PROMPT));
@@ -386,7 +386,7 @@ describe('diagnose', () => {
     ).toBe('uses-prompt');
   });
 
-  it("every function word is one GPT-2 token; the defaults include the seed's two prompts", () => {
+  it("every function word is one GPT-2 token; the defaults include the motivating failure's two prompts", () => {
     expect(functionWordIds(tok).size).toBe(FUNCTION_WORDS.length);
     for (const w of [' the', ' a', ' an', ' of', ' and', ' in', ' to', ' is', ' was', ',', '.'])
       expect(FUNCTION_WORDS).toContain(w);

@@ -155,7 +155,7 @@ describe('runtime', () => {
     const k = kernel('elementwise.wgsl', 'add', { V: 'f32', GELU_V: 'v', GELU_GRAD_V: 'v' });
     const t = Tensor.empty([4]);
     // binding 3 (the output) missing: createBindGroup fails validation
-    dispatch(k, { n: 4, row: 4 }, [t.b, t.b], [1]);
+    dispatch(k, { n: 4, row: 4 }, [t.binding, t.binding], [1]);
     await expect(sync()).rejects.toThrow(/elementwise.wgsl:add/);
   });
 });
@@ -191,15 +191,19 @@ fn helper(i: u32) -> u32 { return p.x0 + i; }
     const a = Tensor.from([1, 2, 3], [3]),
       b = Tensor.from([10, 20, 30], [3]),
       o = Tensor.empty([3]);
-    const [ra, rb, ro] = [a.b, b.b, o.b];
+    const [ra, rb, ro] = [a.binding, b.binding, o.binding];
     dispatch(k, { n: 3, a0: ra.base, b0: rb.base, o0: ro.base, alpha: 0.5, beta: -2, row: 256 }, [ra, rb, ro], [1]);
     expect([...(await o.toArray())]).toEqual([-19.5, -39, -58.5]);
-    expect(() => dispatch(k, { n: 3, alpah: 1 }, [a.b, b.b, o.b], [1])).toThrow(
+    expect(() => dispatch(k, { n: 3, alpah: 1 }, [a.binding, b.binding, o.binding], [1])).toThrow(
       /no parameter 'alpah' \(it has n, a0, b0, o0, alpha, beta, row\)/,
     );
-    expect(() => dispatch(k, { _pad: 1 }, [a.b, b.b, o.b], [1])).toThrow(/no parameter '_pad'/);
-    expect(() => dispatch(k, { n: -1 }, [a.b, b.b, o.b], [1])).toThrow(/parameter n = -1 is not a u32/);
-    expect(() => dispatch(k, { n: 1.5 }, [a.b, b.b, o.b], [1])).toThrow(/parameter n = 1.5 is not a u32/);
+    expect(() => dispatch(k, { _pad: 1 }, [a.binding, b.binding, o.binding], [1])).toThrow(/no parameter '_pad'/);
+    expect(() => dispatch(k, { n: -1 }, [a.binding, b.binding, o.binding], [1])).toThrow(
+      /parameter n = -1 is not a u32/,
+    );
+    expect(() => dispatch(k, { n: 1.5 }, [a.binding, b.binding, o.binding], [1])).toThrow(
+      /parameter n = 1.5 is not a u32/,
+    );
     for (const t of [a, b, o]) t.release();
   });
 });

@@ -86,10 +86,10 @@ describe('tape', () => {
     const x = new Var(Tensor.from(randn(6, 1), [2, 3]), true);
     const tape = new Tape();
     const y = residual(tape, x, x);
-    const seed = randn(6, 2);
-    tape.backward(y, Tensor.from(seed, [2, 3]));
+    const dy = randn(6, 2);
+    tape.backward(y, Tensor.from(dy, [2, 3]));
     const g = await x.grad!.toArray();
-    g.forEach((v, i) => expect(v).toBeCloseTo(2 * seed[i], 6));
+    g.forEach((v, i) => expect(v).toBeCloseTo(2 * dy[i], 6));
   });
 
   it('linear: dx, dW, db against the analytic formulas', async () => {
@@ -141,7 +141,7 @@ describe('tape', () => {
     const [x, w, b] = vars();
     await sync();
     resetCounters();
-    const inference = new Tape({ grad: false });
+    const inference = new Tape({ recording: false });
     const y = linearGelu(inference, x, w, b);
     expect(counters().dispatches).toBe(1);
     const got = await y.value.toArray();
@@ -165,14 +165,14 @@ describe('tape', () => {
       expect([...(await u.gradient!.toArray())]).toEqual([...(await v.gradient!.toArray())]);
   });
 
-  it('refuses backward() twice, on a non-scalar without a seed, and on a no-grad tape', () => {
+  it('refuses backward() twice, on a non-scalar without a root gradient, and on a no-grad tape', () => {
     const x = new Var(Tensor.from([1, 2, 3], [3]), true);
     const t1 = new Tape();
     const y = residual(t1, x, x);
-    expect(() => t1.backward(y)).toThrow(/non-scalar \[3\] needs a seed gradient/);
+    expect(() => t1.backward(y)).toThrow(/non-scalar \[3\] needs an explicit root gradient/);
     t1.backward(y, Tensor.from([1, 1, 1], [3]));
     expect(() => t1.backward(y, Tensor.from([1, 1, 1], [3]))).toThrow(/backward\(\) called twice/);
-    const t2 = new Tape({ grad: false });
+    const t2 = new Tape({ recording: false });
     const z = residual(t2, x, x);
     expect(() => t2.backward(z, Tensor.from([1, 1, 1], [3]))).toThrow(/no-grad tape/);
   });
@@ -182,7 +182,7 @@ describe('tape', () => {
     const batch = randomBatch(5, 2, 9, tinyConfig.vocab_size);
     const u = uploadBatch(batch);
     const lossAt = async () => {
-      const tape = new Tape({ grad: false });
+      const tape = new Tape({ recording: false });
       const { loss } = model.loss(tape, u.inputs, u.targets, batch.B, batch.T, { normalizer: u.count });
       const [l] = await loss.value.toArray();
       tape.free();

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Tiktoken } from 'js-tiktoken/lite';
 import r50k from 'js-tiktoken/ranks/r50k_base';
 import {
   byteToUnicode,
@@ -12,6 +13,7 @@ import {
   checkVocabMatchesModel,
   compactTokenizer,
   compactVocab,
+  MAX_PIECE,
   getTokenizer,
   gpt2Merges,
   gpt2Vocab,
@@ -126,6 +128,39 @@ describe('encode / decode', () => {
       [' The', 383],
     ] as const)
       expect(tok.encode(w)).toEqual([id]);
+  });
+
+  it('cuts a very long piece into chunks: a 60,000-letter word finishes, round-trips, and leaves the text around it alone', () => {
+    const r = rng(7);
+    const word = Array.from({ length: 60_000 }, () => 'abcdefghijklmnopqrstuvwxyz'[Math.floor(r() * 26)]).join('');
+    const text = `Hello ${word} world<|endoftext|>Q: What is Impressionism?`;
+    const t0 = performance.now();
+    const ids = tok.encode(text);
+    // without the cut, js-tiktoken's quadratic merge loop runs for hours; with it, about a second
+    expect(performance.now() - t0).toBeLessThan(20_000);
+    expect(tok.decode(ids)).toBe(text);
+    const head = tok.encode('Hello');
+    const tail = tok.encode(' world<|endoftext|>Q: What is Impressionism?');
+    expect(ids.slice(0, head.length)).toEqual(head);
+    expect(ids.slice(-tail.length)).toEqual(tail);
+    // the word is encoded as its chunks of MAX_PIECE code units, each on its own
+    const chunks: number[] = [];
+    const piece = ` ${word}`;
+    for (let i = 0; i < piece.length; i += MAX_PIECE) chunks.push(...tok.encode(piece.slice(i, i + MAX_PIECE)));
+    expect(ids.slice(head.length, -tail.length)).toEqual(chunks);
+    // a piece of MAX_PIECE code units is js-tiktoken's own encoding, one more is cut after MAX_PIECE
+    const plain = new Tiktoken(r50k);
+    expect(tok.encode(word.slice(0, MAX_PIECE))).toEqual(plain.encode(word.slice(0, MAX_PIECE)));
+    expect(tok.encode(word.slice(0, MAX_PIECE + 1))).toEqual([
+      ...plain.encode(word.slice(0, MAX_PIECE)),
+      ...plain.encode(word[MAX_PIECE]),
+    ]);
+    // a compact vocabulary of the text gives it the same tokens
+    const compact = compactTokenizer(compactVocab([text]));
+    expect(compact.encode(text).map((i) => compact.gpt2Ids![i])).toEqual(ids);
+    // cuts never split a surrogate pair
+    for (const s of ['🙂'.repeat(300), `a${'🙂'.repeat(300)}`, ' '.repeat(1000), '7'.repeat(1000)])
+      expect(tok.decode(tok.encode(s)), s.slice(0, 10)).toBe(s);
   });
 
   it('decodeOne gives the raw text of a token', () => {

@@ -2,15 +2,20 @@
 // and per-target loss weights [B, T] (0/1).
 import { readFileSync } from 'node:fs';
 import { Rng } from './rng.ts';
-import { EOT_TEXT, type Example, type Tokenizer, encodeWithEot } from './types.ts';
+import { EOT_TEXT, type Tokenizer } from '../io/tokenizer.ts';
+import type { Example } from './types.ts';
 
 export type LossOn = 'answer' | 'all';
 
+/** A (micro-)batch on the CPU, what a training or evaluation step reads. */
 export interface Batch {
   /** B × (T+1) token ids, row-major */
   tokens: Int32Array;
-  /** B × T weights: weights[b*T + t] weighs the prediction of tokens[b*(T+1) + t + 1] */
-  weights: Float32Array;
+  /**
+   * B × T weights: weights[b*T + t] weighs the prediction of tokens[b*(T+1) + t + 1]; absent:
+   * every target counts. The packer and batch files always give them.
+   */
+  weights?: Float32Array;
   B: number;
   T: number;
 }
@@ -41,14 +46,14 @@ export function encodeExamples(examples: Example[], tok: Tokenizer, lossOn: Loss
           .replace(EOT_TEXT, '')
           .trim();
       }
-      const p = encodeWithEot(tok, prompt);
-      const a = encodeWithEot(tok, ` ${answer}`);
+      const p = tok.encode(prompt);
+      const a = tok.encode(` ${answer}`);
       const tokens = Int32Array.from([...p, ...a, tok.eot]);
       const weights = new Uint8Array(tokens.length);
       weights.fill(1, lossOn === 'all' ? 0 : p.length);
       return { tokens, weights };
     }
-    const t = encodeWithEot(tok, ex.text.endsWith(EOT_TEXT) ? ex.text : ex.text + EOT_TEXT);
+    const t = tok.encode(ex.text.endsWith(EOT_TEXT) ? ex.text : ex.text + EOT_TEXT);
     const tokens = Int32Array.from(t);
     return { tokens, weights: new Uint8Array(tokens.length).fill(1) };
   });
@@ -80,7 +85,7 @@ export interface PackOptions {
  * a sequence longer than T is split across rows, each continuation row starting with the token
  * before it. Space left over is eot with weight 0. The last batch is filled with empty rows.
  */
-export function packEpoch(seqs: EncodedSeq[], o: PackOptions): Batch[] {
+export function packEpoch(seqs: EncodedSeq[], o: PackOptions): Required<Batch>[] {
   const { T, B, eot } = o;
   if (!(T >= 1 && B >= 1)) throw new Error(`packEpoch: need T ≥ 1 and B ≥ 1, got T=${T} B=${B}`);
   const window = o.window ?? 32;
@@ -116,7 +121,7 @@ export function packEpoch(seqs: EncodedSeq[], o: PackOptions): Batch[] {
       }
     }
   }
-  const batches: Batch[] = [];
+  const batches: Required<Batch>[] = [];
   for (let b0 = 0; b0 < rows.length; b0 += B) {
     const tokens = new Int32Array(B * (T + 1)).fill(eot);
     const weights = new Float32Array(B * T);
@@ -135,7 +140,7 @@ export function makeEpoch(
   examples: Example[],
   tok: Tokenizer,
   o: Omit<PackOptions, 'eot'> & { lossOn?: LossOn },
-): Batch[] {
+): Required<Batch>[] {
   return packEpoch(encodeExamples(examples, tok, o.lossOn ?? 'answer'), { ...o, eot: tok.eot });
 }
 
@@ -144,7 +149,7 @@ export function makeEpoch(
  * (default all 1). Ragged rows, non-integer ids, ids outside [0, vocabSize) or rows longer than
  * maxT+1 are errors naming the file and the row.
  */
-export function loadBatchFile(path: string, vocabSize: number, maxT?: number): Batch {
+export function loadBatchFile(path: string, vocabSize: number, maxT?: number): Required<Batch> {
   let raw: string;
   try {
     raw = readFileSync(path, 'utf8');

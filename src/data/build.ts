@@ -2,10 +2,12 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type Tokenizer, getTokenizer } from '../io/tokenizer.ts';
+import { MOTIVATING_ENTITIES } from '../motivation.ts';
 import { type Entity, type Kind, type Pick, makeEntities, selectArt, selectCore, selectGeneral } from './entities.ts';
 import { hash32 } from './rng.ts';
 import { type QA, type RenderCtx, VAL_PHRASINGS, renderEntity, renderGroups } from './render.ts';
-import { type Example, type Tokenizer, encodeWithEot, qaExample, textExample } from './types.ts';
+import { type Example, qaExample, textExample } from './types.ts';
 import { WordNet } from './wordnet.ts';
 
 export type Mix = 'core' | 'art' | 'general' | 'mixed';
@@ -25,7 +27,16 @@ export const DATA_VERSION = 'v2';
 /** A hash of the builder's own source files, so any change to them also invalidates old caches. */
 export const BUILDER_HASH = (() => {
   const here = dirname(fileURLToPath(import.meta.url));
-  const parts = ['wordnet.ts', 'gloss.ts', 'entities.ts', 'render.ts', 'build.ts', 'types.ts', 'rng.ts'].map((f) => {
+  const parts = [
+    'wordnet.ts',
+    'gloss.ts',
+    'entities.ts',
+    'render.ts',
+    'build.ts',
+    'types.ts',
+    'rng.ts',
+    '../motivation.ts',
+  ].map((f) => {
     try {
       return readFileSync(join(here, f), 'utf8');
     } catch {
@@ -101,8 +112,8 @@ export interface Dataset {
   stats: DataStats;
 }
 
-/** the two facts the project's motivating failure asked about: both always in training */
-export const MOTIVATING_ENTITIES = ['impressionism', 'vincent van gogh'];
+/** the two facts the project's motivating failure asked about (src/motivation.ts): both always in training */
+export { MOTIVATING_ENTITIES };
 
 const DEFAULTS = { mix: 'art' as Mix, seed: 1234, heldOutFraction: 0.08, valRate: 0.35, generalRatio: 2 };
 
@@ -280,23 +291,11 @@ export function buildDataset(options: BuildOptions = {}): Dataset {
 
 /** Count tokens of each split into the stats (mutates and returns them). */
 export function countTokens(ds: Dataset, tok: Tokenizer): DataStats {
-  const n = (xs: Example[]) => xs.reduce((s, x) => s + encodeWithEot(tok, x.text).length, 0);
+  const n = (xs: Example[]) => xs.reduce((s, x) => s + tok.encode(x.text).length, 0);
   ds.stats.train.tokens = n(ds.train);
   ds.stats.valPhrasings.tokens = n(ds.val.phrasings);
   ds.stats.valEntities.tokens = n(ds.val.entities);
   return ds.stats;
-}
-
-let gpt2: Tokenizer | null = null;
-/** GPT-2's tokenizer (r50k_base) from js-tiktoken. */
-export async function gpt2Tokenizer(): Promise<Tokenizer> {
-  if (gpt2) return gpt2;
-  // the lite entry point with only r50k's ranks (the main one loads every encoding)
-  const { Tiktoken } = await import('js-tiktoken/lite');
-  const { default: r50k } = await import('js-tiktoken/ranks/r50k_base');
-  const enc = new Tiktoken(r50k);
-  gpt2 = { encode: (t: string) => enc.encode(t), eot: 50256 };
-  return gpt2;
 }
 
 export function datasetCachePath(options: BuildOptions = {}, cacheDir = join(REPO_ROOT, 'cache')): string {
@@ -328,7 +327,7 @@ export async function loadDataset(options: LoadOptions = {}): Promise<Dataset & 
     if (ds.version === VERSION) return { ...ds, cached: true, path };
   }
   const ds = buildDataset(options);
-  const tok = options.tokenizer === undefined ? await gpt2Tokenizer() : options.tokenizer;
+  const tok = options.tokenizer === undefined ? getTokenizer() : options.tokenizer;
   if (tok) countTokens(ds, tok);
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;

@@ -54,21 +54,45 @@ export interface Entity {
 
 // --- the art domain -----------------------------------------------------------------------------
 
-const O = {
+/** The WordNet 3.1 noun synsets the art domain starts from, by their offsets in data.noun. */
+const SYNSET = {
+  /** artist, creative person */
   artist: 9831743,
+  /** architect, designer */
   architect: 9824898,
-  musician: 10359679,
+  /** art, fine art (the products) */
   fineArt: 2746552,
+  /** art, artistic creation, artistic production */
   artCreation: 935235,
+  /** fine arts, beaux arts */
   fineArts: 6166666,
+  /** architectural style */
   archStyle: 5849878,
+  /** artistic movement, art movement */
   artMovement: 8483654,
+  /** school (of artists) */
   artSchool: 8292106,
+  /** paint, pigment */
   paint: 3880896,
+  architecture: 6132970,
+  /** photography, picture taking (the act) */
+  photography: 905257,
+  /** photography (the occupation) */
+  photographyOccupation: 621794,
+  ceramics: 937062,
+  /** classical architecture, Greco-Roman architecture */
+  classicalArchitecture: 5850512,
 };
-/** topic domains whose members are art terms: architecture, art, photography (act and occupation),
- *  fine arts, ceramics, classical architecture */
-const ART_TOPICS = [6132970, 935235, 905257, 621794, 6166666, 937062, 5850512];
+/** topic domains whose members are art terms */
+const ART_TOPICS = [
+  SYNSET.architecture,
+  SYNSET.artCreation,
+  SYNSET.photography,
+  SYNSET.photographyOccupation,
+  SYNSET.fineArts,
+  SYNSET.ceramics,
+  SYNSET.classicalArchitecture,
+];
 /** instance artifacts of these classes are works of architecture or sculpture */
 const WORK_CLASSES =
   /^(palace|temple|skyscraper|memorial|tower|statue|museum|mausoleum|cathedral|amphitheater|shrine|campanile|chapel|synagogue|ziggurat|obelisk|burial chamber|building|figure|formal garden|church|basilica|mosque|monument|tomb|pyramid|castle|abbey)$/;
@@ -137,7 +161,7 @@ export function selectArt(wn: WordNet): Pick[] {
   const stop = (s: Synset) => s.words.some((w) => STOP_SUBTREES.test(w));
 
   // artist classes (painter, sculptor, impressionist, …; musicians excluded) and their instances
-  const classes = [...closure(wn, O.artist, stop), ...closure(wn, O.architect, stop)];
+  const classes = [...closure(wn, SYNSET.artist, stop), ...closure(wn, SYNSET.architect, stop)];
   const classSet = new Set(classes.map((c) => c.offset));
   for (const c of classes) {
     if (isInstance(c) || (hasDates(c) && /^[A-Z]/.test(c.words[0]))) add(c, 'person');
@@ -152,14 +176,14 @@ export function selectArt(wn: WordNet): Pick[] {
   }
   // movements, schools and styles
   const groupStop = (s: Synset) => stop(s) || NON_VISUAL_GROUP.test(s.def);
-  for (const root of [O.artMovement, O.artSchool, O.archStyle]) {
+  for (const root of [SYNSET.artMovement, SYNSET.artSchool, SYNSET.archStyle]) {
     for (const s of closure(wn, root, groupStop)) add(s, s.offset === root ? 'concept' : 'movement');
   }
   // genres, forms, techniques, media, works
-  for (const root of [O.fineArt, O.artCreation, O.fineArts]) {
+  for (const root of [SYNSET.fineArt, SYNSET.artCreation, SYNSET.fineArts]) {
     for (const s of closure(wn, root, stop)) add(s, headIsGroup(s) ? 'movement' : 'concept');
   }
-  for (const s of closure(wn, O.paint, stop)) if (ART_KW.test(s.def) && !ART_NEG.test(s.def)) add(s, 'concept');
+  for (const s of closure(wn, SYNSET.paint, stop)) if (ART_KW.test(s.def) && !ART_NEG.test(s.def)) add(s, 'concept');
   // topic-domain members of architecture, art, photography, fine arts, ceramics
   for (const t of ART_TOPICS) {
     const d = wn.get(t);
@@ -479,7 +503,7 @@ const paintsOrCarves = (e: Entity) =>
  * name; concepts that name a class of person, such as "painter", are left out: what is asked of
  * them has no particular answer). `always` (the motivating entities) are kept whatever their degree.
  */
-export function selectCore(entities: Entity[], always: string[], rule = CORE_RULE): Entity[] {
+export function selectCore(entities: Entity[], always: readonly string[], rule = CORE_RULE): Entity[] {
   const degree = new Map<string, number>(entities.map((e) => [e.key, 0]));
   for (const e of entities) {
     for (const list of [e.members, e.movements, e.terms, e.hypers, e.hypos, e.instances, e.wholes, e.parts]) {

@@ -1,5 +1,5 @@
 // src/data: the embedded default training data (built from WordNet), user data, and batching.
-export { type Example, type Tokenizer, EOT_TEXT, encodeWithEot, qaExample, textExample } from './types.ts';
+export { type Example, qaExample, textExample } from './types.ts';
 export {
   type BuildOptions,
   type DataStats,
@@ -14,7 +14,6 @@ export {
   countTokens,
   datasetCachePath,
   formatStats,
-  gpt2Tokenizer,
   loadDataset,
 } from './build.ts';
 export { loadUserData } from './user.ts';

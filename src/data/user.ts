@@ -56,24 +56,6 @@ function parseRecord(rec: unknown): Example {
 }
 
 /**
- * Longest run of letters, of digits or of punctuation accepted: GPT-2's BPE merge loop is
- * quadratic in one such run (1,000 letters take about 0.25 s, 60,000 never finished).
- */
-const MAX_RUN = 1000;
-const LONG_RUN = new RegExp(`\\p{L}{${MAX_RUN + 1},}|\\p{N}{${MAX_RUN + 1},}|[^\\s\\p{L}\\p{N}]{${MAX_RUN + 1},}`, 'u');
-
-/** Throws one line naming the file and line of a run longer than MAX_RUN characters. */
-function checkRuns(raw: string, file: string): void {
-  if (!LONG_RUN.test(raw)) return;
-  const lines = raw.split('\n');
-  const i = lines.findIndex((l) => LONG_RUN.test(l));
-  const len = lines[i].match(LONG_RUN)![0].length;
-  throw new Error(
-    `${file}:${i + 1}: a run of ${len} characters without a space (over ${MAX_RUN}): the tokenizer's time grows with the square of such a run; split or remove it`,
-  );
-}
-
-/**
  * Load user data. `.txt`: passages separated by blank lines, trained as plain text. `.jsonl`: one
  * record per line, {"text"} (plain text), {"question","answer"} and {"prompt","completion"} (QA,
  * formatted "Q: …\nA: …"), or chat {"messages":[{"role","content"}]} (user → Q, assistant → A,
@@ -94,7 +76,6 @@ export function loadUserData(files: string[]): Example[] {
       );
     }
     if (!raw.trim()) throw new Error(`${file}: file is empty`);
-    checkRuns(raw, file);
     const ext = extname(file).toLowerCase();
     if (ext === '.txt') {
       for (const p of raw.replace(/\r\n?/g, '\n').split(/\n[ \t]*\n/)) if (p.trim()) out.push(textExample(p.trim()));

@@ -1,9 +1,9 @@
 // The GPU runtime: kernels read from kernels/*.wgsl and specialised by text substitution,
-// a pipeline cache keyed by that specialisation, and a command batcher.
+// a pipeline cache keyed by that specialisation, and command submissions.
 //
-// Every op enqueues dispatches synchronously; work is submitted in batches (at a
-// download, at sync(), or when a batch grows large). Kernel parameters go in one
-// uniform arena per batch: binding 0 of every kernel is a `var<uniform>` of a struct of
+// Every op enqueues dispatches synchronously into the open submission, which is submitted at a
+// download, at sync(), or when it grows large. Kernel parameters go in one uniform arena per
+// submission: binding 0 of every kernel is a `var<uniform>` of a struct of
 // u32/i32/f32 scalars, filled by name (see paramLayout); storage buffers follow from
 // binding 1 in the order the caller gives them.
 import fs from 'node:fs';
@@ -23,7 +23,7 @@ export interface RuntimeOptions {
 
 /**
  * Everything the process holds for the GPU, in one object: the device, its pending errors,
- * the kernel caches, the open command batch and its uniform arena, the counters, the
+ * the kernel caches, the open submission and its uniform arena, the counters, the
  * profiler, the buffer and texture pools (src/gpu/tensor.ts, src/gpu/texture.ts), the ops'
  * memoised objects and the test options. One per process, made by init().
  */
@@ -40,9 +40,9 @@ export class Runtime {
   readonly freeTextures = new Map<string, GPUTexture[]>();
   readonly poolStats = { allocatedBytes: 0, inUseBytes: 0, buffers: 0, allocations: 0, reuses: 0 };
   readonly texturePoolStats = { textures: 0, bytes: 0, allocations: 0, reuses: 0 };
-  /** the uniform arena every batch writes its parameters into (queue order makes reuse safe) */
+  /** the uniform arena every submission writes its parameters into (queue order makes reuse safe) */
   arena: GPUBuffer | undefined;
-  batch: CommandBatch | undefined;
+  submission: Submission | undefined;
   profiler: Profiler | undefined;
   dummy: GPUBuffer | undefined;
   private memos = new Map<string, unknown>();
@@ -261,13 +261,13 @@ function packParams(k: Kernel, params: Params, dv: DataView) {
   });
 }
 
-// ---------------------------------------------------------------- batching
-const ARENA_BYTES = 1 << 18; // uniforms of one batch: 1024 dispatches' 256-byte slots (a step of the 12-layer models)
+// ---------------------------------------------------------------- submissions
+const ARENA_BYTES = 1 << 18; // uniforms of one submission: 1024 dispatches' 256-byte slots (a step of the 12-layer models)
 const SLOT = 256; // minUniformBufferOffsetAlignment
 const MAX_DISPATCHES = 512; // submit at least this often
 
-/** The work enqueued since the last submit: one command encoder, its open pass, its parameters. */
-interface CommandBatch {
+/** The commands recorded since the last submit: one command buffer, with its dispatches' uniforms. */
+interface Submission {
   encoder: GPUCommandEncoder;
   pass: GPUComputePassEncoder | null;
   arena: GPUBuffer;
@@ -279,7 +279,7 @@ interface CommandBatch {
 // ---------------------------------------------------------------- counters
 /**
  * What the runtime has done since the last resetCounters(): kernel dispatches enqueued (and
- * their workgroups, x·y·z summed), command buffers submitted (one per flushed batch) and
+ * their workgroups, x·y·z summed), command buffers submitted (one per flushed submission) and
  * waits of the host for the GPU (each sync() and each read-back). Plain increments, so they
  * cost nothing measurable and change no behaviour.
  */
@@ -307,18 +307,18 @@ export function resetCounters(): Counters {
   return c;
 }
 
-function openBatch(): CommandBatch {
+function openSubmission(): Submission {
   const r = runtime();
-  if (r.batch) return r.batch;
+  if (r.submission) return r.submission;
   const g = r.gpu;
-  // One arena serves every batch: queue order makes reuse safe (the writeBuffer of
-  // the next batch is ordered after the submit of the previous one).
+  // One arena serves every submission: queue order makes reuse safe (the writeBuffer of
+  // the next one is ordered after the submit of the previous one).
   r.arena ??= g.device.createBuffer({
     label: 'uniform-arena',
     size: ARENA_BYTES,
     usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
   });
-  r.batch = {
+  r.submission = {
     encoder: g.device.createCommandEncoder(),
     pass: null,
     arena: r.arena,
@@ -326,12 +326,12 @@ function openBatch(): CommandBatch {
     used: 0,
     dispatches: 0,
   };
-  return r.batch;
+  return r.submission;
 }
 
 /** The open command encoder, with any compute pass ended (for copies). */
 export function encoder(): GPUCommandEncoder {
-  const b = openBatch();
+  const b = openSubmission();
   if (b.pass) {
     b.pass.end();
     b.pass = null;
@@ -342,9 +342,9 @@ export function encoder(): GPUCommandEncoder {
 /** Submit everything enqueued so far. */
 export function flush() {
   const r = runtime();
-  const b = r.batch;
+  const b = r.submission;
   if (!b) return;
-  r.batch = undefined;
+  r.submission = undefined;
   if (b.pass) b.pass.end();
   const after = profileResolve(b.encoder);
   const q = gpu().device.queue;
@@ -386,11 +386,11 @@ export function dispatch(
   if (x === 0 || y === 0 || z === 0) return;
   const r = runtime(),
     prof = r.profiler;
-  let b = openBatch();
+  let b = openSubmission();
   const bytes = Math.max(16, Math.ceil(k.params.length / 4) * 16);
   if (b.used + bytes > ARENA_BYTES || b.dispatches >= (prof ? PROFILE_QUERIES / 2 : MAX_DISPATCHES)) {
     flush();
-    b = openBatch();
+    b = openSubmission();
   }
   const off = b.used;
   const dv = new DataView(b.staging, off, bytes);
@@ -428,8 +428,8 @@ export function dispatch(
 
 // ---------------------------------------------------------------- profiling
 // With profiling on, each dispatch runs in its own compute pass with timestamp queries, and
-// each batch's times are read back after it is submitted: slow, for finding where time goes.
-const PROFILE_QUERIES = 2 * 256; // two per dispatch; a batch is flushed before it runs out
+// each submission's times are read back after it is submitted: slow, for finding where time goes.
+const PROFILE_QUERIES = 2 * 256; // two per dispatch; a submission is flushed before it runs out
 
 interface Profiler {
   set: GPUQuerySet;
@@ -464,7 +464,7 @@ export async function profileStop(): Promise<Map<string, { ms: number; n: number
   return p.totals;
 }
 
-/** Resolve this batch's timestamps into a readback buffer; after submit, add them to the totals. */
+/** Resolve this submission's timestamps into a readback buffer; after submit, add them to the totals. */
 function profileResolve(enc: GPUCommandEncoder): (() => void) | undefined {
   const p = runtime().profiler;
   if (!p?.names.length) return undefined;

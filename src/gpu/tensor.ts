@@ -79,19 +79,20 @@ export function shapeStr(shape: readonly number[]) {
 export class Tensor {
   readonly shape: number[];
   readonly dtype: DType;
+  /** number of elements (`bytes` is the size in bytes) */
   readonly size: number;
-  /** element index of this tensor's first element in its buffer (non-zero for views) */
-  readonly offset: number;
+  /** element index (not bytes) of this tensor's first element in its buffer (non-zero for views) */
+  readonly elementOffset: number;
   /** a view shares its parent's buffer and does not own it */
   readonly isView: boolean;
   private buf: GPUBuffer | null;
 
-  constructor(shape: readonly number[], dtype: DType = 'f32', view?: { buffer: GPUBuffer; offset: number }) {
+  constructor(shape: readonly number[], dtype: DType = 'f32', view?: { buffer: GPUBuffer; elementOffset: number }) {
     for (const d of shape) if (!Number.isInteger(d) || d < 0) throw new Error(`bad tensor shape ${shapeStr(shape)}`);
     this.shape = [...shape];
     this.dtype = dtype;
     this.size = numel(shape);
-    this.offset = view?.offset ?? 0;
+    this.elementOffset = view?.elementOffset ?? 0;
     this.isView = !!view;
     this.buf = view ? view.buffer : acquire(this.size * BYTES[dtype]);
   }
@@ -100,7 +101,7 @@ export class Tensor {
   view(start: number, shape: readonly number[]): Tensor {
     if (start < 0 || start + numel(shape) > this.size)
       throw new Error(`view ${shapeStr(shape)} at ${start} exceeds ${shapeStr(this.shape)}`);
-    return new Tensor(shape, this.dtype, { buffer: this.buffer, offset: this.offset + start });
+    return new Tensor(shape, this.dtype, { buffer: this.buffer, elementOffset: this.elementOffset + start });
   }
 
   /** The same elements with another shape (a view). */
@@ -132,8 +133,8 @@ export class Tensor {
     this.buf = null;
   }
 
-  /** The whole tensor as one binding (it must fit one). */
-  get b(): BufferRange & { base: number } {
+  /** The whole tensor as one binding (it must fit one): range(0, size). */
+  get binding(): BufferRange & { base: number } {
     return this.range(0, this.size);
   }
 
@@ -147,9 +148,9 @@ export class Tensor {
     const eb = BYTES[this.dtype];
     if (start < 0 || count < 0 || start + count > this.size)
       throw new Error(`window [${start}, ${start + count}) outside ${shapeStr(this.shape)}`);
-    const byteStart = (this.offset + start) * eb;
+    const byteStart = (this.elementOffset + start) * eb;
     const offset = Math.floor(byteStart / g.offsetAlign) * g.offsetAlign;
-    const end = Math.ceil(((this.offset + start + count) * eb) / 4) * 4;
+    const end = Math.ceil(((this.elementOffset + start + count) * eb) / 4) * 4;
     const size = Math.max(4, end - offset);
     if (size > g.maxBinding) {
       throw new Error(
@@ -184,16 +185,16 @@ export class Tensor {
   /** Set every element to zero (whole 4-byte words: a view must start and end on them). */
   zero() {
     const eb = BYTES[this.dtype];
-    const a = this.offset * eb,
-      e = (this.offset + this.size) * eb;
+    const a = this.elementOffset * eb,
+      e = (this.elementOffset + this.size) * eb;
     if (a % 4 || e % 4) throw new Error('zero(): f16 view not on 4-byte boundaries');
     encoder().clearBuffer(this.buffer, a, e - a);
     return this;
   }
 
   /** Overwrite the contents from the CPU (queued in order with the kernels). */
-  write(data: ArrayLike<number>, elemOffset = 0) {
-    if (elemOffset + data.length > this.size) throw new Error(`write past the end of ${shapeStr(this.shape)}`);
+  write(data: ArrayLike<number>, start = 0) {
+    if (start + data.length > this.size) throw new Error(`write past the end of ${shapeStr(this.shape)}`);
     flush(); // earlier enqueued kernels must see the old contents
     let bytes: ArrayBufferView;
     switch (this.dtype) {
@@ -220,7 +221,7 @@ export class Tensor {
       n += 2;
     }
     // writeBuffer requires a 4-byte aligned offset: an odd f16 offset is merged with its neighbour.
-    const at = (this.offset + elemOffset) * eb;
+    const at = (this.elementOffset + start) * eb;
     if (at % 4) throw new Error('f16 write at an odd element offset is not supported');
     gpu().device.queue.writeBuffer(this.buffer, at, src, 0, n);
   }
@@ -228,8 +229,8 @@ export class Tensor {
   /** Copy back to the CPU as numbers (f16 is widened to f32). */
   async read(): Promise<Float32Array | Uint32Array | Int32Array> {
     const eb = BYTES[this.dtype];
-    const at = Math.floor((this.offset * eb) / 4) * 4;
-    const skip = this.offset * eb - at;
+    const at = Math.floor((this.elementOffset * eb) / 4) * 4;
+    const skip = this.elementOffset * eb - at;
     const all = await readBytes(this.buffer, at, Math.ceil((skip + this.bytes) / 4) * 4);
     const raw = skip ? all.slice(skip, skip + this.bytes + (this.bytes % 4 ? 4 - (this.bytes % 4) : 0)) : all;
     switch (this.dtype) {

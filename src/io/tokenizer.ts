@@ -13,12 +13,15 @@
 // order) the training texts tokenize exactly as with GPT-2, and any other text into kept tokens.
 // Both parts of every kept token's GPT-2 merge are kept too, so the set is its own merges.txt.
 //
-// Limitation: js-tiktoken's merge loop is quadratic in the length of one pre-tokenised piece (a
+// Long pieces: js-tiktoken's merge loop is quadratic in the length of one pre-tokenised piece (a
 // run of letters, of digits, of punctuation, or of whitespace): 1,000 letters without a space take
-// about 0.25 s, 3,000 about 1 s, 6,000 about 5 s. Splitting the text cannot help (such a run is a
-// single piece of r50k's pattern, and cutting inside it could change the tokens), so such inputs
-// are simply slow. Ordinary English text takes about 1-2 s per MB. The same holds for a compact
-// vocabulary (it uses the same loop, with fewer ranks).
+// about 0.25 s, 6,000 about 5 s, and a 60,000-letter "word" in user data would never finish. So a
+// piece longer than MAX_PIECE (256) UTF-16 code units is cut into chunks of at most that many
+// (never inside a surrogate pair), each encoded on its own: the work is linear in the text.
+// Ordinary text has no such piece and tokenizes exactly as with GPT-2; a longer piece may end up
+// with other tokens at its cuts than GPT-2 (or Hugging Face's tokenizer) would give it. The
+// compact vocabulary is collected from the same chunks, so the training texts keep their tokens.
+// Ordinary English text takes about 1-2 s per MB.
 //
 // A weights directory may carry its own tokenizer files (vocab.json + merges.txt, or
 // tokenizer.json, in Hugging Face's GPT-2 format; writeTokenizerFiles writes them). They are
@@ -120,6 +123,47 @@ function mergeParts(t: number): [number, number] {
   return [partsCache[k], partsCache[k + 1]];
 }
 
+/** The longest pre-tokenised piece handed to BPE, in UTF-16 code units (see the header). */
+export const MAX_PIECE = 256;
+/**
+ * True for every text with a piece longer than MAX_PIECE: a piece is a space and a run of
+ * non-space at most, or only whitespace.
+ */
+const LONG_RUN = new RegExp(`\\S{${MAX_PIECE}}|\\s{${MAX_PIECE}}`);
+
+/** A piece cut into chunks of at most MAX_PIECE code units, never inside a surrogate pair. */
+function chunks(piece: string): string[] {
+  if (piece.length <= MAX_PIECE) return [piece];
+  const out: string[] = [];
+  for (let i = 0; i < piece.length; ) {
+    let j = Math.min(piece.length, i + MAX_PIECE);
+    const last = piece.charCodeAt(j - 1);
+    if (j < piece.length && last >= 0xd800 && last <= 0xdbff) j--;
+    out.push(piece.slice(i, j));
+    i = j;
+  }
+  return out;
+}
+
+/**
+ * The pieces BPE sees in `part` (text without <|endoftext|>): r50k's pre-tokenisation (tiktoken
+ * encodes each match between special tokens on its own), long ones cut into chunks.
+ */
+function* piecesOf(part: string): Generator<string> {
+  for (const m of part.matchAll(new RegExp(r50k.pat_str, 'gu'))) yield* chunks(m[0]);
+}
+
+/** `enc`'s tokens of `text` ("<|endoftext|>" becomes `eot`), with long pieces cut into chunks. */
+function encodeBounded(enc: Tiktoken, text: string, eot: number): number[] {
+  if (!LONG_RUN.test(text)) return enc.encode(text, [EOT_TEXT], []);
+  const out: number[] = [];
+  text.split(EOT_TEXT).forEach((part, i) => {
+    if (i > 0) out.push(eot);
+    for (const p of piecesOf(part)) out.push(...enc.encode(p, [], []));
+  });
+  return out;
+}
+
 const lossy = new TextDecoder('utf-8', { ignoreBOM: true });
 let shared: Tokenizer | undefined;
 let sharedEnc: Tiktoken | undefined;
@@ -144,7 +188,7 @@ function makeTokenizer(enc: Tiktoken, tb: Uint8Array[], eot: number, what: strin
     return head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf;
   };
   const tok: Tokenizer = {
-    encode: (text) => enc.encode(text, [EOT_TEXT], []),
+    encode: (text) => encodeBounded(enc, text, eot),
     decode: (ids) => {
       ids.forEach(checkId); // js-tiktoken skips unknown ids silently
       // js-tiktoken's TextDecoder drops a leading byte-order mark; keep it
@@ -180,12 +224,8 @@ export function compactVocab(texts: Iterable<string>): number[] {
   const enc = gpt2Enc();
   const tb = tokenBytes();
   const idOf = gpt2IdOfKey();
-  const re = new RegExp(r50k.pat_str, 'gu');
-  // tiktoken encodes each match of the pattern between special tokens on its own
   const pieces = new Set<string>();
-  for (const text of texts) {
-    for (const part of text.split(EOT_TEXT)) for (const m of part.matchAll(re)) pieces.add(m[0]);
-  }
+  for (const text of texts) for (const part of text.split(EOT_TEXT)) for (const p of piecesOf(part)) pieces.add(p);
   const occurs = new Uint8Array(GPT2_VOCAB_SIZE);
   for (const p of pieces) for (const id of enc.encode(p, [], [])) occurs[id] = 1;
   const kept = new Uint8Array(GPT2_VOCAB_SIZE);

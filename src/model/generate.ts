@@ -9,7 +9,7 @@ import { KVCache, KVCacheRows, type Decoder } from './kvcache.ts';
 /** Logits of the last position for a batch of one sequence, by full recomputation. */
 export async function lastLogits(model: GPT2, ids: number[]): Promise<Float32Array> {
   const T = ids.length;
-  const tape = new Tape({ grad: false });
+  const tape = new Tape({ recording: false });
   const input = Tensor.from(ids, [T], 'i32');
   try {
     const logits = model.forward(tape, input, 1, T);

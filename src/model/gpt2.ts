@@ -143,7 +143,7 @@ export class GPT2 {
 
 /** The last row of x [N, C] as a Var (inference only: no gradient flows through it). */
 function lastRow(tape: Tape, x: Var, N: number): Var {
-  if (tape.grad) throw new Error('lastOnly is for inference (no-grad tapes)');
+  if (tape.recording) throw new Error('lastOnly is for inference (no-grad tapes)');
   const C = x.value.size / N;
   return new Var(x.value.view((N - 1) * C, [1, C]));
 }

@@ -29,7 +29,7 @@ export class KVCache implements Decoder {
     const c = this.model.config;
     if (this.length + ids.length > c.n_positions)
       throw new Error(`KV cache full: ${this.length} + ${ids.length} tokens exceed ${c.n_positions} positions`);
-    const tape = new Tape({ grad: false });
+    const tape = new Tape({ recording: false });
     const input = Tensor.from(ids, [ids.length], 'i32');
     try {
       const logits = this.model.forward(tape, input, 1, ids.length, {
@@ -92,7 +92,7 @@ export class KVCacheRows {
       const logits = prompts.map((ids, b) => {
         if (ids.length === 0 || ids.length > c.n_positions)
           throw new Error(`prefill: prompt ${b} has ${ids.length} tokens (1..${c.n_positions})`);
-        const tape = new Tape({ grad: false });
+        const tape = new Tape({ recording: false });
         const input = Tensor.from(ids, [ids.length], 'i32');
         tapes.push(tape);
         inputs.push(input);
@@ -121,7 +121,7 @@ export class KVCacheRows {
     const full = this.lengths.findIndex((n, b) => active[b] && n >= c.n_positions);
     if (full >= 0) throw new Error(`KV cache full: row ${full} holds all ${c.n_positions} positions`);
     const at = this.lengths.map((n, b) => (active[b] ? n : Math.max(0, n - 1)));
-    const tape = new Tape({ grad: false });
+    const tape = new Tape({ recording: false });
     const input = Tensor.from(ids, [ids.length], 'i32');
     const positions = Tensor.from(at, [this.B], 'u32');
     try {

@@ -226,9 +226,9 @@ export function kvAppend(qkv: Tensor, kCache: Tensor, vCache: Tensor, pos: numbe
     throw new Error(`${op}: positions ${pos}..${pos + Tn - 1} exceed the cache capacity ${P}`);
   const n = Tn * C;
   const [gx, gy] = grid(Math.ceil(n / 64));
-  const qB = qkv.b,
-    kB = kCache.b,
-    vB = vCache.b;
+  const qB = qkv.binding,
+    kB = kCache.binding,
+    vB = vCache.binding;
   dispatch(
     kernel(F, 'kv_append', defs(hd)),
     { T: Tn, NH, C, q0: qB.base, k0: kB.base, v0: vB.base, P, pos, n, row: gx * 64 },
@@ -257,10 +257,10 @@ export function attentionDecode(q: Tensor, kCache: Tensor, vCache: Tensor, pos: 
     throw new Error(`${op}: positions ${pos}..${pos + Tq - 1} exceed the cache capacity ${P}`);
   const y = Tensor.empty([Tq, C]);
   const d = defs(hd);
-  const qB = q.b,
-    kB = kCache.b,
-    vB = vCache.b,
-    yB = y.b;
+  const qB = q.binding,
+    kB = kCache.binding,
+    vB = vCache.binding,
+    yB = y.binding;
   dispatch(
     kernel(F, 'decode', d),
     { T: Tq, NH, C, scale: 1 / Math.sqrt(hd), q0: qB.base, y0: yB.base, k0: kB.base, v0: vB.base, P, pos, qs: last },
@@ -318,10 +318,10 @@ export function attentionDecodeRows(
   if (nHead !== NH)
     throw new Error(`${op}: nHead ${nHead} differs from the cache's ${NH} heads ${shapeStr(kCache.shape)}`);
   const d = defs(hd);
-  const qB = qkv.b,
-    kB = kCache.b,
-    vB = vCache.b,
-    pB = positions.b;
+  const qB = qkv.binding,
+    kB = kCache.binding,
+    vB = vCache.binding,
+    pB = positions.binding;
   const n = B * C;
   const [gx, gy] = grid(Math.ceil(n / 64));
   dispatch(
@@ -331,7 +331,7 @@ export function attentionDecodeRows(
     [gx, gy],
   );
   const y = Tensor.empty([B, C]);
-  const yB = y.b;
+  const yB = y.binding;
   dispatch(
     kernel(F, 'decode_rows', d),
     { T: 1, NH, C, scale: 1 / Math.sqrt(hd), q0: qB.base, y0: yB.base, k0: kB.base, v0: vB.base, P, qs: 3 * C },
@@ -346,11 +346,11 @@ function heads(x: Tensor, g: Geometry, stride: number, co: number): Tensor {
   const o = Tensor.empty([g.B, g.NH, g.T, g.hd]);
   const n = o.size;
   const [gx, gy] = grid(Math.ceil(n / 256));
-  const xB = x.b; // a view's base just shifts the column offset
+  const xB = x.binding; // a view's base just shifts the column offset
   dispatch(
     kernel(FN, 'split'),
     { B: g.B, T: g.T, NH: g.NH, HD: g.hd, S: stride, co: co + xB.base, n, row: gx * 256 },
-    [xB, o.b],
+    [xB, o.binding],
     [gx, gy],
   );
   return o;
@@ -359,11 +359,11 @@ function heads(x: Tensor, g: Geometry, stride: number, co: number): Tensor {
 function unheads(o: Tensor, x: Tensor, g: Geometry, stride: number, co: number) {
   const n = o.size;
   const [gx, gy] = grid(Math.ceil(n / 256));
-  const xB = x.b;
+  const xB = x.binding;
   dispatch(
     kernel(FN, 'merge'),
     { B: g.B, T: g.T, NH: g.NH, HD: g.hd, S: stride, co: co + xB.base, n, row: gx * 256 },
-    [o.b, xB],
+    [o.binding, xB],
     [gx, gy],
   );
 }
@@ -380,7 +380,7 @@ export function attentionNaive(qkv: Tensor, B: number, T: number, nHead: number)
   const lse = Tensor.empty([B, nHead, T]);
   const rows = B * nHead * T;
   const [gx, gy] = grid(rows);
-  dispatch(kernel(FN, 'softmax'), { B, T, NH: nHead, HD: g.hd, n: rows, row: gx }, [S.b, lse.b], [gx, gy]);
+  dispatch(kernel(FN, 'softmax'), { B, T, NH: nHead, HD: g.hd, n: rows, row: gx }, [S.binding, lse.binding], [gx, gy]);
   const yh = matmul(S, v);
   const y = Tensor.empty(outShape(qkv, g.C));
   unheads(yh, y, g, g.C, 0);
@@ -412,12 +412,17 @@ export function attentionNaiveBackward(
   const P = matmul(q, k, { transB: true, alpha: scale });
   const n = P.size;
   const [gx, gy] = grid(Math.ceil(n / 256));
-  dispatch(kernel(FN, 'probs'), { B, T, NH: nHead, HD: g.hd, n, row: gx * 256 }, [P.b, lse.b], [gx, gy]);
+  dispatch(kernel(FN, 'probs'), { B, T, NH: nHead, HD: g.hd, n, row: gx * 256 }, [P.binding, lse.binding], [gx, gy]);
   const dv = matmul(P, dyh, { transA: true });
   const dP = matmul(dyh, v, { transB: true });
   const rows = B * nHead * T;
   const [rx, ry] = grid(rows);
-  dispatch(kernel(FN, 'softmax_bwd'), { B, T, NH: nHead, HD: g.hd, n: rows, row: rx }, [P.b, dP.b], [rx, ry]);
+  dispatch(
+    kernel(FN, 'softmax_bwd'),
+    { B, T, NH: nHead, HD: g.hd, n: rows, row: rx },
+    [P.binding, dP.binding],
+    [rx, ry],
+  );
   const dq = matmul(dP, k, { alpha: scale });
   const dk = matmul(dP, q, { transA: true, alpha: scale });
   const dqkv = Tensor.empty(qkv.shape);

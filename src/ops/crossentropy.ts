@@ -75,9 +75,9 @@ export function crossEntropy(logits: Tensor, targets: Tensor, o: CrossEntropyOpt
     INPLACE_FN: inPlace ? 'fn logits_out(i: u32, v: f32) { logits[i] = v; }' : 'fn logits_out(i: u32, v: f32) {}',
   };
   const k = kernel('crossentropy.wgsl', 'rows', defs);
-  const tB = targets.b,
-    sB = losses.b;
-  const wB = o.weights ? o.weights.b : { ...dummy(), base: 0 };
+  const tB = targets.binding,
+    sB = losses.binding;
+  const wB = o.weights ? o.weights.binding : { ...dummy(), base: 0 };
   const step = N > 0 ? rowsPerBinding(op, Vp * 4, `a row of ${Vp} logits`) : 1;
   const inv = 1 / o.normalizer;
   for (let n0 = 0; n0 < N; n0 += step) {
@@ -92,7 +92,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor, o: CrossEntropyOpt
       [gx, gy],
     );
   }
-  const oB = loss.b;
+  const oB = loss.binding;
   dispatch(
     kernel('crossentropy.wgsl', 'total', defs),
     { N, s0: sB.base, w0: wB.base, loss0: oB.base, inv_norm: inv },

@@ -56,8 +56,8 @@ export function embeddingForward(
   const k = kernel(F, at ? 'forward_rows' : 'forward');
   const rWin = rowsPerWindow(op, C),
     nWin = rowsPerWindow(op, C);
-  const idsB = ids.b;
-  const wpeB = at ? wpe.b : wpe.range(posOffset * C, Tu * C);
+  const idsB = ids.binding;
+  const wpeB = at ? wpe.binding : wpe.range(posOffset * C, Tu * C);
   for (let n0 = 0; n0 < N; n0 += nWin) {
     const rows = Math.min(nWin, N - n0);
     const outB = out.range(n0 * C, rows * C);
@@ -84,7 +84,7 @@ export function embeddingForward(
           n0,
           count,
         },
-        at ? [idsB, wteB, wpeB, outB, at.positions.b] : [idsB, wteB, wpeB, outB],
+        at ? [idsB, wteB, wpeB, outB, at.positions.binding] : [idsB, wteB, wpeB, outB],
         [gx, gy],
       );
     }
@@ -99,12 +99,12 @@ export function embeddingBackward(ids: Tensor, dout: Tensor, dwte: Tensor, dwpe:
   if (Math.min(T, N) > P) throw new Error(`${op}: T = ${T} exceeds dwpe ${shapeStr(dwpe.shape)}`);
   if (!dout.fitsBinding) throw new Error(`${op}: dout ${shapeStr(dout.shape)} exceeds one storage binding`);
   if (N === 0) return;
-  const idsB = ids.b,
-    doutB = dout.b;
+  const idsB = ids.binding,
+    doutB = dout.binding;
   // 1. sort (id, n) on the GPU
   const perm = Tensor.empty([N], 'u32'),
     sid = Tensor.empty([N], 'u32');
-  dispatch(kernel(F, 'sort_ids'), { N, V, ids0: idsB.base }, [idsB, perm.b, sid.b], [Math.ceil(N / 256)]);
+  dispatch(kernel(F, 'sort_ids'), { N, V, ids0: idsB.base }, [idsB, perm.binding, sid.binding], [Math.ceil(N / 256)]);
   // 2. dwte, window by window of rows
   const kw = kernel(F, 'dwte_acc');
   const cg = Math.ceil(C / 64);
@@ -116,7 +116,7 @@ export function embeddingBackward(ids: Tensor, dout: Tensor, dwte: Tensor, dwpe:
     dispatch(
       kw,
       { N, C, dwte0: wB.base, dout0: doutB.base, r0, nr, row: gx, cgroups: cg },
-      [perm.b, sid.b, doutB, wB],
+      [perm.binding, sid.binding, doutB, wB],
       [gx, gy],
     );
   }

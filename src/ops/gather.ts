@@ -17,9 +17,9 @@ export function gatherRows(x: Tensor, rows: Tensor): Tensor {
   const y = Tensor.empty([M, C]);
   if (M === 0) return y;
   const [gx, gy] = grid(Math.ceil((M * C) / 256));
-  const rB = rows.b,
-    xB = x.b,
-    yB = y.b;
+  const rB = rows.binding,
+    xB = x.binding,
+    yB = y.binding;
   dispatch(
     kernel(F, 'gather'),
     { M, C, rows0: rB.base, x0: xB.base, y0: yB.base, row: gx * 256 },
@@ -36,9 +36,9 @@ export function scatterRows(dy: Tensor, rows: Tensor, N: number): Tensor {
   expectShape('scatterRows', 'dy', dy, [M, C]);
   if (M === 0) return dx;
   const [gx, gy] = grid(Math.ceil((M * C) / 256));
-  const rB = rows.b,
-    dyB = dy.b,
-    dxB = dx.b;
+  const rB = rows.binding,
+    dyB = dy.binding,
+    dxB = dx.binding;
   dispatch(
     kernel(F, 'scatter'),
     { M, C, rows0: rB.base, dx0: dxB.base, dy0: dyB.base, row: gx * 256 },

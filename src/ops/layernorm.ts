@@ -53,10 +53,10 @@ export function layernormForward(
     rstd = Tensor.empty([N]);
   const sg = useSubgroups();
   const k = sg ? kernel(FSG, 'forward', { RPW }) : kernel(F, 'forward', defs(C));
-  const wB = w.b,
-    bB = b.b,
-    mB = mean.b,
-    sB = rstd.b;
+  const wB = w.binding,
+    bB = b.binding,
+    mB = mean.binding,
+    sB = rstd.binding;
   const step = chunkRows(op, C);
   for (let n0 = 0; n0 < N; n0 += step) {
     const rows = Math.min(step, N - n0);
@@ -98,10 +98,10 @@ export function layernormBackward(
   const sg = useSubgroups();
   const kdx = sg ? kernel(FSG, 'backward_dx', { RPW }) : kernel(F, 'backward_dx', defs(C));
   const kdw = kernel(F, 'dwdb', defs(C));
-  const wB = w.b,
-    mB = mean.b,
-    sB = rstd.b,
-    pB = part.b;
+  const wB = w.binding,
+    mB = mean.binding,
+    sB = rstd.binding,
+    pB = part.binding;
   const step = chunkRows(op, C, R);
   for (let n0 = 0; n0 < N; n0 += step) {
     const rows = Math.min(step, N - n0);
@@ -125,8 +125,8 @@ export function layernormBackward(
     dispatch(kdx, params, [dyB, xB, wB, mB, sB, dxB], [gx, gy]);
     dispatch(kdw, params, [dyB, xB, mB, sB, pB], [Math.ceil(C / 64), Math.ceil(rows / R)]);
   }
-  const dwB = dw.b,
-    dbB = db.b;
+  const dwB = dw.binding,
+    dbB = db.binding;
   dispatch(
     kernel(F, 'reduce', defs(C)),
     { C, nblk, dw0: dwB.base, db0: dbB.base },

@@ -23,7 +23,7 @@ function level(op: string, src: Tensor, square: boolean): Tensor {
   const part = Tensor.empty([nblk * 64]);
   const k = kernel('reduce.wgsl', 'sum_blocks', { SQUARE: square });
   const win = windowElems(op, BLK);
-  const pB = part.b;
+  const pB = part.binding;
   for (let s = 0; s < src.size; s += win) {
     const n = Math.min(win, src.size - s);
     const xB = src.range(s, n);
@@ -49,8 +49,8 @@ function reduceSquares(op: string, x: Tensor, sqrt: boolean): Tensor {
       cur = next;
     }
   }
-  const oB = out.b,
-    pB = cur.b;
+  const oB = out.binding,
+    pB = cur.binding;
   dispatch(
     kernel('reduce.wgsl', 'sum_final', { SQUARE: false }),
     { count: cur.size, sqrt: sqrt ? 1 : 0, o0: oB.base },
@@ -131,7 +131,7 @@ export function adamw(p: Tensor, g: Tensor, m: Tensor, v: Tensor, o: AdamWOption
     throw new Error(`${op}: step = ${o.step} must be a positive integer (1-based)`);
   const bc1 = 1 - o.beta1 ** o.step,
     bc2 = 1 - o.beta2 ** o.step;
-  const nB = o.gradNorm ? o.gradNorm.b : { ...dummy(), base: 0 };
+  const nB = o.gradNorm ? o.gradNorm.binding : { ...dummy(), base: 0 };
   const win = windowElems(op, 1024);
   for (let s = 0; s < n; s += win) {
     const c = Math.min(win, n - s);

@@ -80,7 +80,7 @@ export async function residuals(
     const B = batch.length;
     const flat = new Int32Array(B * T);
     batch.forEach((s, b) => flat.set(seqs[s], b * T)); // padding: id 0, never read
-    const tape = new Tape({ grad: false });
+    const tape = new Tape({ recording: false });
     const input = Tensor.from(flat, [B * T], 'i32');
     const captured = new Map<number, Var>();
     try {
@@ -129,7 +129,7 @@ export async function headLogits(
     const n = Math.min(chunk, rows.length - s);
     const data = new Float32Array(n * C);
     for (let j = 0; j < n; j++) data.set(rows[s + j], j * C);
-    const tape = new Tape({ grad: false });
+    const tape = new Tape({ recording: false });
     const x = Tensor.from(data, [n, C]);
     try {
       const logits = lmHead(tape, layernorm(tape, new Var(x), w, b, c.layer_norm_epsilon), wte);

@@ -68,7 +68,7 @@ export function linear(tape: Tape, x: Var, w: Var, b: Var | null): Var {
  * keeps the pre-activation, which GELU's backward needs: linear, then gelu.
  */
 export function linearGelu(tape: Tape, x: Var, w: Var, b: Var): Var {
-  if (tape.grad) return gelu(tape, linear(tape, x, w, b));
+  if (tape.recording) return gelu(tape, linear(tape, x, w, b));
   const y = new Var(matmul(x.value, w.value, { bias: b.value, gelu: true }), true);
   tape.own(y.value);
   return y;
@@ -161,7 +161,7 @@ export function embedding(
   posOffset = 0,
   rows?: { positions: Tensor; values: number[] },
 ): Var {
-  if (rows && tape.grad) throw new Error('embedding with per-row positions is for inference (no-grad tapes)');
+  if (rows && tape.recording) throw new Error('embedding with per-row positions is for inference (no-grad tapes)');
   const y = new Var(embeddingForward(ids, wte.value, wpe.value, T, posOffset, rows), true);
   tape.own(y.value);
   tape.record(() => {
@@ -200,7 +200,7 @@ export function cachedAttention(
   pos: number,
   nHead: number,
 ): Var {
-  if (tape.grad) throw new Error('cachedAttention is for inference (no-grad tapes)');
+  if (tape.recording) throw new Error('cachedAttention is for inference (no-grad tapes)');
   kvAppend(qkv.value, layer.k, layer.v, pos);
   const y = new Var(attentionDecode(qkv.value, layer.k, layer.v, pos, nHead));
   tape.own(y.value);
@@ -219,7 +219,7 @@ export function cachedAttentionRows(
   positions: Tensor,
   nHead: number,
 ): Var {
-  if (tape.grad) throw new Error('cachedAttentionRows is for inference (no-grad tapes)');
+  if (tape.recording) throw new Error('cachedAttentionRows is for inference (no-grad tapes)');
   const y = new Var(attentionDecodeRows(qkv.value, layer.k, layer.v, positions, nHead));
   tape.own(y.value);
   return y;
@@ -234,7 +234,7 @@ export interface LossOut {
 
 /**
  * Softmax cross-entropy over the vocabulary. The gradient is computed in the forward pass
- * (fused), so the loss must be the root of backward() with the default seed of 1.
+ * (fused), so the loss must be the root of backward() with the default root gradient of 1.
  */
 export function crossEntropyLoss(
   tape: Tape,
@@ -242,7 +242,7 @@ export function crossEntropyLoss(
   targets: Tensor,
   o: { vocab: number; weights?: Tensor; normalizer: number },
 ): LossOut {
-  const r = crossEntropy(logits.value, targets, { ...o, grad: tape.grad });
+  const r = crossEntropy(logits.value, targets, { ...o, grad: tape.recording });
   const loss = new Var(r.loss, true);
   tape.own(r.loss, r.losses);
   if (r.dlogits) {
@@ -254,7 +254,7 @@ export function crossEntropyLoss(
       g.release();
       if (!tape.isUnitRoot(loss))
         throw new Error(
-          'crossEntropyLoss: the loss must be the root of backward() with the default seed (its gradient is fused into the forward pass)',
+          'crossEntropyLoss: the loss must be the root of backward() with the default root gradient (its gradient is fused into the forward pass)',
         );
       if (logits.requiresGrad) {
         // hand over a tensor the tape does not own: copy-free, the tape's copy is released at free()

@@ -52,20 +52,20 @@ export class Var {
 type Closure = () => void;
 
 export class Tape {
-  /** false: a no-grad tape (inference) that only owns intermediates and records nothing */
-  readonly grad: boolean;
+  /** false: a no-grad tape (inference) that only owns intermediates and records no backward steps */
+  readonly recording: boolean;
   private closures: Closure[] = [];
   private owned: Tensor[] = [];
   private done = false;
   private unitRoot: Var | null = null;
 
-  constructor(opts: { grad?: boolean } = {}) {
-    this.grad = opts.grad ?? true;
+  constructor(opts: { recording?: boolean } = {}) {
+    this.recording = opts.recording ?? true;
   }
 
   /** Record a backward step. */
   record(fn: Closure) {
-    if (!this.grad) return;
+    if (!this.recording) return;
     if (this.done) throw new Error('this tape was already used by backward(); start a new Tape for a new forward pass');
     this.closures.push(fn);
   }
@@ -86,30 +86,33 @@ export class Tape {
     return this.closures.length;
   }
 
-  /** True while backward() runs from `v` seeded with 1 (fused-gradient ops need this). */
+  /** True while backward() runs from `v` with the root gradient 1 (fused-gradient ops need this). */
   isUnitRoot(v: Var) {
     return this.unitRoot === v;
   }
 
   /**
-   * Backpropagate from `root`. A non-scalar root needs an explicit seed gradient.
+   * Backpropagate from `root`, starting from `rootGrad` (d output / d root; 1 by default). A
+   * non-scalar root needs an explicit one.
    * The tape can be used once; afterwards its intermediates are released.
    */
-  backward(root: Var, seed?: Tensor) {
+  backward(root: Var, rootGrad?: Tensor) {
     if (this.done)
       throw new Error('backward() called twice on the same tape: its graph was freed after the first call');
-    if (!this.grad) throw new Error('backward() on a no-grad tape: nothing was recorded');
-    if (!seed) {
+    if (!this.recording) throw new Error('backward() on a no-grad tape: nothing was recorded');
+    if (!rootGrad) {
       if (root.value.size !== 1)
-        throw new Error(`backward() on a non-scalar ${shapeStr(root.shape)} needs a seed gradient`);
+        throw new Error(`backward() on a non-scalar ${shapeStr(root.shape)} needs an explicit root gradient`);
       // a fill kernel, not an upload: a write from the CPU would submit the step's forward pass here
-      seed = fill(Tensor.empty(root.value.shape), 1);
+      rootGrad = fill(Tensor.empty(root.value.shape), 1);
       this.unitRoot = root;
-    } else if (seed.size !== root.value.size) {
-      throw new Error(`backward(): seed ${shapeStr(seed.shape)} does not match root ${shapeStr(root.shape)}`);
+    } else if (rootGrad.size !== root.value.size) {
+      throw new Error(
+        `backward(): root gradient ${shapeStr(rootGrad.shape)} does not match root ${shapeStr(root.shape)}`,
+      );
     }
     root.requiresGrad = true;
-    root.accumulate(seed);
+    root.accumulate(rootGrad);
     for (let i = this.closures.length - 1; i >= 0; i--) this.closures[i]();
     this.free();
   }

@@ -19,7 +19,8 @@ import { generateBatch } from '../model/generate.ts';
 import { topK } from '../model/sample.ts';
 import { lastLogits } from '../model/generate.ts';
 import type { Tokenizer } from '../io/tokenizer.ts';
-import { releaseBatch, uploadBatch, type Batch } from './step.ts';
+import type { Batch } from '../data/batch.ts';
+import { releaseBatch, uploadBatch } from './step.ts';
 
 /** Mean loss per counted target over `batches`, and its perplexity. */
 export async function validationLoss(
@@ -34,7 +35,7 @@ export async function validationLoss(
       releaseBatch(u);
       continue;
     }
-    const tape = new Tape({ grad: false });
+    const tape = new Tape({ recording: false });
     // normalizer 1: the loss is the weighted sum
     const { loss } = model.loss(tape, u.inputs, u.targets, b.B, b.T, {
       weights: u.weights,

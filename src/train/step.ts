@@ -4,15 +4,11 @@ import { encoder } from '../gpu/runtime.ts';
 import { Tensor } from '../gpu/tensor.ts';
 import { Tape } from '../tape/tape.ts';
 import type { GPT2 } from '../model/gpt2.ts';
+import type { Batch } from '../data/batch.ts';
 import type { AdamW } from './optimizer.ts';
 
-/** A micro-batch on the CPU: tokens [B, T+1] row-major; weights [B, T] (1 = count the target). */
-export interface Batch {
-  tokens: Int32Array;
-  weights?: Float32Array;
-  B: number;
-  T: number;
-}
+/** The micro-batches a step takes are src/data's (tokens [B, T+1], optional weights [B, T]). */
+export type { Batch };
 
 export interface StepResult {
   /** sum over micro-batches of each one's loss contribution ([1] each) */
@@ -129,7 +125,7 @@ export async function readStep(r: StepResult): Promise<{ loss: number; gradNorm:
   const scalars = [...r.losses, r.gradNorm];
   const all = Tensor.empty([scalars.length]);
   const enc = encoder();
-  scalars.forEach((t, i) => enc.copyBufferToBuffer(t.buffer, t.offset * 4, all.buffer, 4 * i, 4));
+  scalars.forEach((t, i) => enc.copyBufferToBuffer(t.buffer, t.elementOffset * 4, all.buffer, 4 * i, 4));
   const v = await all.toArray();
   for (const t of [...scalars, all]) t.release();
   let loss = 0;

@@ -29,7 +29,7 @@ export function pack(
 ) {
   // A row-major source in whole texels and 256-byte rows is already the texture's layout: a
   // copy command (no shader; lavapipe copies memory far faster than a kernel stores texels)
-  const start = t.offset + at.z0 * st.sz + at.r0 * st.sr + at.c0;
+  const start = t.elementOffset + at.z0 * st.sz + at.r0 * st.sr + at.c0;
   if (st.sc === 1 && (st.sr * 4) % 256 === 0 && ext.C % 4 === 0 && ext.Y === ext.R && start % 4 === 0 && ext.R > 0) {
     const enc = encoder();
     for (let z = 0; z < ext.Z; z++) {

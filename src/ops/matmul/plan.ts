@@ -148,7 +148,7 @@ export function epilogue(t: Tensor, out: Tensor, N: number, o: MatmulOpts) {
   const WG = 256;
   const k = kernel('matmul_epilogue.wgsl', 'main');
   const win = Math.floor((windowElems() - 1) / WG) * WG;
-  const rb = o.bias ? o.bias.b : { ...dummy(), base: 0 };
+  const rb = o.bias ? o.bias.binding : { ...dummy(), base: 0 };
   for (let start = 0; start < out.size; start += win) {
     const n = Math.min(win, out.size - start);
     const rt = t.range(start, n),

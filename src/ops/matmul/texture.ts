@@ -128,7 +128,7 @@ export function runTex(v: string, a: Tensor, b: Tensor, out: Tensor, s: MatmulSh
         ? (kc - 1) * M + 4 <= windowElems()
           ? 'cols'
           : 'tex'
-        : a.offset % 4 === 0
+        : a.elementOffset % 4 === 0
           ? 'rows'
           : 'tex';
   const aBuf = aMode !== 'tex';
