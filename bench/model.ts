@@ -157,6 +157,7 @@ async function generationRows(
   config: GPT2Config,
   reps: number,
   torch: TorchResult | { error: string } | null,
+  quick: boolean,
 ): Promise<Row[]> {
   const model = GPT2.init(config, 2);
   const prompt = Array.from(randomTokens(64, config.vocab_size, 5));
@@ -179,9 +180,12 @@ async function generationRows(
   const tokenCounts: PerCounts = { per: 'token', dispatches: 0, workgroups: 0, submits: 0, waits: 0 };
   for (const k of ['dispatches', 'workgroups', 'submits', 'waits'] as const)
     tokenCounts[k] = (gen[k] / reps - prefillCounts[k]) / 63;
-  const uncachedMs = await median(async () => {
-    await generate(model, prompt, { ...opts, maxNew: 16, cache: false });
-  }, 1);
+  // without the cache (each token re-runs the whole sequence), skipped by --quick
+  const uncachedMs = quick
+    ? undefined
+    : await median(async () => {
+        await generate(model, prompt, { ...opts, maxNew: 16, cache: false });
+      }, 1);
   // the memory bound: a decode step reads every weight once (wpe: one row), at the copy kernel's bandwidth
   const weightBytes = 4 * (model.params.values.size - (config.n_positions - 1) * config.n_embd);
   model.params.values.release();
@@ -215,14 +219,18 @@ async function generationRows(
       baseline: { name: 'memory bound', value: boundTps },
       note: `${((100 * decodeTps) / boundTps).toFixed(0)}% of the memory bound (${(weightBytes / 1e6).toFixed(0)} MB of weights per token at the copy kernel's ${(bw / 1e9).toFixed(2)} GB/s, measured now); ${countsNote(tokenCounts)}`,
     },
-    {
-      section: SECTION,
-      name: `generate ${name} (no cache)`,
-      shape: '16 new after 64',
-      ms: uncachedMs,
-      value: 16 / (uncachedMs / 1000),
-      unit: 'tok/s',
-    },
+    ...(uncachedMs === undefined
+      ? []
+      : [
+          {
+            section: SECTION,
+            name: `generate ${name} (no cache)`,
+            shape: '16 new after 64',
+            ms: uncachedMs,
+            value: 16 / (uncachedMs / 1000),
+            unit: 'tok/s' as const,
+          },
+        ]),
   ];
 }
 
@@ -236,10 +244,10 @@ export async function run(opts: BenchOpts = { quick: false, peers: false }): Pro
     tok === gpt2 ? c : padVocab({ ...c, vocab_size: tok.vocabSize, eos_token_id: tok.eot });
   const { scratch, distilgpt2: distil } = BENCH_CONFIGS;
   const cases: TrainCase[] = [];
-  for (const [name, config, T] of [
-    ['tiny', CONFIGS.tiny, 128],
-    ['scratch', scratch, 256],
-  ] as const) {
+  // --quick (meant to finish in about two minutes with the other sections): the tiny model's
+  // steps only; a scratch step alone takes 15-20 s on a 2-core lavapipe
+  const trained = [['tiny', CONFIGS.tiny, 128] as const, ...(opts.quick ? [] : [['scratch', scratch, 256] as const])];
+  for (const [name, config, T] of trained) {
     cases.push({
       name: `${name}, GPT-2 vocab, all positions`,
       config: withVocab(config, gpt2),
@@ -310,8 +318,8 @@ export async function run(opts: BenchOpts = { quick: false, peers: false }): Pro
       note: 'random tokens, every position counts',
     });
   }
-  rows.push(...(await generationRows('scratch', scratch, reps, torch)));
-  if (!opts.quick) rows.push(...(await generationRows('distilgpt2', distil, reps, torch)));
+  rows.push(...(await generationRows('scratch', scratch, reps, torch, opts.quick)));
+  if (!opts.quick) rows.push(...(await generationRows('distilgpt2', distil, reps, torch, false)));
   await sync();
   return rows;
 }
