@@ -65,10 +65,32 @@ function ensureRuntimeDir() {
   }
 }
 
+/**
+ * Dawn's toggles for this process, from DAWN_ENABLE and DAWN_DISABLE (comma-separated toggle
+ * names, e.g. DAWN_ENABLE=skip_validation,disable_robustness), as create() takes them. None by
+ * default: bench/toggles.ts measures what each does on this adapter (bench/README.md).
+ */
+export function dawnFlags(env: NodeJS.ProcessEnv = process.env): string[] {
+  const flags: string[] = [];
+  for (const [name, flag] of [
+    ['DAWN_ENABLE', 'enable-dawn-features'],
+    ['DAWN_DISABLE', 'disable-dawn-features'],
+  ] as const) {
+    const list = (env[name] ?? '')
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean);
+    for (const t of list)
+      if (!/^[a-z0-9_]+$/.test(t)) throw new Error(`${name}: '${t}' is not a Dawn toggle name (lower_snake_case)`);
+    if (list.length) flags.push(`${flag}=${list.join(',')}`);
+  }
+  return flags;
+}
+
 export async function requestAdapter(): Promise<GPUAdapter> {
   ensureRuntimeDir();
   if (!gpuInstance) {
-    gpuInstance = create([]);
+    gpuInstance = create(dawnFlags());
   }
   let adapter: GPUAdapter | null = null;
   try {
