@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import {
+  consoleProgress,
   HubError,
   hubSettings,
   parseRepoRef,
@@ -287,6 +288,34 @@ describe('repo ids and settings', () => {
     }
     expect((await resolveWeights('./no/such', opts())).source).toBe('local');
     expect(hub.seen).toEqual([]);
+  });
+});
+
+describe('progress', () => {
+  it('without a terminal: a line at the start, every 10 s with speed and ETA, and at the end', () => {
+    const lines: string[] = [];
+    const stream = { isTTY: false, write: (s: string) => lines.push(s) } as unknown as NodeJS.WriteStream;
+    const t0 = Date.now();
+    let now = t0;
+    const clock = Date.now;
+    Date.now = () => now;
+    try {
+      const p = consoleProgress(stream)('model.safetensors', 100e6, 0);
+      now = t0 + 5_000;
+      p.update(10e6); // under 10 s: quiet
+      now = t0 + 10_000;
+      p.update(20e6);
+      now = t0 + 12_000;
+      p.update(30e6);
+      p.stop();
+    } finally {
+      Date.now = clock;
+    }
+    expect(lines).toEqual([
+      'downloading model.safetensors (100.0 MB)\n',
+      'model.safetensors: 20.0 of 100.0 MB (20%), 2.0 MB/s, ETA 40 s\n',
+      'model.safetensors: 30.0 MB in 12.0 s (2.5 MB/s)\n',
+    ]);
   });
 });
 

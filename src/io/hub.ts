@@ -411,7 +411,10 @@ export function consoleProgress(stream: NodeJS.WriteStream = process.stderr): Pr
           stream.write(`${line(n)}\n`);
         }
       },
-      stop: () => stream.write(`${line(done)}, done in ${pace(done, at, total, t0).seconds.toFixed(0)} s\n`),
+      stop: () => {
+        const p = pace(done, at, total, t0);
+        stream.write(`${file}: ${mb(done - at)} MB in ${p.seconds.toFixed(1)} s (${mb(p.speed)} MB/s)\n`);
+      },
     };
   };
 }
