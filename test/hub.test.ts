@@ -105,6 +105,8 @@ const hub = {
   cuts: [] as number[],
   /** flip a byte of every CDN answer */
   corrupt: false,
+  /** CDN answers still to stop sending (without closing) after this many bytes */
+  stalls: [] as number[],
   /** sockets to destroy at the end */
   sockets: new Set<import('node:net').Socket>(),
 };
@@ -167,6 +169,8 @@ function answerCdn(req: http.IncomingMessage, res: http.ServerResponse) {
   const headers: Record<string, string | number> = { 'content-length': part.length, etag: `"${sha}"` };
   if (range) headers['content-range'] = `bytes ${from}-${body.length - 1}/${body.length}`;
   res.writeHead(range ? 206 : 200, headers);
+  const stall = hub.stalls.shift();
+  if (stall !== undefined) return void res.write(part.subarray(0, stall));
   const cut = hub.cuts.shift();
   if (cut === undefined) return res.end(part);
   res.write(part.subarray(0, cut), () => setTimeout(() => res.socket?.destroy(), 20));
@@ -210,6 +214,7 @@ beforeEach(() => {
   hub.seen = [];
   hub.cuts = [];
   hub.corrupt = false;
+  hub.stalls = [];
 });
 afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -436,6 +441,15 @@ describe('resume and integrity', () => {
     expect(ranges.slice(1).every((x) => /^bytes=[1-9]\d*-$/.test(x ?? ''))).toBe(true);
     expect(ranges).toHaveLength(3);
     expect(logs.filter((l) => l.includes('resuming'))).toHaveLength(2);
+  });
+
+  it('gives up on a transfer that stalls, keeping what came, and resumes it', async () => {
+    hub.stalls = [4096];
+    const msg = await errorOf('tiny/gpt2', opts({}, { stallTimeoutMs: 300 }));
+    expect(msg).toMatch(/connection lost after .*model\.safetensors.*kept: run again to resume/);
+    hub.seen = [];
+    await resolveWeights('tiny/gpt2', opts());
+    expect(cdnRequests().map((s) => s.range)).toEqual(['bytes=4096-']);
   });
 
   it('refuses a blob whose sha256 is not the ETag, and keeps nothing of it', async () => {

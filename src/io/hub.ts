@@ -251,6 +251,9 @@ async function send(url: string, init: RequestInit): Promise<Response> {
   }
 }
 
+/** A small request's deadline: the stall timeout, for the whole answer. */
+const timeout = (c: Ctx) => AbortSignal.timeout(c.o.stallTimeoutMs ?? 60_000);
+
 /** A non-2xx answer of the Hub as one line. */
 function hubError(c: Ctx, res: Response, file: string): HubError {
   const code = res.headers.get('x-error-code');
@@ -301,7 +304,7 @@ async function askFile(
 ): Promise<{ meta: FileMeta; res: Response } | null> {
   let url = resolveUrl(c, revision, file);
   for (let hop = 0; hop < 10; hop++) {
-    const res = await send(url, { method, redirect: 'manual', headers: authHeaders(c, url) });
+    const res = await send(url, { method, redirect: 'manual', headers: authHeaders(c, url), signal: timeout(c) });
     const location = res.headers.get('location');
     if (res.status >= 300 && res.status < 400 && location) {
       await res.body?.cancel();
@@ -332,7 +335,7 @@ async function fetchSmall(
   if (!got) return null;
   let res = got.res;
   if (got.meta.location) {
-    res = await send(got.meta.location, { headers: authHeaders(c, got.meta.location) });
+    res = await send(got.meta.location, { headers: authHeaders(c, got.meta.location), signal: timeout(c) });
     if (!res.ok) throw new HubError(`${c.ref.repo}: downloading ${file} answered HTTP ${res.status}`);
   }
   let bytes: Uint8Array;
@@ -423,6 +426,48 @@ export function consoleProgress(stream: NodeJS.WriteStream = process.stderr): Pr
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Aborts a transfer that receives nothing for `ms`; `pet()` on each chunk. */
+function watchdog(ms: number) {
+  const ctl = new AbortController();
+  let timer = setTimeout(() => ctl.abort(), ms);
+  return {
+    signal: ctl.signal,
+    pet: () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => ctl.abort(), ms);
+    },
+    stop: () => clearTimeout(timer),
+  };
+}
+
+/**
+ * Ask for `meta`'s file from byte `have` on: the answer and the offset it starts at (0 when the
+ * server sent the whole file). A range the server cannot serve removes `partial` and throws
+ * NetworkError, so that the retry starts over.
+ */
+async function requestFrom(
+  c: Ctx,
+  meta: FileMeta,
+  have: number,
+  partial: string,
+  signal: AbortSignal,
+): Promise<{ res: Response; from: number }> {
+  const url = meta.location ?? resolveUrl(c, meta.commit, meta.file);
+  const headers = { ...authHeaders(c, url), ...(have ? { range: `bytes=${have}-` } : {}) };
+  const res = await send(url, { headers, signal });
+  const resumed = res.status === 206 && res.headers.get('content-range')?.startsWith(`bytes ${have}-`);
+  if (res.status === 416 || (res.status === 206 && !resumed)) {
+    await res.body?.cancel();
+    fs.rmSync(partial, { force: true });
+    throw new NetworkError(`the server could not resume ${meta.file} at byte ${have}`);
+  }
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw new HubError(`${c.ref.repo}: downloading ${meta.file} answered HTTP ${res.status}`);
+  }
+  return { res, from: resumed ? have : 0 };
+}
+
 /**
  * Append the rest of `meta`'s file to `partial` (a Range request from its current size).
  * A lost connection throws NetworkError (the partial file is kept); a failed write throws
@@ -432,68 +477,65 @@ async function appendRest(c: Ctx, meta: FileMeta, partial: string): Promise<void
   let have = fs.statSync(partial, { throwIfNoEntry: false })?.size ?? 0;
   if (meta.size !== undefined && have > meta.size) have = 0;
   if (meta.size !== undefined && have === meta.size) return;
-  const url = meta.location ?? resolveUrl(c, meta.commit, meta.file);
-  const stall = new AbortController();
-  const stallMs = c.o.stallTimeoutMs ?? 60_000;
-  let timer = setTimeout(() => stall.abort(), stallMs);
-  const headers: Record<string, string> = { ...authHeaders(c, url), ...(have ? { range: `bytes=${have}-` } : {}) };
-  let res: Response;
+  const dog = watchdog(c.o.stallTimeoutMs ?? 60_000);
+  let fd: number | undefined;
+  let bar: Progress | undefined;
   try {
-    res = await send(url, { headers, signal: stall.signal });
-  } catch (e) {
-    clearTimeout(timer);
-    throw e;
-  }
-  if (res.status === 416) {
-    // the range starts at or past the end: start over
-    await res.body?.cancel();
-    clearTimeout(timer);
-    fs.rmSync(partial, { force: true });
-    throw new NetworkError(`the server refused to resume ${meta.file}`);
-  }
-  if (!res.ok) {
-    await res.body?.cancel();
-    clearTimeout(timer);
-    throw new HubError(`${c.ref.repo}: downloading ${meta.file} answered HTTP ${res.status}`);
-  }
-  const resumed = res.status === 206 && res.headers.get('content-range')?.startsWith(`bytes ${have}-`);
-  if (!resumed) have = 0; // the whole file came back
-  const fd = fs.openSync(partial, resumed ? 'a' : 'w');
-  const write = c.o.writeChunk ?? writeAll;
-  const bar = c.o.progress?.(meta.file, meta.size, have);
-  let got = have;
-  try {
-    const body = res.body;
-    if (!body) throw new NetworkError(`no body for ${meta.file}`);
-    const reader = body.getReader();
-    for (;;) {
-      let chunk: Awaited<ReturnType<typeof reader.read>>;
-      try {
-        chunk = await reader.read();
-      } catch (e) {
-        throw new NetworkError(`connection lost after ${mb(got)} MB of ${meta.file} (${networkReason(e)})`);
-      }
-      if (chunk.done) break;
-      clearTimeout(timer);
-      timer = setTimeout(() => stall.abort(), stallMs);
-      try {
-        write(fd, chunk.value);
-      } catch (e) {
-        await reader.cancel().catch(() => {});
-        throw new HubError(
-          `${writeError(partial, e).message}; the ${mb(got)} MB downloaded are kept there: free some space and run the same command again to resume`,
-        );
-      }
-      got += chunk.value.byteLength;
-      bar?.update(got);
-    }
+    const { res, from } = await requestFrom(c, meta, have, partial, dog.signal);
+    if (!res.body) throw new NetworkError(`no body for ${meta.file}`);
+    fd = fs.openSync(partial, from ? 'a' : 'w');
+    bar = c.o.progress?.(meta.file, meta.size, from);
+    const sink = { fd, path: partial, file: meta.file, write: c.o.writeChunk ?? writeAll };
+    const got = await streamInto(res.body, sink, from, (n) => {
+      dog.pet();
+      bar?.update(n);
+    });
+    if (meta.size !== undefined && got < meta.size)
+      throw new NetworkError(`connection closed after ${mb(got)} of ${mb(meta.size)} MB of ${meta.file}`);
   } finally {
-    clearTimeout(timer);
-    fs.closeSync(fd);
+    dog.stop();
+    if (fd !== undefined) fs.closeSync(fd);
     bar?.stop();
   }
-  if (meta.size !== undefined && got < meta.size)
-    throw new NetworkError(`connection closed after ${mb(got)} of ${mb(meta.size)} MB of ${meta.file}`);
+}
+
+/** Where a download's bytes go: the open `.incomplete` file. */
+interface Sink {
+  fd: number;
+  path: string;
+  /** the repo file, for messages */
+  file: string;
+  write: (fd: number, bytes: Uint8Array) => void;
+}
+
+/** Write `body` to the sink chunk by chunk, `from` bytes being there; returns the bytes there then. */
+async function streamInto(
+  body: ReadableStream<Uint8Array>,
+  sink: Sink,
+  from: number,
+  onChunk: (bytes: number) => void,
+): Promise<number> {
+  const reader = body.getReader();
+  let got = from;
+  for (;;) {
+    let chunk: Awaited<ReturnType<typeof reader.read>>;
+    try {
+      chunk = await reader.read();
+    } catch (e) {
+      throw new NetworkError(`connection lost after ${mb(got)} MB of ${sink.file} (${networkReason(e)})`);
+    }
+    if (chunk.done) return got;
+    try {
+      sink.write(sink.fd, chunk.value);
+    } catch (e) {
+      await reader.cancel().catch(() => {});
+      throw new HubError(
+        `${writeError(sink.path, e).message}; the ${mb(got)} MB downloaded are kept there: free some space and run the same command again to resume`,
+      );
+    }
+    got += chunk.value.byteLength;
+    onChunk(got);
+  }
 }
 
 /** blobs/ETAG for a large file: downloaded through ETAG.incomplete (resumed), checked, renamed. */
