@@ -304,7 +304,9 @@ async function askFile(
 ): Promise<{ meta: FileMeta; res: Response } | null> {
   let url = resolveUrl(c, revision, file);
   for (let hop = 0; hop < 10; hop++) {
-    const res = await send(url, { method, redirect: 'manual', headers: authHeaders(c, url), signal: timeout(c) });
+    // identity: the sizes and byte offsets are those of the file itself, as huggingface_hub asks
+    const headers = { ...authHeaders(c, url), ...(method === 'HEAD' ? { 'accept-encoding': 'identity' } : {}) };
+    const res = await send(url, { method, redirect: 'manual', headers, signal: timeout(c) });
     const location = res.headers.get('location');
     if (res.status >= 300 && res.status < 400 && location) {
       await res.body?.cancel();
@@ -453,7 +455,11 @@ async function requestFrom(
   signal: AbortSignal,
 ): Promise<{ res: Response; from: number }> {
   const url = meta.location ?? resolveUrl(c, meta.commit, meta.file);
-  const headers = { ...authHeaders(c, url), ...(have ? { range: `bytes=${have}-` } : {}) };
+  const headers = {
+    ...authHeaders(c, url),
+    'accept-encoding': 'identity',
+    ...(have ? { range: `bytes=${have}-` } : {}),
+  };
   const res = await send(url, { headers, signal });
   const resumed = res.status === 206 && res.headers.get('content-range')?.startsWith(`bytes ${have}-`);
   if (res.status === 416 || (res.status === 206 && !resumed)) {
@@ -733,8 +739,9 @@ export interface ResolvedWeights {
 }
 
 function notAvailable(c: Ctx, why: string, missing: string[]): HubError {
+  const notLocal = c.spec.includes('/') ? `"${c.spec}" is not a local directory, and ` : '';
   return new HubError(
-    `${c.ref.repo}@${c.ref.revision} is not in the Hugging Face cache (${c.folder} lacks ${missing.join(', ')}) and ${why}: ` +
+    `${notLocal}${c.ref.repo}@${c.ref.revision} is not in the Hugging Face cache (${c.folder} lacks ${missing.join(', ')}) and ${why}: ` +
       `run once with network access, or download config.json and model.safetensors by hand (weights/README.md) and pass --weights DIR`,
   );
 }
@@ -766,6 +773,7 @@ export async function resolveWeights(spec: string, o: ResolveOptions = {}): Prom
     throw e;
   }
   const dir = await download(c, p);
+  o.log?.(`${ref.repo}@${ref.revision}: in the Hugging Face cache at ${dir}`);
   return { dir, source: 'download', repo: ref.repo, commit: p.commit };
 }
 
