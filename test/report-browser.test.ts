@@ -3,13 +3,14 @@
 // lines: each <path> has at least two points, a length, and ink of its own when rasterised.
 // Without Chromium the test fails and says how to install it (it does not skip).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { runReportCli } from '../src/report/cli.ts';
 import { Browser, findChromium, NO_CHROMIUM } from './chromium.ts';
 
+const ROOT = path.join(import.meta.dirname, '..');
 const FIXTURES = path.join(import.meta.dirname, 'fixtures/runs');
 const RUNS = ['scratch-mixed', 'scratch-art', 'distilgpt2-ft'];
 
@@ -108,13 +109,15 @@ describe('report.html in headless Chromium', () => {
   });
 
   it('loads without console errors, and every chart draws its lines', async () => {
+    // the real entry point (what `npm run report` runs), into the folder --out names
     const out = path.join(tmp, 'out');
-    const log: string[] = [];
-    const code = runReportCli([...RUNS.map((r) => path.join(FIXTURES, r)), '--out', out], {
-      log: (s) => log.push(s),
-      error: (s) => log.push(s),
-    });
-    expect(code, log.join('\n')).toBe(0);
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'src/report.ts', ...RUNS.map((run) => path.join(FIXTURES, run)), '--out', out],
+      { cwd: ROOT, encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`into ${out}${path.sep}\n`);
     const { charts, errors } = await openReport(path.join(out, 'report.html'));
     if (process.env.REPORT_BROWSER_DEBUG) console.log(JSON.stringify(charts, null, 1));
     expect(errors).toEqual([]);
