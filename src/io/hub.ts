@@ -724,7 +724,9 @@ async function download(c: Ctx, p: Planned): Promise<string> {
   try {
     return commitSnapshot(c, p);
   } catch (e) {
-    throw new HubError(writeError(path.join(c.folder, 'snapshots', p.commit), e).message);
+    // writeFileAtomic's errors name their file already; a failed link or mkdir is named here
+    const named = e instanceof Error && e.message.startsWith('writing ');
+    throw new HubError(named ? e.message : writeError(path.join(c.folder, 'snapshots', p.commit), e).message);
   }
 }
 
