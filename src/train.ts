@@ -116,9 +116,9 @@ const argv = yargs(hideBin(process.argv))
 try {
   const tiny = argv.preset === 'tiny';
   // --model distilgpt2 / gpt2 alone names the Hub repo; a resumed run loads its own checkpoint
-  const weightsArg = argv.resume ? argv.weights : (argv.weights ?? (argv.model !== 'scratch' ? argv.model : undefined));
+  const named = argv.weights ?? (argv.model !== 'scratch' ? argv.model : undefined);
   const weights =
-    weightsArg !== undefined && !argv.resume ? (await resolveWeights(weightsArg, cliHubOptions())).dir : weightsArg;
+    named !== undefined && !argv.resume ? (await resolveWeights(named, cliHubOptions())).dir : argv.weights;
   const pretrained = !!weights && argv.model !== 'scratch';
   const time =
     argv.time !== undefined
