@@ -10,17 +10,27 @@ import { loadModelAndTokenizer } from './model/load.ts';
 import { MIXES, encodeExamples, loadDataset, loadUserData, packEpoch, type Example, type Mix } from './data/index.ts';
 import { validationLoss, qaEval } from './train/evaluate.ts';
 import { diagnose } from './probe/diagnose.ts';
+import { cliHubOptions, resolveWeights } from './io/hub.ts';
 
 const argv = yargs(hideBin(process.argv))
   .scriptName('eval')
   .usage(
-    "$0 --weights DIR [options]\n\nValidation perplexity (held-out phrasings and held-out entities), QA keyword recall on held-out\nquestions with greedy answers, and the probe's prompt-sensitivity verdict.",
+    "$0 --weights DIR|ORG/NAME[@REV] [options]   or   $0 --model distilgpt2|gpt2\n\nValidation perplexity (held-out phrasings and held-out entities), QA keyword recall on held-out\nquestions with greedy answers, and the probe's prompt-sensitivity verdict.",
   )
   .option('weights', {
     alias: 'w',
     type: 'string',
-    demandOption: true,
-    describe: 'a Hugging Face GPT-2 directory or one of our checkpoints (e.g. runs/X/final)',
+    describe:
+      'a Hugging Face GPT-2 directory, one of our checkpoints (e.g. runs/X/final), or a Hub repo ORG/NAME[@REVISION] (cache first, else downloaded)',
+  })
+  .option('model', {
+    choices: ['distilgpt2', 'gpt2'] as const,
+    describe: 'distilbert/distilgpt2 or openai-community/gpt2 from the Hub (instead of --weights)',
+  })
+  .check((a) => {
+    if ((a.weights === undefined) === (a.model === undefined))
+      throw new Error('give --weights or --model (one of them)');
+    return true;
   })
   .option('data-mix', { choices: MIXES, default: 'core' as Mix, describe: 'which embedded validation split' })
   .option('data', { type: 'string', array: true, describe: 'evaluate on your own .txt / .jsonl files instead' })
@@ -38,10 +48,10 @@ const argv = yargs(hideBin(process.argv))
   .parseSync();
 
 try {
-  if (!fs.existsSync(path.join(argv.weights, 'config.json')))
-    throw new Error(`--weights ${argv.weights}: no config.json there`);
+  const { dir } = await resolveWeights((argv.weights ?? argv.model)!, cliHubOptions());
+  if (!fs.existsSync(path.join(dir, 'config.json'))) throw new Error(`--weights ${dir}: no config.json there`);
   await init();
-  const { model, tok } = loadModelAndTokenizer(argv.weights);
+  const { model, tok } = loadModelAndTokenizer(dir);
   let phr: Example[],
     ent: Example[] = [];
   if (argv.data?.length) phr = loadUserData(argv.data);
@@ -65,7 +75,7 @@ try {
   );
   const d = await diagnose(model, tok, { topK: 10 });
   const out = {
-    weights: argv.weights,
+    weights: argv.weights ?? argv.model,
     val_loss: vPhr.loss,
     val_ppl: vPhr.ppl,
     val_loss_unseen: vEnt?.loss ?? null,

@@ -6,6 +6,7 @@ import cliProgress from 'cli-progress';
 import { train, Interrupted, TrainingStopped, type TrainOptions, type UI } from './train/run.ts';
 import { NoAdapterError } from './gpu/device.ts';
 import { MIXES, type Mix } from './data/index.ts';
+import { cliHubOptions, resolveWeights } from './io/hub.ts';
 
 /** "90s", "10m", "1.5h", "600" (seconds) → seconds */
 export function parseDuration(s: string): number {
@@ -22,17 +23,20 @@ const argv = yargs(hideBin(process.argv))
       'Examples:\n' +
       '  $0 --preset tiny                      a small model that learns visibly in minutes on a CPU\n' +
       '  $0 --model scratch                    the ~35M model (slow on a CPU adapter: see the ETA)\n' +
-      '  $0 --model distilgpt2 --weights weights/distilgpt2 --time 30m\n' +
+      '  $0 --model distilgpt2 --time 30m          fine-tune distilgpt2 (from the Hugging Face cache, or downloaded into it)\n' +
+      '  $0 --model gpt2 --weights ORG/NAME@REV    any GPT-2-architecture repo on the Hub, or a local directory\n' +
       '  $0 --resume runs/20261125-101500-tiny',
   )
   .option('model', {
     choices: ['scratch', 'distilgpt2', 'gpt2'] as const,
     default: 'scratch' as const,
-    describe: 'architecture (distilgpt2/gpt2 need --weights)',
+    describe:
+      'architecture; distilgpt2 and gpt2 without --weights fine-tune distilbert/distilgpt2 or openai-community/gpt2 from the Hub',
   })
   .option('weights', {
     type: 'string',
-    describe: 'Hugging Face GPT-2 directory (config.json + model.safetensors) or one of our checkpoints',
+    describe:
+      'a Hugging Face GPT-2 directory (config.json + model.safetensors), one of our checkpoints, or a Hub repo ORG/NAME[@REVISION] (cache first, else downloaded)',
   })
   .option('preset', {
     choices: ['tiny', 'full'] as const,
@@ -111,10 +115,11 @@ const argv = yargs(hideBin(process.argv))
 
 try {
   const tiny = argv.preset === 'tiny';
-  const pretrained = !!argv.weights && argv.model !== 'scratch';
-  if ((argv.model === 'distilgpt2' || argv.model === 'gpt2') && !argv.weights && !argv.resume) {
-    throw new Error(`--model ${argv.model} needs --weights DIR (download it first: see weights/README.md)`);
-  }
+  // --model distilgpt2 / gpt2 alone names the Hub repo; a resumed run loads its own checkpoint
+  const named = argv.weights ?? (argv.model !== 'scratch' ? argv.model : undefined);
+  const weights =
+    named !== undefined && !argv.resume ? (await resolveWeights(named, cliHubOptions())).dir : argv.weights;
+  const pretrained = !!weights && argv.model !== 'scratch';
   const time =
     argv.time !== undefined
       ? parseDuration(argv.time)
@@ -123,7 +128,7 @@ try {
         : undefined;
   const o: TrainOptions = {
     model: argv.model,
-    weights: argv.weights,
+    weights,
     preset: argv.preset,
     layers: argv.layers,
     width: argv.width,

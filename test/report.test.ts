@@ -209,15 +209,17 @@ describe('report CLI on the fixture runs', () => {
 });
 
 describe('report CLI arguments', () => {
-  it("defaults --out to the first run directory's parent", () => {
+  it('defaults --out to report/ beside the first run directory, and names it', () => {
     const runs = path.join(tmp, 'runs');
     mkdirSync(runs);
     cpSync(path.join(fixtures, 'scratch-art'), path.join(runs, 'scratch-art'), { recursive: true });
     const r = cli(['runs/scratch-art'], tmp);
     expect(r.code, r.err).toBe(0);
-    expect(r.out).toContain(`wrote ${path.join('runs', 'report.html')}`);
-    expect(existsSync(path.join(runs, 'report.html'))).toBe(true);
-    expect(existsSync(path.join(runs, 'report.md'))).toBe(true);
+    expect(r.out).toContain(`wrote ${path.join('runs', 'report', 'report.html')}`);
+    expect(r.out).toContain(`into ${path.join('runs', 'report')}${path.sep}\n`);
+    for (const f of ['report.html', 'report.md', 'report-train-loss.svg'])
+      expect(existsSync(path.join(runs, 'report', f)), f).toBe(true);
+    expect(existsSync(path.join(runs, 'report.html'))).toBe(false);
   });
 
   it('a missing run directory is a one-line error and a non-zero exit (the real entry point)', () => {
@@ -231,6 +233,7 @@ describe('report CLI arguments', () => {
     expect(r.stderr.trim().split('\n')).toEqual([`report: no such run directory: ${missing}`]);
     expect(r.stdout).toBe('');
     expect(existsSync(path.join(fixtures, 'report.html'))).toBe(false);
+    expect(existsSync(path.join(fixtures, 'report'))).toBe(false);
     const f = cli([path.join(fixtures, 'scratch-art', 'run.json')]);
     expect(f.code).toBe(1);
     expect(f.err).toBe(`report: not a directory: ${path.join(fixtures, 'scratch-art', 'run.json')}\n`);
@@ -246,7 +249,7 @@ describe('report CLI arguments', () => {
     expect(u.err).toMatch(/Unknown argument: outt/);
     const h = cli(['--help']);
     expect(h.code).toBe(0);
-    expect(h.out).toContain("[default: the first RUN_DIR's parent directory");
+    expect(h.out).toContain('[default: report/ beside the first RUN_DIR');
     expect(cli([path.join(fixtures, 'scratch-art'), '--top-k', '-1']).err).toMatch(
       /--top-k must be a non-negative number/,
     );

@@ -8,6 +8,7 @@ import type { Tokenizer } from '../io/tokenizer.ts';
 import { generate } from '../model/generate.ts';
 import type { GPT2 } from '../model/gpt2.ts';
 import { loadModelAndTokenizer } from '../model/load.ts';
+import { cliHubOptions, resolveWeights } from '../io/hub.ts';
 import {
   DEFAULT_PROMPTS,
   DEFAULT_THRESHOLDS,
@@ -113,7 +114,16 @@ function parser() {
         'Prompts accept \\n, \\t and \\\\ escapes as typed on a shell command line.',
       ].join('\n'),
     )
-    .option('weights', { alias: 'w', type: 'string', describe: 'model directory (config.json + model.safetensors)' })
+    .option('weights', {
+      alias: 'w',
+      type: 'string',
+      describe:
+        'model directory (config.json + model.safetensors), or a Hub repo ORG/NAME[@REVISION] (cache first, else downloaded)',
+    })
+    .option('model', {
+      choices: ['distilgpt2', 'gpt2'],
+      describe: 'distilbert/distilgpt2 or openai-community/gpt2 from the Hub (instead of --weights)',
+    })
     .option('prompt', {
       alias: 'p',
       type: 'string',
@@ -233,6 +243,7 @@ function parser() {
 interface Argv {
   _: (string | number)[];
   weights?: string;
+  model?: string;
   prompt?: string;
   ids?: string;
   'top-k': number;
@@ -264,8 +275,10 @@ function validate(a: Argv) {
     throw new UsageError(m);
   };
   if (a._.length) fail(`unexpected argument ${JSON.stringify(String(a._[0]))} (the prompt goes after --prompt)`);
+  if (a.weights !== undefined && a.model !== undefined) fail('give --weights or --model, not both');
+  a.weights ??= a.model;
   if (a.weights === undefined || a.weights === '')
-    fail('--weights DIR is required (a model directory with config.json and model.safetensors)');
+    fail('--weights DIR is required (a model directory with config.json and model.safetensors, or --model NAME)');
   const int = (k: keyof Argv, v: number | undefined, min: number) => {
     if (v !== undefined && (!Number.isInteger(v) || v < min)) fail(`--${k} must be an integer ≥ ${min} (got ${v})`);
   };
@@ -296,9 +309,19 @@ interface Loaded {
   tok: Tokenizer;
 }
 
-function load(dir: string): Loaded {
+/** The directory `spec` names: itself, or a Hub repo's snapshot (from the cache or downloaded). */
+async function resolve(spec: string, log: (line: string) => void): Promise<{ spec: string; dir: string }> {
   try {
-    return { dir, ...loadModelAndTokenizer(dir) };
+    return { spec, dir: (await resolveWeights(spec, cliHubOptions(log))).dir };
+  } catch (e) {
+    throw new UsageError((e as Error).message.split('\n')[0]);
+  }
+}
+
+/** A resolved model loaded, shown under the name it was given. */
+function load({ spec, dir }: { spec: string; dir: string }): Loaded {
+  try {
+    return { dir: spec, ...loadModelAndTokenizer(dir) };
   } catch (e) {
     throw new UsageError((e as Error).message.split('\n')[0]);
   }
@@ -576,12 +599,12 @@ export async function runProbeCli(
   try {
     validate(a);
     const prompts = a.prompts !== undefined ? readPrompts(a.prompts) : undefined;
+    if (a.compare === '') throw new UsageError('--compare needs a second model directory');
+    const specs = a.compare !== undefined ? [a.weights!, a.compare] : [a.weights!];
+    const resolved = [];
+    for (const spec of specs) resolved.push(await resolve(spec, io.err));
     await init();
-    const models = [load(a.weights!)];
-    if (a.compare !== undefined) {
-      if (!a.compare) throw new UsageError('--compare needs a second model directory');
-      models.push(load(a.compare));
-    }
+    const models = resolved.map(load);
     // check the prompt against every model before running any
     const plans = models.map((m) => plan(a, m, (w) => io.err(models.length > 1 ? `${m.dir}: ${w}` : w)));
     const runs: ModelRun[] = [];

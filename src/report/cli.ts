@@ -13,6 +13,9 @@ export interface CliIO {
   cwd?: string;
 }
 
+/** the output folder beside the first run when --out is not given */
+export const DEFAULT_OUT = 'report';
+
 function parser() {
   return yargs()
     .scriptName('report')
@@ -33,7 +36,7 @@ function parser() {
     .option('out', {
       type: 'string',
       describe:
-        "where to write report.html, report.md, report-*.svg (created if missing)\n[default: the first RUN_DIR's parent directory, e.g. runs/ for runs/scratch-mixed]",
+        'the folder to write report.html, report.md and report-*.svg into (created if missing)\n[default: report/ beside the first RUN_DIR, e.g. runs/report/ for runs/scratch-mixed]',
     })
     .option('title', { type: 'string', describe: 'report title [default: "Training report: RUN vs. RUN ..."]' })
     .option('top-k', { type: 'number', default: 5, describe: 'next tokens shown per probe prompt' })
@@ -48,7 +51,10 @@ function parser() {
       describe: 'a QA keyword recall (0..1) below this is "poor"; a run with both is flagged',
     })
     .demandCommand(1, 'give at least one run directory')
-    .example('$0 runs/scratch-mixed runs/scratch-art runs/distilgpt2-ft', 'writes runs/report.html and runs/report.md')
+    .example(
+      '$0 runs/scratch-mixed runs/scratch-art runs/distilgpt2-ft',
+      'writes runs/report/report.html and report.md',
+    )
     .example('$0 runs/a runs/b --out reports/ab', 'writes reports/ab/report.html and reports/ab/report.md')
     .parserConfiguration({ 'parse-positional-numbers': false })
     .strict()
@@ -123,7 +129,8 @@ export function runReportCli(args: string[], io: CliIO = { log: console.log, err
     return run;
   });
 
-  const out = abs(argv.out ?? path.dirname(abs(dirs[0])));
+  // a folder of its own, so that the report's files do not mix with the run directories
+  const out = abs(argv.out ?? path.join(path.dirname(abs(dirs[0])), DEFAULT_OUT));
   const report = renderReport(runs, {
     title: argv.title,
     topK: argv['top-k'],
@@ -145,7 +152,7 @@ export function runReportCli(args: string[], io: CliIO = { log: console.log, err
     return r && !r.startsWith('..') && !path.isAbsolute(r) ? r : p;
   };
   io.log(
-    `wrote ${rel(htmlPath)}, ${rel(mdPath)} and ${report.charts.length} charts (${report.charts.map((c) => c.file).join(', ')})`,
+    `wrote ${rel(htmlPath)}, ${rel(mdPath)} and ${report.charts.length} charts (${report.charts.map((c) => c.file).join(', ')}) into ${rel(out)}${path.sep}`,
   );
   if (report.flagged.length) io.log(`flagged (perplexity looks fine, answers poor): ${report.flagged.join(', ')}`);
   if (report.noteCount)
