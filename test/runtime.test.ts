@@ -1,8 +1,17 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setup, randn, poisoned, expectClose } from './helpers.ts';
-import { Tensor, poolStats } from '../src/gpu/tensor.ts';
+import { Tensor, poolStats, trimPool } from '../src/gpu/tensor.ts';
 import { setMaxBinding } from '../src/gpu/device.ts';
-import { counters, dispatch, kernel, paramLayout, resetCounters, sync, specialise } from '../src/gpu/runtime.ts';
+import {
+  counters,
+  dispatch,
+  kernel,
+  paramLayout,
+  resetCounters,
+  runtime,
+  sync,
+  specialise,
+} from '../src/gpu/runtime.ts';
 import * as ew from '../src/ops/elementwise.ts';
 import * as ref from '../src/ref/cpu.ts';
 
@@ -53,6 +62,33 @@ describe('tensor', () => {
     expect(poolStats().allocations).toBe(before);
     u.release();
     expect(() => u.buffer).toThrow(/used after release/);
+  });
+
+  it('reuses bind groups for the same kernel and ranges, and forgets them when pool buffers are destroyed', async () => {
+    const x = Tensor.from([1, 2, 3, 4, 5], [5]),
+      y = Tensor.from([10, 20, 30, 40, 50], [5]);
+    const stats = runtime().bindGroupStats;
+    const step = async () => {
+      const z = ew.add(x, y);
+      const v = await z.read();
+      z.release();
+      return v;
+    };
+    await step(); // the first may make its groups
+    const made = stats.made,
+      reused = stats.reused;
+    expect(Array.from(await step())).toEqual([11, 22, 33, 44, 55]); // same kernel, same buffers
+    expect(stats.made).toBe(made);
+    expect(stats.reused).toBeGreaterThan(reused);
+    const w = Tensor.from([1, 1, 1, 1, 1], [5]); // another input: a new group, the right result
+    const z = ew.add(x, w);
+    expect(Array.from(await z.read())).toEqual([2, 3, 4, 5, 6]);
+    expect(stats.made).toBeGreaterThan(made);
+    for (const t of [z, w]) t.release();
+    trimPool();
+    expect(runtime().bindGroups.size).toBe(0);
+    expect(Array.from(await step())).toEqual([11, 22, 33, 44, 55]); // pool buffers after the trim are new
+    for (const t of [x, y]) t.release();
   });
 });
 

@@ -45,6 +45,14 @@ export class Runtime {
   submission: Submission | undefined;
   profiler: Profiler | undefined;
   dummy: GPUBuffer | undefined;
+  /**
+   * Bind groups by kernel and bound ranges: a decode step or a training step dispatches the
+   * same kernels on the same pool buffers and arena offsets every time, and Dawn's
+   * createBindGroup costs tens of microseconds each. Cleared when pool buffers are destroyed.
+   */
+  readonly bindGroups = new Map<string, GPUBindGroup>();
+  readonly bindGroupStats = { made: 0, reused: 0 };
+  private bufferIds = new WeakMap<GPUBuffer, number>();
   private memos = new Map<string, unknown>();
 
   constructor(readonly gpu: Gpu) {
@@ -52,6 +60,14 @@ export class Runtime {
       this.errors.push(ev.error.message);
     };
   }
+
+  /** A number that names this buffer in bind-group keys. */
+  bufferId(b: GPUBuffer): number {
+    let id = this.bufferIds.get(b);
+    if (id === undefined) this.bufferIds.set(b, (id = this.nextBufferId++));
+    return id;
+  }
+  private nextBufferId = 0;
 
   /** An object an op builds once per device (a generated kernel, a constant tensor), by key. */
   memo<T>(key: string, make: () => T): T {
@@ -396,14 +412,7 @@ export function dispatch(
   const dv = new DataView(b.staging, off, bytes);
   packParams(k, params, dv); // every field of the struct, omitted ones as 0
   b.used += Math.ceil(bytes / SLOT) * SLOT;
-  const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: b.arena, offset: off, size: bytes } }];
-  buffers.forEach((r, i) => {
-    entries.push({
-      binding: i + 1,
-      resource: 'buffer' in r ? { buffer: r.buffer, offset: r.offset ?? 0, size: r.size } : r,
-    });
-  });
-  const group = gpu().device.createBindGroup({ label: k.name, layout: k.layout, entries });
+  const group = bindGroup(r, k, b.arena, off, bytes, buffers);
   if (prof) {
     // one pass per dispatch, timed
     if (b.pass) b.pass.end();
@@ -424,6 +433,42 @@ export function dispatch(
     b.pass.end();
     b.pass = null;
   }
+}
+
+const MAX_BIND_GROUPS = 4096;
+
+/** The bind group of one dispatch, from the cache where every binding is a buffer range (texture views are made per call). */
+function bindGroup(
+  r: Runtime,
+  k: Kernel,
+  arena: GPUBuffer,
+  off: number,
+  bytes: number,
+  buffers: (BufferRange | GPUTextureView)[],
+): GPUBindGroup {
+  const cacheable = buffers.every((x) => 'buffer' in x);
+  const key = cacheable
+    ? `${k.name}|${off}|${bytes}|${(buffers as BufferRange[]).map((x) => `${r.bufferId(x.buffer)}:${x.offset ?? 0}:${x.size ?? -1}`).join('|')}`
+    : '';
+  const hit = cacheable ? r.bindGroups.get(key) : undefined;
+  if (hit) {
+    r.bindGroupStats.reused++;
+    return hit;
+  }
+  const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: arena, offset: off, size: bytes } }];
+  buffers.forEach((x, i) => {
+    entries.push({
+      binding: i + 1,
+      resource: 'buffer' in x ? { buffer: x.buffer, offset: x.offset ?? 0, size: x.size } : x,
+    });
+  });
+  const group = r.gpu.device.createBindGroup({ label: k.name, layout: k.layout, entries });
+  r.bindGroupStats.made++;
+  if (cacheable) {
+    if (r.bindGroups.size >= MAX_BIND_GROUPS) r.bindGroups.clear();
+    r.bindGroups.set(key, group);
+  }
+  return group;
 }
 
 // ---------------------------------------------------------------- profiling

@@ -57,7 +57,8 @@ function giveBack(buf: GPUBuffer) {
 
 /** Destroy every free buffer (frees device memory; stats stay consistent). */
 export function trimPool() {
-  const { freeBuffers, poolStats } = runtime();
+  const { freeBuffers, poolStats, bindGroups } = runtime();
+  bindGroups.clear(); // they may hold the buffers destroyed here
   for (const list of freeBuffers.values())
     for (const b of list) {
       poolStats.allocatedBytes -= b.size;
