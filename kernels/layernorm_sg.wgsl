@@ -10,6 +10,9 @@
 // Shapes, params and bindings as kernels/layernorm.wgsl:
 // forward: x @1, w @2, b @3, y @4 (rw), mean @5 (rw), rstd @6 (rw).
 // backward_dx: dy @1, x @2, w @3, mean @4, rstd @5, dx @6 (rw).
+// forward4 and backward_dx4 are the same with x, w, b, y, dy and dx read and written as vec4s
+// (lavapipe turns each storage load into a per-lane loop, so a vec4 is a quarter of the load
+// work): C and the bases x0, y0, w0, b0, dy0, dx0 must be multiples of 4; the bases stay in floats.
 diagnostic(off, subgroup_uniformity);
 const RPW: u32 = {{RPW}};
 
@@ -75,6 +78,70 @@ fn backward_dx(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_inde
     for (var c = lane; c < C; c += sgs) {
       let xh = (xb_[xb + c] - mu) * rs;
       dx[db + c] = rs * (wb_[pb.w0 + c] * dy[yb + c] - t.x - xh * t.y);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- vec4 forms
+@group(0) @binding(1) var<storage, read> x4: array<vec4f>;
+@group(0) @binding(2) var<storage, read> w4: array<vec4f>;
+@group(0) @binding(3) var<storage, read> b4: array<vec4f>;
+@group(0) @binding(4) var<storage, read_write> y4: array<vec4f>;
+
+const ONES = vec4f(1.0);
+
+@compute @workgroup_size(64)
+fn forward4(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32,
+            @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) sgs: u32) {
+  let g = wid.y * p.row + wid.x;
+  let C4 = p.C / 4u;
+  for (var k = lid / sgs; k < RPW; k += 64u / sgs) {
+    let r = g * RPW + k;
+    if (r >= p.rows) { break; }
+    let xb = p.x0 / 4u + r * C4;
+    var s = 0.0;
+    for (var c = lane; c < C4; c += sgs) { s += dot(x4[xb + c], ONES); }
+    let mu = subgroupAdd(s) / f32(p.C);
+    var q = 0.0;
+    for (var c = lane; c < C4; c += sgs) { let d = x4[xb + c] - mu; q += dot(d, d); }
+    let rs = inverseSqrt(subgroupAdd(q) / f32(p.C) + p.eps);
+    let yb = p.y0 / 4u + r * C4;
+    for (var c = lane; c < C4; c += sgs) { y4[yb + c] = (x4[xb + c] - mu) * rs * w4[p.w0 / 4u + c] + b4[p.b0 / 4u + c]; }
+    if (lane == 0u) {
+      mean_w[p.m0 + p.n0 + r] = mu;
+      rstd_w[p.s0 + p.n0 + r] = rs;
+    }
+  }
+}
+
+@group(0) @binding(1) var<storage, read> dy4: array<vec4f>;
+@group(0) @binding(2) var<storage, read> xb4_: array<vec4f>;
+@group(0) @binding(3) var<storage, read> wb4_: array<vec4f>;
+@group(0) @binding(6) var<storage, read_write> dx4: array<vec4f>;
+
+@compute @workgroup_size(64)
+fn backward_dx4(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32,
+                @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) sgs: u32) {
+  let g = wid.y * pb.row + wid.x;
+  let C4 = pb.C / 4u;
+  for (var k = lid / sgs; k < RPW; k += 64u / sgs) {
+    let r = g * RPW + k;
+    if (r >= pb.rows) { break; }
+    let mu = mean_r[pb.m0 + pb.n0 + r];
+    let rs = rstd_r[pb.s0 + pb.n0 + r];
+    let xb = pb.x0 / 4u + r * C4;
+    let yb = pb.dy0 / 4u + r * C4;
+    let wb = pb.w0 / 4u;
+    var s = vec2<f32>(0.0, 0.0);
+    for (var c = lane; c < C4; c += sgs) {
+      let gw = wb4_[wb + c] * dy4[yb + c];
+      s += vec2<f32>(dot(gw, ONES), dot(gw, (xb4_[xb + c] - mu) * rs));
+    }
+    let t = subgroupAdd(s) / f32(pb.C);
+    let db = pb.dx0 / 4u + r * C4;
+    for (var c = lane; c < C4; c += sgs) {
+      let xh = (xb4_[xb + c] - mu) * rs;
+      dx4[db + c] = rs * (wb4_[wb + c] * dy4[yb + c] - t.x - xh * t.y);
     }
   }
 }

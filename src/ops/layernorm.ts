@@ -26,6 +26,9 @@ function defs(C: number) {
   return { WG: wg, VPT: Math.max(1, Math.ceil(C / wg)) };
 }
 
+/** Whether the subgroup kernels' vec4 forms apply: C and every base a multiple of 4 floats. */
+const vec4Fits = (C: number, ...bases: number[]) => C % 4 === 0 && bases.every((b) => b % 4 === 0);
+
 /** Rows per chunk (a multiple of `mult`) so that rows × C floats fit one binding. */
 function chunkRows(op: string, C: number, mult = 1): number {
   return rowsPerBinding(op, C * 4, `${mult} rows of ${C} floats`, mult);
@@ -52,7 +55,6 @@ export function layernormForward(
     mean = Tensor.empty([N]),
     rstd = Tensor.empty([N]);
   const sg = useSubgroups();
-  const k = sg ? kernel(FSG, 'forward', { RPW }) : kernel(F, 'forward', defs(C));
   const wB = w.binding,
     bB = b.binding,
     mB = mean.binding,
@@ -63,6 +65,9 @@ export function layernormForward(
     const xB = x.range(n0 * C, rows * C),
       yB = y.range(n0 * C, rows * C);
     const [gx, gy] = grid(sg ? Math.ceil(rows / RPW) : rows);
+    const k = !sg
+      ? kernel(F, 'forward', defs(C))
+      : kernel(FSG, vec4Fits(C, xB.base, yB.base, wB.base, bB.base) ? 'forward4' : 'forward', { RPW });
     dispatch(
       k,
       { rows, C, x0: xB.base, y0: yB.base, w0: wB.base, b0: bB.base, m0: mB.base, s0: sB.base, eps, row: gx, n0 },
@@ -96,7 +101,6 @@ export function layernormBackward(
   const nblk = Math.ceil(N / R);
   const part = Tensor.empty([Math.max(1, nblk), 2 * C]);
   const sg = useSubgroups();
-  const kdx = sg ? kernel(FSG, 'backward_dx', { RPW }) : kernel(F, 'backward_dx', defs(C));
   const kdw = kernel(F, 'dwdb', defs(C));
   const wB = w.binding,
     mB = mean.binding,
@@ -122,6 +126,9 @@ export function layernormBackward(
       n0,
       R,
     };
+    const kdx = !sg
+      ? kernel(F, 'backward_dx', defs(C))
+      : kernel(FSG, vec4Fits(C, xB.base, dyB.base, wB.base, dxB.base) ? 'backward_dx4' : 'backward_dx', { RPW });
     dispatch(kdx, params, [dyB, xB, wB, mB, sB, dxB], [gx, gy]);
     dispatch(kdw, params, [dyB, xB, mB, sB, pB], [Math.ceil(C / 64), Math.ceil(rows / R)]);
   }
