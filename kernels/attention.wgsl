@@ -32,7 +32,7 @@
 //   same for v, from qkv rows [Tn, 3C] (q0 = base). qkv @1, kc @2 (rw), vc @3 (rw).
 // decode (workgroup (query row t, head h), {{DW}} threads ≥ HD): the query at position
 //   pos + t attends to cache positions 0..pos + t, key chunks of DW through workgroup memory
-//   with an online softmax. q rows have stride qs (C, or 3C when q is read from qkv rows).
+//   with an online softmax; the caches are read as vec4s (k0, v0 multiples of 4). q rows have stride qs (C, or 3C when q is read from qkv rows).
 //   q @1, kc @2, vc @3, y @4 (rw; [Tq, C]).
 // Batched decode (B sequences, one new token each, each at its own position): caches
 // [B, NH, P, HD] (row b's cache at element b·NH·P·HD), positions u32 [B].
@@ -321,29 +321,35 @@ fn kv_append_rows(@builtin(global_invocation_id) gid: vec3u) {
 
 const DW: u32 = {{DW}};
 @group(0) @binding(5) var<storage, read> positions: array<u32>;
-@group(0) @binding(2) var<storage, read> kc: array<f32>;
-@group(0) @binding(3) var<storage, read> vc: array<f32>;
+@group(0) @binding(2) var<storage, read> kc4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> vc4: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> yd: array<f32>;
 
-var<workgroup> qsh: array<f32, HD>;
+var<workgroup> qsh4: array<vec4<f32>, H4>;
 var<workgroup> psh: array<f32, DW>;
 const RED_WG: u32 = DW;
 #include "common/reduce.wgsl"
 
-/** Query row t, head h over nk cached positions from element kbase of the caches (+ k0 / v0). */
+/**
+ * Query row t, head h over nk cached positions from element kbase of the caches (+ k0 / v0,
+ * multiples of 4). The caches are read as vec4s: a quarter of the load instructions, which is
+ * what the per-lane storage loads of CPU adapters such as lavapipe cost. Lane j < DW scores key
+ * kc0 + j; for p·V the lanes below H4 each own 4 of the head's dimensions.
+ */
 fn decode_row(t: u32, h: u32, lid: u32, nk: u32, kbase: u32) {
-  if (lid < HD) { qsh[lid] = qkv[pk.q0 + t * pk.qs + h * HD + lid] * pk.scale; }
+  let qb = pk.q0 + t * pk.qs + h * HD;
+  if (lid < H4) { qsh4[lid] = ld4(qb + 4u * lid) * pk.scale; }
   workgroupBarrier();
   var m = NEG;
   var l = 0.0;
-  var o = 0.0;
+  var o = vec4<f32>(0.0);
   for (var kc0 = 0u; kc0 < nk; kc0 += DW) {
     let j = kc0 + lid;
     var s = NEG;
     if (j < nk) {
       var acc = 0.0;
-      let kr = pk.k0 + kbase + j * HD;
-      for (var d = 0u; d < HD; d++) { acc += qsh[d] * kc[kr + d]; }
+      let kr = (pk.k0 + kbase + j * HD) / 4u;
+      for (var d = 0u; d < H4; d++) { acc += dot(qsh4[d], kc4[kr + d]); }
       s = acc;
     }
     let mn = max(m, wg_max(s, lid));
@@ -352,16 +358,24 @@ fn decode_row(t: u32, h: u32, lid: u32, nk: u32, kbase: u32) {
     psh[lid] = pj;
     let corr = exp(m - mn);
     l = l * corr + wg_sum(pj, lid);
-    if (lid < HD) {
+    if (lid < H4) {
       var acc = o * corr;
       let cnt = min(DW, nk - kc0);
-      for (var jj = 0u; jj < cnt; jj++) { acc += psh[jj] * vc[pk.v0 + kbase + (kc0 + jj) * HD + lid]; }
+      let vr = (pk.v0 + kbase + kc0 * HD) / 4u + lid;
+      for (var jj = 0u; jj < cnt; jj++) { acc += psh[jj] * vc4[vr + jj * H4]; }
       o = acc;
     }
     m = mn;
     workgroupBarrier();
   }
-  if (lid < HD) { yd[pk.y0 + t * pk.C + h * HD + lid] = o / l; }
+  if (lid < H4) {
+    let yb = pk.y0 + t * pk.C + h * HD + 4u * lid;
+    let r = o / l;
+    yd[yb] = r.x;
+    yd[yb + 1u] = r.y;
+    yd[yb + 2u] = r.z;
+    yd[yb + 3u] = r.w;
+  }
 }
 
 @compute @workgroup_size(DW)

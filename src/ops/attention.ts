@@ -201,6 +201,8 @@ function cacheGeometry(op: string, kCache: Tensor, vCache: Tensor) {
   expectShape(op, 'vCache', vCache, kCache.shape);
   const [NH, P, hd] = kCache.shape;
   if (hd % 4 !== 0) throw new Error(`${op}: head dim ${hd} must be a multiple of 4`);
+  if (kCache.elementOffset % 4 || vCache.elementOffset % 4)
+    throw new Error(`${op}: the caches must start at a multiple of 4 elements (they are read as vec4s)`);
   if (!kCache.fitsBinding || !vCache.fitsBinding)
     throw new Error(`${op}: cache ${shapeStr(kCache.shape)} exceeds one storage binding`);
   return { NH, P, hd, C: NH * hd };
@@ -294,6 +296,8 @@ function rowsGeometry(op: string, qkv: Tensor, kCache: Tensor, vCache: Tensor, p
   const [B, NH, P, hd] = kCache.shape;
   const C = NH * hd;
   if (hd % 4 !== 0) throw new Error(`${op}: head dim ${hd} must be a multiple of 4`);
+  if (kCache.elementOffset % 4 || vCache.elementOffset % 4)
+    throw new Error(`${op}: the caches must start at a multiple of 4 elements (they are read as vec4s)`);
   if (!kCache.fitsBinding || !vCache.fitsBinding)
     throw new Error(`${op}: cache ${shapeStr(kCache.shape)} exceeds one storage binding`);
   expectShape(op, 'qkv', qkv, [B, 3 * C]);
