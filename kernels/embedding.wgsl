@@ -21,6 +21,10 @@
 //   perm @1, sid @2, dout @3, dwte @4 (window, rw).
 // dwpe (one invocation per (t, c), t < T): dwpe[t, c] += Σ_{n ≡ t mod T} dout[n, c] in
 //   ascending n. ids @1, dout @2, dwpe @3 (rw).
+// Vector width: wte, wpe, out, dout, dwte and dwpe are array<{{V}}> of {{W}} channels each
+// (vec4f and 4 where C and every base are multiples of 4: a quarter of the per-lane load work
+// on CPU adapters such as lavapipe; f32 and 1 otherwise). C, the bases and count stay in floats;
+// an invocation above covers {{W}} adjacent channels of one row.
 struct Params {
   N: u32, C: u32, T: u32, V: u32,
   ids0: u32, wte0: u32, wpe0: u32, out0: u32,
@@ -33,38 +37,41 @@ struct DwpeParams { N: u32, C: u32, T: u32, V: u32, ids0: u32, dwpe0: u32, dout0
 @group(0) @binding(0) var<uniform> pw: DwteParams;   // dwte_acc
 @group(0) @binding(0) var<uniform> pp: DwpeParams;   // dwpe_acc
 
+const W: u32 = {{W}}u;
+
 // forward
 @group(0) @binding(1) var<storage, read> ids: array<i32>;
-@group(0) @binding(2) var<storage, read> wte: array<f32>;
-@group(0) @binding(3) var<storage, read> wpe: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read> wte: array<{{V}}>;
+@group(0) @binding(3) var<storage, read> wpe: array<{{V}}>;
+@group(0) @binding(4) var<storage, read_write> out: array<{{V}}>;
 
-/** Element i of the chunk's out rows; row n of the whole output is at position `pos`. */
+/** Vector i (W channels) of the chunk's out rows; row n of the whole output is at position `pos`. */
 fn embed(i: u32, n: u32, pos: u32) {
-  let nl = i / p.C;
-  let c = i % p.C;
+  let Cv = p.C / W;
+  let nl = i / Cv;
+  let c = i % Cv;
   let id = ids[p.ids0 + n];
   let valid = id >= 0 && u32(id) < p.V;
-  let oi = p.out0 + nl * p.C + c;
+  let oi = p.out0 / W + nl * Cv + c;
   let r = u32(id);
   let inWin = valid && r >= p.r0 && r - p.r0 < p.nr;
   if (p.first != 0u) {
-    var acc = 0.0;
+    var acc = {{V}}(0.0);
     if (valid) {
-      acc = wpe[p.wpe0 + pos * p.C + c];
-      if (inWin) { acc += wte[p.wte0 + (r - p.r0) * p.C + c]; }
+      acc = wpe[p.wpe0 / W + pos * Cv + c];
+      if (inWin) { acc += wte[p.wte0 / W + (r - p.r0) * Cv + c]; }
     }
     out[oi] = acc;
   } else if (inWin) {
-    out[oi] = out[oi] + wte[p.wte0 + (r - p.r0) * p.C + c];
+    out[oi] = out[oi] + wte[p.wte0 / W + (r - p.r0) * Cv + c];
   }
 }
 
 @compute @workgroup_size(256)
 fn forward(@builtin(global_invocation_id) g: vec3u) {
   let i = g.y * p.row + g.x;
-  if (i >= p.count) { return; }
-  let n = p.n0 + i / p.C;
+  if (i >= p.count / W) { return; }
+  let n = p.n0 + i / (p.C / W);
   embed(i, n, n % p.T);
 }
 
@@ -73,8 +80,8 @@ fn forward(@builtin(global_invocation_id) g: vec3u) {
 @compute @workgroup_size(256)
 fn forward_rows(@builtin(global_invocation_id) g: vec3u) {
   let i = g.y * p.row + g.x;
-  if (i >= p.count) { return; }
-  let n = p.n0 + i / p.C;
+  if (i >= p.count / W) { return; }
+  let n = p.n0 + i / (p.C / W);
   embed(i, n, positions[n]);
 }
 
@@ -117,46 +124,48 @@ fn sort_ids(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) 
 // dwte
 @group(0) @binding(1) var<storage, read> perm: array<u32>;
 @group(0) @binding(2) var<storage, read> sid: array<u32>;
-@group(0) @binding(3) var<storage, read> dout: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dwte: array<f32>;
+@group(0) @binding(3) var<storage, read> dout: array<{{V}}>;
+@group(0) @binding(4) var<storage, read_write> dwte: array<{{V}}>;
 
 const KB: u32 = 16u; // sorted positions per workgroup
 
 @compute @workgroup_size(64)
 fn dwte_acc(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  // row = groups per grid row; cgroups = channel groups (of 64)
+  // row = groups per grid row; cgroups = groups of 64 channel vectors
   let w = wid.y * pw.row + wid.x;
+  let Cv = pw.C / W;
   let c = (w % pw.cgroups) * 64u + lid;
   let k0 = (w / pw.cgroups) * KB;
-  if (c >= pw.C) { return; }
+  if (c >= Cv) { return; }
   for (var k = k0; k < min(k0 + KB, pw.N); k++) {
     let id = sid[k];
     if (id == 0xffffffffu || (k > 0u && sid[k - 1u] == id)) { continue; }
     if (id < pw.r0 || id - pw.r0 >= pw.nr) { continue; }
-    let o = pw.dwte0 + (id - pw.r0) * pw.C + c;
-    var acc = 0.0;
+    let o = pw.dwte0 / W + (id - pw.r0) * Cv + c;
+    var acc = {{V}}(0.0);
     for (var j = k; j < pw.N && sid[j] == id; j++) {
-      acc += dout[pw.dout0 + perm[j] * pw.C + c];
+      acc += dout[pw.dout0 / W + perm[j] * Cv + c];
     }
     dwte[o] = dwte[o] + acc;
   }
 }
 
 // dwpe
-@group(0) @binding(2) var<storage, read> dout2: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dwpe: array<f32>;
+@group(0) @binding(2) var<storage, read> dout2: array<{{V}}>;
+@group(0) @binding(3) var<storage, read_write> dwpe: array<{{V}}>;
 
 @compute @workgroup_size(256)
 fn dwpe_acc(@builtin(global_invocation_id) g: vec3u) {
   let i = g.y * pp.row + g.x;
-  if (i >= pp.count) { return; }
-  let t = i / pp.C;
-  let c = i % pp.C;
-  var acc = 0.0;
+  if (i >= pp.count / W) { return; }
+  let Cv = pp.C / W;
+  let t = i / Cv;
+  let c = i % Cv;
+  var acc = {{V}}(0.0);
   for (var n = t; n < pp.N; n += pp.T) {
     let id = ids[pp.ids0 + n];
-    if (id >= 0 && u32(id) < pp.V) { acc += dout2[pp.dout0 + n * pp.C + c]; }
+    if (id >= 0 && u32(id) < pp.V) { acc += dout2[pp.dout0 / W + n * Cv + c]; }
   }
-  let o = pp.dwpe0 + t * pp.C + c;
+  let o = pp.dwpe0 / W + t * Cv + c;
   dwpe[o] = dwpe[o] + acc;
 }

@@ -24,6 +24,7 @@ describe('embedding forward', () => {
     [
       { name: 'B=2 T=17 C=48', V: 37, C: 48, P: 20, T: 17, B: 2 },
       { name: 'T=1 C=96', V: 11, C: 96, P: 4, T: 1, B: 3 },
+      { name: 'C=7 (the scalar form)', V: 9, C: 7, P: 6, T: 3, B: 2 },
       { name: 'posOffset=3 (generation)', V: 13, C: 48, P: 9, T: 5, B: 1, pos: 3 },
       { name: 'wte and out larger than one binding', V: 200, C: 48, P: 20, T: 4, B: 8, limit: 4096 },
     ];

@@ -21,6 +21,11 @@ function rowsPerWindow(op: string, rowElems: number): number {
   return rowsPerBinding(op, rowElems * 4, `a row of ${rowElems} floats`);
 }
 
+/** The kernels' vector width: vec4s where C and every base are multiples of 4 (see the kernel header). */
+function width(C: number, ...bases: number[]) {
+  return C % 4 === 0 && bases.every((b) => b % 4 === 0) ? { V: 'vec4f', W: 4 } : { V: 'f32', W: 1 };
+}
+
 function check(op: string, ids: Tensor, wte: Tensor, wpe: Tensor, T: number) {
   if (ids.rank !== 1) throw new Error(`${op}: ids has shape ${shapeStr(ids.shape)}, expected [N]`);
   expectShape(op, 'ids', ids, [null], 'i32');
@@ -53,7 +58,6 @@ export function embeddingForward(
   } else if (posOffset + Tu > P)
     throw new Error(`${op}: positions ${posOffset}..${posOffset + Tu - 1} exceed wpe ${shapeStr(wpe.shape)}`);
   const out = Tensor.empty([N, C]);
-  const k = kernel(F, at ? 'forward_rows' : 'forward');
   const rWin = rowsPerWindow(op, C),
     nWin = rowsPerWindow(op, C);
   const idsB = ids.binding;
@@ -62,12 +66,13 @@ export function embeddingForward(
     const rows = Math.min(nWin, N - n0);
     const outB = out.range(n0 * C, rows * C);
     const count = rows * C;
-    const [gx, gy] = grid(Math.ceil(count / 256));
     for (let r0 = 0; r0 < V || r0 === 0; r0 += rWin) {
       const nr = Math.min(rWin, V - r0);
       const wteB = nr > 0 ? wte.range(r0 * C, nr * C) : wte.range(0, 0);
+      const w = nr > 0 ? width(C, wteB.base, wpeB.base, outB.base) : width(1); // an empty wte binds 4 bytes
+      const [gx, gy] = grid(Math.ceil(count / w.W / 256));
       dispatch(
-        k,
+        kernel(F, at ? 'forward_rows' : 'forward', w),
         {
           N,
           C,
@@ -104,17 +109,22 @@ export function embeddingBackward(ids: Tensor, dout: Tensor, dwte: Tensor, dwpe:
   // 1. sort (id, n) on the GPU
   const perm = Tensor.empty([N], 'u32'),
     sid = Tensor.empty([N], 'u32');
-  dispatch(kernel(F, 'sort_ids'), { N, V, ids0: idsB.base }, [idsB, perm.binding, sid.binding], [Math.ceil(N / 256)]);
+  dispatch(
+    kernel(F, 'sort_ids', width(1)),
+    { N, V, ids0: idsB.base },
+    [idsB, perm.binding, sid.binding],
+    [Math.ceil(N / 256)],
+  );
   // 2. dwte, window by window of rows
-  const kw = kernel(F, 'dwte_acc');
-  const cg = Math.ceil(C / 64);
-  const [gx, gy] = grid(Math.ceil(N / 16) * cg); // 16 sorted positions per workgroup (KB)
   const rWin = rowsPerWindow(op, C);
   for (let r0 = 0; r0 < V; r0 += rWin) {
     const nr = Math.min(rWin, V - r0);
     const wB = dwte.range(r0 * C, nr * C);
+    const w = width(C, wB.base, doutB.base);
+    const cg = Math.ceil(C / w.W / 64);
+    const [gx, gy] = grid(Math.ceil(N / 16) * cg); // 16 sorted positions per workgroup (KB)
     dispatch(
-      kw,
+      kernel(F, 'dwte_acc', w),
       { N, C, dwte0: wB.base, dout0: doutB.base, r0, nr, row: gx, cgroups: cg },
       [perm.binding, sid.binding, doutB, wB],
       [gx, gy],
@@ -124,9 +134,10 @@ export function embeddingBackward(ids: Tensor, dout: Tensor, dwte: Tensor, dwpe:
   const Tu = Math.min(T, N);
   const pB = dwpe.range(0, Tu * C);
   const count = Tu * C;
-  const [px, py] = grid(Math.ceil(count / 256));
+  const wp = width(C, pB.base, doutB.base);
+  const [px, py] = grid(Math.ceil(count / wp.W / 256));
   dispatch(
-    kernel(F, 'dwpe_acc'),
+    kernel(F, 'dwpe_acc', wp),
     { N, C, T, V, ids0: idsB.base, dwpe0: pB.base, dout0: doutB.base, row: px * 256, count },
     [idsB, doutB, pB],
     [px, py],
