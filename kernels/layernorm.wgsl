@@ -131,6 +131,32 @@ fn dwdb(@builtin(global_invocation_id) gid: vec3u) {
   part[blk * 2u * C + C + c] = ab;
 }
 
+// dwdb4: dwdb with 4 channels per invocation, dy, x and part as vec4s (C and the bases x0, dy0
+// and part's multiples of 4; lavapipe's storage loads are per-lane loops, so a quarter of them).
+@group(0) @binding(1) var<storage, read> dy_c4: array<vec4f>;
+@group(0) @binding(2) var<storage, read> x_c4: array<vec4f>;
+@group(0) @binding(5) var<storage, read_write> part4: array<vec4f>;
+
+@compute @workgroup_size(64)
+fn dwdb4(@builtin(global_invocation_id) gid: vec3u) {
+  let c = gid.x;
+  let k = gid.y;
+  let C4 = pb.C / 4u;
+  let r0 = k * pb.R;
+  if (c >= C4 || r0 >= pb.rows) { return; }
+  let r1 = min(r0 + pb.R, pb.rows);
+  var aw = vec4f(0.0);
+  var ab = vec4f(0.0);
+  for (var r = r0; r < r1; r++) {
+    let d = dy_c4[pb.dy0 / 4u + r * C4 + c];
+    aw += d * (x_c4[pb.x0 / 4u + r * C4 + c] - mean_c[pb.m0 + pb.n0 + r]) * rstd_c[pb.s0 + pb.n0 + r];
+    ab += d;
+  }
+  let blk = pb.n0 / pb.R + k;
+  part4[blk * 2u * C4 + c] = aw;
+  part4[blk * 2u * C4 + C4 + c] = ab;
+}
+
 // reduce
 @group(0) @binding(1) var<storage, read> part_r: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dw: array<f32>;
@@ -144,4 +170,20 @@ fn reduce(@builtin(global_invocation_id) gid: vec3u) {
   var acc = 0.0;
   for (var k = 0u; k < pr.nblk; k++) { acc += part_r[k * 2u * C + c]; }
   if (c < C) { dw[pr.dw0 + c] = acc; } else { db[pr.db0 + c - C] = acc; }
+}
+
+// reduce4: reduce with 4 channels per invocation, the partials as vec4s (C a multiple of 4).
+@group(0) @binding(1) var<storage, read> part_r4: array<vec4f>;
+
+@compute @workgroup_size(64)
+fn reduce4(@builtin(global_invocation_id) gid: vec3u) {
+  let c4 = gid.x;
+  let C4 = pr.C / 4u;
+  if (c4 >= 2u * C4) { return; }
+  var acc = vec4f(0.0);
+  for (var k = 0u; k < pr.nblk; k++) { acc += part_r4[k * 2u * C4 + c4]; }
+  for (var e = 0u; e < 4u; e++) {
+    let c = 4u * c4 + e;
+    if (c < pr.C) { dw[pr.dw0 + c] = acc[e]; } else { db[pr.db0 + c - pr.C] = acc[e]; }
+  }
 }

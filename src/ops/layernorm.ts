@@ -101,7 +101,7 @@ export function layernormBackward(
   const nblk = Math.ceil(N / R);
   const part = Tensor.empty([Math.max(1, nblk), 2 * C]);
   const sg = useSubgroups();
-  const kdw = kernel(F, 'dwdb', defs(C));
+  const kdw = kernel(F, 'dwdb', defs(C)); // dwdb4 where the layout allows
   const wB = w.binding,
     mB = mean.binding,
     sB = rstd.binding,
@@ -130,15 +130,22 @@ export function layernormBackward(
       ? kernel(F, 'backward_dx', defs(C))
       : kernel(FSG, vec4Fits(C, xB.base, dyB.base, wB.base, dxB.base) ? 'backward_dx4' : 'backward_dx', { RPW });
     dispatch(kdx, params, [dyB, xB, wB, mB, sB, dxB], [gx, gy]);
-    dispatch(kdw, params, [dyB, xB, mB, sB, pB], [Math.ceil(C / 64), Math.ceil(rows / R)]);
+    const dw4 = vec4Fits(C, xB.base, dyB.base, pB.base);
+    dispatch(
+      dw4 ? kernel(F, 'dwdb4', defs(C)) : kdw,
+      params,
+      [dyB, xB, mB, sB, pB],
+      [Math.ceil(C / (dw4 ? 4 : 1) / 64), Math.ceil(rows / R)],
+    );
   }
   const dwB = dw.binding,
     dbB = db.binding;
+  const r4 = vec4Fits(C, pB.base);
   dispatch(
-    kernel(F, 'reduce', defs(C)),
+    kernel(F, r4 ? 'reduce4' : 'reduce', defs(C)),
     { C, nblk, dw0: dwB.base, db0: dbB.base },
     [pB, dwB, dbB],
-    [Math.ceil((2 * C) / 64)],
+    [Math.ceil((2 * C) / (r4 ? 4 : 1) / 64)],
   );
   part.release();
   return { dx, dw, db };
