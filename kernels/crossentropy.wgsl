@@ -87,6 +87,63 @@ fn rows(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 
 {{INPLACE_FN}}
 
+// rows4: rows with the logits read and dlogits written as vec4s (not in place; Vp and the bases
+// l0, d0 multiples of 4): a quarter of the per-lane storage loads of CPU adapters such as
+// lavapipe, and a branch-free online max/sum per vec4. Columns 4·⌊V/4⌋ .. V-1 (at most 3) are
+// folded in by the first threads; dlogits columns ≥ V are 0, as in rows.
+@group(0) @binding(1) var<storage, read> logits4: array<vec4f>;
+@group(0) @binding(5) var<storage, read_write> dlogits4: array<vec4f>;
+
+@compute @workgroup_size(256)
+fn rows4(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let r = wid.y * p.row + wid.x;
+  if (r >= p.rows) { return; }
+  let n = p.n0 + r;
+  let lb = (p.l0 + r * p.Vp) / 4u;
+  let V4 = p.V / 4u;
+  var m = NEG;
+  var s = 0.0;
+  for (var c = lid; c < V4; c += WG) {
+    let x = logits4[lb + c];
+    let mn = max(m, max(max(x.x, x.y), max(x.z, x.w)));
+    s = s * exp(m - mn) + dot(exp(x - mn), vec4f(1.0));
+    m = mn;
+  }
+  if (4u * V4 + lid < p.V) {
+    let x = logits4[lb + V4][lid];
+    let mn = max(m, x);
+    s = s * exp(m - mn) + exp(x - mn);
+    m = mn;
+  }
+  let ms = wg_max_sum(vec2<f32>(m, s), lid);
+  let lse = ms.x + log(ms.y);
+  let t = targets[p.t0 + n];
+  let valid = t >= 0 && u32(t) < p.V;
+  let tc = u32(t);
+  if (lid == 0u) {
+    var l = 0.0;
+    if (valid) { l = lse - logits4[lb + tc / 4u][tc % 4u]; }
+    losses[p.s0 + n] = l;
+  }
+  if ({{GRAD}}) {
+    var coef = 0.0;
+    if (valid) {
+      coef = p.inv_norm;
+      if ({{WEIGHTS}}) { coef *= weights[p.w0 + n]; }
+    }
+    let db = (p.d0 + r * p.Vp) / 4u;
+    for (var c = lid; c < p.Vp / 4u; c += WG) {
+      var d = vec4f(0.0);
+      if (coef != 0.0 && 4u * c < p.V) {
+        let cols = vec4u(4u * c) + vec4u(0u, 1u, 2u, 3u);
+        d = select(vec4f(0.0), exp(logits4[lb + c] - lse), cols < vec4u(p.V));
+        d = (d - select(vec4f(0.0), vec4f(1.0), cols == vec4u(tc))) * coef;
+      }
+      dlogits4[db + c] = d;
+    }
+  }
+}
+
 // total
 @group(0) @binding(1) var<storage, read> losses_r: array<f32>;
 @group(0) @binding(2) var<storage, read> weights_r: array<f32>;

@@ -42,6 +42,10 @@ describe('crossEntropy', () => {
     { name: 'rows in chunks, in place', N: 37, Vp: 70, V: 61, inPlace: true, limit: 2048 },
     { name: 'loss only', N: 5, Vp: 64, V: 50, grad: false },
     { name: 'one row, one column', N: 1, Vp: 1, V: 1 },
+    { name: 'vec4 rows: weights, ignore index, V not a multiple of 4', N: 37, Vp: 72, V: 61, weights: true },
+    { name: 'vec4 rows: vocab = Vp > 1024', N: 6, Vp: 1100, V: 1100 },
+    { name: 'vec4 rows in chunks, V = Vp - 2', N: 37, Vp: 72, V: 70, limit: 2048 },
+    { name: 'vec4 rows, loss only', N: 5, Vp: 64, V: 63, grad: false },
   ];
   for (const c of cases) {
     it(c.name, async () => {

@@ -85,8 +85,10 @@ export function crossEntropy(logits: Tensor, targets: Tensor, o: CrossEntropyOpt
     const lB = logits.range(n0 * Vp, rows * Vp);
     const dB = dlogits && !inPlace ? dlogits.range(n0 * Vp, rows * Vp) : writableDummy();
     const [gx, gy] = grid(rows);
+    // the vec4 form where the layout allows (see the kernel's header)
+    const vec4 = !inPlace && Vp % 4 === 0 && lB.base % 4 === 0 && dB.base % 4 === 0;
     dispatch(
-      k,
+      vec4 ? kernel('crossentropy.wgsl', 'rows4', defs) : k,
       { rows, Vp, V, n0, l0: lB.base, d0: dB.base, t0: tB.base, w0: wB.base, s0: sB.base, row: gx, inv_norm: inv, N },
       [lB, tB, wB, sB, dB],
       [gx, gy],
