@@ -12,27 +12,21 @@ import { fileURLToPath } from 'node:url';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
+/** A GPT-2 shape as bench/peers/torch_gpt2.py builds it. */
+interface TorchModel {
+  name: string;
+  n_layer: number;
+  n_embd: number;
+  n_head: number;
+  vocab: number;
+  n_positions: number;
+}
+
 export interface TorchRequest {
-  train?: {
-    name: string;
-    n_layer: number;
-    n_embd: number;
-    n_head: number;
-    vocab: number;
-    n_positions: number;
-    B: number;
-    T: number;
-  }[];
-  decode?: {
-    name: string;
-    n_layer: number;
-    n_embd: number;
-    n_head: number;
-    vocab: number;
-    n_positions: number;
-    prompt: number;
-    new: number;
-  }[];
+  /** training steps of B sequences of T tokens */
+  train?: (TorchModel & { B: number; T: number })[];
+  /** KV-cache decoding: `new` tokens after a `prompt`-token prompt */
+  decode?: (TorchModel & { prompt: number; new: number })[];
   /** C = op(A)·op(B) through torch.mm (tr: which operands are transposed, default NN) */
   mm?: { name: string; M: number; N: number; K: number; tr?: 'NN' | 'NT' | 'TN' }[];
   quick?: boolean;
