@@ -10,6 +10,10 @@
 // Shapes, params and bindings as kernels/layernorm.wgsl:
 // forward: x @1, w @2, b @3, y @4 (rw), mean @5 (rw), rstd @6 (rw).
 // backward_dx: dy @1, x @2, w @3, mean @4, rstd @5, dx @6 (rw).
+// residual_forward4 (inference): the residual add fused into the next LayerNorm: sum = x + r is
+// written (the residual stream goes on) and y = LayerNorm(sum), with mean and rstd; r @7,
+// sum @8 (rw), the others as forward; vec4s as below. One pass over x and r instead of an add
+// kernel's pass and then the LayerNorm's.
 // forward4 and backward_dx4 are the same with x, w, b, y, dy and dx read and written as vec4s
 // (lavapipe turns each storage load into a per-lane loop, so a vec4 is a quarter of the load
 // work): C and the bases x0, y0, w0, b0, dy0, dx0 must be multiples of 4; the bases stay in floats.
@@ -142,6 +146,42 @@ fn backward_dx4(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_ind
     for (var c = lane; c < C4; c += sgs) {
       let xh = (xb4_[xb + c] - mu) * rs;
       dx4[db + c] = rs * (wb4_[wb + c] * dy4[yb + c] - t.x - xh * t.y);
+    }
+  }
+}
+
+@group(0) @binding(7) var<storage, read> r4: array<vec4f>;
+@group(0) @binding(8) var<storage, read_write> sum4: array<vec4f>;
+
+@compute @workgroup_size(64)
+fn residual_forward4(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32,
+                     @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) sgs: u32) {
+  let g = wid.y * pres.row + wid.x;
+  let C4 = pres.C / 4u;
+  for (var k = lid / sgs; k < RPW; k += 64u / sgs) {
+    let r = g * RPW + k;
+    if (r >= pres.rows) { break; }
+    let xb = pres.x0 / 4u + r * C4;
+    let rb = pres.r0 / 4u + r * C4;
+    let sb = pres.sum0 / 4u + r * C4;
+    var s = 0.0;
+    // each lane re-reads below only the elements of sum it wrote itself
+    for (var c = lane; c < C4; c += sgs) {
+      let v = x4[xb + c] + r4[rb + c];
+      sum4[sb + c] = v;
+      s += dot(v, ONES);
+    }
+    let mu = subgroupAdd(s) / f32(pres.C);
+    var q = 0.0;
+    for (var c = lane; c < C4; c += sgs) { let d = sum4[sb + c] - mu; q += dot(d, d); }
+    let rs = inverseSqrt(subgroupAdd(q) / f32(pres.C) + pres.eps);
+    let yb = pres.y0 / 4u + r * C4;
+    for (var c = lane; c < C4; c += sgs) {
+      y4[yb + c] = (sum4[sb + c] - mu) * rs * w4[pres.w0 / 4u + c] + b4[pres.b0 / 4u + c];
+    }
+    if (lane == 0u) {
+      mean_w[pres.m0 + pres.n0 + r] = mu;
+      rstd_w[pres.s0 + pres.n0 + r] = rs;
     }
   }
 }

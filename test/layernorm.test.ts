@@ -2,7 +2,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setup, randn, poisoned, expectClose } from './helpers.ts';
 import { Tensor } from '../src/gpu/tensor.ts';
 import { setMaxBinding } from '../src/gpu/device.ts';
-import { layernormForward, layernormBackward } from '../src/ops/layernorm.ts';
+import { layernormForward, layernormBackward, residualLayernormForward } from '../src/ops/layernorm.ts';
 import { runtime } from '../src/gpu/runtime.ts';
 import * as ref from '../src/ref/transformer.ts';
 
@@ -56,6 +56,32 @@ describe('layernorm', () => {
         expectClose(await g.db.toArray(), wg.db, 1e-4, 1e-4, 'db');
       });
     }
+
+  for (const { N, C } of [
+    { N: 33, C: 384 },
+    { N: 17, C: 48 },
+    { N: 5, C: 7 },
+  ])
+    for (const sub of [true, false])
+      it(`residual add fused into LayerNorm, N=${N} C=${C}, ${sub ? 'subgroup' : 'workgroup-tree'} rows, vs float64`, async () => {
+        runtime().options.subgroups = sub;
+        const x = randn(N * C, 11, 2),
+          r = randn(N * C, 12),
+          w = randn(C, 13),
+          b = randn(C, 14);
+        const sum = x.map((v, i) => v + r[i]);
+        const f = residualLayernormForward(
+          Tensor.from(x, [N, C]),
+          Tensor.from(r, [N, C]),
+          Tensor.from(w, [C]),
+          Tensor.from(b, [C]),
+        );
+        const want = ref.layernormForward(sum, w, b, N, C);
+        expectClose(await f.sum.toArray(), Array.from(sum), 1e-6, 1e-6, 'sum');
+        expectClose(await f.y.toArray(), want.y, 1e-4, 1e-4, 'y');
+        expectClose(await f.mean.toArray(), want.mean, 1e-5, 1e-5, 'mean');
+        expectClose(await f.rstd.toArray(), want.rstd, 1e-4, 1e-5, 'rstd');
+      });
 
   it('backward reductions are deterministic', async () => {
     const N = 300,

@@ -17,7 +17,7 @@ import {
   linear,
   linearGelu,
   lmHead,
-  residual,
+  residualLayernorm,
 } from '../tape/ops.ts';
 import { gpt2Layout, type GPT2Config } from './config.ts';
 import { uniform } from './sample.ts';
@@ -91,28 +91,34 @@ export class GPT2 {
     if (T + posOffset > c.n_positions)
       throw new Error(`sequence of ${T + posOffset} tokens exceeds the model's ${c.n_positions} positions`);
     if (ids.size !== B * T) throw new Error(`forward: ${ids.size} ids for B=${B} T=${T}`);
-    let x = embedding(tape, ids, this.p('wte.weight'), this.p('wpe.weight'), T, posOffset, o.rows?.at);
+    let x = embedding(tape, ids, this.p('wte.weight'), this.p('wpe.weight'), T, posOffset, o.rows?.at); // [B·T, C]
+    // each residual add is fused with the LayerNorm that reads its result (one pass when inferring)
+    let a = layernorm(tape, x, this.p('h.0.ln_1.weight'), this.p('h.0.ln_1.bias'), eps);
     for (let i = 0; i < c.n_layer; i++) {
       const h = `h.${i}.`;
-      // attention
-      const a = layernorm(tape, x, this.p(`${h}ln_1.weight`), this.p(`${h}ln_1.bias`), eps);
-      const qkv = linear(tape, a, this.p(`${h}attn.c_attn.weight`), this.p(`${h}attn.c_attn.bias`));
+      // attention: x += c_proj(attn(c_attn(ln_1(x)))), then m = ln_2(x)
+      const qkv = linear(tape, a, this.p(`${h}attn.c_attn.weight`), this.p(`${h}attn.c_attn.bias`)); // [B·T, 3C]
       const att = o.rows
         ? cachedAttentionRows(tape, qkv, o.rows.layers[i], o.rows.at.positions, c.n_head)
         : o.cache
           ? cachedAttention(tape, qkv, o.cache.layers[i], posOffset, c.n_head)
           : attention(tape, qkv, B, T, c.n_head);
-      x = residual(tape, x, linear(tape, att, this.p(`${h}attn.c_proj.weight`), this.p(`${h}attn.c_proj.bias`)));
-      // MLP
-      const m = layernorm(tape, x, this.p(`${h}ln_2.weight`), this.p(`${h}ln_2.bias`), eps);
-      const f = linearGelu(tape, m, this.p(`${h}mlp.c_fc.weight`), this.p(`${h}mlp.c_fc.bias`));
-      x = residual(tape, x, linear(tape, f, this.p(`${h}mlp.c_proj.weight`), this.p(`${h}mlp.c_proj.bias`)));
+      const proj = linear(tape, att, this.p(`${h}attn.c_proj.weight`), this.p(`${h}attn.c_proj.bias`));
+      const r1 = residualLayernorm(tape, x, proj, this.p(`${h}ln_2.weight`), this.p(`${h}ln_2.bias`), eps);
+      x = r1.sum;
+      // MLP: x += mlp.c_proj(gelu(c_fc(m))), then a = the next block's ln_1(x), or ln_f(x) after the last
+      const f = linearGelu(tape, r1.y, this.p(`${h}mlp.c_fc.weight`), this.p(`${h}mlp.c_fc.bias`)); // [B·T, 4C]
+      const mlp = linear(tape, f, this.p(`${h}mlp.c_proj.weight`), this.p(`${h}mlp.c_proj.bias`));
+      const next = i + 1 < c.n_layer ? `h.${i + 1}.ln_1` : 'ln_f';
+      const r2 = residualLayernorm(tape, x, mlp, this.p(`${next}.weight`), this.p(`${next}.bias`), eps);
+      x = r2.sum;
+      a = r2.y;
       o.onLayer?.(i, x);
     }
-    if (o.lastOnly) x = lastRow(tape, x, B * T);
-    else if (o.logitRows) x = gatherRows(tape, x, o.logitRows); // [M, C]
-    x = layernorm(tape, x, this.p('ln_f.weight'), this.p('ln_f.bias'), eps);
-    return lmHead(tape, x, this.p('wte.weight'));
+    // a = ln_f(x); logits where they are wanted
+    if (o.lastOnly) a = lastRow(tape, a, B * T);
+    else if (o.logitRows) a = gatherRows(tape, a, o.logitRows); // [M, C]
+    return lmHead(tape, a, this.p('wte.weight'));
   }
 
   /**

@@ -10,6 +10,7 @@
 // as lavapipe); otherwise one workgroup per row with a workgroup-memory tree.
 import { dispatch, grid, gpu, kernel, rowsPerBinding, runtime } from '../gpu/runtime.ts';
 import { Tensor, expectShape, shapeStr } from '../gpu/tensor.ts';
+import { add } from './elementwise.ts';
 
 const F = 'layernorm.wgsl';
 const FSG = 'layernorm_sg.wgsl';
@@ -76,6 +77,67 @@ export function layernormForward(
     );
   }
   return { y, mean, rstd };
+}
+
+/**
+ * sum = x + r, then LayerNorm(sum): the residual add fused into the next LayerNorm (inference),
+ * one pass over x and r where the subgroup vec4 kernel applies (residual_forward4), else an
+ * add and then layernormForward. Returns the residual stream's new value with the forward's.
+ */
+export function residualLayernormForward(
+  x: Tensor,
+  r: Tensor,
+  w: Tensor,
+  b: Tensor,
+  eps = 1e-5,
+): { sum: Tensor; y: Tensor; mean: Tensor; rstd: Tensor } {
+  const op = 'residualLayernormForward';
+  const { N, C } = rowsOf(op, x);
+  expectShape(op, 'r', r, x.shape);
+  expectShape(op, 'w', w, [C]);
+  expectShape(op, 'b', b, [C]);
+  const wB = w.binding,
+    bB = b.binding;
+  const step = chunkRows(op, C);
+  // with C a multiple of 4, every chunk's base is as aligned as the tensor's first element
+  const fused = useSubgroups() && vec4Fits(C, wB.base, bB.base, x.elementOffset, r.elementOffset);
+  if (!fused) {
+    const sum = add(x, r);
+    return { sum, ...layernormForward(sum, w, b, eps) };
+  }
+  const sum = Tensor.empty(x.shape),
+    y = Tensor.empty(x.shape),
+    mean = Tensor.empty([N]),
+    rstd = Tensor.empty([N]);
+  const mB = mean.binding,
+    sB = rstd.binding;
+  const k = kernel(FSG, 'residual_forward4', { RPW });
+  for (let n0 = 0; n0 < N; n0 += step) {
+    const rows = Math.min(step, N - n0);
+    const [xB, rB, sumB, yB] = [x, r, sum, y].map((t) => t.range(n0 * C, rows * C));
+    const [gx, gy] = grid(Math.ceil(rows / RPW));
+    dispatch(
+      k,
+      {
+        rows,
+        C,
+        x0: xB.base,
+        r0: rB.base,
+        sum0: sumB.base,
+        y0: yB.base,
+        w0: wB.base,
+        b0: bB.base,
+        m0: mB.base,
+        s0: sB.base,
+        eps,
+        row: gx,
+        n0,
+      },
+      [xB, wB, bB, yB, mB, sB, rB, sumB],
+      [gx, gy],
+    );
+  }
+  return { sum, y, mean, rstd };
 }
 
 export function layernormBackward(

@@ -9,7 +9,7 @@ import { runtime } from '../gpu/runtime.ts';
 import { Tensor } from '../gpu/tensor.ts';
 import { matmul, type MatmulOpts } from '../ops/matmul/index.ts';
 import { add, copy, gelu as geluFwd, geluBackward, fill } from '../ops/elementwise.ts';
-import { layernormForward, layernormBackward } from '../ops/layernorm.ts';
+import { layernormForward, layernormBackward, residualLayernormForward } from '../ops/layernorm.ts';
 import { embeddingForward, embeddingBackward } from '../ops/embedding.ts';
 import {
   attentionForward,
@@ -146,6 +146,21 @@ export function layernorm(tape: Tape, x: Var, w: Var, b: Var, eps = 1e-5): Var {
     gy.release();
   });
   return y;
+}
+
+/**
+ * x + r, and LayerNorm(x + r): a residual add and the LayerNorm that reads its result. On a
+ * no-grad tape (inference) one pass (residualLayernormForward); training records the two ops,
+ * since the residual stream's gradient gathers from both of its readers.
+ */
+export function residualLayernorm(tape: Tape, x: Var, r: Var, w: Var, b: Var, eps = 1e-5): { sum: Var; y: Var } {
+  if (tape.recording) {
+    const sum = residual(tape, x, r);
+    return { sum, y: layernorm(tape, sum, w, b, eps) };
+  }
+  const f = residualLayernormForward(x.value, r.value, w.value, b.value, eps);
+  tape.own(f.sum, f.y, f.mean, f.rstd);
+  return { sum: new Var(f.sum, true), y: new Var(f.y, true) };
 }
 
 /**
