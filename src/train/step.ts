@@ -94,7 +94,7 @@ export function trainStep(
   // uploads first: each write submits what is enqueued before it, so the gradients' clear after
   // them joins the step's one command buffer
   const up = micro.map((b) => uploadBatch(b, o));
-  model.params.zeroGrad();
+  opt.params.zeroGrad(); // the trainable parameters (with LoRA, the adapters)
   const normalizer = Math.max(
     1,
     up.reduce((a, u) => a + u.count, 0),
