@@ -19,6 +19,7 @@ import { attachLora, loadLora, loadModel, saveLora, saveMerged } from '../src/mo
 import { SafetensorsReader } from '../src/io/safetensors.ts';
 import { AdamW } from '../src/train/optimizer.ts';
 import { readStep, releaseBatch, trainStep, uploadBatch, type Batch } from '../src/train/step.ts';
+import { train, type TrainOptions, type UI } from '../src/train/run.ts';
 
 beforeAll(setup);
 
@@ -407,5 +408,85 @@ describe('a LoRA run on the tiny fixture', () => {
     expect(sample[3]).toBe(sample[1]); // and nothing leaked
     // the base did not move
     expect([...(await model.params.read('wte.weight'))]).toEqual([...wte]);
+  });
+});
+
+describe('train() with --lora', () => {
+  const quiet = (metrics: Record<string, unknown>[] = []): UI => ({ log: () => {}, metrics: (m) => metrics.push(m) });
+  const opts: TrainOptions = {
+    model: 'gpt2',
+    weights: HOT,
+    batchFile: path.join(FIX, 'train/batch_hot.json'),
+    dataMix: 'art',
+    lossOn: 'all',
+    batch: 4,
+    gradAccum: 1,
+    lr: 1e-2,
+    warmup: 0,
+    schedule: 'constant',
+    weightDecay: 0,
+    clip: 1,
+    seed: 7,
+    evalQA: 0,
+    evalBatches: 1,
+    evalEvery: 0,
+    json: true,
+    loraR: 4,
+    loraAlpha: 8,
+    loraTargets: ['c_attn,c_fc'],
+  };
+
+  it('saves PEFT adapters in its checkpoints, merges them with --merge-lora, and resumes', async () => {
+    const metrics: Record<string, unknown>[] = [];
+    const dir = path.join(tmp, 'run-a');
+    await train({ ...opts, steps: 6, saveDir: dir, mergeLora: true }, quiet(metrics));
+    const losses = metrics.filter((m) => m.type === 'train').map((m) => m.loss as number);
+    expect(losses.length).toBe(6);
+    expect(losses[5]).toBeLessThan(losses[0]);
+    for (const d of ['final', 'latest']) {
+      const files = fs.readdirSync(path.join(dir, d));
+      expect(files, d).toContain('adapter_config.json');
+      expect(files, d).toContain('adapter_model.safetensors');
+      expect(files, d).not.toContain('model.safetensors');
+    }
+    const j = JSON.parse(fs.readFileSync(path.join(dir, 'final/adapter_config.json'), 'utf8'));
+    expect(j).toMatchObject({ r: 4, lora_alpha: 8, target_modules: ['c_attn', 'c_fc'], base_model_name_or_path: HOT });
+    // AdamW's moments: the adapters' only
+    const moments = SafetensorsReader.open(path.join(dir, 'latest/optimizer.safetensors'));
+    expect(moments.entries().every((e) => /^[mv]\.h\.\d\.(attn\.c_attn|mlp\.c_fc)\.lora_[AB]$/.test(e.name))).toBe(
+      true,
+    );
+    expect(moments.entries().length).toBe(2 * 2 * 2 * 2);
+    moments.close();
+    // merged/: a plain checkpoint computing what the adapters do
+    const merged = loadModel(path.join(dir, 'merged'));
+    const adapted = loadModel(HOT);
+    loadLora(adapted, path.join(dir, 'final'), HOT);
+    const batch = randomBatch(3, 2, 10, 2053);
+    expectClose(await logitsOf(merged, batch), await logitsOf(adapted, batch), 1e-4, 2e-4, 'merged/');
+
+    // 3 + 3 steps with a resume in between give the same losses as 6
+    const dirB = path.join(tmp, 'run-b');
+    const mB: Record<string, unknown>[] = [];
+    await train({ ...opts, steps: 6, saveDir: dirB, stopAfter: 3 }, quiet(mB));
+    await train({ ...opts, resume: dirB }, quiet(mB));
+    const lb = mB.filter((m) => m.type === 'train').map((m) => m.loss as number);
+    expect(lb.length).toBe(6);
+    lb.forEach((l, i) => expect(l, `step ${i}`).toBeCloseTo(losses[i], 4));
+  });
+
+  it('refuses --lora without a base model, and LoRA options without --lora, in one line', async () => {
+    await expect(train({ ...opts, weights: undefined, model: 'scratch', steps: 1 }, quiet())).rejects.toThrow(
+      /^--lora 4 needs a base model to adapt: --model distilgpt2 or gpt2, or --weights DIR\|ORG\/NAME$/,
+    );
+    await expect(train({ ...opts, loraR: undefined, steps: 1 }, quiet())).rejects.toThrow(
+      /^--lora-alpha, --lora-dropout, --lora-targets and --merge-lora need --lora R$/,
+    );
+    await expect(train({ ...opts, loraDropout: 1, steps: 1 }, quiet())).rejects.toThrow(
+      /^--lora-dropout must be a probability from 0 to below 1 \(got 1\)$/,
+    );
+    await expect(train({ ...opts, loraTargets: ['c_attn,q_proj'], steps: 1 }, quiet())).rejects.toThrow(
+      /^LoRA target "q_proj" is not one of/,
+    );
   });
 });

@@ -244,3 +244,12 @@ export function checkAdapterBase(adapterDir: string, adapterBase: string, base: 
       `${adapterDir}: this adapter was trained on base "${adapterBase}", not "${base}" (base_model_name_or_path in ${ADAPTER_CONFIG})`,
     );
 }
+
+/**
+ * The base_model_name_or_path to write for a base loaded from `dir`: the Hub id "ORG/NAME" when
+ * `dir` is a snapshot in the Hugging Face cache (…/models--ORG--NAME/snapshots/COMMIT), else `dir`.
+ */
+export function baseModelName(dir: string): string {
+  const m = /models--([^/\\]+?)--([^/\\]+)[/\\]snapshots[/\\]/.exec(path.resolve(dir));
+  return m ? `${m[1]}/${m[2]}` : dir;
+}
