@@ -20,6 +20,7 @@ import { SafetensorsReader } from '../src/io/safetensors.ts';
 import { AdamW } from '../src/train/optimizer.ts';
 import { readStep, releaseBatch, trainStep, uploadBatch, type Batch } from '../src/train/step.ts';
 import { train, type TrainOptions, type UI } from '../src/train/run.ts';
+import { runProbeCli } from '../src/probe/cli.ts';
 
 beforeAll(setup);
 
@@ -487,6 +488,40 @@ describe('train() with --lora', () => {
     );
     await expect(train({ ...opts, loraTargets: ['c_attn,q_proj'], steps: 1 }, quiet())).rejects.toThrow(
       /^LoRA target "q_proj" is not one of/,
+    );
+  });
+});
+
+describe('probe on an adapter directory', () => {
+  it('loads it on the base its adapter_config.json names (or --base), and refuses another base in one line', async () => {
+    const model = loadModel(TINY);
+    attachLora(model, { r: 4, alpha: 8, dropout: 0, sites: allSites(model.config) });
+    randomizeB(model, 8, 0.2);
+    const dir = path.join(tmp, 'probe-adapter');
+    await saveLora(model, dir, TINY);
+    const run = async (...args: string[]) => {
+      const out: string[] = [],
+        err: string[] = [];
+      const code = await runProbeCli(args, { out: (s) => out.push(s), err: (s) => err.push(s) });
+      return { code, out: out.join('\n'), err: err.join('\n') };
+    };
+    const adapted = await run('-w', dir, '--ids', '464,3290,318', '-k', '3', '--json');
+    expect(adapted.code, adapted.err).toBe(0);
+    const plain = await run('-w', TINY, '--ids', '464,3290,318', '-k', '3', '--json');
+    const top = (r: { out: string }) => JSON.parse(r.out).top.map((t: { logit: number }) => t.logit);
+    // the adapter's logits, not the base's
+    const u = uploadBatch({ tokens: Int32Array.from([464, 3290, 318, 0]), B: 1, T: 3 });
+    const tape = new Tape({ recording: false });
+    const want = await model.forward(tape, u.inputs, 1, 3, { lastOnly: true }).value.toArray();
+    tape.free();
+    releaseBatch(u);
+    const best = [...want.slice(0, 50257)].sort((a, b) => b - a).slice(0, 3);
+    top(adapted).forEach((l: number, i: number) => expect(l).toBeCloseTo(best[i], 4));
+    expect(top(plain)).not.toEqual(top(adapted));
+    const wrong = await run('-w', dir, '--base', HOT, '--ids', '464', '-k', '1');
+    expect(wrong.code).toBe(1);
+    expect(wrong.err).toMatch(
+      /^probe: [^\n]*this adapter was trained on base "[^"]*tiny-prefixed-f16", not "[^"]*hot-plain-f32"/,
     );
   });
 });

@@ -253,3 +253,13 @@ export function baseModelName(dir: string): string {
   const m = /models--([^/\\]+?)--([^/\\]+)[/\\]snapshots[/\\]/.exec(path.resolve(dir));
   return m ? `${m[1]}/${m[2]}` : dir;
 }
+
+/** An adapter directory's base_model_name_or_path ('' when it names none or cannot be read). */
+export function adapterBase(dir: string): string {
+  try {
+    const j = JSON.parse(fs.readFileSync(path.join(dir, ADAPTER_CONFIG), 'utf8').replace(/^\uFEFF/, ''));
+    return typeof j.base_model_name_or_path === 'string' ? j.base_model_name_or_path : '';
+  } catch {
+    return '';
+  }
+}

@@ -39,6 +39,20 @@ export function loadModelAndTokenizer(dir: string): { model: GPT2; tok: Tokenize
   return { model, tok };
 }
 
+/**
+ * A PEFT adapter directory on its base: the base model and tokenizer from `baseDir`, the adapters
+ * from `adapterDir` (`baseSpec`, the base as the user named it, must be the adapter's base).
+ */
+export function loadAdapterModel(
+  adapterDir: string,
+  baseDir: string,
+  baseSpec: string,
+): { model: GPT2; tok: Tokenizer } {
+  const { model, tok } = loadModelAndTokenizer(baseDir);
+  loadLora(model, adapterDir, baseSpec);
+  return { model, tok };
+}
+
 /** Read every parameter back, in the HF layout (wte trimmed to the real vocabulary). */
 export async function modelTensors(model: GPT2): Promise<Map<string, { shape: number[]; data: Float32Array }>> {
   const c = model.config;
