@@ -113,7 +113,7 @@ export class GPT2 {
     if (T + posOffset > c.n_positions)
       throw new Error(`sequence of ${T + posOffset} tokens exceeds the model's ${c.n_positions} positions`);
     if (ids.size !== B * T) throw new Error(`forward: ${ids.size} ids for B=${B} T=${T}`);
-    this.lora?.nextForward();
+    if (tape.recording) this.lora?.nextForward(); // new dropout masks
     let x = embedding(tape, ids, this.p('wte.weight'), this.p('wpe.weight'), T, posOffset, o.rows?.at);
     for (let i = 0; i < c.n_layer; i++) {
       const h = `h.${i}.`;

@@ -119,8 +119,9 @@ export async function saveLora(model: GPT2, dir: string, base: string) {
 /**
  * Put the PEFT adapter in `dir` on `model` (its parameters are frozen). `base` is the base as the
  * user named it: it must be the one the adapter names (checkAdapterBase); shapes must fit.
+ * `seed` seeds the dropout masks (a resumed run passes its own).
  */
-export function loadLora(model: GPT2, dir: string, base?: string): LoRA {
+export function loadLora(model: GPT2, dir: string, base?: string, seed?: number): LoRA {
   const { settings, sites } = loadAdapter(dir, model.config);
   if (base !== undefined) checkAdapterBase(dir, settings.base, base);
   const cfg: LoraConfig = {
@@ -130,7 +131,7 @@ export function loadLora(model: GPT2, dir: string, base?: string): LoRA {
     rslora: settings.rslora,
     sites: sites.map(({ layer, module }) => ({ layer, module })),
   };
-  const lora = new LoRA(model.config, cfg);
+  const lora = new LoRA(model.config, cfg, seed);
   for (const s of sites) {
     lora.params.set(`${siteName(s)}.lora_A`, s.A);
     lora.params.set(`${siteName(s)}.lora_B`, s.B);

@@ -103,7 +103,12 @@ export class LoRA {
   /** alpha / r (alpha / √r with rslora) */
   readonly scale: number;
   private readonly byName = new Map<string, LoraSite>();
-  private forwardCount = 0;
+  /**
+   * Which training forward pass this is: the dropout masks are a function of it (and the seed).
+   * Each training forward pass counts one; trainStep sets it from the optimizer step and the
+   * micro-batch, so that a resumed run draws the masks an uninterrupted one would.
+   */
+  pass = 0;
 
   constructor(
     readonly model: GPT2Config,
@@ -141,9 +146,9 @@ export class LoRA {
     return this.cfg.sites;
   }
 
-  /** Called once per forward pass: the dropout masks differ from pass to pass. */
+  /** Called once per training forward pass: the dropout masks differ from pass to pass. */
   nextForward() {
-    this.forwardCount++;
+    this.pass++;
   }
 
   /** The adapter on block `layer`'s `module`, or null when it has none. */
@@ -156,7 +161,7 @@ export class LoRA {
       B: this.params.get(`${n}.lora_B`),
       scale: this.scale,
       dropout: this.cfg.dropout,
-      seed: (this.seed + Math.imul(this.forwardCount, 0x9e3779b9) + site * 0x85ebca6b) >>> 0,
+      seed: (this.seed + Math.imul(this.pass, 0x9e3779b9) + Math.imul(site, 0x85ebca6b)) >>> 0,
     };
   }
 }

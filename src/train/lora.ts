@@ -52,9 +52,9 @@ export function startLora(model: GPT2, o: LoraFlags, seed: number): string {
 }
 
 /** A LoRA run's checkpoint: the base from `weights` (the run's), the adapters and tokenizer from `ckpt`. */
-export function resumeLora(weights: string, ckpt: string): { model: GPT2; tok: Tokenizer } {
+export function resumeLora(weights: string, ckpt: string, seed: number): { model: GPT2; tok: Tokenizer } {
   const model = loadModel(weights);
-  loadLora(model, ckpt, baseModelName(weights));
+  loadLora(model, ckpt, baseModelName(weights), seed);
   return { model, tok: getTokenizer(ckpt) };
 }
 

@@ -397,7 +397,7 @@ async function trainIn(
   let tok: Tokenizer;
   if (resumeFrom) {
     checkParamsFit(padVocab(readHFConfig(o.loraR ? o.weights! : resumeFrom).config), resumeFrom, maxBuffer);
-    ({ model, tok } = o.loraR ? resumeLora(o.weights!, resumeFrom) : loadModelAndTokenizer(resumeFrom));
+    ({ model, tok } = o.loraR ? resumeLora(o.weights!, resumeFrom, o.seed) : loadModelAndTokenizer(resumeFrom));
     if (model.config.padded_vocab_size !== state!.padded_vocab_size)
       throw new Error(`${resumeFrom}: padded vocabulary differs from the saved state`);
   } else if (o.weights) {

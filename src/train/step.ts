@@ -107,6 +107,8 @@ export function trainStep(
       return;
     } // nothing counts: no loss, no gradient
     const tape = new Tape();
+    // LoRA's dropout masks follow the step and micro-batch (a resumed run draws the same ones)
+    if (model.lora) model.lora.pass = opt.step * micro.length + i;
     const { loss } = model.loss(tape, u.inputs, u.targets, b.B, b.T, { weights: u.weights, normalizer, rows: u.rows });
     tape.detach(loss.value);
     losses.push(loss.value);
