@@ -17,6 +17,7 @@ import type { GPT2Config } from '../src/model/config.ts';
 import { LORA_MODULES, parseTargets, sitesFor, type LoraConfig } from '../src/model/lora.ts';
 import { attachLora, loadLora, loadModel, saveLora, saveMerged } from '../src/model/load.ts';
 import { SafetensorsReader } from '../src/io/safetensors.ts';
+import { baseModelName, checkAdapterBase } from '../src/io/peft.ts';
 import { AdamW } from '../src/train/optimizer.ts';
 import { readStep, releaseBatch, trainStep, uploadBatch, type Batch } from '../src/train/step.ts';
 import { train, type TrainOptions, type UI } from '../src/train/run.ts';
@@ -361,6 +362,19 @@ describe("PEFT's format", () => {
       /^[^\n]*this adapter was trained on base "tiny-scratch", not "distilgpt2" \(base_model_name_or_path in adapter_config\.json\)$/,
     );
     expect(() => loadLora(GPT2.init(tinyConfig, 2), path.join(tmp, 'nowhere'))).toThrow(/no adapter_config\.json/);
+  });
+
+  it('names the base as the Hub id for a cache snapshot, and compares bases by model name', () => {
+    expect(baseModelName('/h/.cache/huggingface/hub/models--distilbert--distilgpt2/snapshots/2290a62/')).toBe(
+      'distilbert/distilgpt2',
+    );
+    expect(baseModelName('weights/distilgpt2')).toBe('weights/distilgpt2');
+    for (const given of ['distilgpt2', 'distilbert/distilgpt2', 'weights/distilgpt2/', 'distilbert/distilgpt2@main'])
+      expect(() => checkAdapterBase('A', 'distilbert/distilgpt2', given), given).not.toThrow();
+    expect(() => checkAdapterBase('A', 'distilbert/distilgpt2', 'openai-community/gpt2')).toThrow(
+      'A: this adapter was trained on base "distilbert/distilgpt2", not "openai-community/gpt2"',
+    );
+    expect(() => checkAdapterBase('A', '', 'anything')).not.toThrow();
   });
 });
 

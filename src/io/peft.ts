@@ -179,7 +179,11 @@ export function loadAdapter(dir: string, c: GPT2Config): LoadedAdapter {
     if (v !== undefined && v !== null && !(typeof v === 'object' && Object.keys(v).length === 0))
       throw new Error(`${file}: ${k} ${JSON.stringify(v)} is not supported`);
   };
-  for (const k of ['modules_to_save', 'rank_pattern', 'alpha_pattern', 'layers_pattern']) none(k);
+  for (const k of ['modules_to_save', 'rank_pattern', 'alpha_pattern']) none(k);
+  // GPT-2's blocks are transformer.h.N: layers_pattern may say so
+  const lp = j.layers_pattern;
+  if (lp !== undefined && lp !== null && lp !== 'h' && !(Array.isArray(lp) && lp.length === 1 && lp[0] === 'h'))
+    throw new Error(`${file}: layers_pattern ${JSON.stringify(lp)} is not GPT-2's "h"`);
   if (j.use_dora === true) throw new Error(`${file}: use_dora is not supported (plain LoRA only)`);
   let layers = Array.from({ length: c.n_layer }, (_, i) => i);
   const lt = j.layers_to_transform;
@@ -191,7 +195,10 @@ export function loadAdapter(dir: string, c: GPT2Config): LoadedAdapter {
   }
   const base = typeof j.base_model_name_or_path === 'string' ? j.base_model_name_or_path : '';
   const weights = path.join(dir, ADAPTER_WEIGHTS);
-  if (!fs.existsSync(weights)) throw new Error(`${dir}: no ${ADAPTER_WEIGHTS} next to ${ADAPTER_CONFIG}`);
+  if (!fs.existsSync(weights))
+    throw new Error(
+      `${dir}: no ${ADAPTER_WEIGHTS} next to ${ADAPTER_CONFIG}${fs.existsSync(path.join(dir, 'adapter_model.bin')) ? ' (adapter_model.bin is a pickle, refused on purpose: save it with safe_serialization=True)' : ''}`,
+    );
   const tensors = readSafetensors(weights);
   const used = new Set<string>();
   const take = (key: string, shape: [number, number]): Float32Array => {
