@@ -22,7 +22,7 @@ import {
   type LossOn,
   type Mix,
 } from '../data/index.ts';
-import { AdamW, learningRate, type Schedule } from './optimizer.ts';
+import { AdamW, DEFAULT_ADAMW, learningRate, type Schedule } from './optimizer.ts';
 import { trainStep, readStep } from './step.ts';
 import {
   saveCheckpoint,
@@ -491,13 +491,7 @@ async function trainIn(
   // ---------------------------------------------------------------- schedule
   let totalSteps =
     state?.totalSteps ?? o.steps ?? (o.time ? 0 : Math.max(1, Math.round((o.epochs ?? 1) * stepsPerEpoch)));
-  const opt = new AdamW(model.trainable, {
-    beta1: 0.9,
-    beta2: 0.95,
-    eps: 1e-8,
-    weightDecay: o.weightDecay,
-    clip: o.clip,
-  });
+  const opt = new AdamW(model.trainable, { ...DEFAULT_ADAMW, weightDecay: o.weightDecay, clip: o.clip });
   if (resumeFrom) loadOptimizer(resumeFrom, model, opt, state!);
   let step = state?.step ?? 0;
   let batchInEpoch = state?.batchInEpoch ?? 0;
