@@ -267,6 +267,19 @@ describe('a GPT-2 with LoRA adapters', () => {
     expect(opt.params.total).toBe(2 * (64 + 192));
   });
 
+  it('a LoRA training step (dropout included) is one command buffer and one wait', async () => {
+    const model = GPT2.init(tinyConfig, 6);
+    attachLora(model, { r: 4, alpha: 8, dropout: 0.2, sites: allSites(tinyConfig) });
+    const opt = new AdamW(model.trainable);
+    const batch = randomBatch(5, 2, 16, tinyConfig.vocab_size);
+    await readStep(trainStep(model, opt, [batch, batch], 1e-3)); // compiles
+    await sync();
+    resetCounters();
+    await readStep(trainStep(model, opt, [batch, batch], 1e-3));
+    const c = counters();
+    expect([c.submits, c.waits]).toEqual([1, 1]);
+  });
+
   it('parses --lora-targets spellings', () => {
     expect(parseTargets(['c_attn'])).toEqual(['attn.c_attn']);
     expect(parseTargets(['c_proj', 'mlp.c_proj', 'c_fc', 'c_attn'])).toEqual([
