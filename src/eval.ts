@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { init } from './gpu/runtime.ts';
 import { NoAdapterError } from './gpu/device.ts';
-import { loadModelAndTokenizer } from './model/load.ts';
+import { loadAdapterModel, loadModelAndTokenizer } from './model/load.ts';
+import { adapterBase, isAdapterDir } from './io/peft.ts';
 import { MIXES, encodeExamples, loadDataset, loadUserData, packEpoch, type Example, type Mix } from './data/index.ts';
 import { validationLoss, qaEval } from './train/evaluate.ts';
 import { diagnose } from './probe/diagnose.ts';
@@ -22,6 +23,10 @@ const argv = yargs(hideBin(process.argv))
     type: 'string',
     describe:
       'a Hugging Face GPT-2 directory, one of our checkpoints (e.g. runs/X/final), or a Hub repo ORG/NAME[@REVISION] (cache first, else downloaded)',
+  })
+  .option('base', {
+    type: 'string',
+    describe: "with a LoRA adapter directory: its base model (default: the adapter's base_model_name_or_path)",
   })
   .option('model', {
     choices: ['distilgpt2', 'gpt2'] as const,
@@ -49,9 +54,14 @@ const argv = yargs(hideBin(process.argv))
 
 try {
   const { dir } = await resolveWeights((argv.weights ?? argv.model)!, cliHubOptions());
-  if (!fs.existsSync(path.join(dir, 'config.json'))) throw new Error(`--weights ${dir}: no config.json there`);
+  // a LoRA adapter directory: on its base (--base, else the one its adapter_config.json names)
+  const base = isAdapterDir(dir) ? (argv.base ?? adapterBase(dir)) : undefined;
+  if (base === '') throw new Error(`--weights ${dir}: a LoRA adapter that names no base model: give it with --base`);
+  const baseDir = base === undefined ? undefined : (await resolveWeights(base, cliHubOptions())).dir;
+  if (!fs.existsSync(path.join(baseDir ?? dir, 'config.json')))
+    throw new Error(`--weights ${baseDir ?? dir}: no config.json there`);
   await init();
-  const { model, tok } = loadModelAndTokenizer(dir);
+  const { model, tok } = baseDir ? loadAdapterModel(dir, baseDir, base!) : loadModelAndTokenizer(dir);
   let phr: Example[],
     ent: Example[] = [];
   if (argv.data?.length) phr = loadUserData(argv.data);

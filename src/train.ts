@@ -101,6 +101,22 @@ const argv = yargs(hideBin(process.argv))
     type: 'string',
     describe: 'a fixed batch {"tokens": [[T+1 ids] x B]} used at every step (verification)',
   })
+  .option('lora', {
+    type: 'number',
+    describe:
+      'LoRA: train rank-R adapters on the frozen base (--model/--weights); checkpoints hold them in PEFT format',
+  })
+  .option('lora-alpha', { type: 'number', describe: 'LoRA scale numerator: updates are (alpha/r)·A·B [default: 8]' })
+  .option('lora-dropout', { type: 'number', describe: "dropout on the adapters' input while training [default: 0]" })
+  .option('lora-targets', {
+    type: 'string',
+    array: true,
+    describe: 'linears that get adapters: c_attn, c_proj (attention), c_fc, mlp.c_proj [default: c_attn]',
+  })
+  .option('merge-lora', {
+    type: 'boolean',
+    describe: 'with --lora: also write merged/, a plain Hugging Face checkpoint with the adapters merged in',
+  })
   .option('stop-after', {
     type: 'number',
     describe: 'stop after N steps of this invocation, saving a checkpoint to --resume from',
@@ -157,6 +173,11 @@ try {
     json: argv.json,
     batchFile: argv['batch-file'],
     stopAfter: argv['stop-after'],
+    loraR: argv.lora,
+    loraAlpha: argv['lora-alpha'],
+    loraDropout: argv['lora-dropout'],
+    loraTargets: argv['lora-targets'],
+    mergeLora: argv['merge-lora'],
   };
   // (every numeric flag is checked by train(): validateOptions)
 

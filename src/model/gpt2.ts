@@ -3,6 +3,9 @@
 // Parameters: Hugging Face's names and Conv1D layout [in, out] (gpt2Layout in ./config.ts);
 // lm_head is tied to wte. wte has padded_vocab_size rows (the padding rows stay zero and their
 // logits are excluded from the loss and sampling).
+//
+// With LoRA (./lora.ts; attachLora in ./load.ts) the base parameters are frozen and the targeted
+// linears add their adapter's low-rank update.
 import type { Tensor } from '../gpu/tensor.ts';
 import { Params, type ParamSpec } from '../tape/params.ts';
 import { type Tape, Var } from '../tape/tape.ts';
@@ -14,12 +17,15 @@ import {
   embedding,
   gatherRows,
   layernorm,
+  gelu,
   linear,
   linearGelu,
   lmHead,
+  loraLinear,
   residualLayernorm,
 } from '../tape/ops.ts';
 import { gpt2Layout, type GPT2Config } from './config.ts';
+import type { LoRA, LoraModule } from './lora.ts';
 import { uniform } from './sample.ts';
 
 /** One layer's cached keys and values ([NH, P, hd], or [B, NH, P, hd] for batched decoding). */
@@ -49,10 +55,18 @@ export function paramSpecs(c: GPT2Config): ParamSpec[] {
 }
 
 export class GPT2 {
+  /** LoRA adapters on the frozen base (attachLora in ./load.ts), or null */
+  lora: LoRA | null = null;
+
   constructor(
     readonly config: GPT2Config,
     readonly params: Params,
   ) {}
+
+  /** The parameters training updates: the adapters with LoRA, else every parameter. */
+  get trainable(): Params {
+    return this.lora ? this.lora.params : this.params;
+  }
 
   /** A model with uninitialised (zero) parameters. */
   static empty(config: GPT2Config): GPT2 {
@@ -82,6 +96,14 @@ export class GPT2 {
     return this.params.get(name);
   }
 
+  /** Block i's linear `m` (h.i.m.weight / .bias), through its LoRA adapter when it has one. */
+  private linear(tape: Tape, x: Var, i: number, m: LoraModule): Var {
+    const w = this.p(`h.${i}.${m}.weight`),
+      b = this.p(`h.${i}.${m}.bias`);
+    const adapter = this.lora?.adapter(i, m);
+    return adapter ? loraLinear(tape, x, w, b, adapter) : linear(tape, x, w, b);
+  }
+
   /** Logits [B·T, padded_vocab] (or [1, padded_vocab] with lastOnly, [M, padded_vocab] with logitRows) for token ids (i32 [B·T]). */
   forward(tape: Tape, ids: Tensor, B: number, T: number, o: ForwardOpts = {}): Var {
     const c = this.config;
@@ -91,24 +113,27 @@ export class GPT2 {
     if (T + posOffset > c.n_positions)
       throw new Error(`sequence of ${T + posOffset} tokens exceeds the model's ${c.n_positions} positions`);
     if (ids.size !== B * T) throw new Error(`forward: ${ids.size} ids for B=${B} T=${T}`);
+    if (tape.recording) this.lora?.nextForward(); // new dropout masks
     let x = embedding(tape, ids, this.p('wte.weight'), this.p('wpe.weight'), T, posOffset, o.rows?.at); // [B·T, C]
     // each residual add is fused with the LayerNorm that reads its result (one pass when inferring)
     let a = layernorm(tape, x, this.p('h.0.ln_1.weight'), this.p('h.0.ln_1.bias'), eps);
     for (let i = 0; i < c.n_layer; i++) {
       const h = `h.${i}.`;
       // attention: x += c_proj(attn(c_attn(ln_1(x)))), then m = ln_2(x)
-      const qkv = linear(tape, a, this.p(`${h}attn.c_attn.weight`), this.p(`${h}attn.c_attn.bias`)); // [B·T, 3C]
+      const qkv = this.linear(tape, a, i, 'attn.c_attn'); // [B·T, 3C]
       const att = o.rows
         ? cachedAttentionRows(tape, qkv, o.rows.layers[i], o.rows.at.positions, c.n_head)
         : o.cache
           ? cachedAttention(tape, qkv, o.cache.layers[i], posOffset, c.n_head)
           : attention(tape, qkv, B, T, c.n_head);
-      const proj = linear(tape, att, this.p(`${h}attn.c_proj.weight`), this.p(`${h}attn.c_proj.bias`));
+      const proj = this.linear(tape, att, i, 'attn.c_proj'); // [B·T, C]
       const r1 = residualLayernorm(tape, x, proj, this.p(`${h}ln_2.weight`), this.p(`${h}ln_2.bias`), eps);
       x = r1.sum;
       // MLP: x += mlp.c_proj(gelu(c_fc(m))), then a = the next block's ln_1(x), or ln_f(x) after the last
-      const f = linearGelu(tape, r1.y, this.p(`${h}mlp.c_fc.weight`), this.p(`${h}mlp.c_fc.bias`)); // [B·T, 4C]
-      const mlp = linear(tape, f, this.p(`${h}mlp.c_proj.weight`), this.p(`${h}mlp.c_proj.bias`));
+      const f = this.lora?.adapter(i, 'mlp.c_fc')
+        ? gelu(tape, this.linear(tape, r1.y, i, 'mlp.c_fc'))
+        : linearGelu(tape, r1.y, this.p(`${h}mlp.c_fc.weight`), this.p(`${h}mlp.c_fc.bias`)); // [B·T, 4C]
+      const mlp = this.linear(tape, f, i, 'mlp.c_proj'); // [B·T, C]
       const next = i + 1 < c.n_layer ? `h.${i + 1}.ln_1` : 'ln_f';
       const r2 = residualLayernorm(tape, x, mlp, this.p(`${next}.weight`), this.p(`${next}.bias`), eps);
       x = r2.sum;

@@ -1,8 +1,10 @@
 // Moving a GPT2 between the GPU and Hugging Face's layout on disk.
 import { loadHF, saveHF } from '../io/hf.ts';
+import { checkAdapterBase, loadAdapter, saveAdapter } from '../io/peft.ts';
 import { checkVocabMatchesModel, getTokenizer, type Tokenizer } from '../io/tokenizer.ts';
 import { CONFIGS, type GPT2Config } from './config.ts';
 import { GPT2 } from './gpt2.ts';
+import { LoRA, mergeWeights, siteName, type LoraConfig } from './lora.ts';
 
 /** Round the vocabulary up to a multiple of 64 (tile-friendly rows for wte and the logits). */
 export function padVocab(c: GPT2Config, multiple = 64): GPT2Config {
@@ -37,6 +39,20 @@ export function loadModelAndTokenizer(dir: string): { model: GPT2; tok: Tokenize
   return { model, tok };
 }
 
+/**
+ * A PEFT adapter directory on its base: the base model and tokenizer from `baseDir`, the adapters
+ * from `adapterDir` (`baseSpec`, the base as the user named it, must be the adapter's base).
+ */
+export function loadAdapterModel(
+  adapterDir: string,
+  baseDir: string,
+  baseSpec: string,
+): { model: GPT2; tok: Tokenizer } {
+  const { model, tok } = loadModelAndTokenizer(baseDir);
+  loadLora(model, adapterDir, baseSpec);
+  return { model, tok };
+}
+
 /** Read every parameter back, in the HF layout (wte trimmed to the real vocabulary). */
 export async function modelTensors(model: GPT2): Promise<Map<string, { shape: number[]; data: Float32Array }>> {
   const c = model.config;
@@ -64,4 +80,79 @@ export function configFor(name: keyof typeof CONFIGS, over: Partial<GPT2Config> 
   if (c.n_embd % c.n_head) throw new Error(`n_embd ${c.n_embd} is not divisible by n_head ${c.n_head}`);
   if (c.padded_vocab_size < c.vocab_size) c.padded_vocab_size = padVocab(c).padded_vocab_size;
   return c;
+}
+
+/** Freeze `model`'s parameters and put fresh LoRA adapters (PEFT's initialisation) on it. */
+export function attachLora(model: GPT2, cfg: LoraConfig, seed = 1337): LoRA {
+  if (model.lora) throw new Error('this model already has LoRA adapters');
+  const lora = LoRA.init(model.config, cfg, seed);
+  model.params.freeze();
+  model.lora = lora;
+  return lora;
+}
+
+/** The adapters' values, by name (h.N.MODULE.lora_A [in, r] / .lora_B [r, out]). */
+async function adapterArrays(lora: LoRA): Promise<(name: string) => Float32Array> {
+  const all = await lora.params.values.toArray();
+  return (name) => {
+    const off = lora.params.offsets.get(name);
+    const spec = lora.params.specs.find((s) => s.name === name);
+    if (off === undefined || !spec) throw new Error(`no LoRA parameter ${name}`);
+    return all.slice(off, off + spec.shape[0] * spec.shape[1]);
+  };
+}
+
+/** Save `model`'s adapters in PEFT's format (adapter_config.json + adapter_model.safetensors). `base` names the base model. */
+export async function saveLora(model: GPT2, dir: string, base: string) {
+  const lora = model.lora;
+  if (!lora) throw new Error('saveLora: the model has no LoRA adapters');
+  const get = await adapterArrays(lora);
+  const { r, alpha, dropout, rslora } = lora.cfg;
+  saveAdapter(
+    dir,
+    model.config,
+    { r, alpha, dropout, rslora, base },
+    lora.sites.map((s) => ({ ...s, A: get(`${siteName(s)}.lora_A`), B: get(`${siteName(s)}.lora_B`) })),
+  );
+}
+
+/**
+ * Put the PEFT adapter in `dir` on `model` (its parameters are frozen). `base` is the base as the
+ * user named it: it must be the one the adapter names (checkAdapterBase); shapes must fit.
+ * `seed` seeds the dropout masks (a resumed run passes its own).
+ */
+export function loadLora(model: GPT2, dir: string, base?: string, seed?: number): LoRA {
+  const { settings, sites } = loadAdapter(dir, model.config);
+  if (base !== undefined) checkAdapterBase(dir, settings.base, base);
+  const cfg: LoraConfig = {
+    r: settings.r,
+    alpha: settings.alpha,
+    dropout: settings.dropout,
+    rslora: settings.rslora,
+    sites: sites.map(({ layer, module }) => ({ layer, module })),
+  };
+  const lora = new LoRA(model.config, cfg, seed);
+  for (const s of sites) {
+    lora.params.set(`${siteName(s)}.lora_A`, s.A);
+    lora.params.set(`${siteName(s)}.lora_B`, s.B);
+  }
+  if (model.lora) throw new Error('this model already has LoRA adapters');
+  model.params.freeze();
+  model.lora = lora;
+  return lora;
+}
+
+/** The base's tensors with each adapter merged in: W' = W + (alpha/r)·A·B (HF layout). */
+export async function mergedTensors(model: GPT2) {
+  const lora = model.lora;
+  if (!lora) throw new Error('mergedTensors: the model has no LoRA adapters');
+  const tensors = await modelTensors(model);
+  const merged = mergeWeights(model.config, lora.cfg, (n) => tensors.get(n)!.data, await adapterArrays(lora));
+  for (const [name, data] of merged) tensors.set(name, { shape: tensors.get(name)!.shape, data });
+  return tensors;
+}
+
+/** Write a plain Hugging Face checkpoint with the adapters merged in (config.json + model.safetensors). */
+export async function saveMerged(model: GPT2, dir: string) {
+  saveHF(dir, model.config, await mergedTensors(model));
 }

@@ -7,7 +7,8 @@ import { MOTIVATING_PROMPTS } from '../motivation.ts';
 import type { Tokenizer } from '../io/tokenizer.ts';
 import { generate } from '../model/generate.ts';
 import type { GPT2 } from '../model/gpt2.ts';
-import { loadModelAndTokenizer } from '../model/load.ts';
+import { loadAdapterModel, loadModelAndTokenizer } from '../model/load.ts';
+import { adapterBase, isAdapterDir } from '../io/peft.ts';
 import { cliHubOptions, resolveWeights } from '../io/hub.ts';
 import {
   DEFAULT_PROMPTS,
@@ -119,6 +120,10 @@ function parser() {
       type: 'string',
       describe:
         'model directory (config.json + model.safetensors), or a Hub repo ORG/NAME[@REVISION] (cache first, else downloaded)',
+    })
+    .option('base', {
+      type: 'string',
+      describe: "a LoRA adapter's base model (default: the adapter's base_model_name_or_path)",
     })
     .option('model', {
       choices: ['distilgpt2', 'gpt2'],
@@ -266,6 +271,7 @@ interface Argv {
   'gain-threshold': number;
   'logit-lens': boolean;
   compare?: string;
+  base?: string;
   json: boolean;
   'full-logits': boolean;
 }
@@ -309,18 +315,30 @@ interface Loaded {
   tok: Tokenizer;
 }
 
-/** The directory `spec` names: itself, or a Hub repo's snapshot (from the cache or downloaded). */
-async function resolve(spec: string, log: (line: string) => void): Promise<{ spec: string; dir: string }> {
+interface Resolved {
+  spec: string;
+  dir: string;
+  /** a LoRA adapter directory's base model (--base, else the adapter's base_model_name_or_path) */
+  base?: { spec: string; dir: string };
+}
+
+/** The directory `spec` names: itself, or a Hub repo's snapshot (from the cache or downloaded); an adapter's base too. */
+async function resolve(spec: string, log: (line: string) => void, base?: string): Promise<Resolved> {
   try {
-    return { spec, dir: (await resolveWeights(spec, cliHubOptions(log))).dir };
+    const dir = (await resolveWeights(spec, cliHubOptions(log))).dir;
+    if (!isAdapterDir(dir)) return { spec, dir };
+    const b = base ?? adapterBase(dir);
+    if (!b) throw new UsageError(`${spec}: a LoRA adapter that names no base model: give it with --base DIR|ORG/NAME`);
+    return { spec, dir, base: { spec: b, dir: (await resolveWeights(b, cliHubOptions(log))).dir } };
   } catch (e) {
     throw new UsageError((e as Error).message.split('\n')[0]);
   }
 }
 
 /** A resolved model loaded, shown under the name it was given. */
-function load({ spec, dir }: { spec: string; dir: string }): Loaded {
+function load({ spec, dir, base }: Resolved): Loaded {
   try {
+    if (base) return { dir: spec, ...loadAdapterModel(dir, base.dir, base.spec) };
     return { dir: spec, ...loadModelAndTokenizer(dir) };
   } catch (e) {
     throw new UsageError((e as Error).message.split('\n')[0]);
@@ -602,7 +620,7 @@ export async function runProbeCli(
     if (a.compare === '') throw new UsageError('--compare needs a second model directory');
     const specs = a.compare !== undefined ? [a.weights!, a.compare] : [a.weights!];
     const resolved = [];
-    for (const spec of specs) resolved.push(await resolve(spec, io.err));
+    for (const spec of specs) resolved.push(await resolve(spec, io.err, a.base));
     await init();
     const models = resolved.map(load);
     // check the prompt against every model before running any

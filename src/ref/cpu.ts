@@ -51,3 +51,22 @@ export function geluGrad(x: number): number {
   const t = Math.tanh(k * (x + 0.044715 * x * x * x));
   return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x);
 }
+
+function lowbias32(x: number): number {
+  let v = x >>> 0;
+  v ^= v >>> 16;
+  v = Math.imul(v, 0x7feb352d) >>> 0;
+  v ^= v >>> 15;
+  v = Math.imul(v, 0x846ca68b) >>> 0;
+  v ^= v >>> 16;
+  return v >>> 0;
+}
+
+/** kernels/dropout.wgsl's mask: n elements, 0 where the hash is under p·2³², else 1/(1-p). */
+export function dropoutMask(n: number, p: number, seed: number): Float64Array {
+  const threshold = Math.min(2 ** 32 - 1, Math.round(p * 2 ** 32));
+  const s = lowbias32(seed >>> 0);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = lowbias32((s ^ i) >>> 0) >= threshold ? 1 / (1 - p) : 0;
+  return out;
+}

@@ -5,10 +5,14 @@
 // Gradients of parameters go straight into their persistent gradient views (matmul with
 // beta = 1 accumulates dW in place); gradients of activations are fresh tensors handed to
 // Var.accumulate, which takes ownership.
+//
+// An op's output requires a gradient only if one of its inputs does: below a frozen (LoRA)
+// base's first adapter nothing is differentiated, and a frozen weight's dW product is never run.
 import { runtime } from '../gpu/runtime.ts';
 import { Tensor } from '../gpu/tensor.ts';
 import { matmul, type MatmulOpts } from '../ops/matmul/index.ts';
-import { add, copy, gelu as geluFwd, geluBackward, fill } from '../ops/elementwise.ts';
+import { accumulate, add, copy, gelu as geluFwd, geluBackward, fill, mul } from '../ops/elementwise.ts';
+import { dropoutMask } from '../ops/dropout.ts';
 import { layernormForward, layernormBackward, residualLayernormForward } from '../ops/layernorm.ts';
 import { embeddingForward, embeddingBackward } from '../ops/embedding.ts';
 import {
@@ -38,6 +42,11 @@ function accumulateAdd(v: Var, t: Tensor) {
   v.accumulate(t);
 }
 
+/** Whether any of these Vars needs a gradient (an op's output does then). */
+function anyGrad(...vs: (Var | null)[]): boolean {
+  return vs.some((v) => v?.requiresGrad);
+}
+
 /** A [1, n] row of ones, made once per n. */
 function ones(n: number): Tensor {
   return runtime().memo(`ones:${n}`, () => {
@@ -49,14 +58,66 @@ function ones(n: number): Tensor {
 
 /** y = x·W + b with HF Conv1D layout: x [N, Cin], W [Cin, Cout], b [Cout]. */
 export function linear(tape: Tape, x: Var, w: Var, b: Var | null): Var {
-  const y = new Var(matmul(x.value, w.value, { bias: b?.value }), true);
+  const y = new Var(matmul(x.value, w.value, { bias: b?.value }), anyGrad(x, w, b));
   tape.own(y.value);
   tape.record(() => {
     const gy = takeGrad(y);
     if (!gy) return;
     if (x.requiresGrad) x.accumulate(matmul(gy, w.value, { transB: true })); // dx = dy·Wᵀ
     accumulateMatmul(w, x.value, gy, { transA: true }); // dW += xᵀ·dy
-    if (b) accumulateMatmul(b, ones(gy.shape[0]), gy, {}); // db += 1ᵀ·dy
+    if (b?.requiresGrad) accumulateMatmul(b, ones(gy.shape[0]), gy, {}); // db += 1ᵀ·dy
+    gy.release();
+  });
+  return y;
+}
+
+/** A LoRA adapter on one linear: A [in, r] (lora_A), B [r, out] (lora_B), scale = alpha / r. */
+export interface LoraAdapter {
+  A: Var;
+  B: Var;
+  scale: number;
+  /** dropout probability on the adapter's input (training tapes only) */
+  dropout: number;
+  /** the dropout mask's seed (a new one each training forward pass) */
+  seed: number;
+}
+
+/**
+ * y = x·W + b + scale·(dropout(x)·A)·B, LoRA (Hu et al. 2021) on an HF Conv1D linear:
+ * x [N, in], W [in, out], A [in, r], B [r, out]. W and b are usually frozen: then only the
+ * adapter's two small products and dx run backward, never dW.
+ */
+export function loraLinear(tape: Tape, x: Var, w: Var, b: Var | null, lora: LoraAdapter): Var {
+  const { A, B, scale } = lora;
+  const drop = tape.recording && lora.dropout > 0;
+  const mask = drop ? dropoutMask(x.shape, lora.dropout, lora.seed) : null; // [N, in]
+  const xd = mask ? mul(x.value, mask) : x.value; // dropout(x) [N, in]
+  const h = matmul(xd, A.value, { alpha: scale }); // scale·xd·A [N, r]
+  const y = new Var(matmul(x.value, w.value, { bias: b?.value }), anyGrad(x, w, b, A, B)); // x·W + b [N, out]
+  matmul(h, B.value, { out: y.value, beta: 1 }); // y += h·B
+  tape.own(y.value, h);
+  if (mask) tape.own(mask, xd);
+  tape.record(() => {
+    const gy = takeGrad(y);
+    if (!gy) return;
+    accumulateMatmul(B, h, gy, { transA: true }); // dB += hᵀ·dy
+    const needH = A.requiresGrad || x.requiresGrad;
+    const dh = needH ? matmul(gy, B.value, { transB: true, alpha: scale }) : null; // d(xd·A) = scale·dy·Bᵀ [N, r]
+    if (dh) accumulateMatmul(A, xd, dh, { transA: true }); // dA += xdᵀ·d(xd·A)
+    if (x.requiresGrad && dh) {
+      const dx = matmul(gy, w.value, { transB: true }); // dy·Wᵀ
+      if (mask) {
+        const dxd = matmul(dh, A.value, { transB: true }); // d(xd) = d(xd·A)·Aᵀ
+        const dxm = mul(dxd, mask); // through the same mask
+        accumulate(dx, dxm);
+        dxd.release();
+        dxm.release();
+      } else matmul(dh, A.value, { transB: true, out: dx, beta: 1 }); // += d(xd·A)·Aᵀ
+      x.accumulate(dx);
+    }
+    dh?.release();
+    accumulateMatmul(w, x.value, gy, { transA: true }); // dW += xᵀ·dy (skipped when frozen)
+    if (b?.requiresGrad) accumulateMatmul(b, ones(gy.shape[0]), gy, {}); // db += 1ᵀ·dy
     gy.release();
   });
   return y;
@@ -69,14 +130,14 @@ export function linear(tape: Tape, x: Var, w: Var, b: Var | null): Var {
  */
 export function linearGelu(tape: Tape, x: Var, w: Var, b: Var): Var {
   if (tape.recording) return gelu(tape, linear(tape, x, w, b));
-  const y = new Var(matmul(x.value, w.value, { bias: b.value, gelu: true }), true);
+  const y = new Var(matmul(x.value, w.value, { bias: b.value, gelu: true }), anyGrad(x, w, b));
   tape.own(y.value);
   return y;
 }
 
 /** logits = x·wteᵀ (the tied lm_head): x [N, C], wte [Vp, C] → [N, Vp]. */
 export function lmHead(tape: Tape, x: Var, wte: Var): Var {
-  const y = new Var(matmul(x.value, wte.value, { transB: true }), true);
+  const y = new Var(matmul(x.value, wte.value, { transB: true }), anyGrad(x, wte));
   tape.own(y.value);
   tape.record(() => {
     const gy = takeGrad(y);
@@ -91,7 +152,7 @@ export function lmHead(tape: Tape, x: Var, wte: Var): Var {
 /** y [M, C] = x[rows]: the rows of x [N, C] at distinct indexes rows (i32 [M]); the gradient is scattered back. */
 export function gatherRows(tape: Tape, x: Var, rows: Tensor): Var {
   const N = x.value.shape[0];
-  const y = new Var(gatherFwd(x.value, rows), true);
+  const y = new Var(gatherFwd(x.value, rows), x.requiresGrad);
   tape.own(y.value);
   tape.record(() => {
     const gy = takeGrad(y);
@@ -103,7 +164,7 @@ export function gatherRows(tape: Tape, x: Var, rows: Tensor): Var {
 }
 
 export function gelu(tape: Tape, x: Var): Var {
-  const y = new Var(geluFwd(x.value), true);
+  const y = new Var(geluFwd(x.value), x.requiresGrad);
   tape.own(y.value);
   tape.record(() => {
     const gy = takeGrad(y);
@@ -116,7 +177,7 @@ export function gelu(tape: Tape, x: Var): Var {
 
 /** The residual connection a + b. */
 export function residual(tape: Tape, a: Var, b: Var): Var {
-  const y = new Var(add(a.value, b.value), true);
+  const y = new Var(add(a.value, b.value), anyGrad(a, b));
   tape.own(y.value);
   tape.record(() => {
     const gy = takeGrad(y);
@@ -134,7 +195,7 @@ export function residual(tape: Tape, a: Var, b: Var): Var {
 
 export function layernorm(tape: Tape, x: Var, w: Var, b: Var, eps = 1e-5): Var {
   const { y: yt, mean, rstd } = layernormForward(x.value, w.value, b.value, eps);
-  const y = new Var(yt, true);
+  const y = new Var(yt, anyGrad(x, w, b));
   tape.own(yt, mean, rstd);
   tape.record(() => {
     const gy = takeGrad(y);
@@ -160,7 +221,7 @@ export function residualLayernorm(tape: Tape, x: Var, r: Var, w: Var, b: Var, ep
   }
   const f = residualLayernormForward(x.value, r.value, w.value, b.value, eps);
   tape.own(f.sum, f.y, f.mean, f.rstd);
-  return { sum: new Var(f.sum, true), y: new Var(f.y, true) };
+  return { sum: new Var(f.sum, anyGrad(x, r)), y: new Var(f.y, anyGrad(x, r, w, b)) };
 }
 
 /**
@@ -177,8 +238,9 @@ export function embedding(
   rows?: { positions: Tensor; values: number[] },
 ): Var {
   if (rows && tape.recording) throw new Error('embedding with per-row positions is for inference (no-grad tapes)');
-  const y = new Var(embeddingForward(ids, wte.value, wpe.value, T, posOffset, rows), true);
+  const y = new Var(embeddingForward(ids, wte.value, wpe.value, T, posOffset, rows), anyGrad(wte, wpe));
   tape.own(y.value);
+  if (!y.requiresGrad) return y; // frozen tables: no backward
   tape.record(() => {
     const gy = takeGrad(y);
     if (!gy) return;
@@ -193,7 +255,7 @@ export function embedding(
 /** Causal self-attention over qkv [B·T, 3C] (the c_attn output) → [B·T, C]. */
 export function attention(tape: Tape, qkv: Var, B: number, T: number, nHead: number): Var {
   const { y: yt, lse } = attentionForward(qkv.value, B, T, nHead);
-  const y = new Var(yt, true);
+  const y = new Var(yt, qkv.requiresGrad);
   tape.own(yt, lse);
   tape.record(() => {
     const gy = takeGrad(y);

@@ -4,6 +4,10 @@
 // Layout: tensors that take weight decay (ParamSpec.decay: wte, wpe, matmul weights) come
 // first, then the rest (biases, LayerNorm), so AdamW is two dispatches over two ranges.
 // Each tensor starts on a 64-element (256-byte) boundary, so views bind without shifting.
+//
+// freeze() turns a registry into constants (a LoRA base): its Vars stop requiring gradients,
+// so the tape's ops skip their weight products, and the gradient buffer is released; no AdamW
+// state is ever allocated for it.
 import { Tensor, numel } from '../gpu/tensor.ts';
 import { Var } from './tape.ts';
 
@@ -23,7 +27,7 @@ export class Params {
   /** elements [0, decayEnd) take weight decay, [decayEnd, total) do not */
   readonly decayEnd: number;
   readonly values: Tensor;
-  readonly grads: Tensor;
+  private gradBuffer: Tensor | null;
   private vars = new Map<string, Var>();
   private state: { m: Tensor; v: Tensor } | null = null;
 
@@ -42,11 +46,35 @@ export class Params {
     this.total = off;
     this.decayEnd = decayEnd;
     this.values = Tensor.zeros([off]);
-    this.grads = Tensor.zeros([off]);
+    const grads = Tensor.zeros([off]);
+    this.gradBuffer = grads;
     for (const s of this.specs) {
       const o = this.offsets.get(s.name)!;
-      this.vars.set(s.name, new Var(this.values.view(o, s.shape), true, s.name, this.grads.view(o, s.shape)));
+      this.vars.set(s.name, new Var(this.values.view(o, s.shape), true, s.name, grads.view(o, s.shape)));
     }
+  }
+
+  /** The flat gradient buffer (frozen parameters have none). */
+  get grads(): Tensor {
+    if (!this.gradBuffer) throw new Error('frozen parameters have no gradients');
+    return this.gradBuffer;
+  }
+
+  /** true after freeze(): constants, no gradients, no optimizer state */
+  get frozen() {
+    return this.gradBuffer === null;
+  }
+
+  /** Make every parameter a constant: no gradient accumulates for it, its gradient buffer is released. */
+  freeze() {
+    if (this.state) throw new Error('freeze(): these parameters already have optimizer state');
+    if (!this.gradBuffer) return;
+    for (const v of this.vars.values()) {
+      v.requiresGrad = false;
+      v.persistentGrad = null;
+    }
+    this.gradBuffer.release();
+    this.gradBuffer = null;
   }
 
   /** The parameter's Var (its value and persistent gradient are views of the flat buffers). */
@@ -66,11 +94,17 @@ export class Params {
   }
 
   zeroGrad() {
-    this.grads.zero();
+    this.gradBuffer?.zero();
+  }
+
+  /** whether AdamW's moments have been allocated */
+  get hasAdamState() {
+    return this.state !== null;
   }
 
   /** AdamW's first and second moments, allocated (zeroed) on first use. */
   get adamState() {
+    if (this.frozen) throw new Error('frozen parameters take no optimizer state');
     if (!this.state) this.state = { m: Tensor.zeros([this.total]), v: Tensor.zeros([this.total]) };
     return this.state;
   }

@@ -8,6 +8,10 @@
 // the two renames, the previous checkpoint is still there as NAME.old and is found by
 // resolveCheckpoint(); it is removed only once the new NAME is in place. A failed save removes its
 // temporary folder, and a save removes those that killed processes left (NAME.tmp-PID).
+//
+// A LoRA run's checkpoint holds the adapters in PEFT's format (adapter_config.json +
+// adapter_model.safetensors) instead of the frozen base's weights, and AdamW's moments of the
+// adapters only.
 import fs from 'node:fs';
 import path from 'node:path';
 import { saveHF } from '../io/hf.ts';
@@ -15,7 +19,9 @@ import { writeTokenizerFiles, type Tokenizer } from '../io/tokenizer.ts';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import type { GPT2 } from '../model/gpt2.ts';
-import { modelTensors } from '../model/load.ts';
+import { modelTensors, saveLora } from '../model/load.ts';
+import { baseModelName } from '../io/peft.ts';
+import type { Params } from '../tape/params.ts';
 import { alive } from './lock.ts';
 import type { AdamW } from './optimizer.ts';
 
@@ -37,11 +43,11 @@ export interface TrainerState {
 }
 
 /** Trim or keep a flat parameter-shaped view in the HF layout (wte without padding rows). */
-async function stateTensors(model: GPT2, flat: import('../gpu/tensor.ts').Tensor, prefix: string) {
+async function stateTensors(model: GPT2, P: Params, flat: import('../gpu/tensor.ts').Tensor, prefix: string) {
   const all = await flat.toArray();
   const c = model.config;
-  return model.params.specs.map((s) => {
-    const off = model.params.offsets.get(s.name)!;
+  return P.specs.map((s) => {
+    const off = P.offsets.get(s.name)!;
     const shape = s.name === 'wte.weight' ? [c.vocab_size, c.n_embd] : s.shape;
     const n = shape.reduce((a, b) => a * b, 1);
     return { name: prefix + s.name, shape, data: all.slice(off, off + n) };
@@ -57,14 +63,13 @@ export async function saveCheckpoint(dir: string, model: GPT2, opt: AdamW | null
     fs.rmSync(tmp, { recursive: true, force: true });
     fs.mkdirSync(tmp);
     // read everything back from the GPU first, then write
-    const weights = await modelTensors(model);
+    const weights = model.lora ? null : await modelTensors(model);
+    const P = model.trainable;
     const moments = opt
-      ? [
-          ...(await stateTensors(model, model.params.adamState.m, 'm.')),
-          ...(await stateTensors(model, model.params.adamState.v, 'v.')),
-        ]
+      ? [...(await stateTensors(model, P, P.adamState.m, 'm.')), ...(await stateTensors(model, P, P.adamState.v, 'v.'))]
       : null;
-    saveHF(tmp, model.config, weights);
+    if (weights) saveHF(tmp, model.config, weights);
+    else await saveLora(model, tmp, baseModelName(String(state.options.weights)));
     writeTokenizerFiles(tmp, tok);
     if (moments) writeSafetensors(path.join(tmp, 'optimizer.safetensors'), moments, { step: String(opt!.step) });
     writeFileAtomic(path.join(tmp, 'trainer_state.json'), `${JSON.stringify(state, null, 2)}\n`);
@@ -154,15 +159,16 @@ export function loadOptimizer(ckpt: string, model: GPT2, opt: AdamW, state: Trai
   const file = path.join(ckpt, 'optimizer.safetensors');
   if (!fs.existsSync(file)) throw new Error(`${ckpt}: optimizer.safetensors is missing; cannot resume the optimizer`);
   const t = readSafetensors(file);
-  const { m, v } = model.params.adamState;
+  const P = model.trainable;
+  const { m, v } = P.adamState;
   for (const [prefix, flat] of [
     ['m.', m],
     ['v.', v],
   ] as const) {
-    for (const s of model.params.specs) {
+    for (const s of P.specs) {
       const e = t.get(prefix + s.name);
       if (!e) throw new Error(`${file}: missing ${prefix + s.name}`);
-      const off = model.params.offsets.get(s.name)!;
+      const off = P.offsets.get(s.name)!;
       flat.write(e.data, off);
     }
   }

@@ -22,7 +22,7 @@ import {
   type LossOn,
   type Mix,
 } from '../data/index.ts';
-import { AdamW, learningRate, type Schedule } from './optimizer.ts';
+import { AdamW, DEFAULT_ADAMW, learningRate, type Schedule } from './optimizer.ts';
 import { trainStep, readStep } from './step.ts';
 import {
   saveCheckpoint,
@@ -38,10 +38,11 @@ import { writeError, writeFileAtomic } from '../io/atomic.ts';
 import { fitBudget, nearEnd, refitSteps } from './budget.ts';
 import { lockRunDir } from './lock.ts';
 import { validationLoss, qaEval, probePrompts, type QAItem } from './evaluate.ts';
+import { checkLoraFlags, resumeLora, startLora, writeMerged, type LoraFlags } from './lora.ts';
 import { lineChart } from '../report/svg.ts';
 import { diagnose } from '../probe/diagnose.ts';
 
-export interface TrainOptions {
+export interface TrainOptions extends LoraFlags {
   model: 'scratch' | 'distilgpt2' | 'gpt2';
   /** an HF directory (pretrained) or one of our checkpoints */
   weights?: string;
@@ -211,12 +212,16 @@ export function validateOptions(o: TrainOptions): void {
     ['lr', '--lr', (v) => Number.isFinite(v) && v > 0, 'a positive number'],
     ['weightDecay', '--weight-decay', (v) => Number.isFinite(v) && v >= 0, 'a number, 0 or more'],
     ['clip', '--clip', (v) => Number.isFinite(v) && v >= 0, 'a number, 0 or more (0: off)'],
+    ['loraR', '--lora', isCount, "a positive integer (the adapters' rank)"],
+    ['loraAlpha', '--lora-alpha', (v) => Number.isFinite(v) && v > 0, 'a positive number'],
+    ['loraDropout', '--lora-dropout', (v) => v >= 0 && v < 1, 'a probability from 0 to below 1'],
   ];
   for (const [k, flag, ok, allowed] of rules) {
     const v = o[k];
     if (v === undefined) continue;
     if (typeof v !== 'number' || !ok(v)) throw new Error(`${flag} must be ${allowed} (got ${v})`);
   }
+  checkLoraFlags(o);
   // from scratch: the model's shape from the flags, before the GPU or the data (the vocabulary comes later)
   if (!o.weights && !o.batchFile && (o.layers ?? o.width ?? o.heads) !== undefined) modelConfig(o);
 }
@@ -391,8 +396,8 @@ async function trainIn(
   let model: GPT2;
   let tok: Tokenizer;
   if (resumeFrom) {
-    checkParamsFit(padVocab(readHFConfig(resumeFrom).config), resumeFrom, maxBuffer);
-    ({ model, tok } = loadModelAndTokenizer(resumeFrom));
+    checkParamsFit(padVocab(readHFConfig(o.loraR ? o.weights! : resumeFrom).config), resumeFrom, maxBuffer);
+    ({ model, tok } = o.loraR ? resumeLora(o.weights!, resumeFrom, o.seed) : loadModelAndTokenizer(resumeFrom));
     if (model.config.padded_vocab_size !== state!.padded_vocab_size)
       throw new Error(`${resumeFrom}: padded vocabulary differs from the saved state`);
   } else if (o.weights) {
@@ -402,6 +407,7 @@ async function trainIn(
       );
     checkParamsFit(padVocab(readHFConfig(o.weights).config), `--weights ${o.weights}`, maxBuffer);
     ({ model, tok } = loadModelAndTokenizer(o.weights));
+    if (o.loraR) ui.log(startLora(model, o, o.seed));
   } else {
     // from scratch: a compact vocabulary of the training text's GPT-2 tokens, unless --vocab gpt2
     tok =
@@ -485,7 +491,7 @@ async function trainIn(
   // ---------------------------------------------------------------- schedule
   let totalSteps =
     state?.totalSteps ?? o.steps ?? (o.time ? 0 : Math.max(1, Math.round((o.epochs ?? 1) * stepsPerEpoch)));
-  const opt = new AdamW(model.params, { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: o.weightDecay, clip: o.clip });
+  const opt = new AdamW(model.trainable, { ...DEFAULT_ADAMW, weightDecay: o.weightDecay, clip: o.clip });
   if (resumeFrom) loadOptimizer(resumeFrom, model, opt, state!);
   let step = state?.step ?? 0;
   let batchInEpoch = state?.batchInEpoch ?? 0;
@@ -787,6 +793,7 @@ async function trainIn(
     }
     await saveCheckpoint(path.join(dir, 'final'), model, null, snapshot(), tok);
     await saveCheckpoint(path.join(dir, 'latest'), model, opt, snapshot(), tok);
+    if (o.mergeLora) await writeMerged(model, path.join(dir, 'merged'), tok);
     plot();
     const wall = elapsedBefore + (performance.now() - t0) / 1000;
     writeRunJson({

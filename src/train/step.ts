@@ -94,7 +94,7 @@ export function trainStep(
   // uploads first: each write submits what is enqueued before it, so the gradients' clear after
   // them joins the step's one command buffer
   const up = micro.map((b) => uploadBatch(b, o));
-  model.params.zeroGrad();
+  opt.params.zeroGrad(); // the trainable parameters (with LoRA, the adapters)
   const normalizer = Math.max(
     1,
     up.reduce((a, u) => a + u.count, 0),
@@ -107,6 +107,8 @@ export function trainStep(
       return;
     } // nothing counts: no loss, no gradient
     const tape = new Tape();
+    // LoRA's dropout masks follow the step and micro-batch (a resumed run draws the same ones)
+    if (model.lora) model.lora.pass = opt.step * micro.length + i;
     const { loss } = model.loss(tape, u.inputs, u.targets, b.B, b.T, { weights: u.weights, normalizer, rows: u.rows });
     tape.detach(loss.value);
     losses.push(loss.value);
