@@ -16,7 +16,8 @@ import { GPT2 } from '../src/model/gpt2.ts';
 import { CONFIGS, type GPT2Config } from '../src/model/config.ts';
 import { generate } from '../src/model/generate.ts';
 import { KVCache } from '../src/model/kvcache.ts';
-import { padVocab } from '../src/model/load.ts';
+import { attachLora, padVocab } from '../src/model/load.ts';
+import { LORA_DEFAULTS, sitesFor, type LoraConfig } from '../src/model/lora.ts';
 import { matmul } from '../src/ops/matmul/index.ts';
 import { copy } from '../src/ops/elementwise.ts';
 import { compactTokenizer, compactVocab, getTokenizer, type Tokenizer } from '../src/io/tokenizer.ts';
@@ -56,10 +57,11 @@ export async function trainSetup(
   B: number,
   T: number,
   batch?: Batch,
-  o: { gather?: boolean } = {},
+  o: { gather?: boolean; lora?: LoraConfig } = {},
 ) {
   const model = GPT2.init(config, 1);
-  const opt = new AdamW(model.params);
+  if (o.lora) attachLora(model, o.lora);
+  const opt = new AdamW(model.trainable);
   const b = batch ?? { tokens: randomTokens(B * (T + 1), config.vocab_size, 3), B, T };
   await readStep(trainStep(model, opt, [b], 1e-4, o)); // compile + warm
   return { model, opt, batch: b };
@@ -150,6 +152,61 @@ async function copyBandwidth(): Promise<number> {
   x.release();
   y.release();
   return (2 * 4 * n) / (ms / 1000);
+}
+
+/**
+ * A full fine-tuning step against a LoRA step (r 8 on c_attn, PEFT's default target for GPT-2)
+ * on distilgpt2's shape, and the device memory of AdamW's two moments (4 bytes each per trained
+ * element), with, in the note, all of parameters + gradients + moments: the full step keeps all
+ * four for every weight, LoRA the frozen base's values plus the four for its adapters.
+ */
+async function fineTuneRows(config: GPT2Config, reps: number): Promise<Row[]> {
+  const rows: Row[] = [];
+  const measured: { name: string; ms: number; mb: number; optMb: number }[] = [];
+  const lora: LoraConfig = { ...LORA_DEFAULTS, sites: sitesFor(config, LORA_DEFAULTS.targets) };
+  for (const [name, o] of [
+    ['full', {}],
+    ['LoRA r=8 c_attn', { lora }],
+  ] as const) {
+    const { model, opt, batch } = await trainSetup(config, 4, 256, undefined, o);
+    const ms = await median(async () => {
+      await readStep(trainStep(model, opt, [batch], 1e-4));
+    }, reps);
+    const t = model.trainable;
+    // AdamW's m and v for what trains; in all, also every value and the trained gradients
+    const optMb = (8 * t.total) / 1e6;
+    const mb = (4 * (model.params.total + (model.lora ? 4 * t.total : 3 * t.total))) / 1e6;
+    measured.push({ name, ms, mb, optMb });
+    model.params.values.release();
+    if (!model.params.frozen) model.params.grads.release();
+    if (t !== model.params) t.values.release();
+    trimPool();
+  }
+  const [full, lo] = measured;
+  for (const m of measured) {
+    const vs = m === lo ? { baseline: { name: 'full fine-tune', value: 1024 / (full.ms / 1000) } } : {};
+    rows.push({
+      section: SECTION,
+      name: `train step distilgpt2 shape, ${m.name}`,
+      shape: 'B=4 T=256 V=50257',
+      ms: m.ms,
+      value: 1024 / (m.ms / 1000),
+      unit: 'tok/s',
+      ...vs,
+      note: 'random tokens, every position counts',
+    });
+    rows.push({
+      section: SECTION,
+      name: `AdamW state, ${m.name}`,
+      shape: 'distilgpt2',
+      ms: 0,
+      value: m.optMb,
+      unit: 'MB',
+      ...(m === lo ? { baseline: { name: 'full fine-tune', value: full.optMb } } : {}),
+      note: `${m === lo ? `${((100 * lo.optMb) / full.optMb).toFixed(2)}% of the full fine-tune's; ` : ''}parameters + gradients + AdamW state ${m.mb.toFixed(0)} MB${m === lo ? ` (${((100 * lo.mb) / full.mb).toFixed(0)}%)` : ''}`,
+    });
+  }
+  return rows;
 }
 
 async function generationRows(
@@ -302,22 +359,7 @@ export async function run(opts: BenchOpts = { quick: false, peers: false }): Pro
   }
   const rows: Row[] = [];
   for (const c of cases) rows.push(await trainRow(c, reps, torch));
-  if (!opts.quick) {
-    const { model, opt, batch } = await trainSetup(distil, 4, 256);
-    const ms = await median(async () => {
-      await readStep(trainStep(model, opt, [batch], 1e-4));
-    }, reps);
-    model.params.values.release();
-    rows.push({
-      section: SECTION,
-      name: 'train step distilgpt2 shape',
-      shape: 'B=4 T=256 V=50257',
-      ms,
-      value: 1024 / (ms / 1000),
-      unit: 'tok/s',
-      note: 'random tokens, every position counts',
-    });
-  }
+  if (!opts.quick) rows.push(...(await fineTuneRows(distil, reps)));
   rows.push(...(await generationRows('scratch', scratch, reps, torch, opts.quick)));
   if (!opts.quick) rows.push(...(await generationRows('distilgpt2', distil, reps, torch, false)));
   await sync();
