@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { init } from './gpu/runtime.ts';
 import { NoAdapterError } from './gpu/device.ts';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from './exit.ts';
 import { loadModelAndTokenizer } from './model/load.ts';
 import { MIXES, encodeExamples, loadDataset, loadUserData, packEpoch, type Example, type Mix } from './data/index.ts';
 import { validationLoss, qaEval } from './train/evaluate.ts';
@@ -33,11 +34,23 @@ const argv = yargs(hideBin(process.argv))
   .help()
   .fail((msg, err) => {
     console.error(`eval: ${err?.message ?? msg}`);
-    process.exit(2);
+    process.exit(EXIT_USAGE);
   })
   .parseSync();
 
+/** The numeric flags, checked before anything is loaded: each error names the flag and what it allows. */
+function validate() {
+  const rules: [string, number, boolean, string][] = [
+    ['--seq', argv.seq, Number.isInteger(argv.seq) && argv.seq > 0, 'a positive integer'],
+    ['--batches', argv.batches, Number.isInteger(argv.batches) && argv.batches > 0, 'a positive integer'],
+    ['--qa', argv.qa, Number.isInteger(argv.qa) && argv.qa >= 0, 'a whole number (0: all)'],
+    ['--samples', argv.samples, Number.isInteger(argv.samples) && argv.samples >= 0, 'a whole number'],
+  ];
+  for (const [flag, v, ok, allowed] of rules) if (!ok) throw new UsageError(`${flag} must be ${allowed} (got ${v})`);
+}
+
 try {
+  validate();
   if (!fs.existsSync(path.join(argv.weights, 'config.json')))
     throw new Error(`--weights ${argv.weights}: no config.json there`);
   await init();
@@ -101,12 +114,12 @@ try {
     );
     console.log(`verdict: ${d.verdict}`);
   }
-  process.exit(0);
+  process.exit(EXIT_OK);
 } catch (e) {
   if (e instanceof NoAdapterError) {
     console.error(e.message);
-    process.exit(2);
+    process.exit(EXIT_FAILED);
   }
   console.error(`eval: ${(e as Error).message}`);
-  process.exit(1);
+  process.exit(e instanceof UsageError ? EXIT_USAGE : EXIT_FAILED);
 }
