@@ -402,6 +402,10 @@ async function runOne(
     });
     res = { ...head, loss: res.loss };
   }
+  if (res.nonFinite)
+    warn(
+      `warning: ${res.nonFinite} of the ${m.model.config.vocab_size} next-token logits of ${m.dir} are not finite (NaN or ±Infinity): its weights overflow float32, so the scores below mean nothing`,
+    );
   const run: ModelRun = { m, plan: p, res };
   if (a.generate !== undefined) {
     const stops = (a.stop ?? ['\n' + 'Q:']).map(unescapeArg).filter((s) => s !== '');
