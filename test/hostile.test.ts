@@ -241,9 +241,9 @@ describe('Ctrl-C from a terminal (SIGINT to the process group, under npx tsx)', 
   }
 
   it('a second Ctrl-C a second later quits without saving and without breaking the last checkpoint', async () => {
-    // steps of about two seconds (4 × 128 wide, 32 rows of 128 tokens), so the second press comes mid-step
+    // steps of several seconds (4 × 128 wide, 64 rows of 128 tokens), so the second press comes mid-step
     const dir = path.join(tmp, 'int-twice');
-    const heavy = ['--preset', 'tiny', '--steps', '50', '--batch', '32', '--seq', '128', '--eval-every', '0'];
+    const heavy = ['--preset', 'tiny', '--steps', '50', '--batch', '64', '--seq', '128', '--eval-every', '0'];
     const first = cli('train', [...heavy, '--eval-qa', '0', '--data', data, '--save-dir', dir, '--stop-after', '1']);
     expect(first.status, first.err).toBe(0);
     const p = Proc.train(['--resume', dir]);
@@ -254,7 +254,8 @@ describe('Ctrl-C from a terminal (SIGINT to the process group, under npx tsx)', 
     p.signalGroup('SIGINT');
     expect(await p.status, p.text).toBe(130);
     expect(p.text, 'the second press must come before the save').not.toMatch(/saved \S+ at step/);
-    expect(checkpointsLoad(dir)).toEqual({ latest: 1 });
+    // (each step here begins an epoch, which saves latest/ first: it may hold step 2)
+    expect(checkpointsLoad(dir).latest).toBeGreaterThanOrEqual(1);
     expect(leftovers(dir)).toEqual([]);
   });
 });
@@ -289,6 +290,8 @@ describe('run directories', () => {
     await first.waitFor(/^first step: /m);
     const again = new RegExp(`in use by another trainer \\(process ${first.pid}\\)`);
     expectOneLine(cli('train', deepRun(dir, '--steps', '5')), 1, again);
+    // continuing it while it runs: once it has a checkpoint to continue from (each epoch, 29 steps)
+    while (!fs.existsSync(path.join(dir, 'latest/trainer_state.json')) && !first.exited) await sleep(20);
     expectOneLine(cli('train', ['--resume', dir]), 1, again);
     first.signalGroup('SIGTERM');
     expect(await first.status, first.text).toBe(143);
@@ -374,14 +377,11 @@ describe('files that are not what they claim', () => {
     const huge = path.join(tmp, 'huge');
     const h = new Map(tensors);
     for (const name of ['h.0.mlp.c_fc.weight', 'h.0.mlp.c_proj.weight'])
-      h.set(name, {
-        shape: tensors.get(name)!.shape,
-        data: new Float32Array(tensors.get(name)!.data.length).fill(1e19),
-      });
+      h.set(name, { shape: tensors.get(name)!.shape, data: tensors.get(name)!.data.map((v) => Math.sign(v) * 1e19) });
     saveHF(huge, config, h);
     const r = cli('probe', ['-w', huge]);
     expect(r.status, r.err).toBe(0);
-    expect(r.lines.join('\n'), r.err).toMatch(/^probe: warning: .*logits .*not finite/m);
+    expect(r.lines.join('\n'), r.err).toMatch(/^warning: .*logits of .*huge are not finite/m);
   });
 
   it('config.json: sizes out of range are refused before anything is allocated; a BOM is accepted', () => {
@@ -455,8 +455,16 @@ describe('a full disk and a read-only one (a small tmpfs)', () => {
       expect(leftovers(dir)).toEqual([]);
       // read-only
       expect(spawnSync('mount', ['-o', 'remount,ro', mnt]).status).toBe(0);
-      expectOneLine(cli('train', ['--resume', dir]), 1, /^train: cannot write into .*run \(EROFS: read-only/);
-      expectOneLine(cli('train', tinyRun(path.join(mnt, 'new'), '--steps', '1')), 1, /EROFS: read-only/);
+      expectOneLine(
+        cli('train', ['--resume', dir]),
+        1,
+        /^train: cannot write into .*run: the file system is read-only \(EROFS\)$/,
+      );
+      expectOneLine(
+        cli('train', tinyRun(path.join(mnt, 'new'), '--steps', '1')),
+        1,
+        /new: the file system is read-only \(EROFS\)$/,
+      );
       expect(checkpointsLoad(dir)).toEqual({ latest: 2 });
     } finally {
       spawnSync('umount', [mnt]);
