@@ -334,6 +334,17 @@ describe('run directories', () => {
     expect(leftovers(dir)).toEqual([]);
   });
 
+  it('a small --data set in its compact vocabulary ends with its checkpoints (the diagnosis prompts do not fit)', () => {
+    // 424 tokens: the diagnosis' default prompts and answers are spelled in bytes, over 128 positions
+    const dir = path.join(tmp, 'compact');
+    const r = cli(
+      'train',
+      tinyRun(dir, '--steps', '2').map((a, i, all) => (all[i - 1] === '--vocab' ? 'compact' : a)),
+    );
+    expect(r.status, r.err).toBe(0);
+    expect(checkpointsLoad(dir)).toMatchObject({ latest: 2, final: 2 });
+  });
+
   it('--save-dir that is a file: one line, before the model is loaded', () => {
     const file = path.join(tmp, 'a-file');
     fs.writeFileSync(file, 'x');

@@ -39,7 +39,7 @@ import { lockRunDir } from './lock.ts';
 import { signalStatus, UsageError } from '../exit.ts';
 import { validationLoss, qaEval, probePrompts, type QAItem } from './evaluate.ts';
 import { lineChart } from '../report/svg.ts';
-import { diagnose } from '../probe/diagnose.ts';
+import { diagnose, promptsThatFit } from '../probe/diagnose.ts';
 
 export interface TrainOptions {
   model: 'scratch' | 'distilgpt2' | 'gpt2';
@@ -597,10 +597,13 @@ async function trainIn(
     if (tok.vocabSize === c.vocab_size) {
       // (a test model may use only the first ids of its tokenizer)
       out.probes = await probePrompts(model, tok, PROBE_PROMPTS, 5);
-      const d = await diagnose(model, tok, { topK: 5 });
-      out.prompt_sensitivity = d.meanKL;
-      out.function_word_share = d.functionWordShare;
-      out.verdict = d.verdict;
+      const prompts = promptsThatFit(model, tok);
+      if (prompts.length) {
+        const d = await diagnose(model, tok, { topK: 5, prompts });
+        out.prompt_sensitivity = d.meanKL;
+        out.function_word_share = d.functionWordShare;
+        out.verdict = d.verdict;
+      }
     }
     emit(out);
     if (typeof out.val_loss === 'number') curves.val.push([tokensSeen, out.val_loss]);
