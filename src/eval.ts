@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { init } from './gpu/runtime.ts';
 import { NoAdapterError } from './gpu/device.ts';
+import { checkRegularFile } from './io/files.ts';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from './exit.ts';
 import { loadModelAndTokenizer } from './model/load.ts';
 import { MIXES, encodeExamples, loadDataset, loadUserData, packEpoch, type Example, type Mix } from './data/index.ts';
@@ -57,8 +58,10 @@ try {
   const { model, tok } = loadModelAndTokenizer(argv.weights);
   let phr: Example[],
     ent: Example[] = [];
-  if (argv.data?.length) phr = loadUserData(argv.data);
-  else {
+  if (argv.data?.length) {
+    argv.data.forEach(checkRegularFile); // (a FIFO would block the read)
+    phr = loadUserData(argv.data);
+  } else {
     const ds = await loadDataset({ mix: argv['data-mix'], seed: 1234 });
     phr = ds.val.phrasings;
     ent = ds.val.entities;

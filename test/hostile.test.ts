@@ -83,14 +83,15 @@ interface Ran {
 
 const linesOf = (err: string) => err.split('\n').filter((l) => l.trim() && !DAWN_NOTICE.test(l));
 
-/** Run `src/<cli>.ts` to the end (a hang fails at `timeout`, with status 124). */
+/** Run `src/<cli>.ts` to the end (a hang is killed at `timeout`: status 124). */
 function cli(name: string, args: string[], timeout = 60_000): Ran {
   const r = spawnSync(process.execPath, ['--import', 'tsx', `src/${name}.ts`, ...args], {
     cwd: ROOT,
     encoding: 'utf8',
     timeout,
+    killSignal: 'SIGKILL', // (a process blocked in a read cannot run its SIGTERM handler)
   });
-  const status = r.error || (r.signal === 'SIGTERM' && r.status === null) ? 124 : statusOf(r.status, r.signal);
+  const status = r.error ? 124 : statusOf(r.status, r.signal);
   return { status, out: r.stdout, err: r.stderr, lines: linesOf(r.stderr) };
 }
 
@@ -387,6 +388,20 @@ describe('files that are not what they claim', () => {
     }
     const dir = broken('fifo-eval', (d) => fifo(path.join(d, 'model.safetensors')));
     expectOneLine(cli('eval', ['-w', dir], 30_000), 1, /^eval: .*model\.safetensors: not a regular file/);
+    // files named on the command line
+    const pipe = path.join(tmp, 'pipe.jsonl');
+    fifo(pipe);
+    expectOneLine(
+      cli('probe', ['-w', TINY, '--diagnose', '--prompts', pipe], 30_000),
+      1,
+      /^probe: --prompts .*pipe\.jsonl: not a regular file$/,
+    );
+    expectOneLine(
+      cli('train', tinyRun(path.join(tmp, 'fifo-run'), '--data', pipe), 30_000),
+      1,
+      /pipe\.jsonl: not a regular file$/,
+    );
+    expectOneLine(cli('eval', ['-w', TINY, '--data', pipe], 30_000), 1, /pipe\.jsonl: not a regular file$/);
   });
 
   it('non-finite weights are refused naming the tensor; overflowing logits are warned about', () => {

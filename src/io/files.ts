@@ -15,15 +15,21 @@ export const CHECKPOINT_FILES = [
   'optimizer.safetensors',
 ];
 
-/** Throws one line if `file` exists and is not a regular file (symlinks are followed). */
-export function checkRegularFile(file: string): void {
+/** Why `file` must not be opened ("not a regular file"), or undefined if it is one or is missing (symlinks are followed). */
+export function notRegular(file: string): string | undefined {
   let st: fs.Stats;
   try {
     st = fs.statSync(file);
   } catch {
-    return; // missing: the reader says what it needed
+    return undefined; // missing: the reader says what it needed
   }
-  if (!st.isFile()) throw new Error(`${file}: not a regular file${st.isDirectory() ? ' (a directory)' : ''}`);
+  return st.isFile() ? undefined : `not a regular file${st.isDirectory() ? ' (a directory)' : ''}`;
+}
+
+/** Throws one line if `file` exists and is not a regular file. */
+export function checkRegularFile(file: string): void {
+  const why = notRegular(file);
+  if (why) throw new Error(`${file}: ${why}`);
 }
 
 /** checkRegularFile for each of CHECKPOINT_FILES in `dir`. */

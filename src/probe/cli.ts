@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import yargs from 'yargs';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from '../exit.ts';
 import { NoAdapterError } from '../gpu/device.ts';
+import { notRegular } from '../io/files.ts';
 import { init } from '../gpu/runtime.ts';
 import { MOTIVATING_PROMPTS } from '../motivation.ts';
 import type { Tokenizer } from '../io/tokenizer.ts';
@@ -57,6 +58,8 @@ export function parseIds(s: string): number[] {
  */
 export function readPrompts(file: string): PromptSpec[] {
   let text: string;
+  const why = notRegular(file); // (a FIFO would block the read)
+  if (why) throw new InputError(`--prompts ${file}: ${why}`);
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {

@@ -37,6 +37,7 @@ import { writeError, writeFileAtomic } from '../io/atomic.ts';
 import { fitBudget, nearEnd, refitSteps } from './budget.ts';
 import { lockRunDir } from './lock.ts';
 import { signalStatus, UsageError } from '../exit.ts';
+import { checkRegularFile } from '../io/files.ts';
 import { validationLoss, qaEval, probePrompts, type QAItem } from './evaluate.ts';
 import { lineChart } from '../report/svg.ts';
 import { diagnose, promptsThatFit } from '../probe/diagnose.ts';
@@ -324,6 +325,8 @@ async function trainLocked(opts: TrainOptions, ui: UI, sig: Signals): Promise<Tr
   // a resumed run writes where its checkpoint is now (a checkpoint's parent is its run directory),
   // not where it was made: a copied or moved run must not write into the original
   const dir = resumeFrom ? path.dirname(path.resolve(resumeFrom)) : path.resolve(o.saveDir ?? defaultSaveDir(o));
+  // the data files are read much later: one that is a FIFO would block there, deaf to Ctrl-C
+  for (const f of [...(o.data ?? []), ...(o.batchFile ? [o.batchFile] : [])]) checkRegularFile(f);
   // the lock first: while a trainer writes here, that is what a second one is told (with its pid)
   const unlock = lockRunDir(dir, (why) => ui.log(why));
   // a second Ctrl-C quits at once: without the lock, and without a half-written checkpoint folder
