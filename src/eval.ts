@@ -71,6 +71,10 @@ try {
     packEpoch(encodeExamples(ex, tok, lossOn), { T, B: 8, seed: 1, epoch: 0, eot: tok.eot }).slice(0, argv.batches);
   const vPhr = await validationLoss(model, pack(phr, 'answer'));
   const vEnt = ent.length ? await validationLoss(model, pack(ent, 'all')) : null;
+  if (!Number.isFinite(vPhr.loss))
+    console.error(
+      `eval: warning: the validation loss is ${vPhr.loss}: the weights of ${argv.weights} overflow float32, so the figures below mean nothing`,
+    );
   const qaPool = phr.filter((e) => e.kind === 'qa' && e.prompt && e.answer);
   const nQA = argv.qa > 0 ? Math.min(argv.qa, qaPool.length) : qaPool.length;
   const items = Array.from({ length: nQA }, (_, i) => qaPool[Math.floor((i * qaPool.length) / nQA)]);

@@ -422,6 +422,11 @@ describe('files that are not what they claim', () => {
     const r = cli('probe', ['-w', huge]);
     expect(r.status, r.err).toBe(0);
     expect(r.lines.join('\n'), r.err).toMatch(/^warning: .*logits of .*huge are not finite/m);
+    const e = cli('eval', ['-w', huge, '--data', data, '--batches', '1', '--qa', '1']);
+    expect(e.status, e.err).toBe(0);
+    expect(e.lines.join('\n'), e.err).toMatch(
+      /^eval: warning: the validation loss is NaN: the weights of .*huge overflow/m,
+    );
   });
 
   it('config.json: sizes out of range are refused before anything is allocated; a BOM is accepted', () => {
