@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { requestAdapter, summarize, NoAdapterError } from './gpu/device.ts';
+import { EXIT_FAILED, EXIT_USAGE } from './exit.ts';
 import { parseDriver, describeDriver, parseAptPolicy, lavapipeAdvice, vulkanIcds } from './gpu/driver.ts';
 
 /** lavapipe package advice from `apt-cache policy`, or [] where there is no apt or no Mesa driver. */
@@ -27,6 +28,10 @@ const argv = yargs(hideBin(process.argv))
   .option('json', { type: 'boolean', default: false, describe: 'print JSON' })
   .strict()
   .help()
+  .fail((msg, err) => {
+    console.error(`doctor: ${err?.message ?? msg}`);
+    process.exit(EXIT_USAGE);
+  })
   .parseSync();
 
 try {
@@ -72,7 +77,7 @@ try {
     if (!icds.length) console.error('Vulkan ICD manifests: none found (no Vulkan driver installed)');
     for (const i of icds)
       console.error(`Vulkan ICD ${i.file}: ${i.found ? `library ${i.library} present` : i.problem}`);
-    process.exit(2);
+    process.exit(EXIT_FAILED);
   }
   throw e;
 }

@@ -6,6 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { init } from './gpu/runtime.ts';
 import { NoAdapterError } from './gpu/device.ts';
+import { checkRegularFile } from './io/files.ts';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from './exit.ts';
 import { loadAdapterModel, loadModelAndTokenizer } from './model/load.ts';
 import { adapterBase, isAdapterDir } from './io/peft.ts';
 import { MIXES, encodeExamples, loadDataset, loadUserData, packEpoch, type Example, type Mix } from './data/index.ts';
@@ -48,11 +50,23 @@ const argv = yargs(hideBin(process.argv))
   .help()
   .fail((msg, err) => {
     console.error(`eval: ${err?.message ?? msg}`);
-    process.exit(2);
+    process.exit(EXIT_USAGE);
   })
   .parseSync();
 
+/** The numeric flags, checked before anything is loaded: each error names the flag and what it allows. */
+function validate() {
+  const rules: [string, number, boolean, string][] = [
+    ['--seq', argv.seq, Number.isInteger(argv.seq) && argv.seq > 0, 'a positive integer'],
+    ['--batches', argv.batches, Number.isInteger(argv.batches) && argv.batches > 0, 'a positive integer'],
+    ['--qa', argv.qa, Number.isInteger(argv.qa) && argv.qa >= 0, 'a whole number (0: all)'],
+    ['--samples', argv.samples, Number.isInteger(argv.samples) && argv.samples >= 0, 'a whole number'],
+  ];
+  for (const [flag, v, ok, allowed] of rules) if (!ok) throw new UsageError(`${flag} must be ${allowed} (got ${v})`);
+}
+
 try {
+  validate();
   const { dir } = await resolveWeights((argv.weights ?? argv.model)!, cliHubOptions());
   // a LoRA adapter directory: on its base (--base, else the one its adapter_config.json names)
   const base = isAdapterDir(dir) ? (argv.base ?? adapterBase(dir)) : undefined;
@@ -64,8 +78,10 @@ try {
   const { model, tok } = baseDir ? loadAdapterModel(dir, baseDir, base!) : loadModelAndTokenizer(dir);
   let phr: Example[],
     ent: Example[] = [];
-  if (argv.data?.length) phr = loadUserData(argv.data);
-  else {
+  if (argv.data?.length) {
+    argv.data.forEach(checkRegularFile); // (a FIFO would block the read)
+    phr = loadUserData(argv.data);
+  } else {
     const ds = await loadDataset({ mix: argv['data-mix'], seed: 1234 });
     phr = ds.val.phrasings;
     ent = ds.val.entities;
@@ -75,6 +91,10 @@ try {
     packEpoch(encodeExamples(ex, tok, lossOn), { T, B: 8, seed: 1, epoch: 0, eot: tok.eot }).slice(0, argv.batches);
   const vPhr = await validationLoss(model, pack(phr, 'answer'));
   const vEnt = ent.length ? await validationLoss(model, pack(ent, 'all')) : null;
+  if (!Number.isFinite(vPhr.loss))
+    console.error(
+      `eval: warning: the validation loss is ${vPhr.loss}: the weights of ${argv.weights} overflow float32, so the figures below mean nothing`,
+    );
   const qaPool = phr.filter((e) => e.kind === 'qa' && e.prompt && e.answer);
   const nQA = argv.qa > 0 ? Math.min(argv.qa, qaPool.length) : qaPool.length;
   const items = Array.from({ length: nQA }, (_, i) => qaPool[Math.floor((i * qaPool.length) / nQA)]);
@@ -121,12 +141,12 @@ try {
     );
     console.log(`verdict: ${d.verdict}`);
   }
-  process.exit(0);
+  process.exit(EXIT_OK);
 } catch (e) {
   if (e instanceof NoAdapterError) {
     console.error(e.message);
-    process.exit(2);
+    process.exit(EXIT_FAILED);
   }
   console.error(`eval: ${(e as Error).message}`);
-  process.exit(1);
+  process.exit(e instanceof UsageError ? EXIT_USAGE : EXIT_FAILED);
 }

@@ -4,14 +4,19 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import cliProgress from 'cli-progress';
 import { train, Interrupted, TrainingStopped, type TrainOptions, type UI } from './train/run.ts';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, signalStatus, UsageError } from './exit.ts';
 import { NoAdapterError } from './gpu/device.ts';
 import { MIXES, type Mix } from './data/index.ts';
 import { cliHubOptions, resolveWeights } from './io/hub.ts';
+import { rerunOutsideTsxRelay, underTsxRelay } from './train/outside-tsx.ts';
+
+// under `tsx` / `npx tsx`, its parent process would SIGKILL a busy trainer on Ctrl-C (see outside-tsx.ts)
+if (underTsxRelay()) await rerunOutsideTsxRelay();
 
 /** "90s", "10m", "1.5h", "600" (seconds) → seconds */
 export function parseDuration(s: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(s|m|min|h)?$/.exec(s.trim());
-  if (!m) throw new Error(`--time ${JSON.stringify(s)}: expected a duration like 90s, 10m or 1.5h`);
+  if (!m) throw new UsageError(`--time ${JSON.stringify(s)}: expected a duration like 90s, 10m or 1.5h`);
   const v = Number(m[1]);
   return m[2] === 'h' ? v * 3600 : m[2] === 'm' || m[2] === 'min' ? v * 60 : v;
 }
@@ -125,7 +130,7 @@ const argv = yargs(hideBin(process.argv))
   .help()
   .fail((msg, err) => {
     console.error(`train: ${err?.message ?? msg}`);
-    process.exit(2);
+    process.exit(EXIT_USAGE);
   })
   .parseSync();
 
@@ -218,19 +223,19 @@ try {
             },
           },
   };
-  await train(o, ui);
-  process.exit(0);
+  // stopped by Ctrl-C or SIGTERM (having saved): the shell's status for it, as before the first step
+  const { stoppedBy } = await train(o, ui);
+  process.exit(stoppedBy ? signalStatus(stoppedBy) : EXIT_OK);
 } catch (e) {
   if (e instanceof NoAdapterError) {
     console.error(e.message);
-    process.exit(2);
+    process.exit(EXIT_FAILED);
   }
-  // Ctrl-C or SIGTERM before the first step: the shell's convention, 128 + the signal's number
   if (e instanceof Interrupted) {
     console.error(`train: ${e.message}`);
-    process.exit(e.signal === 'SIGINT' ? 130 : 143);
+    process.exit(signalStatus(e.signal));
   }
   console.error(`train: ${(e as Error).message}`);
-  if (!(e instanceof TrainingStopped) && process.env.DEBUG) console.error(e);
-  process.exit(1);
+  if (!(e instanceof TrainingStopped) && !(e instanceof UsageError) && process.env.DEBUG) console.error(e);
+  process.exit(e instanceof UsageError ? EXIT_USAGE : EXIT_FAILED);
 }

@@ -7,7 +7,7 @@ const SRC = path.join(import.meta.dirname, '..', 'src');
 
 /** A file's layer rank, as ARCHITECTURE.md's table gives it. */
 function rank(rel: string): number {
-  if (rel === 'motivation.ts' || rel === 'rng.ts' || rel === 'model/config.ts' || rel.startsWith('ref/')) return 0;
+  if (['motivation.ts', 'rng.ts', 'exit.ts', 'model/config.ts'].includes(rel) || rel.startsWith('ref/')) return 0;
   if (!rel.includes('/')) return 7;
   const dir = rel.split('/')[0];
   const r = (

@@ -32,7 +32,7 @@ describe('run directory lock', () => {
     if (process.getuid?.() !== 0) {
       fs.mkdirSync(path.join(root, 'ro'), { mode: 0o555 });
       expect(() => lockRunDir(path.join(root, 'ro', 'run'), () => {})).toThrow(
-        /cannot write into .*ro\/run \(EACCES: read-only, or not yours\)/,
+        /cannot write into .*ro\/run: permission denied \(EACCES\)/,
       );
     }
     fs.rmSync(root, { recursive: true, force: true });

@@ -221,30 +221,32 @@ describe('CLI in-process', () => {
     expect(r.err.trim().split('\n')).toHaveLength(1);
   });
 
-  it('input errors: one line, exit status 1', async () => {
-    const cases: [string[], RegExp][] = [
-      [['--prompt', 'x'], /--weights DIR is required/],
-      [['-w', path.join(FIX, 'train')], /no config\.json/],
-      [['-w', TINY, '--prompt', ''], /the prompt is empty/],
+  it('usage errors exit 2, input errors 1: one line each', async () => {
+    const cases: [string[], RegExp, number][] = [
+      [['--prompt', 'x'], /--weights DIR is required/, 2],
+      [['-w', path.join(FIX, 'train')], /no config\.json/, 1],
+      [['-w', TINY, '--prompt', ''], /the prompt is empty/, 2],
       [
         ['-w', TINY, '--ids', '1,50257'],
         /token id 50257 at position 1 is beyond the vocabulary .* \(50257 tokens: ids 0\.\.50256\)/,
+        1,
       ],
-      [['-w', HOT], /token id \d+ .* beyond the vocabulary .*2053 tokens.*give --ids/],
-      [['-w', TINY, '--ids', '1,x'], /--ids: "x" is not a token id/],
+      [['-w', HOT], /token id \d+ .* beyond the vocabulary .*2053 tokens.*give --ids/, 1],
+      [['-w', TINY, '--ids', '1,x'], /--ids: "x" is not a token id/, 2],
       [
         ['-w', TINY, '--ids', Array(129).fill(1).join(',')],
         /prompt \(129 tokens\) is longer than the context .*128 positions.*--truncate/,
+        1,
       ],
-      [['-w', TINY, '--full-logits'], /--full-logits needs --json/],
-      [['-w', TINY, '--prompts', 'x.txt'], /--prompts needs --diagnose/],
-      [['-w', TINY, '--top-k', '0'], /--top-k must be an integer ≥ 1/],
-      [['-w', TINY, '-p', 'a', '--ids', '1'], /--prompt or --ids, not both/],
-      [['-w', TINY, '--diagnose', '--prompts', '/nonexistent.txt'], /--prompts \/nonexistent\.txt: no such file/],
+      [['-w', TINY, '--full-logits'], /--full-logits needs --json/, 2],
+      [['-w', TINY, '--prompts', 'x.txt'], /--prompts needs --diagnose/, 2],
+      [['-w', TINY, '--top-k', '0'], /--top-k must be an integer ≥ 1/, 2],
+      [['-w', TINY, '-p', 'a', '--ids', '1'], /--prompt or --ids, not both/, 2],
+      [['-w', TINY, '--diagnose', '--prompts', '/nonexistent.txt'], /--prompts \/nonexistent\.txt: no such file/, 1],
     ];
-    for (const [args, msg] of cases) {
+    for (const [args, msg, code] of cases) {
       const r = await cli(...args);
-      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.code, args.join(' ')).toBe(code);
       expect(r.err, args.join(' ')).toMatch(msg);
       expect(r.err.trim().split('\n'), args.join(' ')).toHaveLength(1);
       expect(r.err).toMatch(/^probe: /);

@@ -15,6 +15,21 @@ export function writeAll(fd: number, bytes: Uint8Array): void {
   }
 }
 
+const WRITE_PROBLEMS: Record<string, string> = {
+  ENOSPC: 'the disk is full',
+  EROFS: 'the file system is read-only',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EDQUOT: 'the disk quota is used up',
+};
+
+/** Why a write failed, in words with the errno code ("the disk is full (ENOSPC)"), else Node's message. */
+export function writeProblem(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  const what = err?.code ? WRITE_PROBLEMS[err.code] : undefined;
+  return what ? `${what} (${err.code})` : (err?.message ?? String(e));
+}
+
 /**
  * An error of writing `file`, naming it. Node's write errors do not ("ENOSPC: no space left on
  * device, write"), so a full disk was reported without the file. The errno code is kept.
@@ -22,22 +37,25 @@ export function writeAll(fd: number, bytes: Uint8Array): void {
 export function writeError(file: string, e: unknown): Error {
   const err = e as NodeJS.ErrnoException;
   if (err instanceof Error && err.message.startsWith(`writing ${file}: `)) return err; // named already
-  const code = err?.code;
-  const what =
-    code === 'ENOSPC'
-      ? 'the disk is full'
-      : code === 'EROFS'
-        ? 'the file system is read-only'
-        : code === 'EACCES' || code === 'EPERM'
-          ? 'permission denied'
-          : code === 'EDQUOT'
-            ? 'the disk quota is used up'
-            : null;
-  const out = new Error(
-    `writing ${file}: ${what ? `${what} (${code})` : (err?.message ?? String(e))}`,
-  ) as NodeJS.ErrnoException;
-  if (code) out.code = code;
+  const out = new Error(`writing ${file}: ${writeProblem(e)}`) as NodeJS.ErrnoException;
+  if (err?.code) out.code = err.code;
   return out;
+}
+
+/**
+ * `mkdir -p dir`. Node's recursive mkdir reports a read-only file system as ENOENT: on failure
+ * the first missing folder is made alone, which throws the real reason (EROFS, EACCES).
+ */
+export function makeDirs(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    let first = path.resolve(dir);
+    while (!fs.existsSync(path.dirname(first))) first = path.dirname(first);
+    if (!fs.existsSync(first)) fs.mkdirSync(first);
+    throw e;
+  }
 }
 
 /**

@@ -1,8 +1,10 @@
 // Moving a GPT2 between the GPU and Hugging Face's layout on disk.
-import { loadHF, saveHF } from '../io/hf.ts';
+import { gpu } from '../gpu/runtime.ts';
+import { checkCheckpointFiles } from '../io/files.ts';
+import { loadHF, readHFConfig, saveHF } from '../io/hf.ts';
 import { checkAdapterBase, loadAdapter, saveAdapter } from '../io/peft.ts';
 import { checkVocabMatchesModel, getTokenizer, type Tokenizer } from '../io/tokenizer.ts';
-import { CONFIGS, type GPT2Config } from './config.ts';
+import { CONFIGS, paramCount, type GPT2Config } from './config.ts';
 import { GPT2 } from './gpt2.ts';
 import { LoRA, mergeWeights, siteName, type LoraConfig } from './lora.ts';
 
@@ -11,8 +13,28 @@ export function padVocab(c: GPT2Config, multiple = 64): GPT2Config {
   return { ...c, padded_vocab_size: Math.ceil(c.vocab_size / multiple) * multiple };
 }
 
-/** Load a model from an HF directory (config.json + model.safetensors) onto the GPU. */
+/**
+ * The flat parameter buffer (and each of its gradient and AdamW copies) must fit one device
+ * buffer: checked from the config alone, before any weight is read or allocated.
+ */
+export function checkParamsFit(c: GPT2Config, source: string, maxBuffer = gpu().device.limits.maxBufferSize): void {
+  const bytes =
+    4 * (paramCount({ ...c, vocab_size: Math.max(c.vocab_size, c.padded_vocab_size) }) + 64 * (4 + 12 * c.n_layer));
+  if (bytes > maxBuffer) {
+    throw new Error(
+      `${source}: ${c.n_layer} layers × ${c.n_embd} wide with a vocabulary of ${c.vocab_size} is ${(paramCount(c) / 1e6).toFixed(0)}M parameters, ` +
+        `${(bytes / 2 ** 30).toFixed(1)} GiB in one buffer, over this device's ${(maxBuffer / 2 ** 30).toFixed(1)} GiB buffer limit`,
+    );
+  }
+}
+
+/**
+ * Load a model from an HF directory (config.json + model.safetensors) onto the GPU: its files
+ * checked to be regular files and its size against the device before anything is read.
+ */
 export function loadModel(dir: string, o: { padVocab?: boolean } = {}): GPT2 {
+  checkCheckpointFiles(dir);
+  checkParamsFit(padVocab(readHFConfig(dir).config), dir);
   const { config: raw, tensors } = loadHF(dir);
   const config = o.padVocab === false ? raw : padVocab(raw);
   const model = GPT2.empty(config);
@@ -33,6 +55,7 @@ export function loadModel(dir: string, o: { padVocab?: boolean } = {}): GPT2 {
  * vocabulary must match the model's vocab_size (a one-line error names both sizes).
  */
 export function loadModelAndTokenizer(dir: string): { model: GPT2; tok: Tokenizer } {
+  checkCheckpointFiles(dir);
   const tok = getTokenizer(dir);
   const model = loadModel(dir);
   if (tok.gpt2Ids) checkVocabMatchesModel(tok, model.config.vocab_size, dir);

@@ -1,7 +1,9 @@
 // The `tsx src/probe.ts --weights DIR ...` command, as a function (tests call it in-process).
 import fs from 'node:fs';
 import yargs from 'yargs';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from '../exit.ts';
 import { NoAdapterError } from '../gpu/device.ts';
+import { notRegular } from '../io/files.ts';
 import { init } from '../gpu/runtime.ts';
 import { MOTIVATING_PROMPTS } from '../motivation.ts';
 import type { Tokenizer } from '../io/tokenizer.ts';
@@ -31,8 +33,9 @@ export interface ProbeIO {
   err: (s: string) => void;
 }
 
-/** A one-line usage or input error: printed as "probe: message", exit status 1. */
-class UsageError extends Error {}
+/** A one-line input error (a model, a prompt or a file that does not fit): "probe: message", exit status 1. */
+class InputError extends Error {}
+// (a flag's value out of range, or flags that do not go together, are UsageErrors: exit status 2)
 
 /** `\n`, `\t`, `\r` and `\\` typed on a shell command line become the characters. */
 export function unescapeArg(s: string): string {
@@ -57,10 +60,12 @@ export function parseIds(s: string): number[] {
  */
 export function readPrompts(file: string): PromptSpec[] {
   let text: string;
+  const why = notRegular(file); // (a FIFO would block the read)
+  if (why) throw new InputError(`--prompts ${file}: ${why}`);
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    throw new UsageError(
+    throw new InputError(
       `--prompts ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
     );
   }
@@ -70,9 +75,9 @@ export function readPrompts(file: string): PromptSpec[] {
     try {
       j = JSON.parse(text);
     } catch (e) {
-      throw new UsageError(`--prompts ${file}: not valid JSON (${(e as Error).message})`);
+      throw new InputError(`--prompts ${file}: not valid JSON (${(e as Error).message})`);
     }
-    if (!Array.isArray(j)) throw new UsageError(`--prompts ${file}: expected a JSON array of prompts`);
+    if (!Array.isArray(j)) throw new InputError(`--prompts ${file}: expected a JSON array of prompts`);
     specs = j.map((x, i) => {
       if (typeof x === 'string') return { prompt: x };
       if (
@@ -82,7 +87,7 @@ export function readPrompts(file: string): PromptSpec[] {
         (x.answer === undefined || typeof x.answer === 'string')
       )
         return { prompt: x.prompt, answer: x.answer };
-      throw new UsageError(
+      throw new InputError(
         `--prompts ${file}: entry ${i + 1} is neither a string nor {"prompt": string, "answer"?: string}`,
       );
     });
@@ -96,9 +101,9 @@ export function readPrompts(file: string): PromptSpec[] {
       });
   }
   specs.forEach((s, i) => {
-    if (!s.prompt) throw new UsageError(`--prompts ${file}: prompt ${i + 1} is empty`);
+    if (!s.prompt) throw new InputError(`--prompts ${file}: prompt ${i + 1} is empty`);
   });
-  if (!specs.length) throw new UsageError(`--prompts ${file}: no prompts in it`);
+  if (!specs.length) throw new InputError(`--prompts ${file}: no prompts in it`);
   return specs;
 }
 
@@ -341,7 +346,7 @@ function load({ spec, dir, base }: Resolved): Loaded {
     if (base) return { dir: spec, ...loadAdapterModel(dir, base.dir, base.spec) };
     return { dir: spec, ...loadModelAndTokenizer(dir) };
   } catch (e) {
-    throw new UsageError((e as Error).message.split('\n')[0]);
+    throw new InputError((e as Error).message.split('\n')[0]);
   }
 }
 
@@ -364,7 +369,7 @@ function plan(a: Argv, m: Loaded, warn: (s: string) => void): Plan {
     promptText = null;
   } else {
     promptText = unescapeArg(a.prompt ?? MOTIVATING_PROMPT);
-    if (!promptText) throw new UsageError('the prompt is empty (give --prompt TEXT or --ids 1,2,3)');
+    if (!promptText) throw new InputError('the prompt is empty (give --prompt TEXT or --ids 1,2,3)');
     ids = tok.encode(promptText);
   }
   const bad = ids.findIndex((id) => id >= V);
@@ -373,7 +378,7 @@ function plan(a: Argv, m: Loaded, warn: (s: string) => void): Plan {
       promptText !== null
         ? ` — the prompt was tokenized with GPT-2's tokenizer; give --ids for a model with a smaller vocabulary`
         : '';
-    throw new UsageError(
+    throw new InputError(
       `token id ${ids[bad]} at position ${bad} is beyond the vocabulary of ${m.dir} (${V} tokens: ids 0..${V - 1})${hint}`,
     );
   }
@@ -381,9 +386,9 @@ function plan(a: Argv, m: Loaded, warn: (s: string) => void): Plan {
   if (targetIds) {
     const tb = targetIds.findIndex((id) => id >= V);
     if (tb >= 0)
-      throw new UsageError(`--target token id ${targetIds[tb]} is beyond the vocabulary of ${m.dir} (${V} tokens)`);
+      throw new InputError(`--target token id ${targetIds[tb]} is beyond the vocabulary of ${m.dir} (${V} tokens)`);
     if (targetIds.length >= P)
-      throw new UsageError(
+      throw new InputError(
         `--target is ${targetIds.length} tokens: with at least one prompt token it exceeds the context of ${P} positions`,
       );
   }
@@ -393,7 +398,7 @@ function plan(a: Argv, m: Loaded, warn: (s: string) => void): Plan {
       ? `prompt + target (${ids.length} + ${targetIds.length} tokens)`
       : `prompt (${ids.length} tokens)`;
     if (!a.truncate)
-      throw new UsageError(
+      throw new InputError(
         `${what} is longer than the context of ${m.dir} (${P} positions); shorten it, or pass --truncate to keep the last ${P} tokens`,
       );
     const drop = total - P;
@@ -441,6 +446,10 @@ async function runOne(
     });
     res = { ...head, loss: res.loss };
   }
+  if (res.nonFinite)
+    warn(
+      `warning: ${res.nonFinite} of the ${m.model.config.vocab_size} next-token logits of ${m.dir} are not finite (NaN or ±Infinity): its weights overflow float32, so the scores below mean nothing`,
+    );
   const run: ModelRun = { m, plan: p, res };
   if (a.generate !== undefined) {
     const stops = (a.stop ?? ['\n' + 'Q:']).map(unescapeArg).filter((s) => s !== '');
@@ -465,7 +474,7 @@ async function runOne(
       topK: a['top-k'],
       thresholds: { kl: a['kl-threshold'], functionWordShare: a['fw-threshold'], likelihoodGain: a['gain-threshold'] },
     }).catch((e: Error) => {
-      throw new UsageError(`--diagnose: ${e.message}`);
+      throw new InputError(`--diagnose: ${e.message}`);
     });
   }
   return run;
@@ -595,7 +604,7 @@ function textReport(a: Argv, runs: ModelRun[]): string[] {
   return out;
 }
 
-/** Run the command; returns the exit status (0 done, 1 bad input, 2 a command line yargs cannot parse or no WebGPU adapter: as train and eval). */
+/** Run the command; returns the exit status (src/exit.ts: 0 done, 1 bad input or no WebGPU adapter, 2 a bad command line). */
 export async function runProbeCli(
   args: string[],
   io: ProbeIO = { out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(`${s}\n`) },
@@ -607,7 +616,7 @@ export async function runProbeCli(
   const oneLine = (s: string) => s.replace(/\s*\n\s*/g, ' ').trim();
   if (parsed.err) {
     io.err(`probe: ${oneLine(parsed.err.message)} (run with --help for the options)`);
-    return 2;
+    return EXIT_USAGE;
   }
   if (parsed.output) {
     io.out(parsed.output);
@@ -631,15 +640,15 @@ export async function runProbeCli(
       const js = runs.map((r) => toJSON(a, r));
       io.out(JSON.stringify(runs.length === 1 ? js[0] : { models: js }));
     } else io.out(textReport(a, runs).join('\n'));
-    return 0;
+    return EXIT_OK;
   } catch (e) {
-    if (e instanceof UsageError) {
+    if (e instanceof UsageError || e instanceof InputError) {
       io.err(`probe: ${oneLine(e.message)}`);
-      return 1;
+      return e instanceof UsageError ? EXIT_USAGE : EXIT_FAILED;
     }
     if (e instanceof NoAdapterError) {
       io.err(e.message);
-      return 2;
+      return EXIT_FAILED;
     }
     throw e;
   }

@@ -235,6 +235,25 @@ function normalise(p: string | PromptSpec): PromptSpec {
   return spec;
 }
 
+/**
+ * The prompts whose sequences (prompt + answer, null prompt + answer) fit the model's context.
+ * A compact vocabulary built from a small --data set spells the default prompts in bytes, and
+ * they no longer fit a short context: the trainer's evaluation diagnoses with the ones that do.
+ */
+export function promptsThatFit(
+  model: GPT2,
+  tok: Tokenizer,
+  prompts: readonly (string | PromptSpec)[] = DEFAULT_PROMPTS,
+  nullPrompt = NULL_PROMPT,
+): PromptSpec[] {
+  const P = model.config.n_positions;
+  const nullLength = tok.encode(nullPrompt).length;
+  return prompts.map(normalise).filter((s) => {
+    const answer = s.answer ? tok.encode(s.answer).length : 0;
+    return tok.encode(s.prompt).length + answer <= P && nullLength + answer <= P;
+  });
+}
+
 /** Run the diagnosis (one batched forward pass per group of similar-length sequences). */
 export async function diagnose(model: GPT2, tok: Tokenizer, o: DiagnoseOpts = {}): Promise<Diagnosis> {
   const V = model.config.vocab_size;

@@ -54,6 +54,8 @@ export interface InspectResult {
   ids: number[];
   /** the next token after the whole sequence */
   top: TopToken[];
+  /** how many of the next token's logits are NaN or infinite (weights that overflow float32) */
+  nonFinite: number;
   logits?: Float32Array;
   loss?: LossResult;
   lens?: LensLayer[];
@@ -82,7 +84,7 @@ export async function inspect(model: GPT2, tok: Tokenizer, ids: number[], o: Ins
   const head = res.map((r) => r[r.length - 1]);
   if (o.lens) for (let l = 0; l < L - 1; l++) head.push(res[last][l]);
 
-  const out: InspectResult = { ids: [...ids], top: [] };
+  const out: InspectResult = { ids: [...ids], top: [], nonFinite: 0 };
   const tokens: TokenLoss[] = [];
   const lens: LensLayer[] = [];
   await headLogits(model, head, (logits, i) => {
@@ -101,6 +103,7 @@ export async function inspect(model: GPT2, tok: Tokenizer, ids: number[], o: Ins
       });
     } else if (i === last) {
       out.top = topTokens(tok, logits, V, k);
+      for (let v = 0; v < V; v++) if (!Number.isFinite(logits[v])) out.nonFinite++;
       if (o.fullLogits) out.logits = logits.slice();
       if (o.lens) lens[L - 1] = { layer: L - 1, top: out.top };
     } else {

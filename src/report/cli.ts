@@ -5,6 +5,7 @@ import yargs from 'yargs';
 import { checkRunDir, loadRun, type RunData } from './load.ts';
 import { renderReport } from './render.ts';
 import { DEFAULT_THRESHOLDS } from './analyze.ts';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../exit.ts';
 
 export interface CliIO {
   log: (s: string) => void;
@@ -73,7 +74,7 @@ export function runReportCli(args: string[], io: CliIO = { log: console.log, err
       help = output;
     });
     io.error(help);
-    return 1;
+    return EXIT_USAGE;
   }
   let parsed: { err?: Error; argv?: Record<string, unknown>; output: string } = { output: '' };
   parser().parse(args, {}, (err, argv, output) => {
@@ -81,15 +82,15 @@ export function runReportCli(args: string[], io: CliIO = { log: console.log, err
   });
   if (parsed.err) {
     io.error(parsed.output || parsed.err.message);
-    return 2;
-  } // as train, eval and probe
+    return EXIT_USAGE;
+  }
   if (!parsed.argv) {
     io.error(parsed.output || 'report: could not parse the arguments');
-    return 1;
+    return EXIT_USAGE;
   }
   if (parsed.output) {
     io.log(parsed.output);
-    return 0;
+    return EXIT_OK;
   } // --help
   const argv = parsed.argv as {
     _: (string | number)[];
@@ -101,12 +102,13 @@ export function runReportCli(args: string[], io: CliIO = { log: console.log, err
   };
 
   const cwd = io.cwd ?? process.cwd();
-  const fail = (msg: string) => {
+  const fail = (msg: string, status = EXIT_FAILED) => {
     io.error(`report: ${msg}`);
-    return 1;
+    return status;
   };
   for (const k of ['top-k', 'ppl-fine', 'recall-poor'] as const) {
-    if (!Number.isFinite(argv[k]) || argv[k] < 0) return fail(`--${k} must be a non-negative number (got ${argv[k]})`);
+    if (!Number.isFinite(argv[k]) || argv[k] < 0)
+      return fail(`--${k} must be a non-negative number (got ${argv[k]})`, EXIT_USAGE);
   }
   const dirs = argv._.map(String);
   const abs = (p: string) => path.resolve(cwd, p);
@@ -159,5 +161,5 @@ export function runReportCli(args: string[], io: CliIO = { log: console.log, err
     io.log(
       `${report.noteCount} note${report.noteCount > 1 ? 's' : ''} on missing or damaged input: see the Notes section`,
     );
-  return 0;
+  return EXIT_OK;
 }

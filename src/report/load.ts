@@ -246,6 +246,13 @@ function readMeta(o: Record<string, unknown>, notes: string[]): RunMeta {
   return m;
 }
 
+/** A file's text; a FIFO or device is refused before open(), which would block on a FIFO (a directory fails with EISDIR). */
+function readRegular(file: string): string {
+  const st = statSync(file);
+  if (!st.isFile() && !st.isDirectory()) throw new Error('not a regular file');
+  return readFileSync(file, 'utf8');
+}
+
 /** Load one run directory. `name` defaults to the directory's base name. */
 export function loadRun(dir: string, name?: string): RunData {
   checkRunDir(dir);
@@ -266,7 +273,7 @@ export function loadRun(dir: string, name?: string): RunData {
   if (!existsSync(runJson)) notes.push('no run.json: model, parameters, data and adapter are unknown');
   else {
     try {
-      const o = JSON.parse(readFileSync(runJson, 'utf8'));
+      const o = JSON.parse(readRegular(runJson));
       if (!isObj(o)) notes.push('run.json is not a JSON object; ignored');
       else {
         run.meta = readMeta(o, notes);
@@ -282,7 +289,7 @@ export function loadRun(dir: string, name?: string): RunData {
   else {
     let text: string | undefined;
     try {
-      text = readFileSync(metrics, 'utf8');
+      text = readRegular(metrics);
     } catch (e) {
       notes.push(
         `metrics.jsonl cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): no curves, evaluations or probes for this run`,

@@ -17,7 +17,8 @@ import path from 'node:path';
 import { saveHF } from '../io/hf.ts';
 import { writeTokenizerFiles, type Tokenizer } from '../io/tokenizer.ts';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.ts';
-import { writeFileAtomic } from '../io/atomic.ts';
+import { makeDirs, writeError, writeFileAtomic } from '../io/atomic.ts';
+import { checkRegularFile } from '../io/files.ts';
 import type { GPT2 } from '../model/gpt2.ts';
 import { modelTensors, saveLora } from '../model/load.ts';
 import { baseModelName } from '../io/peft.ts';
@@ -58,7 +59,7 @@ export async function saveCheckpoint(dir: string, model: GPT2, opt: AdamW | null
   const parent = path.dirname(path.resolve(dir));
   const tmp = `${path.resolve(dir)}.tmp-${process.pid}`;
   try {
-    fs.mkdirSync(parent, { recursive: true });
+    makeDirs(parent);
     removeStaleTemps(parent, path.basename(dir));
     fs.rmSync(tmp, { recursive: true, force: true });
     fs.mkdirSync(tmp);
@@ -75,7 +76,8 @@ export async function saveCheckpoint(dir: string, model: GPT2, opt: AdamW | null
     writeFileAtomic(path.join(tmp, 'trainer_state.json'), `${JSON.stringify(state, null, 2)}\n`);
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true }); // a failed save (a full disk) leaves no half checkpoint behind
-    const why = e instanceof Error ? e.message : String(e);
+    // (the file writers name their file; a folder that could not be made is named here)
+    const why = e instanceof Error && e.message.startsWith('writing ') ? e.message : writeError(tmp, e).message;
     throw new Error(`saving ${dir} failed (${why}); ${intactCheckpoints(parent)}`);
   }
   const old = `${path.resolve(dir)}.old`;
@@ -144,6 +146,7 @@ export function resolveCheckpoint(dir: string): string {
 
 export function readTrainerState(ckpt: string): TrainerState {
   const file = path.join(ckpt, 'trainer_state.json');
+  checkRegularFile(file);
   let s: TrainerState;
   try {
     s = JSON.parse(fs.readFileSync(file, 'utf8'));

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { makeDirs, writeProblem } from '../io/atomic.ts';
 
 export const LOCK_FILE = 'run.lock';
 
@@ -27,12 +28,9 @@ export function alive(pid: number): boolean {
 export function lockRunDir(dir: string, onStale: (why: string) => void): () => void {
   const created = !fs.existsSync(dir);
   if (!created && !fs.statSync(dir).isDirectory()) throw new Error(`${dir} is a file, not a run directory`);
-  const cannot = (e: unknown) =>
-    new Error(
-      `cannot write into ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}${/^(EACCES|EROFS|EPERM)$/.test((e as NodeJS.ErrnoException).code ?? '') ? ': read-only, or not yours' : ''})`,
-    );
+  const cannot = (e: unknown) => new Error(`cannot write into ${dir}: ${writeProblem(e)}`);
   try {
-    fs.mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
   } catch (e) {
     throw cannot(e);
   }

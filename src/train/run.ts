@@ -7,7 +7,7 @@ import { gpu, init } from '../gpu/runtime.ts';
 import { MOTIVATING_PROMPTS } from '../motivation.ts';
 import { GPT2 } from '../model/gpt2.ts';
 import { CONFIGS, checkShape, paramCount, type GPT2Config } from '../model/config.ts';
-import { configFor, loadModelAndTokenizer, padVocab } from '../model/load.ts';
+import { checkParamsFit, configFor, loadModelAndTokenizer, padVocab } from '../model/load.ts';
 import { compactTokenizer, compactVocab, getTokenizer, type Tokenizer } from '../io/tokenizer.ts';
 import {
   encodeExamples,
@@ -33,14 +33,15 @@ import {
   removeStaleTemps,
   type TrainerState,
 } from './checkpoint.ts';
-import { readHFConfig } from '../io/hf.ts';
 import { writeError, writeFileAtomic } from '../io/atomic.ts';
 import { fitBudget, nearEnd, refitSteps } from './budget.ts';
 import { lockRunDir } from './lock.ts';
+import { signalStatus, UsageError } from '../exit.ts';
+import { checkRegularFile } from '../io/files.ts';
 import { validationLoss, qaEval, probePrompts, type QAItem } from './evaluate.ts';
 import { checkLoraFlags, resumeLora, startLora, writeMerged, type LoraFlags } from './lora.ts';
 import { lineChart } from '../report/svg.ts';
-import { diagnose } from '../probe/diagnose.ts';
+import { diagnose, promptsThatFit } from '../probe/diagnose.ts';
 
 export interface TrainOptions extends LoraFlags {
   model: 'scratch' | 'distilgpt2' | 'gpt2';
@@ -102,6 +103,13 @@ export const PROBE_PROMPTS = [...MOTIVATING_PROMPTS, 'Q: What is Cubism?\nA:', '
 
 export class TrainingStopped extends Error {}
 
+export interface TrainResult {
+  dir: string;
+  state: TrainerState;
+  /** the signal that stopped the run (after saving latest/); undefined when it ended or --stop-after did */
+  stoppedBy?: NodeJS.Signals;
+}
+
 /** Ctrl-C or SIGTERM before the first step: there was nothing to save, and nothing was written. */
 export class Interrupted extends TrainingStopped {
   constructor(
@@ -146,7 +154,7 @@ class Signals {
     if (this.requested) {
       if (sig === 'SIGINT' && now - this.at > SIGNAL_REPEAT_MS) {
         this.onQuit();
-        process.exit(130);
+        process.exit(signalStatus('SIGINT'));
       }
       return;
     }
@@ -190,7 +198,8 @@ const isWhole = (v: number) => Number.isInteger(v) && v >= 0;
 
 /**
  * Every numeric option of a new run, checked before anything is loaded or written, each error
- * naming the flag and what it allows. (A resumed run reuses the options it was started with.)
+ * (a UsageError) naming the flag and what it allows. (A resumed run reuses the options it was
+ * started with.)
  */
 export function validateOptions(o: TrainOptions): void {
   const rules: [keyof TrainOptions, string, (v: number) => boolean, string][] = [
@@ -219,22 +228,16 @@ export function validateOptions(o: TrainOptions): void {
   for (const [k, flag, ok, allowed] of rules) {
     const v = o[k];
     if (v === undefined) continue;
-    if (typeof v !== 'number' || !ok(v)) throw new Error(`${flag} must be ${allowed} (got ${v})`);
+    if (typeof v !== 'number' || !ok(v)) throw new UsageError(`${flag} must be ${allowed} (got ${v})`);
   }
   checkLoraFlags(o);
   // from scratch: the model's shape from the flags, before the GPU or the data (the vocabulary comes later)
-  if (!o.weights && !o.batchFile && (o.layers ?? o.width ?? o.heads) !== undefined) modelConfig(o);
-}
-
-/** The flat parameter buffer (and each of its gradient and AdamW copies) must fit one device buffer. */
-function checkParamsFit(c: GPT2Config, source: string, maxBuffer: number) {
-  const bytes =
-    4 * (paramCount({ ...c, vocab_size: Math.max(c.vocab_size, c.padded_vocab_size) }) + 64 * (4 + 12 * c.n_layer));
-  if (bytes > maxBuffer) {
-    throw new Error(
-      `${source}: ${c.n_layer} layers × ${c.n_embd} wide with a vocabulary of ${c.vocab_size} is ${(paramCount(c) / 1e6).toFixed(0)}M parameters, ` +
-        `${(bytes / 2 ** 30).toFixed(1)} GiB in one buffer, over this device's ${(maxBuffer / 2 ** 30).toFixed(1)} GiB buffer limit`,
-    );
+  if (!o.weights && !o.batchFile && (o.layers ?? o.width ?? o.heads) !== undefined) {
+    try {
+      modelConfig(o);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
   }
 }
 
@@ -257,10 +260,15 @@ function modelConfig(o: TrainOptions, tok?: Tokenizer): GPT2Config {
     });
   }
   if (o.seq && o.seq > CONFIGS[base].n_positions) over.n_positions = o.seq;
-  const c = configFor(base, over);
+  // the shape first, in the flags' terms (configFor's own check names config fields)
   const flag = { n_layer: '--layers', n_embd: '--width', n_head: '--heads' } as const;
-  checkShape(c, 'model', (f) => (over[f] !== undefined ? flag[f] : f));
-  return c;
+  const shape = {
+    n_layer: o.layers ?? CONFIGS[base].n_layer,
+    n_embd: o.width ?? CONFIGS[base].n_embd,
+    n_head: o.heads ?? CONFIGS[base].n_head,
+  };
+  checkShape(shape, 'model', (f) => (over[f] !== undefined ? flag[f] : f));
+  return configFor(base, over);
 }
 
 /** How many GPT-2 tokens of `texts` a compact vocabulary lacks (they get spelled with smaller pieces). */
@@ -292,7 +300,7 @@ function fmtTime(s: number) {
   return h ? `${h}h${String(m).padStart(2, '0')}m` : m ? `${m}m${String(sec).padStart(2, '0')}s` : `${sec}s`;
 }
 
-export async function train(opts: TrainOptions, ui: UI): Promise<{ dir: string; state: TrainerState }> {
+export async function train(opts: TrainOptions, ui: UI): Promise<TrainResult> {
   // ---------------------------------------------------------------- resume or start
   const sig = new Signals(ui);
   try {
@@ -302,7 +310,7 @@ export async function train(opts: TrainOptions, ui: UI): Promise<{ dir: string; 
   }
 }
 
-async function trainLocked(opts: TrainOptions, ui: UI, sig: Signals): Promise<{ dir: string; state: TrainerState }> {
+async function trainLocked(opts: TrainOptions, ui: UI, sig: Signals): Promise<TrainResult> {
   let o = opts;
   let resumeFrom: string | null = null;
   let state: TrainerState | null = null;
@@ -322,11 +330,9 @@ async function trainLocked(opts: TrainOptions, ui: UI, sig: Signals): Promise<{ 
   // a resumed run writes where its checkpoint is now (a checkpoint's parent is its run directory),
   // not where it was made: a copied or moved run must not write into the original
   const dir = resumeFrom ? path.dirname(path.resolve(resumeFrom)) : path.resolve(o.saveDir ?? defaultSaveDir(o));
-  if (resumeFrom && !fs.existsSync(path.join(dir, 'run.json')))
-    throw new Error(`--resume: ${dir} is not a run directory (no run.json beside ${path.basename(resumeFrom)}/)`);
-  if (!resumeFrom && fs.existsSync(path.join(dir, 'run.json'))) {
-    throw new Error(`${dir} already holds a run; pick another --save-dir, or continue it with --resume ${dir}`);
-  }
+  // the data files are read much later: one that is a FIFO would block there, deaf to Ctrl-C
+  for (const f of [...(o.data ?? []), ...(o.batchFile ? [o.batchFile] : [])]) checkRegularFile(f);
+  // the lock first: while a trainer writes here, that is what a second one is told (with its pid)
   const unlock = lockRunDir(dir, (why) => ui.log(why));
   // a second Ctrl-C quits at once: without the lock, and without a half-written checkpoint folder
   sig.onQuit = () => {
@@ -339,6 +345,10 @@ async function trainLocked(opts: TrainOptions, ui: UI, sig: Signals): Promise<{ 
   };
   if (resumeFrom) sig.resuming = resumeFrom;
   try {
+    if (resumeFrom && !fs.existsSync(path.join(dir, 'run.json')))
+      throw new Error(`--resume: ${dir} is not a run directory (no run.json beside ${path.basename(resumeFrom)}/)`);
+    if (!resumeFrom && fs.existsSync(path.join(dir, 'run.json')))
+      throw new Error(`${dir} already holds a run; pick another --save-dir, or continue it with --resume ${dir}`);
     // the lock is ours: every NAME.tmp-PID folder here was left by a killed or failed save
     const left = removeStaleTemps(dir);
     if (left.length) ui.log(`removed ${left.join(', ')} in ${dir} (left by an interrupted save)`);
@@ -356,7 +366,7 @@ async function trainIn(
   state: TrainerState | null,
   ui: UI,
   sig: Signals,
-): Promise<{ dir: string; state: TrainerState }> {
+): Promise<TrainResult> {
   const g = await sig.race(init());
   ui.log(`adapter: ${g.info.description} (${g.info.isSoftware ? 'software' : 'GPU'})`);
 
@@ -396,7 +406,7 @@ async function trainIn(
   let model: GPT2;
   let tok: Tokenizer;
   if (resumeFrom) {
-    checkParamsFit(padVocab(readHFConfig(o.loraR ? o.weights! : resumeFrom).config), resumeFrom, maxBuffer);
+    // (the model's size is checked before its weights are read)
     ({ model, tok } = o.loraR ? resumeLora(o.weights!, resumeFrom, o.seed) : loadModelAndTokenizer(resumeFrom));
     if (model.config.padded_vocab_size !== state!.padded_vocab_size)
       throw new Error(`${resumeFrom}: padded vocabulary differs from the saved state`);
@@ -405,7 +415,6 @@ async function trainIn(
       throw new Error(
         `--weights ${o.weights}: no config.json there (expected a Hugging Face GPT-2 directory; see weights/README.md)`,
       );
-    checkParamsFit(padVocab(readHFConfig(o.weights).config), `--weights ${o.weights}`, maxBuffer);
     ({ model, tok } = loadModelAndTokenizer(o.weights));
     if (o.loraR) ui.log(startLora(model, o, o.seed));
   } else {
@@ -598,10 +607,13 @@ async function trainIn(
     if (tok.vocabSize === c.vocab_size) {
       // (a test model may use only the first ids of its tokenizer)
       out.probes = await probePrompts(model, tok, PROBE_PROMPTS, 5);
-      const d = await diagnose(model, tok, { topK: 5 });
-      out.prompt_sensitivity = d.meanKL;
-      out.function_word_share = d.functionWordShare;
-      out.verdict = d.verdict;
+      const prompts = promptsThatFit(model, tok);
+      if (prompts.length) {
+        const d = await diagnose(model, tok, { topK: 5, prompts });
+        out.prompt_sensitivity = d.meanKL;
+        out.function_word_share = d.functionWordShare;
+        out.verdict = d.verdict;
+      }
     }
     emit(out);
     if (typeof out.val_loss === 'number') curves.val.push([tokensSeen, out.val_loss]);
@@ -780,7 +792,7 @@ async function trainIn(
         writeRunJson({ interrupted: new Date().toISOString(), steps: step, tokens_seen: tokensSeen });
         ui.log(`saved ${path.join(dir, 'latest')} at step ${step}; continue with: tsx src/train.ts --resume ${dir}`);
         plot();
-        return { dir, state: snapshot() };
+        return { dir, state: snapshot(), stoppedBy: sig.requested ?? undefined };
       }
       if (o.time && totalSteps === 0 && elapsed > o.time) totalSteps = step;
     }
