@@ -336,7 +336,8 @@ async function resolve(spec: string, log: (line: string) => void, base?: string)
     if (!b) throw new UsageError(`${spec}: a LoRA adapter that names no base model: give it with --base DIR|ORG/NAME`);
     return { spec, dir, base: { spec: b, dir: (await resolveWeights(b, cliHubOptions(log))).dir } };
   } catch (e) {
-    throw new UsageError((e as Error).message.split('\n')[0]);
+    if (e instanceof UsageError) throw e;
+    throw new InputError((e as Error).message.split('\n')[0]); // not cached, offline, a bad repo: exit 1
   }
 }
 
