@@ -10,9 +10,8 @@ import { checkRegularFile } from './io/files.ts';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from './exit.ts';
 import { loadAdapterModel, loadModelAndTokenizer } from './model/load.ts';
 import { adapterBase, isAdapterDir } from './io/peft.ts';
-import { MIXES, encodeExamples, loadDataset, loadUserData, packEpoch, type Example, type Mix } from './data/index.ts';
-import { validationLoss, qaEval } from './train/evaluate.ts';
-import { diagnose } from './probe/diagnose.ts';
+import { MIXES, loadDataset, loadUserData, type Example, type Mix } from './data/index.ts';
+import { evalSets, evaluateModel } from './train/evaluate.ts';
 import { cliHubOptions, resolveWeights } from './io/hub.ts';
 
 const argv = yargs(hideBin(process.argv))
@@ -86,60 +85,44 @@ try {
     phr = ds.val.phrasings;
     ent = ds.val.entities;
   }
+  // the trainer's evaluation (src/train/evaluate.ts), on 8-row batches with a fixed order
   const T = Math.min(argv.seq, model.config.n_positions);
-  const pack = (ex: Example[], lossOn: 'answer' | 'all') =>
-    packEpoch(encodeExamples(ex, tok, lossOn), { T, B: 8, seed: 1, epoch: 0, eot: tok.eot }).slice(0, argv.batches);
-  const vPhr = await validationLoss(model, pack(phr, 'answer'));
-  const vEnt = ent.length ? await validationLoss(model, pack(ent, 'all')) : null;
-  if (!Number.isFinite(vPhr.loss))
-    console.error(
-      `eval: warning: the validation loss is ${vPhr.loss}: the weights of ${argv.weights} overflow float32, so the figures below mean nothing`,
-    );
-  const qaPool = phr.filter((e) => e.kind === 'qa' && e.prompt && e.answer);
-  const nQA = argv.qa > 0 ? Math.min(argv.qa, qaPool.length) : qaPool.length;
-  const items = Array.from({ length: nQA }, (_, i) => qaPool[Math.floor((i * qaPool.length) / nQA)]);
-  const qa = await qaEval(
-    model,
+  const sets = evalSets(
     tok,
-    items.map((e) => ({ prompt: e.prompt!, answer: e.answer!, entity: e.entity })),
+    { phrasings: phr, entities: ent },
+    { T, B: 8, seed: 1, batches: argv.batches, qa: argv.qa > 0 ? argv.qa : Number.POSITIVE_INFINITY, lossOn: 'answer' },
   );
-  const d = await diagnose(model, tok, { topK: 10 });
-  const out = {
-    weights: argv.weights ?? argv.model,
-    val_loss: vPhr.loss,
-    val_ppl: vPhr.ppl,
-    val_loss_unseen: vEnt?.loss ?? null,
-    val_ppl_unseen: vEnt?.ppl ?? null,
-    qa_keyword_recall: qa.recall,
-    qa_recall_baseline: qa.baseline,
-    qa_recall_lift: qa.lift,
-    qa_on_topic: qa.onTopic,
-    qa_start_right: qa.startRight,
-    prompt_sensitivity: d.meanKL,
-    function_word_share: d.functionWordShare,
-    verdict: d.verdict,
-    qa_samples: qa.samples,
-  };
+  const ev = await evaluateModel(model, tok, sets, { topK: 10 });
+  if (!Number.isFinite(ev.val_loss))
+    console.error(
+      `eval: warning: the validation loss is ${ev.val_loss}: the weights of ${argv.weights} overflow float32, so the figures below mean nothing`,
+    );
+  const out = { weights: argv.weights ?? argv.model, val_loss_unseen: null, val_ppl_unseen: null, ...ev };
   if (argv.json) console.log(JSON.stringify(out, null, 2));
   else {
-    console.log(
-      `perplexity (held-out phrasings, answer tokens): ${vPhr.ppl.toFixed(2)}   (loss ${vPhr.loss.toFixed(3)} over ${vPhr.targets} targets)`,
-    );
-    if (vEnt)
+    const pct = (x: number | undefined) => `${(100 * (x ?? Number.NaN)).toFixed(0)}%`;
+    if (ev.val_loss !== undefined)
       console.log(
-        `perplexity (held-out entities, all tokens):    ${vEnt.ppl.toFixed(2)}   (loss ${vEnt.loss.toFixed(3)})`,
+        `perplexity (held-out phrasings, answer tokens): ${ev.val_ppl!.toFixed(2)}   (loss ${ev.val_loss.toFixed(3)} over ${ev.val_targets} targets)`,
       );
-    console.log(
-      `QA on ${items.length} held-out questions: keyword recall ${(100 * qa.recall).toFixed(0)}%, ${(100 * qa.lift).toFixed(0)} points above its shuffled baseline of ${(100 * qa.baseline).toFixed(0)}% (the recall that other entities' answers get: a constant answer scores exactly the baseline); ${(100 * qa.onTopic).toFixed(0)}% on topic; answer starts right ${(100 * qa.startRight).toFixed(0)}%`,
-    );
-    for (const s of qa.samples.slice(0, argv.samples))
+    if (ev.val_loss_unseen !== undefined)
+      console.log(
+        `perplexity (held-out entities, all tokens):    ${ev.val_ppl_unseen!.toFixed(2)}   (loss ${ev.val_loss_unseen.toFixed(3)})`,
+      );
+    if (ev.qa_samples)
+      console.log(
+        `QA on ${sets.qa.length} held-out questions: keyword recall ${pct(ev.qa_keyword_recall)}, ${(100 * ev.qa_recall_lift!).toFixed(0)} points above its shuffled baseline of ${pct(ev.qa_recall_baseline)} (the recall that other entities' answers get: a constant answer scores exactly the baseline); ${pct(ev.qa_on_topic)} on topic; answer starts right ${pct(ev.qa_start_right)}`,
+      );
+    for (const s of (ev.qa_samples ?? []).slice(0, argv.samples))
       console.log(
         `  ${JSON.stringify(s.prompt)}${s.onTopic ? '' : '  (off topic)'}\n    model:     ${JSON.stringify(s.answer.slice(0, 140))}\n    reference: ${JSON.stringify(s.reference.slice(0, 140))}`,
       );
-    console.log(
-      `prompt sensitivity: mean KL ${d.meanKL.toFixed(3)} nats from the null prompt; function words ${(100 * d.functionWordShare).toFixed(0)}% of top-10 mass`,
-    );
-    console.log(`verdict: ${d.verdict}`);
+    if (ev.verdict !== undefined) {
+      console.log(
+        `prompt sensitivity: mean KL ${ev.prompt_sensitivity!.toFixed(3)} nats from the null prompt; function words ${pct(ev.function_word_share)} of top-10 mass`,
+      );
+      console.log(`verdict: ${ev.verdict}`);
+    }
   }
   process.exit(EXIT_OK);
 } catch (e) {

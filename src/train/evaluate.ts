@@ -20,6 +20,8 @@ import { topK } from '../model/sample.ts';
 import { lastLogits } from '../model/generate.ts';
 import type { Tokenizer } from '../io/tokenizer.ts';
 import type { Batch } from '../data/batch.ts';
+import { encodeExamples, packEpoch, type Example, type LossOn } from '../data/index.ts';
+import { diagnose, promptsThatFit } from '../probe/diagnose.ts';
 import { releaseBatch, uploadBatch } from './step.ts';
 
 /** Mean loss per counted target over `batches`, and its perplexity. */
@@ -213,6 +215,111 @@ export async function probePrompts(
     const logits = await lastLogits(model, tok.encode(prompt));
     const top = topK(logits, model.config.vocab_size, k).map((t) => ({ ...t, token: tok.decodeOne(t.id) }));
     out.push({ prompt, top, answer: answers[i] });
+  }
+  return out;
+}
+
+/** Deterministic sample of k items, evenly spread (the same at every evaluation). */
+export function spread<T>(xs: readonly T[], k: number): T[] {
+  if (xs.length <= k) return [...xs];
+  return Array.from({ length: k }, (_, i) => xs[Math.floor((i * xs.length) / k)]);
+}
+
+/** The held-out data an evaluation runs on, tokenized and packed once. */
+export interface EvalSets {
+  /** held-out phrasings of the training facts, the loss on `lossOn` tokens */
+  phrasings: Batch[];
+  /** passages about held-out entities, the loss on every token */
+  entities: Batch[];
+  /** held-out questions answered greedily */
+  qa: QAItem[];
+}
+
+/** Pack the held-out examples into at most `batches` batches each, and pick `qa` questions (spread). */
+export function evalSets(
+  tok: Tokenizer,
+  held: { phrasings: Example[]; entities: Example[] },
+  o: { T: number; B: number; seed: number; batches: number; qa: number; lossOn: LossOn },
+): EvalSets {
+  const pack = (ex: Example[], lossOn: LossOn) =>
+    ex.length
+      ? packEpoch(encodeExamples(ex, tok, lossOn), { T: o.T, B: o.B, seed: o.seed, epoch: 0, eot: tok.eot }).slice(
+          0,
+          o.batches,
+        )
+      : [];
+  const questions = held.phrasings.filter((e) => e.kind === 'qa' && e.prompt && e.answer);
+  return {
+    phrasings: pack(held.phrasings, o.lossOn),
+    entities: pack(held.entities, 'all'),
+    qa: spread(questions, o.qa).map((e) => ({ prompt: e.prompt!, answer: e.answer!, entity: e.entity })),
+  };
+}
+
+/** An evaluation's figures, named as metrics.jsonl and `eval --json` hold them; absent sets leave theirs out. */
+export interface Evaluation {
+  val_loss?: number;
+  val_ppl?: number;
+  /** the targets the validation loss is the mean over */
+  val_targets?: number;
+  val_loss_unseen?: number;
+  val_ppl_unseen?: number;
+  qa_keyword_recall?: number;
+  qa_recall_baseline?: number;
+  qa_recall_lift?: number;
+  qa_on_topic?: number;
+  qa_start_right?: number;
+  qa_samples?: QAResult['samples'];
+  probes?: ProbeResult[];
+  prompt_sensitivity?: number;
+  function_word_share?: number;
+  verdict?: string;
+}
+
+/**
+ * One evaluation, as metrics.jsonl and `eval --json` record it: validation loss and perplexity
+ * on both sets, QA answer quality, the diagnosis (prompt sensitivity, function-word share, the
+ * verdict) over the default prompts that fit the context, and, when asked, `probes`' top tokens
+ * and greedy answers. Absent sets leave their fields out.
+ */
+export async function evaluateModel(
+  model: GPT2,
+  tok: Tokenizer,
+  sets: EvalSets,
+  o: { topK: number; probes?: readonly string[] },
+): Promise<Evaluation> {
+  const out: Evaluation = {};
+  if (sets.phrasings.length) {
+    const v = await validationLoss(model, sets.phrasings);
+    out.val_loss = v.loss;
+    out.val_ppl = v.ppl;
+    out.val_targets = v.targets;
+  }
+  if (sets.entities.length) {
+    const v = await validationLoss(model, sets.entities);
+    out.val_loss_unseen = v.loss;
+    out.val_ppl_unseen = v.ppl;
+  }
+  if (sets.qa.length) {
+    const q = await qaEval(model, tok, sets.qa);
+    out.qa_keyword_recall = q.recall;
+    out.qa_recall_baseline = q.baseline;
+    out.qa_recall_lift = q.lift;
+    out.qa_on_topic = q.onTopic;
+    out.qa_start_right = q.startRight;
+    out.qa_samples = q.samples;
+  }
+  // (a test model may use only the first ids of its tokenizer: then neither the probes nor the
+  // diagnosis, whose prompts spell ids beyond its vocabulary)
+  if (tok.vocabSize === model.config.vocab_size) {
+    if (o.probes?.length) out.probes = await probePrompts(model, tok, [...o.probes], 5);
+    const prompts = promptsThatFit(model, tok);
+    if (prompts.length) {
+      const d = await diagnose(model, tok, { topK: o.topK, prompts });
+      out.prompt_sensitivity = d.meanKL;
+      out.function_word_share = d.functionWordShare;
+      out.verdict = d.verdict;
+    }
   }
   return out;
 }

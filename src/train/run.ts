@@ -4,7 +4,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { gpu, init } from '../gpu/runtime.ts';
-import { MOTIVATING_PROMPTS } from '../motivation.ts';
 import { GPT2 } from '../model/gpt2.ts';
 import { CONFIGS, checkShape, paramCount, type GPT2Config } from '../model/config.ts';
 import { checkParamsFit, configFor, loadModelAndTokenizer, padVocab } from '../model/load.ts';
@@ -38,10 +37,10 @@ import { fitBudget, nearEnd, refitSteps } from './budget.ts';
 import { lockRunDir } from './lock.ts';
 import { signalStatus, UsageError } from '../exit.ts';
 import { checkRegularFile } from '../io/files.ts';
-import { validationLoss, qaEval, probePrompts, type QAItem } from './evaluate.ts';
+import { evalSets, evaluateModel, type EvalSets, type ProbeResult } from './evaluate.ts';
 import { checkLoraFlags, resumeLora, startLora, writeMerged, type LoraFlags } from './lora.ts';
 import { lineChart } from '../report/svg.ts';
-import { diagnose, promptsThatFit } from '../probe/diagnose.ts';
+import { DEFAULT_PROMPTS } from '../probe/diagnose.ts';
 
 export interface TrainOptions extends LoraFlags {
   model: 'scratch' | 'distilgpt2' | 'gpt2';
@@ -99,7 +98,8 @@ export interface UI {
 }
 
 /** The student's two questions first: the user watches them move from "the / an / a" to the answer. */
-export const PROBE_PROMPTS = [...MOTIVATING_PROMPTS, 'Q: What is Cubism?\nA:', 'Q: Who was Claude Monet?\nA:'];
+/** The prompts whose top tokens and greedy answers each evaluation logs: the diagnosis' first four. */
+export const PROBE_PROMPTS = DEFAULT_PROMPTS.slice(0, 4).map((p) => p.prompt);
 
 export class TrainingStopped extends Error {}
 
@@ -286,12 +286,6 @@ function defaultSaveDir(o: TrainOptions) {
   return path.join('runs', `${stamp}-${o.preset === 'tiny' ? 'tiny' : o.model}`);
 }
 
-/** Deterministic sample of k items (the same every evaluation). */
-function spread<T>(xs: T[], k: number): T[] {
-  if (xs.length <= k) return xs;
-  return Array.from({ length: k }, (_, i) => xs[Math.floor((i * xs.length) / k)]);
-}
-
 function fmtTime(s: number) {
   if (!Number.isFinite(s)) return '?';
   const h = Math.floor(s / 3600),
@@ -467,9 +461,7 @@ async function trainIn(
 
   // ---------------------------------------------------------------- data (tokens)
   let trainSeqs: EncodedSeq[] = [];
-  let valPhr: Batch[] = [],
-    valEnt: Batch[] = [];
-  let qaItems: QAItem[] = [];
+  let held: EvalSets = { phrasings: [], entities: [], qa: [] };
   let fixed: Batch | null = null;
   if (o.batchFile) {
     fixed = loadBatchFile(o.batchFile, c.vocab_size, c.n_positions);
@@ -477,17 +469,11 @@ async function trainIn(
     dataStats = { batch_file: o.batchFile };
   } else {
     trainSeqs = encodeExamples(train, tok, o.lossOn);
-    const pack = (ex: Example[], lossOn: LossOn) =>
-      packEpoch(encodeExamples(ex, tok, lossOn), { T, B: o.batch, seed: o.seed, epoch: 0, eot: tok.eot }).slice(
-        0,
-        o.evalBatches,
-      );
-    valPhr = pack(vPhr, o.lossOn);
-    valEnt = pack(vEnt, 'all');
-    qaItems = spread(
-      vPhr.filter((e) => e.kind === 'qa' && e.prompt && e.answer),
-      o.evalQA,
-    ).map((e) => ({ prompt: e.prompt!, answer: e.answer!, entity: e.entity }));
+    held = evalSets(
+      tok,
+      { phrasings: vPhr, entities: vEnt },
+      { T, B: o.batch, seed: o.seed, batches: o.evalBatches, qa: o.evalQA, lossOn: o.lossOn },
+    );
     if (!trainSeqs.length) throw new Error('no training data');
   }
   const epochBatches = (epoch: number) =>
@@ -584,37 +570,9 @@ async function trainIn(
 
   // ---------------------------------------------------------------- evaluation
   const evaluate = async () => {
-    const out: Record<string, unknown> = { type: 'eval', step, tokens: tokensSeen };
-    if (valPhr.length) {
-      const v = await validationLoss(model, valPhr);
-      out.val_loss = v.loss;
-      out.val_ppl = v.ppl;
-    }
-    if (valEnt.length) {
-      const v = await validationLoss(model, valEnt);
-      out.val_loss_unseen = v.loss;
-      out.val_ppl_unseen = v.ppl;
-    }
-    if (qaItems.length) {
-      const q = await qaEval(model, tok, qaItems);
-      out.qa_keyword_recall = q.recall;
-      out.qa_recall_baseline = q.baseline;
-      out.qa_recall_lift = q.lift;
-      out.qa_on_topic = q.onTopic;
-      out.qa_start_right = q.startRight;
-      out.qa_samples = q.samples.slice(0, 3);
-    }
-    if (tok.vocabSize === c.vocab_size) {
-      // (a test model may use only the first ids of its tokenizer)
-      out.probes = await probePrompts(model, tok, PROBE_PROMPTS, 5);
-      const prompts = promptsThatFit(model, tok);
-      if (prompts.length) {
-        const d = await diagnose(model, tok, { topK: 5, prompts });
-        out.prompt_sensitivity = d.meanKL;
-        out.function_word_share = d.functionWordShare;
-        out.verdict = d.verdict;
-      }
-    }
+    const ev = await evaluateModel(model, tok, held, { topK: 5, probes: PROBE_PROMPTS });
+    const out: Record<string, unknown> = { type: 'eval', step, tokens: tokensSeen, ...ev };
+    if (Array.isArray(ev.qa_samples)) out.qa_samples = ev.qa_samples.slice(0, 3);
     emit(out);
     if (typeof out.val_loss === 'number') curves.val.push([tokensSeen, out.val_loss]);
     const lines = [
@@ -630,7 +588,7 @@ async function trainIn(
       lines.push(
         `  prompt sensitivity: KL ${num(out.prompt_sensitivity)} nats from a null prompt, function words ${pct(out.function_word_share)} of top-5 mass — ${out.verdict}`,
       );
-    for (const p of (out.probes as Awaited<ReturnType<typeof probePrompts>>) ?? []) {
+    for (const p of (out.probes as ProbeResult[] | undefined) ?? []) {
       lines.push(
         `  ${JSON.stringify(p.prompt)} → ${p.top.map((t) => `${JSON.stringify(t.token)} ${t.logit.toFixed(2)}`).join(', ')}`,
       );
