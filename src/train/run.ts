@@ -28,18 +28,19 @@ import {
   resolveCheckpoint,
   readTrainerState,
   loadOptimizer,
-  intactCheckpoints,
   removeStaleTemps,
   type TrainerState,
 } from './checkpoint.ts';
-import { writeError, writeFileAtomic } from '../io/atomic.ts';
+
 import { fitBudget, nearEnd, refitSteps } from './budget.ts';
 import { lockRunDir } from './lock.ts';
+import { RunDir, TrainingStopped } from './rundir.ts';
+
+export { TrainingStopped };
 import { signalStatus, UsageError } from '../exit.ts';
 import { checkRegularFile } from '../io/files.ts';
 import { evalSets, evaluateModel, type EvalSets, type ProbeResult } from './evaluate.ts';
 import { checkLoraFlags, resumeLora, startLora, writeMerged, type LoraFlags } from './lora.ts';
-import { lineChart } from '../report/svg.ts';
 import { DEFAULT_PROMPTS } from '../probe/diagnose.ts';
 
 export interface TrainOptions extends LoraFlags {
@@ -100,8 +101,6 @@ export interface UI {
 /** The student's two questions first: the user watches them move from "the / an / a" to the answer. */
 /** The prompts whose top tokens and greedy answers each evaluation logs: the diagnosis' first four. */
 export const PROBE_PROMPTS = DEFAULT_PROMPTS.slice(0, 4).map((p) => p.prompt);
-
-export class TrainingStopped extends Error {}
 
 export interface TrainResult {
   dir: string;
@@ -500,59 +499,30 @@ async function trainIn(
   // ---------------------------------------------------------------- run directory
   // (the last moment a signal means "nothing to save": from here on it saves after the step)
   await sig.startTraining();
-  // a write that fails here (a full disk) says which file, and which checkpoints are still whole
-  const writing = <T>(file: string, write: () => T): T => {
-    try {
-      return write();
-    } catch (e) {
-      throw new TrainingStopped(`${writeError(file, e).message}; ${intactCheckpoints(dir)}`);
-    }
-  };
-  const metricsFile = path.join(dir, 'metrics.jsonl');
-  const runJson: Record<string, unknown> = {
-    format: 1,
-    model: o.weights ? o.model : o.preset === 'tiny' ? 'tiny' : o.model,
-    params: paramCount(c),
-    config: {
-      n_layer: c.n_layer,
-      n_embd: c.n_embd,
-      n_head: c.n_head,
-      n_positions: c.n_positions,
-      vocab_size: c.vocab_size,
+  const run = new RunDir(
+    dir,
+    {
+      format: 1,
+      model: o.weights ? o.model : o.preset === 'tiny' ? 'tiny' : o.model,
+      params: paramCount(c),
+      config: {
+        n_layer: c.n_layer,
+        n_embd: c.n_embd,
+        n_head: c.n_head,
+        n_positions: c.n_positions,
+        vocab_size: c.vocab_size,
+      },
+      data: dataStats,
+      args: o,
+      adapter: g.info.description,
+      started: new Date().toISOString(),
+      loss_on: o.lossOn,
     },
-    data: dataStats,
-    args: o,
-    adapter: g.info.description,
-    started: new Date().toISOString(),
-    loss_on: o.lossOn,
-  };
-  const writeRunJson = (extra: Record<string, unknown> = {}) => {
-    Object.assign(runJson, extra);
-    writing(path.join(dir, 'run.json'), () =>
-      writeFileAtomic(path.join(dir, 'run.json'), `${JSON.stringify(runJson, null, 2)}\n`),
-    );
-  };
-  if (resumeFrom)
-    Object.assign(runJson, JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')), {
-      resumed: new Date().toISOString(),
-    });
-  writeRunJson();
-  const emit = (obj: Record<string, unknown>) => {
-    writing(metricsFile, () => fs.appendFileSync(metricsFile, `${JSON.stringify(obj)}\n`));
-    ui.metrics(obj);
-  };
-  const curves = { train: [] as [number, number][], val: [] as [number, number][] };
-  const plot = () => {
-    const svg = lineChart({
-      title: 'Loss',
-      xLabel: 'tokens seen',
-      yLabel: 'loss (nats)',
-      series: [
-        { name: 'train', points: curves.train },
-        { name: 'validation', points: curves.val, markers: true },
-      ],
-    });
-    writing(path.join(dir, 'loss.svg'), () => writeFileAtomic(path.join(dir, 'loss.svg'), svg));
+    !!resumeFrom,
+  );
+  const emit = (rec: Record<string, unknown>) => {
+    run.append(rec);
+    ui.metrics(rec);
   };
 
   const snapshot = (): TrainerState => ({
@@ -574,7 +544,6 @@ async function trainIn(
     const out: Record<string, unknown> = { type: 'eval', step, tokens: tokensSeen, ...ev };
     if (Array.isArray(ev.qa_samples)) out.qa_samples = ev.qa_samples.slice(0, 3);
     emit(out);
-    if (typeof out.val_loss === 'number') curves.val.push([tokensSeen, out.val_loss]);
     const lines = [
       `eval @ step ${step}: val loss ${num(out.val_loss)} (ppl ${num(out.val_ppl)})` +
         (out.val_loss_unseen !== undefined
@@ -596,6 +565,14 @@ async function trainIn(
     }
     ui.log(lines.join('\n'));
     return out;
+  };
+
+  /** best/ holds the checkpoint of the lowest validation loss so far. */
+  const keepBest = async (ev: Record<string, unknown>) => {
+    const vl = ev.val_loss as number | undefined;
+    if (vl === undefined || (bestVal !== null && vl >= bestVal)) return;
+    bestVal = vl;
+    await saveCheckpoint(path.join(dir, 'best'), model, null, snapshot(), tok);
   };
 
   // ---------------------------------------------------------------- the loop
@@ -659,7 +636,6 @@ async function trainIn(
         tokens_per_s: tokensPerStep / dt,
         time_s: elapsedBefore + elapsed,
       });
-      curves.train.push([tokensSeen, loss]);
       if (step === (state?.step ?? 0) + 1) {
         firstStepEnd = { elapsed, step };
         ui.log(`first step: ${dt.toFixed(1)} s (kernel compilation included)`);
@@ -711,11 +687,7 @@ async function trainIn(
         const te = performance.now();
         const ev = await evaluate();
         lastEval = { step, ev };
-        const vl = ev.val_loss as number | undefined;
-        if (vl !== undefined && (bestVal === null || vl < bestVal)) {
-          bestVal = vl;
-          await saveCheckpoint(path.join(dir, 'best'), model, null, snapshot(), tok);
-        }
+        await keepBest(ev);
         await saveCheckpoint(path.join(dir, 'latest'), model, opt, snapshot(), tok);
         if (fittedHere) {
           // each evaluation shows what steps and evaluations (with their checkpoints) really cost:
@@ -739,7 +711,7 @@ async function trainIn(
             totalSteps = fit;
           }
         }
-        plot();
+        run.plot();
         ui.progress?.start(totalSteps || 1, step);
       }
       if (o.stopAfter !== undefined && step - (state?.step ?? 0) >= o.stopAfter && step < totalSteps)
@@ -747,26 +719,21 @@ async function trainIn(
       if (stopAfterReached || sig.requested) {
         ui.progress?.stop();
         await saveCheckpoint(path.join(dir, 'latest'), model, opt, snapshot(), tok);
-        writeRunJson({ interrupted: new Date().toISOString(), steps: step, tokens_seen: tokensSeen });
+        run.writeRunJson({ interrupted: new Date().toISOString(), steps: step, tokens_seen: tokensSeen });
         ui.log(`saved ${path.join(dir, 'latest')} at step ${step}; continue with: tsx src/train.ts --resume ${dir}`);
-        plot();
+        run.plot();
         return { dir, state: snapshot(), stoppedBy: sig.requested ?? undefined };
       }
       if (o.time && totalSteps === 0 && elapsed > o.time) totalSteps = step;
     }
     ui.progress?.stop();
-    const ev = lastEval?.step === step ? lastEval.ev : await evaluate();
-    const vl = ev.val_loss as number | undefined;
-    if (vl !== undefined && (bestVal === null || vl < bestVal)) {
-      bestVal = vl;
-      await saveCheckpoint(path.join(dir, 'best'), model, null, snapshot(), tok);
-    }
+    await keepBest(lastEval?.step === step ? lastEval.ev : await evaluate());
     await saveCheckpoint(path.join(dir, 'final'), model, null, snapshot(), tok);
     await saveCheckpoint(path.join(dir, 'latest'), model, opt, snapshot(), tok);
     if (o.mergeLora) await writeMerged(model, path.join(dir, 'merged'), tok);
-    plot();
+    run.plot();
     const wall = elapsedBefore + (performance.now() - t0) / 1000;
-    writeRunJson({
+    run.writeRunJson({
       finished: new Date().toISOString(),
       wall_s: wall,
       steps: step,
@@ -774,7 +741,7 @@ async function trainIn(
       tokens_seen: tokensSeen,
     });
     ui.log(
-      `done: ${step} steps, ${tokensSeen} tokens in ${fmtTime(wall)}; checkpoints in ${dir} (final/, best/, latest/), metrics in ${metricsFile}`,
+      `done: ${step} steps, ${tokensSeen} tokens in ${fmtTime(wall)}; checkpoints in ${dir} (final/, best/, latest/), metrics in ${run.metricsFile}`,
     );
     return { dir, state: snapshot() };
   } finally {
