@@ -47,3 +47,56 @@ export function refitSteps(o: {
   const fit = Math.max(o.step + 1, o.step + Math.floor((o.left - evalsLeft * o.evalCost) / o.perStep));
   return nearEnd(o.step, fit, o.evalEvery) ? o.step : fit;
 }
+
+/**
+ * A --time budget as the trainer measures it: the steps after the first (which compiles the
+ * kernels) up to step 4 give a step's cost, the evaluation that follows an evaluation's; the
+ * first fit sizes the run from them, and every later evaluation refits it with what steps and
+ * evaluations (their checkpoints included) have really cost since. Times are performance.now()
+ * milliseconds; `t0` is when the run began, `seconds` the budget.
+ */
+export class TimeBudget {
+  /** the step count was fitted in this process (and is refitted at each evaluation) */
+  fitted = false;
+  private from = { at: 0, step: 0 };
+  private firstEvalMs = 0;
+  /** every evaluation since the measurement began, the fit's included */
+  private evalMs = 0;
+  private evalsSinceFit = 0;
+
+  constructor(
+    readonly seconds: number,
+    private readonly t0: number,
+  ) {}
+
+  /** Call after each step until the fit: true after step 4, when it is due. */
+  measure(step: number, now: number): boolean {
+    if (step === 1) this.from = { at: now, step };
+    return step === 4;
+  }
+
+  /** The first fit, at `step`, just after one evaluation of `evalMs`: the steps still to run (< 1: too short). */
+  fit(step: number, now: number, evalMs: number) {
+    const perStep = (now - evalMs - this.from.at) / 1000 / (step - this.from.step);
+    const evalCost = evalMs / 1000;
+    this.firstEvalMs = this.evalMs = evalMs;
+    const { steps, evals } = fitBudget({ budget: this.seconds, left: this.left(now), perStep, evalCost });
+    this.fitted = steps >= 1;
+    return { steps, evals, perStep, evalCost };
+  }
+
+  /** The refit after an evaluation of `evalMs` at `step` (see refitSteps): the new step count. */
+  refit(o: { step: number; totalSteps: number; evalEvery: number; now: number; evalMs: number }) {
+    this.evalMs += o.evalMs;
+    this.evalsSinceFit++;
+    const perStep = (o.now - this.from.at - this.evalMs) / 1000 / (o.step - this.from.step);
+    const evalCost = (this.evalMs - this.firstEvalMs) / 1000 / this.evalsSinceFit;
+    const fit = refitSteps({ ...o, left: this.left(o.now), perStep, evalCost });
+    return { fit, perStep, evalCost };
+  }
+
+  /** Seconds of the budget left at `now`. */
+  left(now: number) {
+    return this.seconds - (now - this.t0) / 1000;
+  }
+}

@@ -32,7 +32,7 @@ import {
   type TrainerState,
 } from './checkpoint.ts';
 
-import { fitBudget, nearEnd, refitSteps } from './budget.ts';
+import { nearEnd, TimeBudget } from './budget.ts';
 import { lockRunDir } from './lock.ts';
 import { RunDir, TrainingStopped } from './rundir.ts';
 
@@ -579,13 +579,9 @@ async function trainIn(
   // Ctrl-C or SIGTERM (sig.requested, see Signals) and --stop-after: save at the end of the step
   let stopAfterReached = false;
   const t0 = performance.now();
-  let measuredFrom = { at: 0, step: 0 };
   let firstStepEnd = { elapsed: 0, step: 0 }; // when this process's first (compiling) step ended
-  let firstEval = 0; // ms of the evaluation run at the fit (not part of the measured step rate)
-  let evalMs = 0; // ms of every evaluation since the fit's measurement began (the fit's included)
-  let evalsSinceFit = 0;
   let lastEval: { step: number; ev: Record<string, unknown> } | undefined;
-  let fittedHere = false; // the step count was fitted to --time in this process (and is refitted at each evaluation)
+  const budget = o.time ? new TimeBudget(o.time, t0) : undefined;
   // defaults that depend on the schedule's length (known after measuring, with --time)
   const warmup = () =>
     o.warmup !== undefined && o.warmup >= 0 ? o.warmup : totalSteps ? Math.min(200, Math.ceil(0.05 * totalSteps)) : 10;
@@ -642,38 +638,30 @@ async function trainIn(
       }
       // a time budget: measure steps 2..4 (the first compiles kernels), time one evaluation, then
       // fit the steps and the evaluations (at most EVAL_SHARE of the budget) to what is left
-      if (o.time && totalSteps === 0) {
-        if (step === 1) measuredFrom = { at: performance.now(), step };
-        if (step === 4) {
-          const perStep = (performance.now() - measuredFrom.at) / 1000 / (step - measuredFrom.step);
-          ui.progress?.stop();
-          const te = performance.now();
-          await evaluate();
-          const evalCost = (performance.now() - te) / 1000;
-          firstEval = performance.now() - te;
-          evalMs = firstEval;
-          const left = o.time - (performance.now() - t0) / 1000;
-          const { steps, evals } = fitBudget({ budget: o.time, left, perStep, evalCost });
-          if (steps < 1) {
-            throw new TrainingStopped(
-              `--time ${fmtTime(o.time)} is too short: a step takes ${perStep.toFixed(1)} s and an evaluation ${evalCost.toFixed(1)} s here, ` +
-                `so one more step and the final evaluation need --time ${fmtTime(Math.ceil((performance.now() - t0) / 1000 + perStep + evalCost))} or more`,
-            );
-          }
-          totalSteps = step + steps;
-          evalEvery = o.evalEvery ?? Math.max(1, Math.ceil(steps / evals));
-          fittedHere = true;
-          ui.log(
-            `measured ${perStep.toFixed(2)} s per step (${(tokensPerStep / perStep).toFixed(0)} tokens/s) and ${evalCost.toFixed(1)} s per evaluation: ` +
-              `the ${fmtTime(o.time)} budget fits ${totalSteps} steps (${(totalSteps / stepsPerEpoch).toFixed(1)} epochs) and ${evals} more evaluations (every ${evalEvery} steps)`,
+      if (budget && totalSteps === 0 && budget.measure(step, performance.now())) {
+        ui.progress?.stop();
+        const te = performance.now();
+        await evaluate();
+        const now = performance.now();
+        const { steps, evals, perStep, evalCost } = budget.fit(step, now, now - te);
+        if (steps < 1) {
+          throw new TrainingStopped(
+            `--time ${fmtTime(budget.seconds)} is too short: a step takes ${perStep.toFixed(1)} s and an evaluation ${evalCost.toFixed(1)} s here, ` +
+              `so one more step and the final evaluation need --time ${fmtTime(Math.ceil((now - t0) / 1000 + perStep + evalCost))} or more`,
           );
-          ui.progress?.start(totalSteps, step);
         }
+        totalSteps = step + steps;
+        evalEvery = o.evalEvery ?? Math.max(1, Math.ceil(steps / evals));
+        ui.log(
+          `measured ${perStep.toFixed(2)} s per step (${(tokensPerStep / perStep).toFixed(0)} tokens/s) and ${evalCost.toFixed(1)} s per evaluation: ` +
+            `the ${fmtTime(budget.seconds)} budget fits ${totalSteps} steps (${(totalSteps / stepsPerEpoch).toFixed(1)} epochs) and ${evals} more evaluations (every ${evalEvery} steps)`,
+        );
+        ui.progress?.start(totalSteps, step);
       }
       // ETA: a fitted budget's time left; else the mean step time since the compiling first step
       // (evaluations included) times the steps left
       const rate = step > firstStepEnd.step ? (elapsed - firstStepEnd.elapsed) / (step - firstStepEnd.step) : dt;
-      const eta = fittedHere ? o.time! - elapsed : rate * ((totalSteps || step) - step);
+      const eta = budget?.fitted ? budget.seconds - elapsed : rate * ((totalSteps || step) - step);
       ui.progress?.update(step, {
         epoch,
         loss: loss.toFixed(4),
@@ -681,7 +669,7 @@ async function trainIn(
         eta: fmtTime(Math.max(0, eta)),
       });
       // with a fitted budget, an evaluation this near the final one would repeat it
-      const finalNear = fittedHere && nearEnd(step, totalSteps, evalEvery);
+      const finalNear = !!budget?.fitted && nearEnd(step, totalSteps, evalEvery);
       if (evalEvery && step % evalEvery === 0 && (totalSteps === 0 || step < totalSteps) && !finalNear) {
         ui.progress?.stop();
         const te = performance.now();
@@ -689,16 +677,11 @@ async function trainIn(
         lastEval = { step, ev };
         await keepBest(ev);
         await saveCheckpoint(path.join(dir, 'latest'), model, opt, snapshot(), tok);
-        if (fittedHere) {
+        if (budget?.fitted) {
           // each evaluation shows what steps and evaluations (with their checkpoints) really cost:
           // refit the step count to the time left, keeping the evaluations still to come
           const now = performance.now();
-          evalMs += now - te;
-          evalsSinceFit++;
-          const perStep = (now - measuredFrom.at - evalMs) / 1000 / (step - measuredFrom.step);
-          const evalCost = (evalMs - firstEval) / 1000 / evalsSinceFit;
-          const left = o.time! - (now - t0) / 1000;
-          const fit = refitSteps({ step, totalSteps, evalEvery, left, perStep, evalCost });
+          const { fit, perStep, evalCost } = budget.refit({ step, totalSteps, evalEvery, now, evalMs: now - te });
           if (fit === step) {
             ui.log(
               `the budget leaves under a quarter of an evaluation interval (${Math.ceil(evalEvery / 4)} steps): this evaluation is the final one`,
