@@ -3,10 +3,10 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import cliProgress from 'cli-progress';
-import { train, Interrupted, TrainingStopped, type TrainOptions, type UI } from './train/run.ts';
+import { train, resolveOptions, Interrupted, TrainingStopped, TRAIN_DEFAULTS, type UI } from './train/run.ts';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, signalStatus, UsageError } from './exit.ts';
 import { NoAdapterError } from './gpu/device.ts';
-import { MIXES, type Mix } from './data/index.ts';
+import { MIXES } from './data/index.ts';
 import { cliHubOptions, resolveWeights } from './io/hub.ts';
 import { rerunOutsideTsxRelay, underTsxRelay } from './train/outside-tsx.ts';
 
@@ -53,13 +53,13 @@ const argv = yargs(hideBin(process.argv))
   .option('seq', { type: 'number', describe: 'context length T of training rows [default: 256, tiny 128]' })
   .option('data-mix', {
     choices: MIXES,
-    default: 'core' as Mix,
+    default: TRAIN_DEFAULTS.dataMix,
     describe:
       'embedded data: core (the most connected art entities, the default), art (all 749), general (all of WordNet), or mixed (art + general: the motivating failure)',
   })
   .option('vocab', {
     choices: ['compact', 'gpt2'] as const,
-    default: 'compact' as const,
+    default: TRAIN_DEFAULTS.vocab,
     describe: "from scratch: the GPT-2 tokens of the training text (compact), or all of GPT-2's",
   })
   .option('data', {
@@ -69,7 +69,7 @@ const argv = yargs(hideBin(process.argv))
   })
   .option('loss-on', {
     choices: ['answer', 'all'] as const,
-    default: 'answer' as const,
+    default: TRAIN_DEFAULTS.lossOn,
     describe: 'QA examples: loss on answer tokens only, or on all',
   })
   .option('epochs', { type: 'number', describe: 'epochs to train [default: 1]' })
@@ -79,19 +79,35 @@ const argv = yargs(hideBin(process.argv))
     describe: 'wall-clock budget, e.g. 10m: the schedule is fitted after measuring throughput',
   })
   .option('batch', { type: 'number', describe: 'rows per micro-batch [default: 8, distilgpt2/gpt2 4]' })
-  .option('grad-accum', { type: 'number', default: 1, describe: 'micro-batches per optimizer step' })
+  .option('grad-accum', {
+    type: 'number',
+    default: TRAIN_DEFAULTS.gradAccum,
+    describe: 'micro-batches per optimizer step',
+  })
   .option('lr', { type: 'number', describe: 'peak learning rate [default: 6e-4; tiny 3e-3; fine-tuning 1e-4]' })
   .option('warmup', { type: 'number', describe: 'linear warmup steps [default: 5% of the steps, at most 200]' })
-  .option('schedule', { choices: ['cosine', 'constant'] as const, default: 'cosine' as const })
-  .option('weight-decay', { type: 'number', default: 0.1, describe: 'AdamW decoupled weight decay (2-D tensors only)' })
-  .option('clip', { type: 'number', default: 1.0, describe: 'clip the global gradient norm (0: off)' })
-  .option('seed', { type: 'number', default: 1337, describe: 'initialisation and data-order seed' })
+  .option('schedule', { choices: ['cosine', 'constant'] as const, default: TRAIN_DEFAULTS.schedule })
+  .option('weight-decay', {
+    type: 'number',
+    default: TRAIN_DEFAULTS.weightDecay,
+    describe: 'AdamW decoupled weight decay (2-D tensors only)',
+  })
+  .option('clip', { type: 'number', default: TRAIN_DEFAULTS.clip, describe: 'clip the global gradient norm (0: off)' })
+  .option('seed', { type: 'number', default: TRAIN_DEFAULTS.seed, describe: 'initialisation and data-order seed' })
   .option('eval-every', {
     type: 'number',
     describe: 'evaluate (and save latest/) every N steps [default: about 10 times a run]',
   })
-  .option('eval-qa', { type: 'number', default: 64, describe: 'held-out questions answered at each evaluation' })
-  .option('eval-batches', { type: 'number', default: 8, describe: 'validation batches per evaluation' })
+  .option('eval-qa', {
+    type: 'number',
+    default: TRAIN_DEFAULTS.evalQA,
+    describe: 'held-out questions answered at each evaluation',
+  })
+  .option('eval-batches', {
+    type: 'number',
+    default: TRAIN_DEFAULTS.evalBatches,
+    describe: 'validation batches per evaluation',
+  })
   .option('save-dir', { type: 'string', describe: 'run directory [default: runs/<date>-<model>]' })
   .option('resume', {
     type: 'string',
@@ -99,7 +115,7 @@ const argv = yargs(hideBin(process.argv))
   })
   .option('json', {
     type: 'boolean',
-    default: false,
+    default: TRAIN_DEFAULTS.json,
     describe: 'one metrics object per line on stdout (logs go to stderr)',
   })
   .option('batch-file', {
@@ -135,19 +151,11 @@ const argv = yargs(hideBin(process.argv))
   .parseSync();
 
 try {
-  const tiny = argv.preset === 'tiny';
   // --model distilgpt2 / gpt2 alone names the Hub repo; a resumed run loads its own checkpoint
   const named = argv.weights ?? (argv.model !== 'scratch' ? argv.model : undefined);
   const weights =
     named !== undefined && !argv.resume ? (await resolveWeights(named, cliHubOptions())).dir : argv.weights;
-  const pretrained = !!weights && argv.model !== 'scratch';
-  const time =
-    argv.time !== undefined
-      ? parseDuration(argv.time)
-      : tiny && argv.steps === undefined && argv.epochs === undefined
-        ? 600
-        : undefined;
-  const o: TrainOptions = {
+  const o = resolveOptions({
     model: argv.model,
     weights,
     preset: argv.preset,
@@ -161,10 +169,10 @@ try {
     lossOn: argv['loss-on'],
     epochs: argv.epochs,
     steps: argv.steps,
-    time,
-    batch: argv.batch ?? (pretrained ? 4 : 8),
+    time: argv.time !== undefined ? parseDuration(argv.time) : undefined,
+    batch: argv.batch,
     gradAccum: argv['grad-accum'],
-    lr: argv.lr ?? (tiny ? 3e-3 : pretrained ? 1e-4 : 6e-4),
+    lr: argv.lr,
     warmup: argv.warmup,
     schedule: argv.schedule,
     weightDecay: argv['weight-decay'],
@@ -183,7 +191,7 @@ try {
     loraDropout: argv['lora-dropout'],
     loraTargets: argv['lora-targets'],
     mergeLora: argv['merge-lora'],
-  };
+  });
   // (every numeric flag is checked by train(): validateOptions)
 
   const bar =

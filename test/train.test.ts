@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setup } from './helpers.ts';
-import { train, type TrainOptions, type UI } from '../src/train/run.ts';
+import { resolveOptions, train, TRAIN_DEFAULTS, type TrainOptions, type UI } from '../src/train/run.ts';
 import { loadHF } from '../src/io/hf.ts';
 import { GPT2 } from '../src/model/gpt2.ts';
 import { CONFIGS } from '../src/model/config.ts';
@@ -237,5 +237,24 @@ describe('train', () => {
     console.log(JSON.stringify({ before, after }));
     expect(after.loss).toBeLessThan(before.loss - 2);
     expect(after.recall).toBeGreaterThan(before.recall + 0.2);
+  });
+});
+
+describe('resolveOptions: every default in one place', () => {
+  it('fills TRAIN_DEFAULTS and the model-dependent defaults, and keeps what was given', () => {
+    const { tinyTime, ...defaults } = TRAIN_DEFAULTS;
+    const s = resolveOptions({ model: 'scratch' });
+    expect(s).toMatchObject({ ...defaults, batch: 8, lr: 6e-4 });
+    expect(s.time).toBeUndefined();
+    expect('tinyTime' in s).toBe(false);
+    expect(resolveOptions({ model: 'scratch', preset: 'tiny' })).toMatchObject({ lr: 3e-3, time: tinyTime });
+    expect(resolveOptions({ model: 'scratch', preset: 'tiny', steps: 5 }).time).toBeUndefined();
+    expect(resolveOptions({ model: 'distilgpt2', weights: 'w' })).toMatchObject({ batch: 4, lr: 1e-4 });
+    expect(resolveOptions({ model: 'scratch', lr: 0.01, batch: 2, seed: 7, evalQA: undefined })).toMatchObject({
+      lr: 0.01,
+      batch: 2,
+      seed: 7,
+      evalQA: TRAIN_DEFAULTS.evalQA,
+    });
   });
 });

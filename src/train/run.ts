@@ -86,6 +86,46 @@ export interface TrainOptions extends LoraFlags {
   stopAfter?: number;
 }
 
+/** The options a caller may leave out, with their values: the trainer's defaults, stated once (the CLI shows them). */
+export const TRAIN_DEFAULTS = {
+  dataMix: 'core' as Mix,
+  vocab: 'compact' as const,
+  lossOn: 'answer' as LossOn,
+  gradAccum: 1,
+  schedule: 'cosine' as Schedule,
+  weightDecay: 0.1,
+  clip: 1.0,
+  seed: 1337,
+  evalQA: 64,
+  evalBatches: 8,
+  json: false,
+  /** the tiny preset's wall-clock budget when neither --steps nor --epochs is given (s) */
+  tinyTime: 600,
+};
+
+/** What the caller gives: the model and any options (the rest take TRAIN_DEFAULTS, or depend on the model). */
+export type TrainFlags = Partial<TrainOptions> & Pick<TrainOptions, 'model'>;
+
+/**
+ * Every default in one place: TRAIN_DEFAULTS, and the ones that depend on what is trained (rows
+ * per batch: 4 when fine-tuning, else 8; the peak learning rate: 3e-3 for the tiny preset, 1e-4
+ * when fine-tuning, else 6e-4; the tiny preset's budget). The defaults that depend on the
+ * schedule's length (warmup, evaluation interval) and on the model (T) are the trainer's.
+ */
+export function resolveOptions(f: TrainFlags): TrainOptions {
+  const tiny = f.preset === 'tiny';
+  const pretrained = !!f.weights && f.model !== 'scratch';
+  const given = Object.fromEntries(Object.entries(f).filter(([, v]) => v !== undefined)) as TrainFlags;
+  const { tinyTime, ...defaults } = TRAIN_DEFAULTS;
+  return {
+    ...defaults,
+    batch: pretrained ? 4 : 8,
+    lr: tiny ? 3e-3 : pretrained ? 1e-4 : 6e-4,
+    time: tiny && f.steps === undefined && f.epochs === undefined ? tinyTime : undefined,
+    ...given,
+  };
+}
+
 export interface UI {
   /** human-readable lines (stderr in --json mode) */
   log(msg: string): void;
