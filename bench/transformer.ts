@@ -5,7 +5,7 @@
 // run({ quick }) returns rows; bench/bench.ts registers the section. Standalone:
 //   npx tsx bench/transformer.ts [--quick] [--only name,name]
 import { fileURLToPath } from 'node:url';
-import { init, sync, gpu } from '../src/gpu/runtime.ts';
+import { init, sync, gpu, runtime } from '../src/gpu/runtime.ts';
 import { Tensor, poolStats, trimPool } from '../src/gpu/tensor.ts';
 import { copy } from '../src/ops/elementwise.ts';
 import { embeddingForward, embeddingBackward } from '../src/ops/embedding.ts';
@@ -90,46 +90,52 @@ export async function run(opts: { quick?: boolean; only?: string[] } = {}): Prom
   const ratio = (C: number, v: number) => `${((100 * v) / copyBw.get(C)!).toFixed(0)}% of copy`;
 
   // ---------------------------------------------------------------- layernorm
+  // the row kernels the adapter gets (subgroup ones where it has subgroups), and where it has
+  // them the workgroup-tree ones too, for the per-driver choice (issue 16)
+  const lnKinds = gpu().features.has('subgroups') ? [undefined, 'workgroup kernels'] : [undefined];
   if (want('layernorm'))
-    for (const C of Cs) {
-      const x = Tensor.from(rand(N * C), [N, C]),
-        w = Tensor.from(rand(C), [C]),
-        b = Tensor.from(rand(C), [C]);
-      const dy = Tensor.from(rand(N * C), [N, C]);
-      let f = layernormForward(x, w, b);
-      const msF = await per(() => {
-        for (const t of Object.values(f)) t.release();
-        f = layernormForward(x, w, b);
-      }, reps);
-      const bwF = gbps(2 * N * C * 4 + 8 * N, msF);
-      rows.push({
-        section: SECTION,
-        name: 'layernorm forward',
-        shape: `${N}x${C}`,
-        ms: msF,
-        value: bwF,
-        unit: 'GB/s',
-        baseline: { name: 'copy', value: copyBw.get(C)! },
-        note: ratio(C, bwF),
-      });
-      let g = layernormBackward(dy, x, w, f.mean, f.rstd);
-      const msB = await per(() => {
-        for (const t of Object.values(g)) t.release();
-        g = layernormBackward(dy, x, w, f.mean, f.rstd);
-      }, reps);
-      const bwB = gbps(3 * N * C * 4 + 8 * N, msB);
-      rows.push({
-        section: SECTION,
-        name: 'layernorm backward',
-        shape: `${N}x${C}`,
-        ms: msB,
-        value: bwB,
-        unit: 'GB/s',
-        baseline: { name: 'copy', value: copyBw.get(C)! },
-        note: ratio(C, bwB),
-      });
-      for (const t of [x, w, b, dy, ...Object.values(f), ...Object.values(g)]) t.release();
-    }
+    for (const C of Cs)
+      for (const kind of lnKinds) {
+        runtime().options.subgroups = kind === undefined;
+        const x = Tensor.from(rand(N * C), [N, C]),
+          w = Tensor.from(rand(C), [C]),
+          b = Tensor.from(rand(C), [C]);
+        const dy = Tensor.from(rand(N * C), [N, C]);
+        let f = layernormForward(x, w, b);
+        const msF = await per(() => {
+          for (const t of Object.values(f)) t.release();
+          f = layernormForward(x, w, b);
+        }, reps);
+        const bwF = gbps(2 * N * C * 4 + 8 * N, msF);
+        rows.push({
+          section: SECTION,
+          name: kind ? `layernorm forward (${kind})` : 'layernorm forward',
+          shape: `${N}x${C}`,
+          ms: msF,
+          value: bwF,
+          unit: 'GB/s',
+          baseline: { name: 'copy', value: copyBw.get(C)! },
+          note: ratio(C, bwF),
+        });
+        let g = layernormBackward(dy, x, w, f.mean, f.rstd);
+        const msB = await per(() => {
+          for (const t of Object.values(g)) t.release();
+          g = layernormBackward(dy, x, w, f.mean, f.rstd);
+        }, reps);
+        const bwB = gbps(3 * N * C * 4 + 8 * N, msB);
+        rows.push({
+          section: SECTION,
+          name: kind ? `layernorm backward (${kind})` : 'layernorm backward',
+          shape: `${N}x${C}`,
+          ms: msB,
+          value: bwB,
+          unit: 'GB/s',
+          baseline: { name: 'copy', value: copyBw.get(C)! },
+          note: ratio(C, bwB),
+        });
+        for (const t of [x, w, b, dy, ...Object.values(f), ...Object.values(g)]) t.release();
+        runtime().options.subgroups = true;
+      }
 
   // ---------------------------------------------------------------- embedding
   if (want('embedding'))

@@ -47,11 +47,11 @@ case "$ID" in
         exit 1 ;;
       trixie:|trixie:distro)
         driver="trixie's own mesa-vulkan-drivers (Mesa 25.0.7)"
-        why="the version the CPU kernel defaults were tuned on; trixie-backports' 26.x is faster on storage-buffer kernels but slower on the texture attention and cross-entropy kernels the defaults use (issue 16). LAVAPIPE=backports opts in to 26.x" ;;
+        why="the version the CPU kernel defaults were tuned on; trixie-backports' 26.x was measured no faster end to end (KV-cache generation 0.34x, cross-entropy 0.62x on a 2-core EPYC; bench/README.md). LAVAPIPE=backports opts in to 26.x" ;;
       trixie:backports)
         suite=trixie-backports
         driver="mesa-vulkan-drivers from trixie-backports (Mesa 26.x)"
-        why="LAVAPIPE=backports asked for it (faster storage-buffer loads; texture attention and cross-entropy measured slower)" ;;
+        why="LAVAPIPE=backports asked for it (faster workgroup-memory kernels; KV-cache generation and cross-entropy measured slower)" ;;
     esac ;;
 esac
 if [ -z "$driver" ] && { [ "$ID" = ubuntu ] || [[ " $ID_LIKE " == *" ubuntu "* ]]; }; then

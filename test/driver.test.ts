@@ -124,7 +124,7 @@ describe('lavapipeAdvice', () => {
     expect(t[0]).toBe(
       '25.0.7-6 installed; newer: 26.1.6-1~bpo13+1 from trixie-backports; as root: apt-get install -y -t trixie-backports mesa-vulkan-drivers',
     );
-    expect(t[1]).toContain('slower on the texture attention');
+    expect(t[1]).toContain('KV-cache generation 0.34x');
   });
   it('on trixie without trixie-backports configured, points at LAVAPIPE=backports', () => {
     const t = lavapipeAdvice(parseAptPolicy(TRIXIE_BPO.replace(/ {5}26\.1\.6.*\n.*\n/, '')), 'trixie');
