@@ -4,6 +4,8 @@ import { init } from '../src/gpu/runtime.ts';
 import { Tensor } from '../src/gpu/tensor.ts';
 import { fill } from '../src/ops/elementwise.ts';
 import { uniform } from '../src/model/sample.ts';
+import type { GPT2Config } from '../src/model/config.ts';
+import type { Batch } from '../src/data/batch.ts';
 
 export async function setup() {
   return init();
@@ -60,4 +62,22 @@ export function relL2(got: ArrayLike<number>, ref: ArrayLike<number>): number {
     den += ref[i] ** 2;
   }
   return Math.sqrt(num / Math.max(den, 1e-30));
+}
+
+/** A two-layer GPT-2 small enough for finite differences (vocabulary 97, padded to 128). */
+export const tinyConfig: GPT2Config = {
+  vocab_size: 97,
+  padded_vocab_size: 128,
+  n_positions: 32,
+  n_embd: 32,
+  n_layer: 2,
+  n_head: 2,
+  layer_norm_epsilon: 1e-5,
+  eos_token_id: 96,
+};
+
+/** B rows of T+1 random token ids below V (seeded). */
+export function randomBatch(seed: number, B: number, T: number, V: number): Batch {
+  const r = rng(seed);
+  return { tokens: Int32Array.from({ length: B * (T + 1) }, () => Math.floor(r() * V)), B, T };
 }

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectClose, randn, rng, setup } from './helpers.ts';
+import { expectClose, randn, rng, setup, randomBatch, tinyConfig } from './helpers.ts';
 import { Tensor, poolStats } from '../src/gpu/tensor.ts';
 import { counters, resetCounters, sync } from '../src/gpu/runtime.ts';
 import { dropoutMask } from '../src/ops/dropout.ts';
@@ -32,23 +32,7 @@ const HOT = path.join(FIX, 'hot-plain-f32');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lora-test-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const tinyConfig: GPT2Config = {
-  vocab_size: 97,
-  padded_vocab_size: 128,
-  n_positions: 32,
-  n_embd: 32,
-  n_layer: 2,
-  n_head: 2,
-  layer_norm_epsilon: 1e-5,
-  eos_token_id: 96,
-};
-
 const allSites = (c: GPT2Config) => sitesFor(c, [...LORA_MODULES]);
-
-function randomBatch(seed: number, B: number, T: number, V: number): Batch {
-  const r = rng(seed);
-  return { tokens: Int32Array.from({ length: B * (T + 1) }, () => Math.floor(r() * V)), B, T };
-}
 
 /** Logits of `model` for `batch` on a no-grad tape. */
 async function logitsOf(model: GPT2, batch: Batch): Promise<Float32Array> {

@@ -1,34 +1,17 @@
 // The autograd tape: accumulation, errors, finite differences through a whole model,
 // overfitting one batch, and flat memory across training steps.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { setup, randn, rng } from './helpers.ts';
+import { setup, randn, rng, randomBatch, tinyConfig } from './helpers.ts';
 import { Tensor, poolStats } from '../src/gpu/tensor.ts';
 import { Tape, Var } from '../src/tape/tape.ts';
 import { gelu, linear, linearGelu, residual } from '../src/tape/ops.ts';
 import { counters, resetCounters, sync } from '../src/gpu/runtime.ts';
 import * as ref from '../src/ref/cpu.ts';
 import { GPT2 } from '../src/model/gpt2.ts';
-import type { GPT2Config } from '../src/model/config.ts';
 import { AdamW } from '../src/train/optimizer.ts';
 import { trainStep, readStep, uploadBatch, releaseBatch, type Batch } from '../src/train/step.ts';
 
 beforeAll(setup);
-
-const tinyConfig: GPT2Config = {
-  vocab_size: 97,
-  padded_vocab_size: 128,
-  n_positions: 32,
-  n_embd: 32,
-  n_layer: 2,
-  n_head: 2,
-  layer_norm_epsilon: 1e-5,
-  eos_token_id: 96,
-};
-
-function randomBatch(seed: number, B: number, T: number, V: number): Batch {
-  const r = rng(seed);
-  return { tokens: Int32Array.from({ length: B * (T + 1) }, () => Math.floor(r() * V)), B, T };
-}
 
 describe('logits only where the loss counts', () => {
   it("gives the full computation's loss and every parameter gradient (masks: empty, full, one row, ragged)", async () => {
