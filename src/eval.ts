@@ -25,6 +25,11 @@ const argv = yargs(hideBin(process.argv))
     describe:
       'a Hugging Face GPT-2 directory, one of our checkpoints (e.g. runs/X/final), or a Hub repo ORG/NAME[@REVISION] (cache first, else downloaded)',
   })
+  .option('allow-nonfinite', {
+    type: 'boolean',
+    default: false,
+    describe: 'load NaN, infinite or overflowing weights instead of refusing them (the figures then warn)',
+  })
   .option('base', {
     type: 'string',
     describe: "with a LoRA adapter directory: its base model (default: the adapter's base_model_name_or_path)",
@@ -74,7 +79,8 @@ try {
   if (!fs.existsSync(path.join(baseDir ?? dir, 'config.json')))
     throw new Error(`--weights ${baseDir ?? dir}: no config.json there`);
   await init();
-  const { model, tok } = baseDir ? loadAdapterModel(dir, baseDir, base!) : loadModelAndTokenizer(dir);
+  const lo = { allowNonFinite: argv['allow-nonfinite'] };
+  const { model, tok } = baseDir ? loadAdapterModel(dir, baseDir, base!, lo) : loadModelAndTokenizer(dir, lo);
   let phr: Example[],
     ent: Example[] = [];
   if (argv.data?.length) {

@@ -413,6 +413,10 @@ describe('files that are not what they claim', () => {
     t.set('ln_f.weight', { shape: tensors.get('ln_f.weight')!.shape, data: ln });
     saveHF(withNaN, config, t);
     expectOneLine(cli('probe', ['-w', withNaN]), 1, /^probe: .*"ln_f\.weight" holds NaN at element 3/);
+    // --allow-nonfinite loads it anyway, to look inside; the logits it gives are warned about
+    const allowed = cli('probe', ['-w', withNaN, '--allow-nonfinite']);
+    expect(allowed.status, allowed.err).toBe(0);
+    expect(allowed.lines.join('\n'), allowed.err).toMatch(/^warning: .*logits of .*nan are not finite/m);
     // finite weights whose products overflow float32: the logits are NaN, and the probe says so
     const huge = path.join(tmp, 'huge');
     const h = new Map(tensors);

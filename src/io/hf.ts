@@ -135,20 +135,28 @@ const BUFFER_RE = /^h\.\d+\.attn\.(bias|masked_bias)$/;
  */
 const MAX_WEIGHT = 1e19;
 
-/** Throws one line naming the first NaN, infinity or overflowing value (loading them gave NaN logits and exit 0). */
+/**
+ * Throws one line naming the first NaN, infinity or overflowing value (loading them gave NaN
+ * logits and exit 0); the probe and eval load such a checkpoint anyway with --allow-nonfinite.
+ */
 function checkFinite(data: Float32Array, what: string): void {
   for (let i = 0; i < data.length; i++) {
     const v = data[i];
     if (!(Math.abs(v) <= MAX_WEIGHT)) {
       throw new Error(
-        `${what} holds ${v} at element ${i}${Number.isFinite(v) ? ` (beyond ±${MAX_WEIGHT.toExponential()}, it overflows float32 arithmetic)` : ''}: a broken checkpoint`,
+        `${what} holds ${v} at element ${i}${Number.isFinite(v) ? ` (beyond ±${MAX_WEIGHT.toExponential()}, it overflows float32 arithmetic)` : ''}: a broken checkpoint (--allow-nonfinite loads it anyway, to inspect it)`,
       );
     }
   }
 }
 
+export interface LoadOptions {
+  /** load NaN, infinite or overflowing weights instead of refusing them (to inspect a broken checkpoint) */
+  allowNonFinite?: boolean;
+}
+
 /** Load a GPT2LMHeadModel checkpoint directory into float32 arrays (see the top of this file). */
-export function loadHF(dir: string): LoadedHF {
+export function loadHF(dir: string, o: LoadOptions = {}): LoadedHF {
   const { config, json } = readHFConfig(dir);
   const cfgFile = path.join(dir, 'config.json');
   const expected = hfShapes(config);
@@ -210,7 +218,7 @@ export function loadHF(dir: string): LoadedHF {
       const orig = key.get(name)!;
       dtypes.add(src.entry(orig).dtype);
       const data = src.read(orig);
-      checkFinite(data, `${where}: tensor "${orig}"`);
+      if (!o.allowNonFinite) checkFinite(data, `${where}: tensor "${orig}"`);
       tensors.set(name, { shape, data });
     }
     if (lmHeadKey !== undefined) {

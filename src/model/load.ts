@@ -1,7 +1,7 @@
 // Moving a GPT2 between the GPU and Hugging Face's layout on disk.
 import { gpu } from '../gpu/runtime.ts';
 import { checkCheckpointFiles } from '../io/files.ts';
-import { loadHF, readHFConfig, saveHF } from '../io/hf.ts';
+import { loadHF, readHFConfig, saveHF, type LoadOptions } from '../io/hf.ts';
 import { checkAdapterBase, loadAdapter, saveAdapter } from '../io/peft.ts';
 import { checkVocabMatchesModel, getTokenizer, type Tokenizer } from '../io/tokenizer.ts';
 import { CONFIGS, paramCount, type GPT2Config } from './config.ts';
@@ -32,10 +32,10 @@ export function checkParamsFit(c: GPT2Config, source: string, maxBuffer = gpu().
  * Load a model from an HF directory (config.json + model.safetensors) onto the GPU: its files
  * checked to be regular files and its size against the device before anything is read.
  */
-export function loadModel(dir: string, o: { padVocab?: boolean } = {}): GPT2 {
+export function loadModel(dir: string, o: LoadOptions & { padVocab?: boolean } = {}): GPT2 {
   checkCheckpointFiles(dir);
   checkParamsFit(padVocab(readHFConfig(dir).config), dir);
-  const { config: raw, tensors } = loadHF(dir);
+  const { config: raw, tensors } = loadHF(dir, o);
   const config = o.padVocab === false ? raw : padVocab(raw);
   const model = GPT2.empty(config);
   for (const s of model.params.specs) {
@@ -54,10 +54,10 @@ export function loadModel(dir: string, o: { padVocab?: boolean } = {}): GPT2 {
  * A model and the tokenizer its directory carries (GPT-2's when it has none); a compact
  * vocabulary must match the model's vocab_size (a one-line error names both sizes).
  */
-export function loadModelAndTokenizer(dir: string): { model: GPT2; tok: Tokenizer } {
+export function loadModelAndTokenizer(dir: string, o: LoadOptions = {}): { model: GPT2; tok: Tokenizer } {
   checkCheckpointFiles(dir);
   const tok = getTokenizer(dir);
-  const model = loadModel(dir);
+  const model = loadModel(dir, o);
   if (tok.gpt2Ids) checkVocabMatchesModel(tok, model.config.vocab_size, dir);
   return { model, tok };
 }
@@ -70,8 +70,9 @@ export function loadAdapterModel(
   adapterDir: string,
   baseDir: string,
   baseSpec: string,
+  o: LoadOptions = {},
 ): { model: GPT2; tok: Tokenizer } {
-  const { model, tok } = loadModelAndTokenizer(baseDir);
+  const { model, tok } = loadModelAndTokenizer(baseDir, o);
   loadLora(model, adapterDir, baseSpec);
   return { model, tok };
 }

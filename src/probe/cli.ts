@@ -126,6 +126,12 @@ function parser() {
       describe:
         'model directory (config.json + model.safetensors), or a Hub repo ORG/NAME[@REVISION] (cache first, else downloaded)',
     })
+    .option('allow-nonfinite', {
+      type: 'boolean',
+      default: false,
+      describe:
+        'load NaN, infinite or overflowing weights instead of refusing them (the probe then warns about the logits)',
+    })
     .option('base', {
       type: 'string',
       describe: "a LoRA adapter's base model (default: the adapter's base_model_name_or_path)",
@@ -256,6 +262,7 @@ interface Argv {
   model?: string;
   prompt?: string;
   ids?: string;
+  'allow-nonfinite': boolean;
   'top-k': number;
   truncate: boolean;
   loss: boolean;
@@ -342,10 +349,10 @@ async function resolve(spec: string, log: (line: string) => void, base?: string)
 }
 
 /** A resolved model loaded, shown under the name it was given. */
-function load({ spec, dir, base }: Resolved): Loaded {
+function load({ spec, dir, base }: Resolved, o: { allowNonFinite?: boolean }): Loaded {
   try {
-    if (base) return { dir: spec, ...loadAdapterModel(dir, base.dir, base.spec) };
-    return { dir: spec, ...loadModelAndTokenizer(dir) };
+    if (base) return { dir: spec, ...loadAdapterModel(dir, base.dir, base.spec, o) };
+    return { dir: spec, ...loadModelAndTokenizer(dir, o) };
   } catch (e) {
     throw new InputError((e as Error).message.split('\n')[0]);
   }
@@ -632,7 +639,7 @@ export async function runProbeCli(
     const resolved = [];
     for (const spec of specs) resolved.push(await resolve(spec, io.err, a.base));
     await init();
-    const models = resolved.map(load);
+    const models = resolved.map((r) => load(r, { allowNonFinite: a['allow-nonfinite'] }));
     // check the prompt against every model before running any
     const plans = models.map((m) => plan(a, m, (w) => io.err(models.length > 1 ? `${m.dir}: ${w}` : w)));
     const runs: ModelRun[] = [];
