@@ -313,7 +313,7 @@ describe('diagnose', () => {
     for (const p of d.perPrompt.slice(0, 2)) {
       const a = p.answer!;
       expect(a.logLik).toBeLessThan(0);
-      expect(a.gainPerToken).toBeCloseTo((a.logLik - a.logLikNull) / a.ids.length, 10);
+      expect(a.gainPerToken).toBeCloseTo((a.logLik - a.logLikOther) / a.ids.length, 10);
       // the same log-likelihood through inspect(): sum of the answer's token losses after the prompt
       const res = await inspect(model, tok, [...p.ids, ...a.ids], { scoreFrom: p.ids.length });
       expect(-res.loss!.totalNats).toBeCloseTo(a.logLik, 3);

@@ -6,10 +6,15 @@
 //    the null prompt. Near 0: the question does not change what the model predicts.
 //  - function-word share: of the probability mass on the prompt's top-k next tokens, the part on
 //    FUNCTION_WORDS (below). High: the model predicts filler whatever is asked.
-//  - likelihood gain, for prompts with a reference answer: (ln p(answer | question) −
-//    ln p(answer | null prompt)) / answer tokens, in nats per token; its median over the prompts
-//    votes. Near 0: the question does not help the model towards the right answer. A median, not
-//    a mean: one question about an entity the model never trained on (a focused mix need not
+//  - likelihood gain, for prompts with a reference answer: (ln p(answer | its question) −
+//    ln p(answer | another question)) / answer tokens, in nats per token, the other question being
+//    the next prompt with an answer (the null prompt when there is no other); its median over the
+//    prompts votes. Near 0: its own question does not help the model towards the right answer more
+//    than another question does. Against another question rather than the null prompt, so that
+//    both sides share the Q/A form and only the content differs: a model that learned to answer
+//    "Impressionism is a school …" finds the gloss " A school …" less likely after its question
+//    than after "Q:\nA:", for a reason that has nothing to do with using the question. A median,
+//    not a mean: one question about an entity the model never trained on (a focused mix need not
 //    know Rembrandt) has a large negative gain that would outvote every other prompt.
 //
 // Each signal is compared with a threshold (DEFAULT_THRESHOLDS) and votes "uses its prompt" or
@@ -147,9 +152,11 @@ export interface AnswerScore {
   ids: number[];
   /** ln p(answer | prompt), summed over its tokens */
   logLik: number;
-  /** ln p(answer | null prompt) */
-  logLikNull: number;
-  /** (logLik − logLikNull) / tokens */
+  /** the question it is compared with: the next prompt with an answer (or the null prompt) */
+  otherPrompt: string;
+  /** ln p(answer | the other question) */
+  logLikOther: number;
+  /** (logLik − logLikOther) / tokens */
   gainPerToken: number;
 }
 
@@ -236,7 +243,8 @@ function normalise(p: string | PromptSpec): PromptSpec {
 }
 
 /**
- * The prompts whose sequences (prompt + answer, null prompt + answer) fit the model's context.
+ * The prompts whose sequences (prompt + answer, and the answer after each other kept prompt and
+ * after the null prompt) fit the model's context.
  * A compact vocabulary built from a small --data set spells the default prompts in bytes, and
  * they no longer fit a short context: the trainer's evaluation diagnoses with the ones that do.
  */
@@ -247,11 +255,16 @@ export function promptsThatFit(
   nullPrompt = NULL_PROMPT,
 ): PromptSpec[] {
   const P = model.config.n_positions;
-  const nullLength = tok.encode(nullPrompt).length;
-  return prompts.map(normalise).filter((s) => {
-    const answer = s.answer ? tok.encode(s.answer).length : 0;
-    return tok.encode(s.prompt).length + answer <= P && nullLength + answer <= P;
-  });
+  const len = (t: string) => tok.encode(t).length;
+  // each answer is also scored after another of the kept prompts: keep those whose answer fits
+  // after the longest of them (and after the null prompt), until nothing more drops out
+  let kept = prompts.map(normalise).filter((s) => len(s.prompt) + (s.answer ? len(s.answer) : 0) <= P);
+  for (;;) {
+    const longest = Math.max(len(nullPrompt), ...kept.map((s) => len(s.prompt)));
+    const next = kept.filter((s) => !s.answer || longest + len(s.answer) <= P);
+    if (next.length === kept.length) return kept;
+    kept = next;
+  }
 }
 
 /** Run the diagnosis (one batched forward pass per group of similar-length sequences). */
@@ -266,18 +279,24 @@ export async function diagnose(model: GPT2, tok: Tokenizer, o: DiagnoseOpts = {}
   if (!nullPrompt) throw new Error('diagnose: the null prompt is empty');
   const fw = functionWordIds(tok);
 
-  // sequences: 0 = null prompt; per prompt: prompt (+ answer); per answer: null prompt + answer
+  // sequences: 0 = null prompt; per prompt: prompt (+ answer); per answer: another question + answer
   const nullIds = tok.encode(nullPrompt);
   checkIds(model, nullIds, 'null prompt');
   const seqs: number[][] = [nullIds];
   type Job =
     | { kind: 'dist'; prompt: number }
     | { kind: 'null' }
-    | { kind: 'answer'; prompt: number; cond: 'q' | 'null'; target: number };
+    | { kind: 'answer'; prompt: number; cond: 'q' | 'other'; target: number };
   const jobs: Job[] = [{ kind: 'null' }];
   const rows: RowRef[] = [{ seq: 0, pos: nullIds.length - 1 }];
   const promptIds: number[][] = [];
   const answerIds: (number[] | undefined)[] = [];
+  // the question each answer is compared with: the next prompt (cyclically) that has an answer
+  const withAnswer = specs.flatMap((s, i) => (s.answer ? [i] : []));
+  const otherOf = (i: number) => {
+    const k = withAnswer.indexOf(i);
+    return withAnswer.length > 1 ? specs[withAnswer[(k + 1) % withAnswer.length]].prompt : nullPrompt;
+  };
   specs.forEach((s, i) => {
     if (!s.prompt) throw new Error(`diagnose: prompt ${i + 1} is empty`);
     const ids = tok.encode(s.prompt);
@@ -293,11 +312,12 @@ export async function diagnose(model: GPT2, tok: Tokenizer, o: DiagnoseOpts = {}
         rows.push({ seq: q, pos: ids.length - 1 + j });
         jobs.push({ kind: 'answer', prompt: i, cond: 'q', target: t });
       });
-      const n = seqs.push([...nullIds, ...ans]) - 1;
-      checkIds(model, seqs[n], `the null prompt with answer ${i + 1}`);
+      const otherIds = tok.encode(otherOf(i));
+      const n = seqs.push([...otherIds, ...ans]) - 1;
+      checkIds(model, seqs[n], `answer ${i + 1} after another question`);
       ans.forEach((t, j) => {
-        rows.push({ seq: n, pos: nullIds.length - 1 + j });
-        jobs.push({ kind: 'answer', prompt: i, cond: 'null', target: t });
+        rows.push({ seq: n, pos: otherIds.length - 1 + j });
+        jobs.push({ kind: 'answer', prompt: i, cond: 'other', target: t });
       });
     }
   });
@@ -308,7 +328,7 @@ export async function diagnose(model: GPT2, tok: Tokenizer, o: DiagnoseOpts = {}
   let nullTop: TopToken[] = [];
   const dists: { kl: number; entropy: number; top: TopToken[]; fwMass: number }[] = [];
   const mixture = new Float64Array(V);
-  const ll = specs.map(() => ({ q: 0, null: 0 }));
+  const ll = specs.map(() => ({ q: 0, other: 0 }));
   await mapRows(model, seqs, rows, (logits, r) => {
     const job = jobs[r];
     if (job.kind === 'null') {
@@ -349,8 +369,9 @@ export async function diagnose(model: GPT2, tok: Tokenizer, o: DiagnoseOpts = {}
               text: s.answer,
               ids: a,
               logLik: ll[i].q,
-              logLikNull: ll[i].null,
-              gainPerToken: (ll[i].q - ll[i].null) / a.length,
+              otherPrompt: otherOf(i),
+              logLikOther: ll[i].other,
+              gainPerToken: (ll[i].q - ll[i].other) / a.length,
             }
           : undefined,
     };
@@ -411,7 +432,7 @@ export function judge(
   ];
   if (signals.likelihoodGain) {
     why.push(
-      `the question changes the reference answers' log-likelihood by a median ${s.medianLikelihoodGain! >= 0 ? '+' : ''}${f(s.medianLikelihoodGain!, 3)} nats/token ${signals.likelihoodGain.usesPrompt ? '≥' : '<'} ${t.likelihoodGain}`,
+      `its question raises the reference answers' log-likelihood over another question's by a median ${s.medianLikelihoodGain! >= 0 ? '+' : ''}${f(s.medianLikelihoodGain!, 3)} nats/token ${signals.likelihoodGain.usesPrompt ? '≥' : '<'} ${t.likelihoodGain}`,
     );
   }
   const uniform = Math.log(vocab);

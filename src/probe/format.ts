@@ -94,7 +94,7 @@ function promptBlock(d: Diagnosis, p: PromptDiagnosis, i: number): string[] {
   if (p.answer) {
     const a = p.answer;
     out.push(
-      `    answer ${quoted(a.text)} (${a.ids.length} tokens): ln p ${a.logLik.toFixed(3)} after the question, ${a.logLikNull.toFixed(3)} after the null prompt: ${signed(a.gainPerToken)} nats/token`,
+      `    answer ${quoted(a.text)} (${a.ids.length} tokens): ln p ${a.logLik.toFixed(3)} after the question, ${a.logLikOther.toFixed(3)} after ${quoted(a.otherPrompt)}: ${signed(a.gainPerToken)} nats/token`,
     );
   }
   return out;
