@@ -6,6 +6,9 @@ import { fill } from '../src/ops/elementwise.ts';
 import { uniform } from '../src/model/sample.ts';
 import type { GPT2Config } from '../src/model/config.ts';
 import type { Batch } from '../src/data/batch.ts';
+import type { GPT2 } from '../src/model/gpt2.ts';
+import { Tape } from '../src/tape/tape.ts';
+import type { uploadBatch } from '../src/train/step.ts';
 
 export async function setup() {
   return init();
@@ -80,4 +83,13 @@ export const tinyConfig: GPT2Config = {
 export function randomBatch(seed: number, B: number, T: number, V: number): Batch {
   const r = rng(seed);
   return { tokens: Int32Array.from({ length: B * (T + 1) }, () => Math.floor(r() * V)), B, T };
+}
+
+/** The model's loss on an uploaded batch, on a no-grad tape (the finite differences' side). */
+export async function noGradLoss(model: GPT2, u: ReturnType<typeof uploadBatch>, batch: Batch): Promise<number> {
+  const tape = new Tape({ recording: false });
+  const { loss } = model.loss(tape, u.inputs, u.targets, batch.B, batch.T, { normalizer: u.count });
+  const [l] = await loss.value.toArray();
+  tape.free();
+  return l;
 }

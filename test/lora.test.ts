@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectClose, randn, rng, setup, randomBatch, tinyConfig } from './helpers.ts';
+import { expectClose, randn, rng, setup, randomBatch, tinyConfig, noGradLoss } from './helpers.ts';
 import { Tensor, poolStats } from '../src/gpu/tensor.ts';
 import { counters, resetCounters, sync } from '../src/gpu/runtime.ts';
 import { dropoutMask } from '../src/ops/dropout.ts';
@@ -197,13 +197,7 @@ describe('a GPT-2 with LoRA adapters', () => {
     expect(model.params.specs.every((s) => !model.params.get(s.name).requiresGrad)).toBe(true);
     const batch = randomBatch(5, 2, 9, tinyConfig.vocab_size);
     const u = uploadBatch(batch);
-    const lossAt = async () => {
-      const tape = new Tape({ recording: false });
-      const { loss } = model.loss(tape, u.inputs, u.targets, batch.B, batch.T, { normalizer: u.count });
-      const [l] = await loss.value.toArray();
-      tape.free();
-      return l;
-    };
+    const lossAt = () => noGradLoss(model, u, batch);
     const lora = model.lora!;
     lora.params.zeroGrad();
     const tape = new Tape();

@@ -1,7 +1,7 @@
 // The autograd tape: accumulation, errors, finite differences through a whole model,
 // overfitting one batch, and flat memory across training steps.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { setup, randn, rng, randomBatch, tinyConfig } from './helpers.ts';
+import { setup, randn, rng, randomBatch, tinyConfig, noGradLoss } from './helpers.ts';
 import { Tensor, poolStats } from '../src/gpu/tensor.ts';
 import { Tape, Var } from '../src/tape/tape.ts';
 import { gelu, linear, linearGelu, residual } from '../src/tape/ops.ts';
@@ -164,13 +164,7 @@ describe('tape', () => {
     const model = GPT2.init(tinyConfig, 11);
     const batch = randomBatch(5, 2, 9, tinyConfig.vocab_size);
     const u = uploadBatch(batch);
-    const lossAt = async () => {
-      const tape = new Tape({ recording: false });
-      const { loss } = model.loss(tape, u.inputs, u.targets, batch.B, batch.T, { normalizer: u.count });
-      const [l] = await loss.value.toArray();
-      tape.free();
-      return l;
-    };
+    const lossAt = () => noGradLoss(model, u, batch);
     model.params.zeroGrad();
     const tape = new Tape();
     tape.backward(model.loss(tape, u.inputs, u.targets, batch.B, batch.T, { normalizer: u.count }).loss);
