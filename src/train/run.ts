@@ -627,21 +627,88 @@ async function trainIn(
     o.warmup !== undefined && o.warmup >= 0 ? o.warmup : totalSteps ? Math.min(200, Math.ceil(0.05 * totalSteps)) : 10;
   const evalEveryOf = () => o.evalEvery ?? (totalSteps ? Math.max(1, Math.round(totalSteps / 10)) : 0);
   let evalEvery = evalEveryOf();
+  /** The next gradAccum micro-batches, moving to the next epoch (and saving latest/) at an epoch's end. */
+  const nextMicroBatches = async (): Promise<Batch[]> => {
+    const micro: Batch[] = [];
+    for (let k = 0; k < o.gradAccum; k++) {
+      if (batchInEpoch >= batches.length) {
+        epoch++;
+        batchInEpoch = 0;
+        batches = epochBatches(epoch);
+        if (!fixed) {
+          await saveCheckpoint(path.join(dir, 'latest'), model, opt, snapshot(), tok);
+        }
+      }
+      micro.push(batches[batchInEpoch++]);
+    }
+    return micro;
+  };
+  /** A NaN or infinite loss stops the run before the parameters are touched, naming what is intact. */
+  const stopIfNotFinite = (loss: number, gradNorm: number) => {
+    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+      throw new TrainingStopped(
+        `loss became ${loss} (gradient norm ${gradNorm}) at step ${step + 1}: stopping. ` +
+          `The parameters were not updated by this step; the last good checkpoint is ${fs.existsSync(path.join(dir, 'latest')) ? path.join(dir, 'latest') : '(none saved yet)'}. ` +
+          'Try a lower --lr or a longer --warmup.',
+      );
+    }
+  };
+  /**
+   * The --time fit, after step 4: one evaluation, then the steps and the evaluations (at most
+   * EVAL_SHARE of the budget) fitted to what is left.
+   */
+  const fitToBudget = async (budget: TimeBudget) => {
+    ui.progress?.stop();
+    const te = performance.now();
+    await evaluate();
+    const now = performance.now();
+    const { steps, evals, perStep, evalCost } = budget.fit(step, now, now - te);
+    if (steps < 1) {
+      throw new TrainingStopped(
+        `--time ${fmtTime(budget.seconds)} is too short: a step takes ${perStep.toFixed(1)} s and an evaluation ${evalCost.toFixed(1)} s here, ` +
+          `so one more step and the final evaluation need --time ${fmtTime(Math.ceil((now - t0) / 1000 + perStep + evalCost))} or more`,
+      );
+    }
+    totalSteps = step + steps;
+    evalEvery = o.evalEvery ?? Math.max(1, Math.ceil(steps / evals));
+    ui.log(
+      `measured ${perStep.toFixed(2)} s per step (${(tokensPerStep / perStep).toFixed(0)} tokens/s) and ${evalCost.toFixed(1)} s per evaluation: ` +
+        `the ${fmtTime(budget.seconds)} budget fits ${totalSteps} steps (${(totalSteps / stepsPerEpoch).toFixed(1)} epochs) and ${evals} more evaluations (every ${evalEvery} steps)`,
+    );
+    ui.progress?.start(totalSteps, step);
+  };
+  /** An evaluation (best/ and latest/ saved after it) and, with a fitted budget, the refit it allows. */
+  const evaluateAndRefit = async () => {
+    ui.progress?.stop();
+    const te = performance.now();
+    const ev = await evaluate();
+    lastEval = { step, ev };
+    await keepBest(ev);
+    await saveCheckpoint(path.join(dir, 'latest'), model, opt, snapshot(), tok);
+    if (budget?.fitted) {
+      // each evaluation shows what steps and evaluations (with their checkpoints) really cost:
+      // refit the step count to the time left, keeping the evaluations still to come
+      const now = performance.now();
+      const { fit, perStep, evalCost } = budget.refit({ step, totalSteps, evalEvery, now, evalMs: now - te });
+      if (fit === step) {
+        ui.log(
+          `the budget leaves under a quarter of an evaluation interval (${Math.ceil(evalEvery / 4)} steps): this evaluation is the final one`,
+        );
+        totalSteps = fit;
+      } else if (Math.abs(fit - totalSteps) > 0.01 * totalSteps) {
+        ui.log(
+          `refitted after an evaluation: ${perStep.toFixed(2)} s per step, ${evalCost.toFixed(1)} s per evaluation: the budget fits ${fit} steps`,
+        );
+        totalSteps = fit;
+      }
+    }
+    run.plot();
+    ui.progress?.start(totalSteps || 1, step);
+  };
   ui.progress?.start(totalSteps || 1, step);
   try {
     while (totalSteps === 0 || step < totalSteps) {
-      const micro: Batch[] = [];
-      for (let k = 0; k < o.gradAccum; k++) {
-        if (batchInEpoch >= batches.length) {
-          epoch++;
-          batchInEpoch = 0;
-          batches = epochBatches(epoch);
-          if (!fixed) {
-            await saveCheckpoint(path.join(dir, 'latest'), model, opt, snapshot(), tok);
-          }
-        }
-        micro.push(batches[batchInEpoch++]);
-      }
+      const micro = await nextMicroBatches();
       const lr = learningRate(step, {
         lr: o.lr,
         warmup: warmup(),
@@ -651,13 +718,7 @@ async function trainIn(
       const ts = performance.now();
       const { loss, gradNorm } = await readStep(trainStep(model, opt, micro, lr));
       const dt = (performance.now() - ts) / 1000;
-      if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
-        throw new TrainingStopped(
-          `loss became ${loss} (gradient norm ${gradNorm}) at step ${step + 1}: stopping. ` +
-            `The parameters were not updated by this step; the last good checkpoint is ${fs.existsSync(path.join(dir, 'latest')) ? path.join(dir, 'latest') : '(none saved yet)'}. ` +
-            'Try a lower --lr or a longer --warmup.',
-        );
-      }
+      stopIfNotFinite(loss, gradNorm);
       step++;
       tokensSeen += tokensPerStep;
       const elapsed = (performance.now() - t0) / 1000;
@@ -678,26 +739,7 @@ async function trainIn(
       }
       // a time budget: measure steps 2..4 (the first compiles kernels), time one evaluation, then
       // fit the steps and the evaluations (at most EVAL_SHARE of the budget) to what is left
-      if (budget && totalSteps === 0 && budget.measure(step, performance.now())) {
-        ui.progress?.stop();
-        const te = performance.now();
-        await evaluate();
-        const now = performance.now();
-        const { steps, evals, perStep, evalCost } = budget.fit(step, now, now - te);
-        if (steps < 1) {
-          throw new TrainingStopped(
-            `--time ${fmtTime(budget.seconds)} is too short: a step takes ${perStep.toFixed(1)} s and an evaluation ${evalCost.toFixed(1)} s here, ` +
-              `so one more step and the final evaluation need --time ${fmtTime(Math.ceil((now - t0) / 1000 + perStep + evalCost))} or more`,
-          );
-        }
-        totalSteps = step + steps;
-        evalEvery = o.evalEvery ?? Math.max(1, Math.ceil(steps / evals));
-        ui.log(
-          `measured ${perStep.toFixed(2)} s per step (${(tokensPerStep / perStep).toFixed(0)} tokens/s) and ${evalCost.toFixed(1)} s per evaluation: ` +
-            `the ${fmtTime(budget.seconds)} budget fits ${totalSteps} steps (${(totalSteps / stepsPerEpoch).toFixed(1)} epochs) and ${evals} more evaluations (every ${evalEvery} steps)`,
-        );
-        ui.progress?.start(totalSteps, step);
-      }
+      if (budget && totalSteps === 0 && budget.measure(step, performance.now())) await fitToBudget(budget);
       // ETA: a fitted budget's time left; else the mean step time since the compiling first step
       // (evaluations included) times the steps left
       const rate = step > firstStepEnd.step ? (elapsed - firstStepEnd.elapsed) / (step - firstStepEnd.step) : dt;
@@ -710,33 +752,8 @@ async function trainIn(
       });
       // with a fitted budget, an evaluation this near the final one would repeat it
       const finalNear = !!budget?.fitted && nearEnd(step, totalSteps, evalEvery);
-      if (evalEvery && step % evalEvery === 0 && (totalSteps === 0 || step < totalSteps) && !finalNear) {
-        ui.progress?.stop();
-        const te = performance.now();
-        const ev = await evaluate();
-        lastEval = { step, ev };
-        await keepBest(ev);
-        await saveCheckpoint(path.join(dir, 'latest'), model, opt, snapshot(), tok);
-        if (budget?.fitted) {
-          // each evaluation shows what steps and evaluations (with their checkpoints) really cost:
-          // refit the step count to the time left, keeping the evaluations still to come
-          const now = performance.now();
-          const { fit, perStep, evalCost } = budget.refit({ step, totalSteps, evalEvery, now, evalMs: now - te });
-          if (fit === step) {
-            ui.log(
-              `the budget leaves under a quarter of an evaluation interval (${Math.ceil(evalEvery / 4)} steps): this evaluation is the final one`,
-            );
-            totalSteps = fit;
-          } else if (Math.abs(fit - totalSteps) > 0.01 * totalSteps) {
-            ui.log(
-              `refitted after an evaluation: ${perStep.toFixed(2)} s per step, ${evalCost.toFixed(1)} s per evaluation: the budget fits ${fit} steps`,
-            );
-            totalSteps = fit;
-          }
-        }
-        run.plot();
-        ui.progress?.start(totalSteps || 1, step);
-      }
+      if (evalEvery && step % evalEvery === 0 && (totalSteps === 0 || step < totalSteps) && !finalNear)
+        await evaluateAndRefit();
       if (o.stopAfter !== undefined && step - (state?.step ?? 0) >= o.stopAfter && step < totalSteps)
         stopAfterReached = true;
       if (stopAfterReached || sig.requested) {
