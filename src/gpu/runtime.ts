@@ -52,7 +52,7 @@ export class Runtime {
    */
   readonly bindGroups = new Map<string, GPUBindGroup>();
   readonly bindGroupStats = { made: 0, reused: 0 };
-  private bufferIds = new WeakMap<GPUBuffer, number>();
+  private ids = new WeakMap<object, number>();
   private memos = new Map<string, unknown>();
 
   constructor(readonly gpu: Gpu) {
@@ -61,13 +61,13 @@ export class Runtime {
     };
   }
 
-  /** A number that names this buffer in bind-group keys. */
-  bufferId(b: GPUBuffer): number {
-    let id = this.bufferIds.get(b);
-    if (id === undefined) this.bufferIds.set(b, (id = this.nextBufferId++));
+  /** A number that names this object (a buffer, a kernel) in bind-group keys. */
+  idOf(o: object): number {
+    let id = this.ids.get(o);
+    if (id === undefined) this.ids.set(o, (id = this.nextId++));
     return id;
   }
-  private nextBufferId = 0;
+  private nextId = 0;
 
   /** An object an op builds once per device (a generated kernel, a constant tensor), by key. */
   memo<T>(key: string, make: () => T): T {
@@ -448,7 +448,7 @@ function bindGroup(
 ): GPUBindGroup {
   const cacheable = buffers.every((x) => 'buffer' in x);
   const key = cacheable
-    ? `${k.name}|${off}|${bytes}|${(buffers as BufferRange[]).map((x) => `${r.bufferId(x.buffer)}:${x.offset ?? 0}:${x.size ?? -1}`).join('|')}`
+    ? `${r.idOf(k)}|${off}|${bytes}|${(buffers as BufferRange[]).map((x) => `${r.idOf(x.buffer)}:${x.offset ?? 0}:${x.size ?? -1}`).join('|')}`
     : '';
   const hit = cacheable ? r.bindGroups.get(key) : undefined;
   if (hit) {
