@@ -74,7 +74,6 @@ export function crossEntropy(logits: Tensor, targets: Tensor, o: CrossEntropyOpt
     LACCESS: inPlace ? 'read_write' : 'read',
     INPLACE_FN: inPlace ? 'fn logits_out(i: u32, v: f32) { logits[i] = v; }' : 'fn logits_out(i: u32, v: f32) {}',
   };
-  const k = kernel('crossentropy.wgsl', 'rows', defs);
   const tB = targets.binding,
     sB = losses.binding;
   const wB = o.weights ? o.weights.binding : { ...dummy(), base: 0 };
@@ -88,7 +87,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor, o: CrossEntropyOpt
     // the vec4 form where the layout allows (see the kernel's header)
     const vec4 = !inPlace && Vp % 4 === 0 && lB.base % 4 === 0 && dB.base % 4 === 0;
     dispatch(
-      vec4 ? kernel('crossentropy.wgsl', 'rows4', defs) : k,
+      kernel('crossentropy.wgsl', vec4 ? 'rows4' : 'rows', defs),
       { rows, Vp, V, n0, l0: lB.base, d0: dB.base, t0: tB.base, w0: wB.base, s0: sB.base, row: gx, inv_norm: inv, N },
       [lB, tB, wB, sB, dB],
       [gx, gy],

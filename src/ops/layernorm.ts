@@ -163,7 +163,6 @@ export function layernormBackward(
   const nblk = Math.ceil(N / R);
   const part = Tensor.empty([Math.max(1, nblk), 2 * C]);
   const sg = useSubgroups();
-  const kdw = kernel(F, 'dwdb', defs(C)); // dwdb4 where the layout allows
   const wB = w.binding,
     mB = mean.binding,
     sB = rstd.binding,
@@ -194,7 +193,7 @@ export function layernormBackward(
     dispatch(kdx, params, [dyB, xB, wB, mB, sB, dxB], [gx, gy]);
     const dw4 = vec4Fits(C, xB.base, dyB.base, pB.base);
     dispatch(
-      dw4 ? kernel(F, 'dwdb4', defs(C)) : kdw,
+      kernel(F, dw4 ? 'dwdb4' : 'dwdb', defs(C)),
       params,
       [dyB, xB, mB, sB, pB],
       [Math.ceil(C / (dw4 ? 4 : 1) / 64), Math.ceil(rows / R)],
