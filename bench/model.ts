@@ -177,9 +177,13 @@ async function fineTuneRows(config: GPT2Config, reps: number): Promise<Row[]> {
     const optMb = (8 * t.total) / 1e6;
     const mb = (4 * (model.params.total + (model.lora ? 4 * t.total : 3 * t.total))) / 1e6;
     measured.push({ name, ms, mb, optMb });
-    model.params.values.release();
-    if (!model.params.frozen) model.params.grads.release();
-    if (t !== model.params) t.values.release();
+    // every buffer of both registries (the base and, with LoRA, the adapters), so that the next
+    // row starts from an empty pool: values, gradients and AdamW's moments
+    for (const p of new Set([model.params, t])) {
+      p.values.release();
+      if (!p.frozen) p.grads.release();
+      if (p.hasAdamState) for (const m of Object.values(p.adamState)) m.release();
+    }
     trimPool();
   }
   const [full, lo] = measured;
