@@ -10,12 +10,13 @@
 // With --peers, PyTorch on the CPU runs the same configs (bench/peers.ts).
 import { uniform } from '../src/rng.ts';
 import { fileURLToPath } from 'node:url';
-import { init, resetCounters, sync } from '../src/gpu/runtime.ts';
+import { init, resetCounters, sync, type Counters } from '../src/gpu/runtime.ts';
 import { Tensor, trimPool } from '../src/gpu/tensor.ts';
 import { GPT2 } from '../src/model/gpt2.ts';
 import { CONFIGS, type GPT2Config } from '../src/model/config.ts';
 import { generate } from '../src/model/generate.ts';
 import { KVCache } from '../src/model/kvcache.ts';
+import { HalfWeights } from '../src/model/half.ts';
 import { attachLora, padVocab } from '../src/model/load.ts';
 import { LORA_DEFAULTS, sitesFor, type LoraConfig } from '../src/model/lora.ts';
 import { matmul } from '../src/ops/matmul/index.ts';
@@ -223,63 +224,77 @@ async function generationRows(
   const model = GPT2.init(config, 2);
   const prompt = Array.from(randomTokens(64, config.vocab_size, 5));
   const opts = { temperature: 0, maxNew: 64, stopIds: [] as number[] };
-  await generate(model, prompt, { ...opts, maxNew: 2 });
-  resetCounters();
-  const prefillMs = await median(async () => {
-    const c = new KVCache(model);
-    await c.prefill(prompt);
-    c.dispose();
-  }, reps);
-  const pre = resetCounters();
-  const cachedMs = await median(async () => {
-    await generate(model, prompt, { ...opts, cache: true });
-  }, reps);
-  const gen = resetCounters();
+  // decoding with each weight format: 'f16' (the default) reads half the bytes per token; its
+  // decoder packs the f16 copies first, which its prefill's time and counts include
+  const decode = [];
+  for (const weights of ['f16', 'f32'] as const) {
+    await generate(model, prompt, { ...opts, maxNew: 2, weights });
+    resetCounters();
+    const prefillMs = await median(async () => {
+      const c = new KVCache(model, { weights });
+      await c.prefill(prompt);
+      c.dispose();
+    }, reps);
+    const pre = resetCounters();
+    const ms = await median(async () => {
+      await generate(model, prompt, { ...opts, cache: true, weights });
+    }, reps);
+    decode.push({ weights, prefillMs, pre: perCounts(pre, reps, 'prefill'), ms, gen: resetCounters() });
+  }
   // 64 new tokens are the prefill's logits and 63 one-token decode steps; per decode step: a
   // generation's counts less its prefill's (both exact, the same every run)
-  const prefillCounts = perCounts(pre, reps, 'prefill');
-  const tokenCounts: PerCounts = { per: 'token', dispatches: 0, workgroups: 0, submits: 0, waits: 0 };
-  for (const k of ['dispatches', 'workgroups', 'submits', 'waits'] as const)
-    tokenCounts[k] = (gen[k] / reps - prefillCounts[k]) / 63;
+  const perToken = (gen: Counters, pre: PerCounts): PerCounts => {
+    const t: PerCounts = { per: 'token', dispatches: 0, workgroups: 0, submits: 0, waits: 0 };
+    for (const k of ['dispatches', 'workgroups', 'submits', 'waits'] as const) t[k] = (gen[k] / reps - pre[k]) / 63;
+    return t;
+  };
   // without the cache (each token re-runs the whole sequence), skipped by --quick
   const uncachedMs = quick
     ? undefined
     : await median(async () => {
         await generate(model, prompt, { ...opts, maxNew: 16, cache: false });
       }, 1);
-  // the memory bound: a decode step reads every weight once (wpe: one row), at the copy kernel's bandwidth
-  const weightBytes = 4 * (model.params.values.size - (config.n_positions - 1) * config.n_embd);
+  // the memory bound: a decode step reads every weight once (wpe: one row), at the copy kernel's
+  // bandwidth; with f16 weights the packed matrices take 2 bytes each and the rest stays f32
+  const f32Bytes = 4 * (model.params.values.size - (config.n_positions - 1) * config.n_embd);
+  const half = HalfWeights.pack(model.params, config);
+  const f16Bytes = f32Bytes - 2 * half.elements;
+  half.release();
   model.params.values.release();
   trimPool();
   const bw = await copyBandwidth();
-  const boundTps = bw / weightBytes;
-  const decodeTps = 63 / ((cachedMs - prefillMs) / 1000); // the decode rate excludes the prefill: 63 steps
   const peers = (k: 'prefill' | 'decode') =>
     torch && !('error' in torch) && torch[k][name] ? [{ name: torchName(torch), value: torch[k][name] }] : undefined;
   return [
-    {
+    ...decode.map(({ weights, prefillMs, pre }) => ({
       section: SECTION,
-      name: `prefill ${name}`,
+      name: `prefill ${name}${weights === 'f16' ? ' (packing f16 weights first)' : ''}`,
       shape: '64 tokens',
       ms: prefillMs,
       value: 64 / (prefillMs / 1000),
-      unit: 'tok/s',
+      unit: 'tok/s' as const,
       peers: peers('prefill'),
-      counts: prefillCounts,
-      note: countsNote(prefillCounts),
-    },
-    {
-      section: SECTION,
-      name: `generate ${name} (KV cache)`,
-      shape: '64 new after 64',
-      ms: cachedMs,
-      value: decodeTps,
-      unit: 'tok/s',
-      peers: peers('decode'),
-      counts: tokenCounts,
-      baseline: { name: 'memory bound', value: boundTps },
-      note: `${((100 * decodeTps) / boundTps).toFixed(0)}% of the memory bound (${(weightBytes / 1e6).toFixed(0)} MB of weights per token at the copy kernel's ${(bw / 1e9).toFixed(2)} GB/s, measured now); ${countsNote(tokenCounts)}`,
-    },
+      counts: pre,
+      note: countsNote(pre),
+    })),
+    ...decode.map(({ weights, prefillMs, pre, ms, gen }) => {
+      const bytes = weights === 'f16' ? f16Bytes : f32Bytes;
+      const boundTps = bw / bytes;
+      const decodeTps = 63 / ((ms - prefillMs) / 1000); // the decode rate excludes the prefill: 63 steps
+      const counts = perToken(gen, pre);
+      return {
+        section: SECTION,
+        name: `generate ${name} (KV cache, ${weights} weights)`,
+        shape: '64 new after 64',
+        ms,
+        value: decodeTps,
+        unit: 'tok/s' as const,
+        peers: peers('decode'),
+        counts,
+        baseline: { name: 'memory bound', value: boundTps },
+        note: `${((100 * decodeTps) / boundTps).toFixed(0)}% of the memory bound (${(bytes / 1e6).toFixed(0)} MB of weights per token at the copy kernel's ${(bw / 1e9).toFixed(2)} GB/s, measured now)${weights === 'f16' ? '; the PyTorch peer decodes in f32' : ''}; ${countsNote(counts)}`,
+      };
+    }),
     ...(uncachedMs === undefined
       ? []
       : [

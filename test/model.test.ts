@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setup, relL2 } from './helpers.ts';
 import { Tensor } from '../src/gpu/tensor.ts';
+import { runtime } from '../src/gpu/runtime.ts';
 import { Tape } from '../src/tape/tape.ts';
 import { loadModel } from '../src/model/load.ts';
 import { generate, generateBatch } from '../src/model/generate.ts';
@@ -83,17 +84,50 @@ describe('generation', () => {
     }
   });
 
-  it('cached logits equal full-sequence logits at every step', async () => {
-    const model = GPT2.init({ ...CONFIGS.tiny, vocab_size: 300, padded_vocab_size: 320, n_positions: 40 }, 3);
-    const { KVCache } = await import('../src/model/kvcache.ts');
+  // f32 weights: the cache path (with the fused one-row attention step where the adapter has
+  // subgroups, kv_append + decode without) against recomputation; f16 weights within rounding
+  for (const [weights, subgroups, tol] of [
+    ['f32', true, 1e-5],
+    ['f32', false, 1e-5],
+    ['f16', true, 2e-3],
+  ] as const)
+    it(`cached logits equal full-sequence logits at every step (${weights} weights${subgroups ? '' : ', no subgroups'})`, async () => {
+      runtime().options.subgroups = subgroups;
+      try {
+        const model = GPT2.init({ ...CONFIGS.tiny, vocab_size: 300, padded_vocab_size: 320, n_positions: 40 }, 3);
+        const { KVCache } = await import('../src/model/kvcache.ts');
+        const { lastLogits } = await import('../src/model/generate.ts');
+        const ids = [1, 2, 3, 250, 99, 4, 7, 8, 9, 10, 11];
+        const cache = new KVCache(model, { weights });
+        let got = await cache.prefill(ids.slice(0, 5));
+        for (let t = 5; t <= ids.length; t++) {
+          const want = await lastLogits(model, ids.slice(0, t));
+          expect(relL2(got.subarray(0, 300), want.subarray(0, 300))).toBeLessThan(tol);
+          if (t < ids.length) got = await cache.step(ids[t]);
+        }
+        cache.dispose();
+      } finally {
+        runtime().options.subgroups = true;
+      }
+    });
+
+  it('batched cached logits equal full-sequence logits for every row (f32 weights)', async () => {
+    const model = GPT2.init({ ...CONFIGS.tiny, vocab_size: 300, padded_vocab_size: 320, n_positions: 40 }, 5);
+    const { KVCacheRows } = await import('../src/model/kvcache.ts');
     const { lastLogits } = await import('../src/model/generate.ts');
-    const ids = [1, 2, 3, 250, 99, 4, 7, 8, 9, 10, 11];
-    const cache = new KVCache(model);
-    let got = await cache.prefill(ids.slice(0, 5));
-    for (let t = 5; t <= ids.length; t++) {
-      const want = await lastLogits(model, ids.slice(0, t));
-      expect(relL2(got.subarray(0, 300), want.subarray(0, 300))).toBeLessThan(1e-5);
-      if (t < ids.length) got = await cache.step(ids[t]);
+    const prompts = [[5, 6, 7], [9], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]];
+    const cache = new KVCacheRows(model, prompts.length, { weights: 'f32' });
+    await cache.prefill(prompts);
+    for (const next of [
+      [17, 18, 19],
+      [40, 41, 42],
+    ]) {
+      const got = await cache.step(next);
+      prompts.forEach((p, b) => p.push(next[b]));
+      for (const [b, p] of prompts.entries()) {
+        const want = await lastLogits(model, p);
+        expect(relL2(got.subarray(b * 320, b * 320 + 300), want.subarray(0, 300))).toBeLessThan(1e-5);
+      }
     }
     cache.dispose();
   });

@@ -58,6 +58,7 @@ function giveBack(buf: GPUBuffer) {
 /** Destroy every free buffer (frees device memory; stats stay consistent). */
 export function trimPool() {
   const { freeBuffers, poolStats, bindGroups } = runtime();
+  flush(); // work already enqueued may read a freed buffer: submitted, it stays valid after destroy()
   bindGroups.clear(); // they may hold the buffers destroyed here
   for (const list of freeBuffers.values())
     for (const b of list) {

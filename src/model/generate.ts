@@ -4,6 +4,7 @@ import { Tensor } from '../gpu/tensor.ts';
 import { Tape } from '../tape/tape.ts';
 import { sampleToken, uniform, type SampleOpts } from './sample.ts';
 import type { GPT2 } from './gpt2.ts';
+import type { DecodeWeights } from './half.ts';
 import { KVCache, KVCacheRows, type Decoder } from './kvcache.ts';
 
 /** Logits of the last position for a batch of one sequence, by full recomputation. */
@@ -46,6 +47,8 @@ export interface GenerateOpts extends SampleOpts {
   decode?: (ids: number[]) => string;
   /** use the KV cache (default true) */
   cache?: boolean;
+  /** the weights the cached decoder multiplies by: 'f16' copies (default; half the bytes per token) or the f32 values */
+  weights?: DecodeWeights;
   onToken?: (id: number) => void;
   onWarning?: (msg: string) => void;
 }
@@ -69,7 +72,7 @@ export async function generate(model: GPT2, prompt: number[], o: GenerateOpts): 
   }
   const stopIds = o.stopIds ?? [50256];
   const rand = uniform(o.seed ?? 0);
-  const dec: Decoder = o.cache === false ? new RecomputeDecoder(model) : new KVCache(model);
+  const dec: Decoder = o.cache === false ? new RecomputeDecoder(model) : new KVCache(model, { weights: o.weights });
   const out: number[] = [];
   let stoppedBy: Generation['stoppedBy'] = 'max-new';
   let text: string | undefined;
@@ -130,7 +133,7 @@ export async function generateBatch(model: GPT2, prompts: number[][], o: Generat
   const res: (Generation | null)[] = prompts.map((_, b) =>
     maxNew[b] <= 0 ? { ids: [], text: o.decode ? '' : undefined, stoppedBy: 'context' } : null,
   );
-  const cache = new KVCacheRows(model, B);
+  const cache = new KVCacheRows(model, B, { weights: o.weights });
   try {
     const first = await cache.prefill(prompts);
     let logitsOf = (b: number) => first[b];

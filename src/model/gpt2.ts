@@ -17,14 +17,16 @@ import {
   embedding,
   gatherRows,
   layernorm,
-  gelu,
+  gelu as geluOp,
   linear,
   linearGelu,
+  linearHalf,
   lmHead,
   loraLinear,
   residualLayernorm,
 } from '../tape/ops.ts';
 import { gpt2Layout, type GPT2Config } from './config.ts';
+import type { HalfWeights } from './half.ts';
 import type { LoRA, LoraModule } from './lora.ts';
 import { uniform } from './sample.ts';
 
@@ -45,6 +47,8 @@ export interface ForwardOpts {
   lastOnly?: boolean;
   /** compute logits only for these rows (distinct indexes into B·T, i32 [M]): where the loss counts */
   logitRows?: Tensor;
+  /** f16 copies of the weights for products of few rows (decoding; ./half.ts), inference only */
+  half?: HalfWeights;
   /** called with the residual stream after each block (logit lens) */
   onLayer?: (layer: number, x: Var) => void;
 }
@@ -96,12 +100,19 @@ export class GPT2 {
     return this.params.get(name);
   }
 
-  /** Block i's linear `m` (h.i.m.weight / .bias), through its LoRA adapter when it has one. */
-  private linear(tape: Tape, x: Var, i: number, m: LoraModule): Var {
+  /**
+   * Block i's linear `m` (h.i.m.weight / .bias), through its LoRA adapter when it has one, or
+   * against its f16 copy in `half` for few rows; `gelu` applies GELU to the result.
+   */
+  private linear(tape: Tape, x: Var, i: number, m: LoraModule, half?: HalfWeights, gelu = false): Var {
     const w = this.p(`h.${i}.${m}.weight`),
       b = this.p(`h.${i}.${m}.bias`);
     const adapter = this.lora?.adapter(i, m);
-    return adapter ? loraLinear(tape, x, w, b, adapter) : linear(tape, x, w, b);
+    const w16 = adapter ? undefined : half?.get(`h.${i}.${m}`, x.value.shape[0]);
+    if (w16) return linearHalf(tape, x, w16, b, { gelu });
+    if (gelu && !adapter) return linearGelu(tape, x, w, b);
+    const y = adapter ? loraLinear(tape, x, w, b, adapter) : linear(tape, x, w, b);
+    return gelu ? geluOp(tape, y) : y;
   }
 
   /** Logits [B·T, padded_vocab] (or [1, padded_vocab] with lastOnly, [M, padded_vocab] with logitRows) for token ids (i32 [B·T]). */
@@ -120,20 +131,18 @@ export class GPT2 {
     for (let i = 0; i < c.n_layer; i++) {
       const h = `h.${i}.`;
       // attention: x += c_proj(attn(c_attn(ln_1(x)))), then m = ln_2(x)
-      const qkv = this.linear(tape, a, i, 'attn.c_attn'); // [B·T, 3C]
+      const qkv = this.linear(tape, a, i, 'attn.c_attn', o.half); // [B·T, 3C]
       const att = o.rows
         ? cachedAttentionRows(tape, qkv, o.rows.layers[i], o.rows.at.positions, c.n_head)
         : o.cache
           ? cachedAttention(tape, qkv, o.cache.layers[i], posOffset, c.n_head)
           : attention(tape, qkv, B, T, c.n_head);
-      const proj = this.linear(tape, att, i, 'attn.c_proj'); // [B·T, C]
+      const proj = this.linear(tape, att, i, 'attn.c_proj', o.half); // [B·T, C]
       const r1 = residualLayernorm(tape, x, proj, this.p(`${h}ln_2.weight`), this.p(`${h}ln_2.bias`), eps);
       x = r1.sum;
       // MLP: x += mlp.c_proj(gelu(c_fc(m))), then a = the next block's ln_1(x), or ln_f(x) after the last
-      const f = this.lora?.adapter(i, 'mlp.c_fc')
-        ? gelu(tape, this.linear(tape, r1.y, i, 'mlp.c_fc'))
-        : linearGelu(tape, r1.y, this.p(`${h}mlp.c_fc.weight`), this.p(`${h}mlp.c_fc.bias`)); // [B·T, 4C]
-      const mlp = this.linear(tape, f, i, 'mlp.c_proj'); // [B·T, C]
+      const f = this.linear(tape, r1.y, i, 'mlp.c_fc', o.half, true); // [B·T, 4C]
+      const mlp = this.linear(tape, f, i, 'mlp.c_proj', o.half); // [B·T, C]
       const next = i + 1 < c.n_layer ? `h.${i + 1}.ln_1` : 'ln_f';
       const r2 = residualLayernorm(tape, x, mlp, this.p(`${next}.weight`), this.p(`${next}.bias`), eps);
       x = r2.sum;
@@ -143,7 +152,8 @@ export class GPT2 {
     // a = ln_f(x); logits where they are wanted
     if (o.lastOnly) a = lastRow(tape, a, B * T);
     else if (o.logitRows) a = gatherRows(tape, a, o.logitRows); // [M, C]
-    return lmHead(tape, a, this.p('wte.weight'));
+    const wte16 = o.half?.get('wte', a.value.shape[0]);
+    return wte16 ? linearHalf(tape, a, wte16, null) : lmHead(tape, a, this.p('wte.weight'));
   }
 
   /**

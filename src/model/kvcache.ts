@@ -4,6 +4,13 @@ import { Tensor } from '../gpu/tensor.ts';
 import { kvCacheCreate, kvCacheCreateRows, kvCacheRow } from '../ops/attention.ts';
 import { Tape } from '../tape/tape.ts';
 import type { GPT2, LayerCache } from './gpt2.ts';
+import { type DecodeWeights, HALF_MAX_ROWS, HalfWeights } from './half.ts';
+
+/** f16 copies of the model's decoding weights for one decoder's life: none with 'f32', or for more rows than use them. */
+function halfWeights(model: GPT2, weights: DecodeWeights = 'f16', rows = 1): HalfWeights | undefined {
+  if (weights === 'f32' || rows > HALF_MAX_ROWS) return undefined;
+  return HalfWeights.pack(model.params, model.config, (i, m) => !!model.lora?.adapter(i, m));
+}
 
 /** Token-at-a-time decoding: the cached decoder here, the recomputing reference in generate.ts. */
 export interface Decoder {
@@ -19,9 +26,15 @@ export class KVCache implements Decoder {
   /** positions already in the cache */
   length = 0;
 
-  constructor(private model: GPT2) {
+  private half: HalfWeights | undefined;
+
+  constructor(
+    private model: GPT2,
+    o: { weights?: DecodeWeights } = {},
+  ) {
     const c = model.config;
     this.layers = Array.from({ length: c.n_layer }, () => kvCacheCreate(c.n_head, c.n_positions, c.n_embd / c.n_head));
+    this.half = halfWeights(model, o.weights);
   }
 
   /** Run `ids` through the model at positions length.. and return the last position's logits. */
@@ -36,6 +49,7 @@ export class KVCache implements Decoder {
         posOffset: this.length,
         cache: this,
         lastOnly: true,
+        half: this.half,
       });
       this.length += ids.length;
       return await logits.value.toArray();
@@ -58,6 +72,7 @@ export class KVCache implements Decoder {
       l.k.release();
       l.v.release();
     }
+    this.half?.release();
   }
 }
 
@@ -71,15 +86,19 @@ export class KVCacheRows {
   /** positions cached in each row */
   readonly lengths: number[];
 
+  private half: HalfWeights | undefined;
+
   constructor(
     private model: GPT2,
     readonly B: number,
+    o: { weights?: DecodeWeights } = {},
   ) {
     const c = model.config;
     this.layers = Array.from({ length: c.n_layer }, () =>
       kvCacheCreateRows(B, c.n_head, c.n_positions, c.n_embd / c.n_head),
     );
     this.lengths = new Array(B).fill(0);
+    this.half = halfWeights(model, o.weights, B);
   }
 
   /** Feed each row's prompt (B of them); returns each row's logits after its last token. */
@@ -97,7 +116,7 @@ export class KVCacheRows {
         tapes.push(tape);
         inputs.push(input);
         const layers = this.layers.map((l) => kvCacheRow(l, b));
-        return this.model.forward(tape, input, 1, ids.length, { cache: { layers }, lastOnly: true });
+        return this.model.forward(tape, input, 1, ids.length, { cache: { layers }, lastOnly: true, half: this.half });
       });
       const out = await Promise.all(logits.map((l) => l.value.toArray()));
       prompts.forEach((ids, b) => {
@@ -127,6 +146,7 @@ export class KVCacheRows {
     try {
       const logits = this.model.forward(tape, input, this.B, 1, {
         rows: { layers: this.layers, at: { positions, values: at } },
+        half: this.half,
       });
       const out = await logits.value.toArray();
       for (let b = 0; b < this.B; b++) if (active[b]) this.lengths[b]++;
@@ -143,5 +163,6 @@ export class KVCacheRows {
       l.k.release();
       l.v.release();
     }
+    this.half?.release();
   }
 }

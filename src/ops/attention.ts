@@ -16,10 +16,12 @@
 // KV cache for generation (batch 1): kCache and vCache are [nHead, P, hd] (head-major: one
 // head's keys contiguous; P = capacity, e.g. n_positions; position t of head h at
 // element (h·P + t)·hd). kvAppend writes the new rows' k, v at positions pos..;
-// attentionDecode attends the query rows at positions pos.. to cache positions 0..pos+t.
-import { dispatch, grid, gpu, kernel, rowsPerBinding } from '../gpu/runtime.ts';
+// attentionDecode attends the query rows at positions pos.. to cache positions 0..pos+t;
+// cachedAttend does both, and for one new row where the adapter allows it in one dispatch
+// (kernels/attention_step.wgsl: a subgroup per head, no barriers).
+import { dispatch, grid, gpu, kernel, rowsPerBinding, runtime } from '../gpu/runtime.ts';
 import { Tensor, expectShape, shapeStr, type DType } from '../gpu/tensor.ts';
-import { maxTexture } from '../gpu/texture.ts';
+import { maxTexture, subgroupSize } from '../gpu/texture.ts';
 import { matmul } from './matmul/index.ts';
 import { attentionTexBackward, attentionTexForward, attentionTexUnavailable } from './attention_tex.ts';
 
@@ -272,6 +274,46 @@ export function attentionDecode(q: Tensor, kCache: Tensor, vCache: Tensor, pos: 
   return y;
 }
 
+/**
+ * The subgroup size kernels/attention_step.wgsl runs with for head dim hd (one subgroup per
+ * head, HD / SG dims per lane in whole vec4s), or 0 where it cannot run. On lavapipe it takes
+ * a decode step's attention from 0.33 to 0.05 ms per layer at 100 cached positions (scratch
+ * config, `npm run profile -- --only decode`, 2026-12-04) and saves the append's dispatch.
+ */
+function stepSubgroup(hd: number, ...bases: number[]): number {
+  const SG = runtime().options.subgroups ? subgroupSize() : 0;
+  return SG && hd % (4 * SG) === 0 && bases.every((b) => b % 4 === 0) ? SG : 0;
+}
+
+/**
+ * Append the k, v of qkv rows [Tq, 3C] at positions pos.. of the caches and attend their
+ * queries over positions 0..pos+t: kvAppend then attentionDecode, or for one row (a decode
+ * step) both in one dispatch where stepSubgroup allows. Returns y [Tq, C].
+ */
+export function cachedAttend(qkv: Tensor, kCache: Tensor, vCache: Tensor, pos: number, nHead: number): Tensor {
+  const op = 'cachedAttend';
+  const { NH, P, hd, C } = cacheGeometry(op, kCache, vCache);
+  const qB = qkv.binding;
+  const SG = stepSubgroup(hd, qB.base);
+  if (SG === 0 || qkv.size !== 3 * C || nHead !== NH) {
+    kvAppend(qkv, kCache, vCache, pos);
+    return attentionDecode(qkv, kCache, vCache, pos, nHead);
+  }
+  if (!Number.isInteger(pos) || pos < 0 || pos >= P)
+    throw new Error(`${op}: position ${pos} exceeds the cache capacity ${P}`);
+  const y = Tensor.empty([1, C]);
+  const kB = kCache.binding,
+    vB = vCache.binding,
+    yB = y.binding;
+  dispatch(
+    kernel('attention_step.wgsl', 'step', { HD: hd, SG }),
+    { NH, C, scale: 1 / Math.sqrt(hd), q0: qB.base, y0: yB.base, k0: kB.base, v0: vB.base, P, pos },
+    [qB, kB, vB, yB],
+    [1, NH],
+  );
+  return y;
+}
+
 // ---------------------------------------------------------------- batched KV cache
 /** Zeroed caches for one layer of B sequences: k and v, each [B, nHead, nPositions, headDim]. */
 export function kvCacheCreateRows(
@@ -326,6 +368,18 @@ export function attentionDecodeRows(
     kB = kCache.binding,
     vB = vCache.binding,
     pB = positions.binding;
+  const SG = stepSubgroup(hd, qB.base);
+  if (SG) {
+    const y = Tensor.empty([B, C]);
+    const yB = y.binding;
+    dispatch(
+      kernel('attention_step.wgsl', 'step_rows', { HD: hd, SG }),
+      { NH, C, scale: 1 / Math.sqrt(hd), q0: qB.base, y0: yB.base, k0: kB.base, v0: vB.base, P },
+      [qB, kB, vB, yB, pB],
+      [B, NH],
+    );
+    return y;
+  }
   const n = B * C;
   const [gx, gy] = grid(Math.ceil(n / 64));
   dispatch(

@@ -15,15 +15,10 @@ import { accumulate, add, copy, gelu as geluFwd, geluBackward, fill, mul } from 
 import { dropoutMask } from '../ops/dropout.ts';
 import { layernormForward, layernormBackward, residualLayernormForward } from '../ops/layernorm.ts';
 import { embeddingForward, embeddingBackward } from '../ops/embedding.ts';
-import {
-  attentionForward,
-  attentionBackward,
-  attentionDecode,
-  attentionDecodeRows,
-  kvAppend,
-} from '../ops/attention.ts';
+import { attentionForward, attentionBackward, cachedAttend, attentionDecodeRows } from '../ops/attention.ts';
 import { crossEntropy } from '../ops/crossentropy.ts';
 import { gatherRows as gatherFwd, scatterRows } from '../ops/gather.ts';
+import { gemvHalf, type HalfMatrix } from '../ops/gemv_f16.ts';
 import { type Tape, Var, takeGrad } from './tape.ts';
 
 /** v.grad += op(a)·op(b), in place for parameters. */
@@ -131,6 +126,14 @@ export function loraLinear(tape: Tape, x: Var, w: Var, b: Var | null, lora: Lora
 export function linearGelu(tape: Tape, x: Var, w: Var, b: Var): Var {
   if (tape.recording) return gelu(tape, linear(tape, x, w, b));
   const y = new Var(matmul(x.value, w.value, { bias: b.value, gelu: true }), anyGrad(x, w, b));
+  tape.own(y.value);
+  return y;
+}
+
+/** y = x·Wᵀ (+ b) (then GELU) against f16 weights W [N, K] (decoding: no-grad tapes only). */
+export function linearHalf(tape: Tape, x: Var, w: HalfMatrix, b: Var | null, o: { gelu?: boolean } = {}): Var {
+  if (tape.recording) throw new Error('linearHalf is for inference (no-grad tapes)');
+  const y = new Var(gemvHalf(x.value, w, { bias: b?.value, gelu: o.gelu }), false);
   tape.own(y.value);
   return y;
 }
@@ -278,8 +281,7 @@ export function cachedAttention(
   nHead: number,
 ): Var {
   if (tape.recording) throw new Error('cachedAttention is for inference (no-grad tapes)');
-  kvAppend(qkv.value, layer.k, layer.v, pos);
-  const y = new Var(attentionDecode(qkv.value, layer.k, layer.v, pos, nHead));
+  const y = new Var(cachedAttend(qkv.value, layer.k, layer.v, pos, nHead));
   tape.own(y.value);
   return y;
 }

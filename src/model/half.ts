@@ -1,0 +1,52 @@
+// f16 copies of the weights a decoding step reads (src/ops/gemv_f16.ts): each block's four
+// linears and the tied lm_head (wte). A decoder packs them when it starts (one pass over the
+// weights) and releases them when it ends, so they never go stale while training goes on.
+// LayerNorm parameters, biases and wpe stay f32, and so does every product with more rows than
+// HALF_MAX_ROWS (a prefill's), where the f32 matmul kernels are faster.
+import { type HalfMatrix, HALF_K_MULTIPLE, packHalf, releaseHalf } from '../ops/gemv_f16.ts';
+import type { Params } from '../tape/params.ts';
+import type { GPT2Config } from './config.ts';
+import { LORA_MODULES, type LoraModule } from './lora.ts';
+
+/** Products with at most this many rows (tokens decoded together) use the f16 weights. */
+export const HALF_MAX_ROWS = 8;
+
+/** How decoding stores the weights it multiplies by: 'f16' (the default) or 'f32' (exactly the trained values). */
+export type DecodeWeights = 'f16' | 'f32';
+
+export class HalfWeights {
+  private constructor(private mats: Map<string, HalfMatrix>) {}
+
+  /**
+   * Pack the decoding weights of `params`: h.i.<module>.weight (Conv1D [in, out]) as
+   * 'h.i.<module>' and wte as 'wte', except modules `skip` names (those with LoRA adapters) and
+   * matrices whose inputs are not a multiple of 32.
+   */
+  static pack(params: Params, c: GPT2Config, skip: (layer: number, m: LoraModule) => boolean = () => false) {
+    const mats = new Map<string, HalfMatrix>();
+    for (let i = 0; i < c.n_layer; i++)
+      for (const m of LORA_MODULES) {
+        const w = params.get(`h.${i}.${m}.weight`).value;
+        if (!skip(i, m) && w.shape[0] % HALF_K_MULTIPLE === 0) mats.set(`h.${i}.${m}`, packHalf(w, 'kn'));
+      }
+    if (c.n_embd % HALF_K_MULTIPLE === 0) mats.set('wte', packHalf(params.get('wte.weight').value, 'nk'));
+    return new HalfWeights(mats);
+  }
+
+  /** The f16 form of `name` ('h.3.mlp.c_fc', 'wte') for a product of `rows` rows, if it is used there. */
+  get(name: string, rows: number): HalfMatrix | undefined {
+    return rows <= HALF_MAX_ROWS ? this.mats.get(name) : undefined;
+  }
+
+  /** The number of weights held in f16. */
+  get elements(): number {
+    let n = 0;
+    for (const h of this.mats.values()) n += h.N * h.K;
+    return n;
+  }
+
+  release() {
+    for (const h of this.mats.values()) releaseHalf(h);
+    this.mats.clear();
+  }
+}
