@@ -2,6 +2,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setup, randn, rng, poisoned, expectClose } from './helpers.ts';
 import { Tensor } from '../src/gpu/tensor.ts';
 import { setMaxBinding } from '../src/gpu/device.ts';
+import { runtime } from '../src/gpu/runtime.ts';
 import { embeddingForward, embeddingBackward } from '../src/ops/embedding.ts';
 import * as ref from '../src/ref/transformer.ts';
 
@@ -89,24 +90,27 @@ describe('embedding backward', () => {
     return r;
   }
 
-  it('accumulates repeated ids into dwte and dwpe (+=), matching the reference', async () => {
-    const got = await gpuGrads();
-    const want = ref.embeddingBackward(idv, dout, V, P, C, T);
-    expectClose(
-      got.dwte,
-      want.dwte.map((v, i) => v + dwte0[i]),
-      1e-5,
-      1e-5,
-      'dwte',
-    );
-    expectClose(
-      got.dwpe,
-      want.dwpe.map((v, i) => v + dwpe0[i]),
-      1e-5,
-      1e-5,
-      'dwpe',
-    );
-  });
+  for (const subgroups of [true, false])
+    it(`accumulates repeated ids into dwte and dwpe (+=), matching the reference (${subgroups ? 'subgroup' : 'workgroup-tile'} sort)`, async () => {
+      runtime().options.subgroups = subgroups;
+      const got = await gpuGrads();
+      runtime().options.subgroups = true;
+      const want = ref.embeddingBackward(idv, dout, V, P, C, T);
+      expectClose(
+        got.dwte,
+        want.dwte.map((v, i) => v + dwte0[i]),
+        1e-5,
+        1e-5,
+        'dwte',
+      );
+      expectClose(
+        got.dwpe,
+        want.dwpe.map((v, i) => v + dwpe0[i]),
+        1e-5,
+        1e-5,
+        'dwpe',
+      );
+    });
 
   it('is deterministic (bit-identical runs) and independent of the binding limit', async () => {
     const a = await gpuGrads(),

@@ -11,7 +11,8 @@
 // windows of whole rows, one dispatch per window; out is cut into row chunks. dout [N,C]
 // (rows read in sorted-id order) and ids must each fit one binding (N·C·4 bytes: 6 MB for
 // N = 2048, C = 768).
-import { dispatch, grid, kernel, rowsPerBinding } from '../gpu/runtime.ts';
+import { dispatch, grid, kernel, rowsPerBinding, runtime } from '../gpu/runtime.ts';
+import { subgroupSize } from '../gpu/texture.ts';
 import { Tensor, expectShape, shapeStr } from '../gpu/tensor.ts';
 
 const F = 'embedding.wgsl';
@@ -97,6 +98,15 @@ export function embeddingForward(
   return out;
 }
 
+/** The unrolled comparisons of kernels/embedding_sort_sg.wgsl: this lane's key against the chunk's SG keys. */
+function sortCompare(SG: number): string {
+  return Array.from(
+    { length: SG },
+    (_, j) =>
+      `    { let k = subgroupBroadcast(km, ${j}u); if (k < mine || (k == mine && t0 + ${j}u < n)) { rank += 1u; } }`,
+  ).join('\n');
+}
+
 export function embeddingBackward(ids: Tensor, dout: Tensor, dwte: Tensor, dwpe: Tensor, T: number): void {
   const op = 'embeddingBackward';
   const { N, V, C, P } = check(op, ids, dwte, dwpe, T);
@@ -106,11 +116,15 @@ export function embeddingBackward(ids: Tensor, dout: Tensor, dwte: Tensor, dwpe:
   if (N === 0) return;
   const idsB = ids.binding,
     doutB = dout.binding;
-  // 1. sort (id, n) on the GPU
+  // 1. sort (id, n) on the GPU (through subgroup broadcasts where the subgroup size is fixed:
+  // see kernels/embedding_sort_sg.wgsl)
   const perm = Tensor.empty([N], 'u32'),
     sid = Tensor.empty([N], 'u32');
+  const SG = runtime().options.subgroups ? subgroupSize() : 0;
   dispatch(
-    kernel(F, 'sort_ids', width(1)),
+    SG
+      ? kernel('embedding_sort_sg.wgsl', 'sort_ids', { SG, COMPARE: sortCompare(SG) })
+      : kernel(F, 'sort_ids', width(1)),
     { N, V, ids0: idsB.base },
     [idsB, perm.binding, sid.binding],
     [Math.ceil(N / 256)],

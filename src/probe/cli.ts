@@ -183,6 +183,12 @@ function parser() {
       default: true,
       describe: 'use the KV cache (--no-cache recomputes every step)',
     })
+    .option('decode-weights', {
+      choices: ['f16', 'f32'] as const,
+      default: 'f16' as const,
+      describe:
+        'weights the cached decoder multiplies by: f16 copies (half the bytes per token) or the exact f32 values',
+    })
     .option('diagnose', {
       type: 'boolean',
       default: false,
@@ -275,6 +281,7 @@ interface Argv {
   seed: number;
   stop?: string[];
   cache: boolean;
+  'decode-weights': 'f16' | 'f32';
   diagnose: boolean;
   prompts?: string;
   'null-prompt'?: string;
@@ -472,6 +479,7 @@ async function runOne(
       stopStrings: stops,
       decode: (ids) => m.tok.decode(ids),
       cache: a.cache,
+      weights: a['decode-weights'],
       onWarning: (w) => warn(`warning: ${w}`),
     });
   }

@@ -162,6 +162,7 @@ export async function greedyAnswers(model: GPT2, tok: Tokenizer, prompts: string
         stopIds: [tok.eot],
         stopStrings: ['\nQ:', '\n\n'],
         decode: (ids) => tok.decode(ids),
+        weights: 'f32', // scores do not depend on how many questions share the last batch
       },
     );
     for (const g of gs) out.push((g.text ?? '').trim());
