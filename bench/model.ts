@@ -1,5 +1,6 @@
 // Bench section "model": whole training steps (forward + backward + AdamW) and generation
-// (prefill, then batch-1 decoding with and without the KV cache).
+// (prefill, then batch-1 decoding with and without the KV cache; the cached decoding with f16
+// copies of the weights, the default, and with the f32 weights).
 //
 // Training rows run on the first batch of the embedded core data (answer-only loss weights), for
 // the tiny preset and the scratch config, each three ways: GPT-2's vocabulary with logits at
