@@ -159,3 +159,13 @@ describe('vulkanIcds', () => {
     ]);
   });
 });
+
+describe('shaderCacheDir (lavapipe vector width)', () => {
+  it('gives a width other than the default its own Mesa shader cache, unless one is named', async () => {
+    const { shaderCacheDir } = await import('../src/gpu/device.ts');
+    expect(shaderCacheDir({})).toBeUndefined();
+    expect(shaderCacheDir({ LP_NATIVE_VECTOR_WIDTH: '512', HOME: '/h' })).toBe('/h/.cache/mesa_shader_cache_lp512');
+    expect(shaderCacheDir({ LP_NATIVE_VECTOR_WIDTH: '512', XDG_CACHE_HOME: '/x' })).toBe('/x/mesa_shader_cache_lp512');
+    expect(shaderCacheDir({ LP_NATIVE_VECTOR_WIDTH: '512', MESA_SHADER_CACHE_DIR: '/mine' })).toBeUndefined();
+  });
+});

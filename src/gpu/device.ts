@@ -5,6 +5,7 @@
 // is pending; on a CPU adapter (lavapipe) that steals a core from the driver's
 // workers, so after the device exists we lower the main thread's priority.
 import os from 'node:os';
+import path from 'node:path';
 import fs from 'node:fs';
 import { create, globals } from 'webgpu';
 
@@ -66,6 +67,20 @@ function ensureRuntimeDir() {
 }
 
 /**
+ * The shader-cache directory for a lavapipe vector width other than its default, or undefined.
+ * Mesa's on-disk shader cache does not key its entries on LP_NATIVE_VECTOR_WIDTH: a kernel
+ * compiled at 256 bits and loaded at 512 (same SPIR-V) ran with the wrong lanes and gave wrong
+ * results (tex-sg matmul, 2026-12-04, Mesa 25.0.7). So a process that sets the width gets a
+ * cache of its own, unless MESA_SHADER_CACHE_DIR already names one.
+ */
+export function shaderCacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const width = env.LP_NATIVE_VECTOR_WIDTH?.trim();
+  if (!width || env.MESA_SHADER_CACHE_DIR) return undefined;
+  const base = env.XDG_CACHE_HOME || path.join(env.HOME || os.homedir(), '.cache');
+  return path.join(base, `mesa_shader_cache_lp${width.replace(/[^0-9]/g, '') || 'x'}`);
+}
+
+/**
  * Dawn's toggles for this process, from DAWN_ENABLE and DAWN_DISABLE (comma-separated toggle
  * names, e.g. DAWN_ENABLE=skip_validation,disable_robustness), as create() takes them. None by
  * default: bench/toggles.ts measures what each does on this adapter (bench/README.md).
@@ -89,6 +104,8 @@ export function dawnFlags(env: NodeJS.ProcessEnv = process.env): string[] {
 
 export async function requestAdapter(): Promise<GPUAdapter> {
   ensureRuntimeDir();
+  const cache = shaderCacheDir();
+  if (cache) process.env.MESA_SHADER_CACHE_DIR = cache; // read by lavapipe when the instance starts
   if (!gpuInstance) {
     gpuInstance = create(dawnFlags());
   }
