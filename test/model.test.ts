@@ -170,6 +170,39 @@ describe('generation', () => {
     expect(new Set(together.map((g) => g.ids.length)).size).toBeGreaterThan(1);
   });
 
+  it('greedy decoding with the choices made on the GPU, one step ahead, equals reading back every step', async () => {
+    const model = loadModel(path.join(FIX, 'hot-plain-f32'));
+    const V = model.config.vocab_size;
+    const { KVCache } = await import('../src/model/kvcache.ts');
+    const { argmax } = await import('../src/model/sample.ts');
+    const prompt = [100]; // its greedy continuation varies (657 844 1955 1955 1955 899 …)
+    const cache = new KVCache(model);
+    let logits = await cache.prefill(prompt);
+    const want: number[] = [];
+    for (let i = 0; i < 24; i++) {
+      want.push(argmax(logits, V));
+      if (i < 23) logits = await cache.step(want[i]);
+    }
+    cache.dispose();
+    const got = await generate(model, prompt, { temperature: 0, maxNew: 24, stopIds: [] });
+    expect(got.ids).toEqual(want);
+    // a stop in the middle ends it there, with the step enqueued ahead discarded: an end-of-text
+    // id first chosen after a few tokens, and a stop string that appears at the 7th token
+    const k = want.findIndex((id, i) => i > 4 && !want.slice(0, i).includes(id));
+    expect(k).toBeGreaterThan(4);
+    const eot = await generate(model, prompt, { temperature: 0, maxNew: 24, stopIds: [want[k]] });
+    expect(eot).toMatchObject({ ids: want.slice(0, k), stoppedBy: 'eot' });
+    const decode = (ids: number[]) => (ids.length >= 7 ? 'STOP' : 'x'.repeat(ids.length));
+    const stopped = await generate(model, prompt, {
+      temperature: 0,
+      maxNew: 24,
+      stopIds: [],
+      decode,
+      stopStrings: ['STOP'],
+    });
+    expect(stopped).toMatchObject({ ids: want.slice(0, 7), stoppedBy: 'stop-string', text: '' });
+  });
+
   it('stops at end-of-text, at a stop string, and at the context end', async () => {
     const model = loadModel(path.join(FIX, 'hot-plain-f32'));
     const greedy = await generate(model, [5, 6], { temperature: 0, maxNew: 5, stopIds: [] });

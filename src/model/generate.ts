@@ -76,37 +76,81 @@ export async function generate(model: GPT2, prompt: number[], o: GenerateOpts): 
   const out: number[] = [];
   let stoppedBy: Generation['stoppedBy'] = 'max-new';
   let text: string | undefined;
+  /** Take token i of the continuation; true when generation ends with it (or before it). */
+  const take = (id: number, i: number): boolean => {
+    if (stopIds.includes(id)) {
+      stoppedBy = 'eot';
+      return true;
+    }
+    out.push(id);
+    o.onToken?.(id);
+    if (o.stopStrings?.length && o.decode) {
+      const t = o.decode(out);
+      const hit = o.stopStrings.map((s) => t.indexOf(s)).filter((k) => k >= 0);
+      if (hit.length) {
+        text = t.slice(0, Math.min(...hit));
+        stoppedBy = 'stop-string';
+        return true;
+      }
+    }
+    if (i === maxNew - 1) {
+      if (maxNew < o.maxNew) stoppedBy = 'context';
+      return true;
+    }
+    return false;
+  };
   try {
     if (maxNew <= 0) return { ids: [], text: o.decode ? '' : undefined, stoppedBy: 'context' };
     let logits = await dec.prefill(prompt);
-    for (let i = 0; i < maxNew; i++) {
-      const id = sampleToken(logits, model.config.vocab_size, o, [...prompt, ...out], rand);
-      if (stopIds.includes(id)) {
-        stoppedBy = 'eot';
-        break;
+    const greedy = (o.temperature ?? 1) <= 0 && (o.repetitionPenalty ?? 1) === 1;
+    if (greedy && dec instanceof KVCache) {
+      await greedyAhead(dec, sampleToken(logits, model.config.vocab_size, o, prompt, rand), maxNew, take);
+    } else
+      for (let i = 0; ; i++) {
+        const id = sampleToken(logits, model.config.vocab_size, o, [...prompt, ...out], rand);
+        if (take(id, i)) break;
+        logits = await dec.step(id);
       }
-      out.push(id);
-      o.onToken?.(id);
-      if (o.stopStrings?.length && o.decode) {
-        const t = o.decode(out);
-        const hit = o.stopStrings.map((s) => t.indexOf(s)).filter((k) => k >= 0);
-        if (hit.length) {
-          text = t.slice(0, Math.min(...hit));
-          stoppedBy = 'stop-string';
-          break;
-        }
-      }
-      if (i === maxNew - 1) {
-        if (maxNew < o.maxNew) stoppedBy = 'context';
-        break;
-      }
-      logits = await dec.step(id);
-    }
   } finally {
     dec.dispose();
   }
   if (text === undefined && o.decode) text = o.decode(out);
   return { ids: out, text, stoppedBy };
+}
+
+/**
+ * Greedy decoding through the cache with the choices made on the GPU (KVCache.stepGreedy), one
+ * step ahead: the step after token i is enqueued, reading token i from the GPU, before token i
+ * is read back, so the GPU does not wait while the CPU reads, checks and encodes. A step enqueued
+ * past a stop is discarded with the decoder; none is enqueued past token maxNew - 1. `take(id,
+ * i)` says when generation ends.
+ */
+async function greedyAhead(cache: KVCache, first: number, maxNew: number, take: (id: number, i: number) => boolean) {
+  if (take(first, 0)) return;
+  let input = Tensor.from([first], [1], 'i32');
+  let next = cache.stepGreedy(input); // token 1, on the GPU
+  let pending = next.read();
+  let after: Tensor | null = null;
+  try {
+    for (let i = 1; ; i++) {
+      after = i + 1 < maxNew ? cache.stepGreedy(next) : null; // token i + 1, enqueued before token i is read
+      const afterRead = after?.read();
+      const id = (await pending)[0];
+      input.release();
+      input = next;
+      if (take(id, i) || !after || !afterRead) {
+        await afterRead; // let the extra step finish before the decoder goes
+        break;
+      }
+      next = after;
+      after = null;
+      pending = afterRead;
+    }
+  } finally {
+    input.release();
+    next.release();
+    after?.release();
+  }
 }
 
 /**

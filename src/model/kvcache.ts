@@ -1,6 +1,7 @@
 // The KV cache for generation: per layer, k and v of every position so far, each
 // [nHead, n_positions, headDim]. A decoder over it feeds only new tokens through the model.
 import { Tensor } from '../gpu/tensor.ts';
+import { argmaxRows } from '../ops/argmax.ts';
 import { kvCacheCreate, kvCacheCreateRows, kvCacheRow } from '../ops/attention.ts';
 import { Tape } from '../tape/tape.ts';
 import type { GPT2, LayerCache } from './gpt2.ts';
@@ -37,25 +38,45 @@ export class KVCache implements Decoder {
     this.half = halfWeights(model, o.weights);
   }
 
+  /** Run `input` (i32 [T] on the GPU) through the model at positions length..; the last position's logits [1, Vp]. */
+  private forwardLast(tape: Tape, input: Tensor) {
+    const c = this.model.config;
+    const T = input.size;
+    if (this.length + T > c.n_positions)
+      throw new Error(`KV cache full: ${this.length} + ${T} tokens exceed ${c.n_positions} positions`);
+    const logits = this.model.forward(tape, input, 1, T, {
+      posOffset: this.length,
+      cache: this,
+      lastOnly: true,
+      half: this.half,
+    });
+    this.length += T;
+    return logits;
+  }
+
   /** Run `ids` through the model at positions length.. and return the last position's logits. */
   private async feed(ids: number[]): Promise<Float32Array> {
-    const c = this.model.config;
-    if (this.length + ids.length > c.n_positions)
-      throw new Error(`KV cache full: ${this.length} + ${ids.length} tokens exceed ${c.n_positions} positions`);
     const tape = new Tape({ recording: false });
     const input = Tensor.from(ids, [ids.length], 'i32');
     try {
-      const logits = this.model.forward(tape, input, 1, ids.length, {
-        posOffset: this.length,
-        cache: this,
-        lastOnly: true,
-        half: this.half,
-      });
-      this.length += ids.length;
-      return await logits.value.toArray();
+      return await this.forwardLast(tape, input).value.toArray();
     } finally {
       tape.free();
       input.release();
+    }
+  }
+
+  /**
+   * Greedy decoding without a read-back per step: feed the token in `id` (i32 [1] on the GPU,
+   * such as the previous step's choice) and return the first maximum of the logits after it
+   * (i32 [1] on the GPU). The work is only enqueued.
+   */
+  stepGreedy(id: Tensor): Tensor {
+    const tape = new Tape({ recording: false });
+    try {
+      return argmaxRows(this.forwardLast(tape, id).value, this.model.config.vocab_size);
+    } finally {
+      tape.free(); // enqueued work that reads the freed tensors stays valid
     }
   }
 
