@@ -3,6 +3,9 @@
 // it where the subgroup size SG is fixed). Same result: key(n) = (id, n), invalid ids mapped to
 // 0xffffffff; rank = #{m : key(m) < key(n)}; perm[rank] = n, sid[rank] = the key's id.
 //
+// Packed form (the generated block compares `pk`; src/ops/embedding.ts uses it where V < 65535
+// and N ≤ 65280): key(n) is the one u32 (min(id, 0xffff) << 16) | n, so one comparison ranks it;
+// lanes past N get n ≥ N, above every real position, and never count.
 // Each lane holds one key of a chunk of SG consecutive positions (one storage load per chunk)
 // and compares its own key with the SG keys of the chunk through subgroupBroadcast (unrolled:
 // the COMPARE block generated in src/ops/embedding.ts), so there is no workgroup memory, no barrier
@@ -24,6 +27,8 @@ struct Params {
 
 const SG: u32 = {{SG}}u;
 
+fn packed(k: u32, n: u32) -> u32 { return (min(k, 0xffffu) << 16u) | n; }
+
 fn key_of(n: u32) -> u32 {
   if (n >= p.N) { return 0xffffffffu; }
   let id = ids[p.ids0 + n];
@@ -35,9 +40,11 @@ fn key_of(n: u32) -> u32 {
 fn sort_ids(@builtin(global_invocation_id) g: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
   let n = g.x;
   let mine = key_of(n);
+  let pk = packed(mine, n);
   var rank = 0u;
   for (var t0 = 0u; t0 < p.N; t0 += SG) {
     let km = key_of(t0 + lane);
+    let kp = packed(km, t0 + lane);
 {{COMPARE}}
   }
   if (n < p.N) {

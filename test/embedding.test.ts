@@ -112,6 +112,29 @@ describe('embedding backward', () => {
       );
     });
 
+  it('sorts by (id, position) pairs when ids do not fit 16 bits (V = 70000)', async () => {
+    const V2 = 70000,
+      C2 = 8,
+      N2 = 40;
+    const idv2 = Array.from({ length: N2 }, (_, i) => [69999, 65535, 65534, 3, 69999][i % 5]);
+    idv2[7] = -1;
+    const dout2 = randn(N2 * C2, 9);
+    const dwte = Tensor.zeros([V2, C2]),
+      dwpe = Tensor.zeros([8, C2]);
+    embeddingBackward(Tensor.from(idv2, [N2], 'i32'), Tensor.from(dout2, [N2, C2]), dwte, dwpe, 8);
+    const want = ref.embeddingBackward(idv2, dout2, V2, 8, C2, 8);
+    const got = await dwte.toArray();
+    for (const id of [69999, 65535, 65534, 3, 0])
+      expectClose(
+        got.subarray(id * C2, (id + 1) * C2),
+        want.dwte.subarray(id * C2, (id + 1) * C2),
+        1e-5,
+        1e-5,
+        `row ${id}`,
+      );
+    expectClose(await dwpe.toArray(), want.dwpe, 1e-5, 1e-5, 'dwpe');
+  });
+
   it('is deterministic (bit-identical runs) and independent of the binding limit', async () => {
     const a = await gpuGrads(),
       b = await gpuGrads(),

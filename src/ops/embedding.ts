@@ -99,11 +99,11 @@ export function embeddingForward(
 }
 
 /** The unrolled comparisons of kernels/embedding_sort_sg.wgsl: this lane's key against the chunk's SG keys. */
-function sortCompare(SG: number): string {
-  return Array.from(
-    { length: SG },
-    (_, j) =>
-      `    { let k = subgroupBroadcast(km, ${j}u); if (k < mine || (k == mine && t0 + ${j}u < n)) { rank += 1u; } }`,
+function sortCompare(SG: number, packed: boolean): string {
+  return Array.from({ length: SG }, (_, j) =>
+    packed
+      ? `    if (subgroupBroadcast(kp, ${j}u) < pk) { rank += 1u; }`
+      : `    { let k = subgroupBroadcast(km, ${j}u); if (k < mine || (k == mine && t0 + ${j}u < n)) { rank += 1u; } }`,
   ).join('\n');
 }
 
@@ -123,7 +123,7 @@ export function embeddingBackward(ids: Tensor, dout: Tensor, dwte: Tensor, dwpe:
   const SG = runtime().options.subgroups ? subgroupSize() : 0;
   dispatch(
     SG
-      ? kernel('embedding_sort_sg.wgsl', 'sort_ids', { SG, COMPARE: sortCompare(SG) })
+      ? kernel('embedding_sort_sg.wgsl', 'sort_ids', { SG, COMPARE: sortCompare(SG, V < 0xffff && N <= 65280) })
       : kernel(F, 'sort_ids', width(1)),
     { N, V, ids0: idsB.base },
     [idsB, perm.binding, sid.binding],
