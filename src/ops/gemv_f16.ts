@@ -2,7 +2,7 @@
 // y [M, N] = x [M, K] · Wᵀ (+ bias) (GELU) for few rows M, with W [N, K] stored as packed halves.
 // On lavapipe a decode step is bound by the weights' storage loads, and a vec4u of halves is 8
 // weights per load where a vec4f is 4: the lm_head product of the scratch model (50304×384) took
-// 6.2 ms in f32 and 3.3 ms in f16 (tmpx gemv timing, 2026-12-04, Mesa 25.0.7).
+// 7.6-7.9 ms in f32 and 3.8-5.8 ms in f16 (`npx tsx bench/gemv.ts`, 2026-12-04, Mesa 25.0.7).
 // A matrix larger than one storage binding is kept in parts of whole rows, one dispatch each.
 import { dispatch, dummy, grid, kernel, rowsPerBinding, runtime } from '../gpu/runtime.ts';
 import { Tensor, shapeStr } from '../gpu/tensor.ts';
