@@ -47,7 +47,7 @@ export interface GenerateOpts extends SampleOpts {
   decode?: (ids: number[]) => string;
   /** use the KV cache (default true) */
   cache?: boolean;
-  /** the weights the cached decoder multiplies by: 'f16' copies (default; half the bytes per token) or the f32 values */
+  /** the weights the cached decoder multiplies by: 'f16' copies (half the bytes per token), the f32 values, or 'auto' (default: f16 on CPU adapters; ./half.ts) */
   weights?: DecodeWeights;
   onToken?: (id: number) => void;
   onWarning?: (msg: string) => void;

@@ -4,6 +4,7 @@
 // LayerNorm parameters, biases and wpe stay f32, and so does every product with more rows than
 // HALF_MAX_ROWS (a prefill's), where the f32 matmul kernels are faster.
 import { type HalfMatrix, HALF_K_MULTIPLE, packHalf, releaseHalf } from '../ops/gemv_f16.ts';
+import { gpu } from '../gpu/runtime.ts';
 import type { Params } from '../tape/params.ts';
 import type { GPT2Config } from './config.ts';
 import { LORA_MODULES, type LoraModule } from './lora.ts';
@@ -11,8 +12,18 @@ import { LORA_MODULES, type LoraModule } from './lora.ts';
 /** Products with at most this many rows (tokens decoded together) use the f16 weights. */
 export const HALF_MAX_ROWS = 8;
 
-/** How decoding stores the weights it multiplies by: 'f16' (the default) or 'f32' (exactly the trained values). */
-export type DecodeWeights = 'f16' | 'f32';
+/**
+ * How decoding stores the weights it multiplies by: 'f16' copies, 'f32' (exactly the trained
+ * values), or 'auto': f16 on CPU adapters, where kernels/gemv_f16.wgsl is built for their loads
+ * (one lane per row of Wᵀ), f32 on GPUs, whose coalesced reads that layout would defeat (no
+ * GPU-shaped f16 kernel is written yet).
+ */
+export type DecodeWeights = 'auto' | 'f16' | 'f32';
+
+/** What 'auto' means on this adapter. */
+export function resolveDecodeWeights(w: DecodeWeights = 'auto'): 'f16' | 'f32' {
+  return w !== 'auto' ? w : gpu().info.isSoftware ? 'f16' : 'f32';
+}
 
 export class HalfWeights {
   private constructor(private mats: Map<string, HalfMatrix>) {}

@@ -5,11 +5,11 @@ import { argmaxRows } from '../ops/argmax.ts';
 import { kvCacheCreate, kvCacheCreateRows, kvCacheRow } from '../ops/attention.ts';
 import { Tape } from '../tape/tape.ts';
 import type { GPT2, LayerCache } from './gpt2.ts';
-import { type DecodeWeights, HALF_MAX_ROWS, HalfWeights } from './half.ts';
+import { type DecodeWeights, HALF_MAX_ROWS, HalfWeights, resolveDecodeWeights } from './half.ts';
 
-/** f16 copies of the model's decoding weights for one decoder's life: none with 'f32', or for more rows than use them. */
-function halfWeights(model: GPT2, weights: DecodeWeights = 'f16', rows = 1): HalfWeights | undefined {
-  if (weights === 'f32' || rows > HALF_MAX_ROWS) return undefined;
+/** f16 copies of the model's decoding weights for one decoder's life: none where f32 is chosen, or for more rows than use them. */
+function halfWeights(model: GPT2, weights: DecodeWeights = 'auto', rows = 1): HalfWeights | undefined {
+  if (resolveDecodeWeights(weights) === 'f32' || rows > HALF_MAX_ROWS) return undefined;
   return HalfWeights.pack(model.params, model.config, (i, m) => !!model.lora?.adapter(i, m));
 }
 

@@ -281,7 +281,7 @@ interface Argv {
   seed: number;
   stop?: string[];
   cache: boolean;
-  'decode-weights': 'f16' | 'f32';
+  'decode-weights': 'auto' | 'f16' | 'f32';
   diagnose: boolean;
   prompts?: string;
   'null-prompt'?: string;
