@@ -27,12 +27,7 @@
 // (vec4f and 4 where C and every base are multiples of 4: a quarter of the per-lane load work
 // on CPU adapters such as lavapipe; f32 and 1 otherwise). C, the bases and count stay in floats;
 // an invocation above covers {{W}} adjacent channels of one row.
-struct Params {
-  N: u32, C: u32, T: u32, V: u32,
-  ids0: u32, wte0: u32, wpe0: u32, out0: u32,
-  r0: u32, nr: u32, first: u32, row: u32,
-  n0: u32, count: u32, _p1: u32, _p2: u32,
-}
+#include "common/embedding_params.wgsl"
 struct DwteParams { N: u32, C: u32, dwte0: u32, dout0: u32, r0: u32, nr: u32, row: u32, cgroups: u32 }
 struct DwpeParams { N: u32, C: u32, T: u32, V: u32, ids0: u32, dwpe0: u32, dout0: u32, row: u32, count: u32, _p0: u32, _p1: u32, _p2: u32 }
 @group(0) @binding(0) var<uniform> p: Params;        // forward, forward_rows, sort_ids
@@ -91,12 +86,6 @@ fn forward_rows(@builtin(global_invocation_id) g: vec3u) {
 @group(0) @binding(2) var<storage, read_write> perm_w: array<u32>;
 @group(0) @binding(3) var<storage, read_write> sid_w: array<u32>;
 var<workgroup> tile: array<u32, 256>;
-
-fn key_of(n: u32) -> u32 {
-  let id = ids[p.ids0 + n];
-  if (id >= 0 && u32(id) < p.V) { return u32(id); }
-  return 0xffffffffu;
-}
 
 @compute @workgroup_size(256)
 fn sort_ids(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {

@@ -14,12 +14,7 @@
 // N are 0xffffffff and never count) and store nothing.
 // Bindings: ids @1, perm @2 (u32 rw), sid @3 (u32 rw).
 diagnostic(off, subgroup_uniformity);
-struct Params {
-  N: u32, C: u32, T: u32, V: u32,
-  ids0: u32, wte0: u32, wpe0: u32, out0: u32,
-  r0: u32, nr: u32, first: u32, row: u32,
-  n0: u32, count: u32, _p1: u32, _p2: u32,
-}
+#include "common/embedding_params.wgsl"
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> ids: array<i32>;
 @group(0) @binding(2) var<storage, read_write> perm_w: array<u32>;
@@ -29,12 +24,6 @@ const SG: u32 = {{SG}}u;
 
 fn packed(k: u32, n: u32) -> u32 { return (min(k, 0xffffu) << 16u) | n; }
 
-fn key_of(n: u32) -> u32 {
-  if (n >= p.N) { return 0xffffffffu; }
-  let id = ids[p.ids0 + n];
-  if (id >= 0 && u32(id) < p.V) { return u32(id); }
-  return 0xffffffffu;
-}
 
 @compute @workgroup_size(256)
 fn sort_ids(@builtin(global_invocation_id) g: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
