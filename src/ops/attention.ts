@@ -287,14 +287,25 @@ function stepSubgroup(hd: number, ...bases: number[]): number {
 
 /**
  * Append the k, v of qkv rows [Tq, 3C] at positions pos.. of the caches and attend their
- * queries over positions 0..pos+t: kvAppend then attentionDecode, or for one row (a decode
- * step) both in one dispatch where stepSubgroup allows. Returns y [Tq, C].
+ * queries over positions 0..pos+t: kvAppend then attentionDecode; for a prefill (pos = 0) the
+ * attention is attentionForward's within the rows; for one row (a decode step) both run in one
+ * dispatch where stepSubgroup allows. Returns y [Tq, C].
  */
 export function cachedAttend(qkv: Tensor, kCache: Tensor, vCache: Tensor, pos: number, nHead: number): Tensor {
   const op = 'cachedAttend';
   const { NH, P, hd, C } = cacheGeometry(op, kCache, vCache);
   const qB = qkv.binding;
   const SG = stepSubgroup(hd, qB.base);
+  const Tq = qkv.size / (3 * C);
+  if (pos === 0 && Tq > 1 && Number.isInteger(Tq) && nHead === NH) {
+    // a prefill into an empty cache is the training forward's causal attention within the rows
+    // (the tex or fused kernel): on lavapipe the decode kernel took 4.5 ms a layer for 64 rows,
+    // the tex forward 0.3 ms (scratch prefill, profiled)
+    kvAppend(qkv, kCache, vCache, pos);
+    const { y, lse } = attentionForward(qkv, 1, Tq, nHead);
+    lse.release();
+    return y;
+  }
   if (SG === 0 || qkv.size !== 3 * C || nHead !== NH) {
     kvAppend(qkv, kCache, vCache, pos);
     return attentionDecode(qkv, kCache, vCache, pos, nHead);
