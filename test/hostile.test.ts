@@ -245,9 +245,10 @@ describe('Ctrl-C from a terminal (SIGINT to the process group, under npx tsx)', 
   }
 
   it('a second Ctrl-C a second later quits without saving and without breaking the last checkpoint', async () => {
-    // steps of several seconds (4 × 128 wide, 64 rows of 128 tokens), so the second press comes mid-step
+    // steps of several seconds (4 × 128 wide, 192 rows of 128 tokens: 64 rows took under 2 s on a fast
+    // minute, and the save could come before the second press), so the second press comes mid-step
     const dir = path.join(tmp, 'int-twice');
-    const heavy = ['--preset', 'tiny', '--steps', '50', '--batch', '64', '--seq', '128', '--eval-every', '0'];
+    const heavy = ['--preset', 'tiny', '--steps', '50', '--batch', '192', '--seq', '128', '--eval-every', '0'];
     const first = cli('train', [...heavy, '--eval-qa', '0', '--data', data, '--save-dir', dir, '--stop-after', '1']);
     expect(first.status, first.err).toBe(0);
     const p = Proc.train(['--resume', dir]);
