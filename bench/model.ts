@@ -258,9 +258,7 @@ async function generationRows(
   // the memory bound: a decode step reads every weight once (wpe: one row), at the copy kernel's
   // bandwidth; with f16 weights the packed matrices take 2 bytes each and the rest stays f32
   const f32Bytes = 4 * (model.params.values.size - (config.n_positions - 1) * config.n_embd);
-  const half = HalfWeights.pack(model.params, config);
-  const f16Bytes = f32Bytes - 2 * half.elements;
-  half.release();
+  const f16Bytes = f32Bytes - 2 * HalfWeights.elements(model.params, config);
   model.params.values.release();
   trimPool();
   const bw = await copyBandwidth();

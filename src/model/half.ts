@@ -5,6 +5,7 @@
 // HALF_MAX_ROWS (a prefill's), where the f32 matmul kernels are faster.
 import { type HalfMatrix, HALF_K_MULTIPLE, packHalf, releaseHalf } from '../ops/gemv_f16.ts';
 import { gpu } from '../gpu/runtime.ts';
+import type { Tensor } from '../gpu/tensor.ts';
 import type { Params } from '../tape/params.ts';
 import type { GPT2Config } from './config.ts';
 import { LORA_MODULES, type LoraModule } from './lora.ts';
@@ -25,35 +26,51 @@ export function resolveDecodeWeights(w: DecodeWeights = 'auto'): 'f16' | 'f32' {
   return w !== 'auto' ? w : gpu().info.isSoftware ? 'f16' : 'f32';
 }
 
+/** A weight decoding multiplies by, as HalfWeights names it, with its layout for packHalf. */
+interface DecodeMatrix {
+  name: string;
+  w: Tensor;
+  layout: 'nk' | 'kn';
+}
+
+/**
+ * The weights of `params` that decoding packs: h.i.<module>.weight (Conv1D [in, out]) as
+ * 'h.i.<module>' and wte as 'wte', except modules `skip` names (those with LoRA adapters) and
+ * matrices whose inputs are not a multiple of 32.
+ */
+function decodeMatrices(
+  params: Params,
+  c: GPT2Config,
+  skip: (layer: number, m: LoraModule) => boolean,
+): DecodeMatrix[] {
+  const out: DecodeMatrix[] = [];
+  for (let i = 0; i < c.n_layer; i++)
+    for (const m of LORA_MODULES) {
+      const w = params.get(`h.${i}.${m}.weight`).value;
+      if (!skip(i, m) && w.shape[0] % HALF_K_MULTIPLE === 0) out.push({ name: `h.${i}.${m}`, w, layout: 'kn' });
+    }
+  if (c.n_embd % HALF_K_MULTIPLE === 0) out.push({ name: 'wte', w: params.get('wte.weight').value, layout: 'nk' });
+  return out;
+}
+
+const noSkip = () => false;
+
 export class HalfWeights {
   private constructor(private mats: Map<string, HalfMatrix>) {}
 
-  /**
-   * Pack the decoding weights of `params`: h.i.<module>.weight (Conv1D [in, out]) as
-   * 'h.i.<module>' and wte as 'wte', except modules `skip` names (those with LoRA adapters) and
-   * matrices whose inputs are not a multiple of 32.
-   */
-  static pack(params: Params, c: GPT2Config, skip: (layer: number, m: LoraModule) => boolean = () => false) {
-    const mats = new Map<string, HalfMatrix>();
-    for (let i = 0; i < c.n_layer; i++)
-      for (const m of LORA_MODULES) {
-        const w = params.get(`h.${i}.${m}.weight`).value;
-        if (!skip(i, m) && w.shape[0] % HALF_K_MULTIPLE === 0) mats.set(`h.${i}.${m}`, packHalf(w, 'kn'));
-      }
-    if (c.n_embd % HALF_K_MULTIPLE === 0) mats.set('wte', packHalf(params.get('wte.weight').value, 'nk'));
-    return new HalfWeights(mats);
+  /** Pack the decoding weights of `params` (decodeMatrices). */
+  static pack(params: Params, c: GPT2Config, skip: (layer: number, m: LoraModule) => boolean = noSkip) {
+    return new HalfWeights(new Map(decodeMatrices(params, c, skip).map((d) => [d.name, packHalf(d.w, d.layout)])));
+  }
+
+  /** How many weights pack() would hold in f16, without packing them. */
+  static elements(params: Params, c: GPT2Config): number {
+    return decodeMatrices(params, c, noSkip).reduce((n, d) => n + d.w.size, 0);
   }
 
   /** The f16 form of `name` ('h.3.mlp.c_fc', 'wte') for a product of `rows` rows, if it is used there. */
   get(name: string, rows: number): HalfMatrix | undefined {
     return rows <= HALF_MAX_ROWS ? this.mats.get(name) : undefined;
-  }
-
-  /** The number of weights held in f16. */
-  get elements(): number {
-    let n = 0;
-    for (const h of this.mats.values()) n += h.N * h.K;
-    return n;
   }
 
   release() {
