@@ -4,34 +4,27 @@
 //   rows — src[s0 + n*ls + k] = W[n, k]   (wte [V, C]: the lm_head's rows as stored; ls = K)
 //   cols — src[s0 + k*ls + n] = W[n, k]   (a Conv1D weight [in = K, out], transposed here; ls = out,
 //                                          of which these are the N columns from s0 on)
+// main reads either through the strides sn, sk; rows4 and cols4 are its vec4 forms.
 // One invocation per output word, `row` = invocations per grid row (grid() in src/gpu/runtime.ts).
 // Bindings: src @1, out @2 (read_write).
 struct Params {
   N: u32, K2: u32, s0: u32, o0: u32,
-  row: u32, ls: u32, _p1: u32, _p2: u32,
+  row: u32, ls: u32, sn: u32, sk: u32,
 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<u32>;
 
+// either layout through strides: W[n, k] = src[s0 + n*sn + k*sk] (rows: sn = K, sk = 1;
+// cols: sn = 1, sk = ls)
 @compute @workgroup_size(256)
-fn rows(@builtin(global_invocation_id) g: vec3u) {
+fn main(@builtin(global_invocation_id) g: vec3u) {
   let t = g.y * p.row + g.x;
   if (t >= p.N * p.K2) { return; }
   let n = t / p.K2;
   let i = t % p.K2;
-  let s = p.s0 + n * p.ls + 2u * i;
-  out[p.o0 + t] = pack2x16float(vec2f(src[s], src[s + 1u]));
-}
-
-@compute @workgroup_size(256)
-fn cols(@builtin(global_invocation_id) g: vec3u) {
-  let t = g.y * p.row + g.x;
-  if (t >= p.N * p.K2) { return; }
-  let n = t / p.K2;
-  let i = t % p.K2;
-  let s = p.s0 + 2u * i * p.ls + n;
-  out[p.o0 + t] = pack2x16float(vec2f(src[s], src[s + p.ls]));
+  let s = p.s0 + n * p.sn + 2u * i * p.sk;
+  out[p.o0 + t] = pack2x16float(vec2f(src[s], src[s + p.sk]));
 }
 
 // The same with vec4 loads (lavapipe turns each storage load into a per-lane loop, so a vec4

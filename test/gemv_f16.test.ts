@@ -48,6 +48,21 @@ describe('gemvHalf', () => {
     expect(await check(2, 300, 96, 'nk', { bias: true })).toBe(5);
   });
 
+  it('packs a source off the vec4 alignment through the scalar form, both layouts', async () => {
+    for (const layout of ['nk', 'kn'] as const) {
+      const N = 20,
+        K = 32;
+      const w = randn(N * K, seed++);
+      const x = randn(K, seed++);
+      const big = Tensor.from([0, ...w], [N * K + 1]); // W starts at element 1
+      const h = packHalf(big.view(1, layout === 'nk' ? [N, K] : [K, N]), layout);
+      const y = gemvHalf(Tensor.from(x, [1, K]), h);
+      const want = ref.matmul(x, Float32Array.from(new Float16Array(w)), 1, N, K, { transB: layout === 'nk' });
+      expectClose(await y.toArray(), want, 1e-4, 1e-4, layout);
+      releaseHalf(h);
+    }
+  });
+
   it('rejects K off the 32-multiple and mismatched x', () => {
     expect(() => packHalf(Tensor.from(randn(40, 1), [2, 20]), 'nk')).toThrow(/multiple of 32/);
     const h = packHalf(Tensor.from(randn(64, 1), [2, 32]), 'nk');

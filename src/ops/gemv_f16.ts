@@ -7,6 +7,7 @@
 import { dispatch, dummy, grid, kernel, rowsPerBinding, runtime } from '../gpu/runtime.ts';
 import { Tensor, shapeStr } from '../gpu/tensor.ts';
 import { subgroupSize } from '../gpu/texture.ts';
+import { gemvRows } from './matmul/spec.ts';
 
 /** W [N, K] as packed halves: parts of whole rows, part p holding rows n0 .. n0+rows-1 (u32 [rows, K/2]). */
 export interface HalfMatrix {
@@ -36,14 +37,16 @@ export function packHalf(w: Tensor, layout: 'nk' | 'kn'): HalfMatrix {
     const s = src ?? w.range(n0 * K, rows * K);
     const s0 = s.base + (src ? n0 : 0),
       ls = layout === 'nk' ? K : N;
-    // the vec4 forms where the source is aligned (rows: 8 weights per invocation; cols: 4 rows)
+    // the vec4 forms where the source is aligned (rows: 8 weights per invocation; cols: 4 rows);
+    // else the scalar one, W[n, k] at s0 + n·sn + k·sk
     const vec = s0 % 4 === 0 && ls % 4 === 0 && (layout === 'nk' || rows % 4 === 0);
-    const entry = (layout === 'nk' ? 'rows' : 'cols') + (vec ? '4' : '');
+    const entry = vec ? (layout === 'nk' ? 'rows4' : 'cols4') : 'main';
     const total = (rows * (K / 2)) / (vec ? 4 : 1);
     const [gx, gy] = grid(Math.ceil(total / 256));
+    const [sn, sk] = layout === 'nk' ? [K, 1] : [1, N];
     dispatch(
       kernel('pack_f16.wgsl', entry),
-      { N: rows, K2: K / 2, s0, ls, o0: 0, row: gx * 256 },
+      { N: rows, K2: K / 2, s0, ls, sn, sk, o0: 0, row: gx * 256 },
       [s, out.binding],
       [gx, gy],
     );
@@ -68,7 +71,7 @@ export function gemvHalf(x: Tensor, h: HalfMatrix, o: { bias?: Tensor; gelu?: bo
   const K4 = K / 4;
   const SG = runtime().options.subgroups ? subgroupSize() : 0;
   const XB = SG && K4 % SG === 0 ? SG : 8;
-  const MR = M === 1 ? 1 : 4;
+  const MR = gemvRows(M);
   const k = kernel('gemv_f16.wgsl', 'main', blockDefs(MR, XB, XB === SG));
   for (const p of h.parts) {
     const br = o.bias ? o.bias.range(p.n0, p.rows) : { ...dummy(), base: 0 }; // unread without flags & 1
