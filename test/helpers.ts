@@ -93,3 +93,36 @@ export async function noGradLoss(model: GPT2, u: ReturnType<typeof uploadBatch>,
   tape.free();
   return l;
 }
+
+/**
+ * Check a parameter's gradient against central finite differences of the loss at two entries:
+ * the one with the largest gradient and one drawn from `r` (entries with |grad| < 1e-3 are
+ * skipped). Each must agree within 5% + 2e-4. Returns how many entries were checked.
+ */
+export async function checkGradientByDifferences(
+  name: string,
+  p: { value: Tensor; gradient: Tensor | null },
+  lossAt: () => Promise<number>,
+  r: () => number,
+): Promise<number> {
+  const grad = await p.gradient!.toArray();
+  const values = await p.value.toArray();
+  let big = 0;
+  for (let i = 0; i < grad.length; i++) if (Math.abs(grad[i]) > Math.abs(grad[big])) big = i;
+  let checked = 0;
+  for (const i of [big, Math.floor(r() * grad.length)]) {
+    if (Math.abs(grad[i]) < 1e-3) continue;
+    const h = 1e-2 * Math.max(1, Math.abs(values[i]));
+    p.value.write([values[i] + h], i);
+    const lp = await lossAt();
+    p.value.write([values[i] - h], i);
+    const lm = await lossAt();
+    p.value.write([values[i]], i);
+    const fd = (lp - lm) / (2 * h);
+    expect(Math.abs(fd - grad[i]), `${name}[${i}] fd ${fd} vs ${grad[i]}`).toBeLessThan(
+      0.05 * Math.abs(grad[i]) + 2e-4,
+    );
+    checked++;
+  }
+  return checked;
+}

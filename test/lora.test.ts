@@ -4,7 +4,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectClose, randn, rng, setup, randomBatch, tinyConfig, noGradLoss } from './helpers.ts';
+import {
+  expectClose,
+  randn,
+  rng,
+  setup,
+  randomBatch,
+  tinyConfig,
+  noGradLoss,
+  checkGradientByDifferences,
+} from './helpers.ts';
 import { Tensor, poolStats } from '../src/gpu/tensor.ts';
 import { counters, resetCounters, sync } from '../src/gpu/runtime.ts';
 import { dropoutMask } from '../src/ops/dropout.ts';
@@ -206,25 +215,7 @@ describe('a GPT-2 with LoRA adapters', () => {
     const r = rng(9);
     let checked = 0;
     for (const s of lora.params.specs) {
-      const p = lora.params.get(s.name);
-      const grad = await p.gradient!.toArray();
-      const values = await p.value.toArray();
-      let big = 0;
-      for (let i = 0; i < grad.length; i++) if (Math.abs(grad[i]) > Math.abs(grad[big])) big = i;
-      for (const i of [big, Math.floor(r() * grad.length)]) {
-        if (Math.abs(grad[i]) < 1e-3) continue;
-        const h = 1e-2 * Math.max(1, Math.abs(values[i]));
-        p.value.write([values[i] + h], i);
-        const lp = await lossAt();
-        p.value.write([values[i] - h], i);
-        const lm = await lossAt();
-        p.value.write([values[i]], i);
-        const fd = (lp - lm) / (2 * h);
-        expect(Math.abs(fd - grad[i]), `${s.name}[${i}] fd ${fd} vs ${grad[i]}`).toBeLessThan(
-          0.05 * Math.abs(grad[i]) + 2e-4,
-        );
-        checked++;
-      }
+      checked += await checkGradientByDifferences(s.name, lora.params.get(s.name), lossAt, r);
     }
     expect(checked).toBeGreaterThanOrEqual(12); // 16 tensors, most of them twice
     releaseBatch(u);

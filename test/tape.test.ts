@@ -1,7 +1,7 @@
 // The autograd tape: accumulation, errors, finite differences through a whole model,
 // overfitting one batch, and flat memory across training steps.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { setup, randn, rng, randomBatch, tinyConfig, noGradLoss } from './helpers.ts';
+import { setup, randn, rng, randomBatch, tinyConfig, noGradLoss, checkGradientByDifferences } from './helpers.ts';
 import { Tensor, poolStats } from '../src/gpu/tensor.ts';
 import { Tape, Var } from '../src/tape/tape.ts';
 import { gelu, linear, linearGelu, residual } from '../src/tape/ops.ts';
@@ -179,27 +179,7 @@ describe('tape', () => {
       'ln_f.bias',
       'h.1.attn.c_proj.bias',
     ]) {
-      const p = model.params.get(name);
-      const grad = await p.gradient!.toArray();
-      const values = await p.value.toArray();
-      // the entry with the largest gradient, and one random entry
-      let big = 0;
-      for (let i = 0; i < grad.length; i++) if (Math.abs(grad[i]) > Math.abs(grad[big])) big = i;
-      for (const i of [big, Math.floor(r() * grad.length)]) {
-        if (Math.abs(grad[i]) < 1e-3) continue;
-        const h = 1e-2 * Math.max(1, Math.abs(values[i]));
-        const orig = values[i];
-        p.value.write([orig + h], i);
-        const lp = await lossAt();
-        p.value.write([orig - h], i);
-        const lm = await lossAt();
-        p.value.write([orig], i);
-        const fd = (lp - lm) / (2 * h);
-        expect(Math.abs(fd - grad[i]), `${name}[${i}] fd ${fd} vs ${grad[i]}`).toBeLessThan(
-          0.05 * Math.abs(grad[i]) + 2e-4,
-        );
-        checked++;
-      }
+      checked += await checkGradientByDifferences(name, model.params.get(name), lossAt, r);
     }
     expect(checked).toBeGreaterThanOrEqual(7);
   });
