@@ -1,6 +1,6 @@
 // src/train/budget.ts: fitting steps and evaluations into a --time budget. CPU only.
 import { describe, expect, it } from 'vitest';
-import { EVAL_SHARE, fitBudget, refitSteps, TimeBudget } from '../src/train/budget.ts';
+import { EVAL_SHARE, fitBudget, refitPlan, TimeBudget } from '../src/train/budget.ts';
 
 describe('time budget', () => {
   it('fits steps and at most EVAL_SHARE of the budget in evaluations', () => {
@@ -17,15 +17,64 @@ describe('time budget', () => {
   });
 
   it('refits to the time left, and ends at an evaluation rather than repeat it a few steps later', () => {
-    // at step 444 of 1036, every 148: 4 evaluations to come (592, 740, 888, final)
-    expect(refitSteps({ step: 444, totalSteps: 1036, evalEvery: 148, left: 300, perStep: 0.5, evalCost: 8 })).toBe(
-      444 + Math.floor((300 - 4 * 8) / 0.5),
-    );
+    const at = { budget: 600, perStep: 0.5, evalCost: 8, evalSpent: 40, evalsMade: 4, fixedEvery: true };
+    // the user's --eval-every 148, at step 444 of 1036: 4 evaluations to come (592, 740, 888, final)
+    expect(refitPlan({ ...at, step: 444, totalSteps: 1036, evalEvery: 148, left: 300 })).toEqual({
+      totalSteps: 444 + Math.floor((300 - 4 * 8) / 0.5),
+      evalEvery: 148,
+    });
     // the run measured slower than fitted: 30 steps would be left after this evaluation, under a
     // quarter of the 148-step interval, so this evaluation is the final one
-    expect(refitSteps({ step: 888, totalSteps: 900, evalEvery: 148, left: 23, perStep: 0.5, evalCost: 8 })).toBe(888);
+    expect(refitPlan({ ...at, step: 888, totalSteps: 900, evalEvery: 148, left: 23 }).totalSteps).toBe(888);
     // 40 steps left (over a quarter): they are run, with the final evaluation after them
-    expect(refitSteps({ step: 888, totalSteps: 930, evalEvery: 148, left: 28, perStep: 0.5, evalCost: 8 })).toBe(928);
+    expect(refitPlan({ ...at, step: 888, totalSteps: 930, evalEvery: 148, left: 28 }).totalSteps).toBe(928);
+  });
+
+  it('plans the evaluations still to come within EVAL_SHARE of the budget at what one now costs', () => {
+    // the fit planned 3 evaluations at 5 s each (every 52 steps); they cost 11 s. At step 52, 20 s
+    // spent on two evaluations (the fit's included), 500 s left, 1.1 s a step: 60 - 20 = 40 s of the
+    // share left = 3 more evaluations (the final included), spread over the steps left
+    const p = refitPlan({
+      step: 52,
+      totalSteps: 160,
+      evalEvery: 52,
+      fixedEvery: false,
+      budget: 600,
+      left: 500,
+      perStep: 1.1,
+      evalCost: 11,
+      evalSpent: 20,
+      evalsMade: 2,
+    });
+    const steps = Math.floor((500 - 3 * 11) / 1.1);
+    expect(p).toEqual({ totalSteps: 52 + steps, evalEvery: Math.ceil(steps / 3) });
+    // all made, final included, stay within the share
+    expect(20 + 3 * 11).toBeLessThanOrEqual(EVAL_SHARE * 600);
+    // the share spent already: the final evaluation only, after all the steps left
+    const q = refitPlan({
+      ...{ step: 300, totalSteps: 400, evalEvery: 50, fixedEvery: false },
+      budget: 600,
+      left: 100,
+      perStep: 1,
+      evalCost: 11,
+      evalSpent: 70,
+      evalsMade: 7,
+    });
+    expect(q).toEqual({ totalSteps: 300 + 89, evalEvery: 89 });
+    // never more than MAX_EVALS (10) in all
+    const r = refitPlan({
+      step: 10,
+      totalSteps: 1000,
+      evalEvery: 10,
+      fixedEvery: false,
+      budget: 6000,
+      left: 5000,
+      perStep: 1,
+      evalCost: 1,
+      evalSpent: 2,
+      evalsMade: 2,
+    });
+    expect(r.evalEvery).toBe(Math.ceil(Math.floor(5000 - 8) / 8));
   });
 });
 
@@ -44,10 +93,20 @@ describe('TimeBudget', () => {
     expect(f.steps).toBe(Math.floor(85 - 5 * 2));
     expect(b.fitted).toBe(true);
     // 20 steps later at 2 s a step (the machine slowed), an evaluation of 4 s ending at 59 s
-    const r = b.refit({ step: 24, totalSteps: 4 + f.steps, evalEvery: 15, now: 59_000, evalMs: 4_000 });
+    const r = b.refit({
+      step: 24,
+      totalSteps: 4 + f.steps,
+      evalEvery: 15,
+      fixedEvery: false,
+      now: 59_000,
+      evalMs: 4_000,
+    });
     expect(r.perStep).toBeCloseTo((59_000 - 10_000 - 6_000) / 1000 / 23);
     expect(r.evalCost).toBeCloseTo(4);
     expect(b.left(59_000)).toBeCloseTo(41);
+    // 6 s of the 10 s share spent (both evaluations): one 4 s evaluation left, the final one
+    expect(r.evalEvery).toBe(r.totalSteps - 24);
+    expect(r.totalSteps).toBe(24 + Math.floor((41 - 4) / r.perStep));
   });
 
   it('a budget too short for one more step is not fitted', () => {

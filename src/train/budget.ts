@@ -28,24 +28,34 @@ export function nearEnd(step: number, totalSteps: number, evalEvery: number): bo
 }
 
 /**
- * The refit after an evaluation at `step`: the step count that fills the `left` seconds, keeping
- * the evaluations still to come (every `evalEvery` steps until `totalSteps`, the final one
- * included). When fewer than a quarter of an evaluation interval would remain, the evaluation
- * just made is the final one: the run ends at `step` rather than repeat it a few steps later.
- * (The trainer also skips an evaluation due near the fitted end, so this happens only when the
- * machine slowed down since the last fit.)
+ * The refit after an evaluation at `step`: the evaluations still to come and the steps that fill
+ * the `left` seconds beside them. With `fixedEvery` (the user's --eval-every) the evaluations come
+ * every `evalEvery` steps as planned; otherwise they are planned again so that all of them, the
+ * `evalSpent` seconds of those made included, stay within EVAL_SHARE of the budget at what one
+ * now costs (at least the final one, at most MAX_EVALS in all), spread evenly over the steps
+ * left. When fewer than a quarter of the current evaluation interval would remain, the
+ * evaluation just made is the final one: the run ends at `step` rather than repeat it a few steps
+ * later. (The trainer also skips an evaluation due near the fitted end, so this happens only when
+ * the machine slowed down since the last fit.)
  */
-export function refitSteps(o: {
+export function refitPlan(o: {
   step: number;
   totalSteps: number;
   evalEvery: number;
+  fixedEvery: boolean;
+  budget: number;
   left: number;
   perStep: number;
   evalCost: number;
-}): number {
-  const evalsLeft = Math.ceil((o.totalSteps - o.step) / o.evalEvery);
-  const fit = Math.max(o.step + 1, o.step + Math.floor((o.left - evalsLeft * o.evalCost) / o.perStep));
-  return nearEnd(o.step, fit, o.evalEvery) ? o.step : fit;
+  evalSpent: number;
+  evalsMade: number;
+}): { totalSteps: number; evalEvery: number } {
+  const evals = o.fixedEvery
+    ? Math.ceil((o.totalSteps - o.step) / o.evalEvery)
+    : Math.max(1, Math.min(MAX_EVALS - o.evalsMade, Math.floor((EVAL_SHARE * o.budget - o.evalSpent) / o.evalCost)));
+  const fit = Math.max(o.step + 1, o.step + Math.floor((o.left - evals * o.evalCost) / o.perStep));
+  if (nearEnd(o.step, fit, o.evalEvery)) return { totalSteps: o.step, evalEvery: o.evalEvery };
+  return { totalSteps: fit, evalEvery: o.fixedEvery ? o.evalEvery : Math.max(1, Math.ceil((fit - o.step) / evals)) };
 }
 
 /**
@@ -85,14 +95,22 @@ export class TimeBudget {
     return { steps, evals, perStep, evalCost };
   }
 
-  /** The refit after an evaluation of `evalMs` at `step` (see refitSteps): the new step count. */
-  refit(o: { step: number; totalSteps: number; evalEvery: number; now: number; evalMs: number }) {
+  /** The refit after an evaluation of `evalMs` at `step` (see refitPlan): the new step count and evaluation interval. */
+  refit(o: { step: number; totalSteps: number; evalEvery: number; fixedEvery: boolean; now: number; evalMs: number }) {
     this.evalMs += o.evalMs;
     this.evalsSinceFit++;
     const perStep = (o.now - this.from.at - this.evalMs) / 1000 / (o.step - this.from.step);
     const evalCost = (this.evalMs - this.firstEvalMs) / 1000 / this.evalsSinceFit;
-    const fit = refitSteps({ ...o, left: this.left(o.now), perStep, evalCost });
-    return { fit, perStep, evalCost };
+    const plan = refitPlan({
+      ...o,
+      budget: this.seconds,
+      left: this.left(o.now),
+      perStep,
+      evalCost,
+      evalSpent: this.evalMs / 1000,
+      evalsMade: this.evalsSinceFit + 1,
+    });
+    return { ...plan, perStep, evalCost };
   }
 
   /** Seconds of the budget left at `now`. */

@@ -627,6 +627,17 @@ async function trainIn(
     o.warmup !== undefined && o.warmup >= 0 ? o.warmup : totalSteps ? Math.min(200, Math.ceil(0.05 * totalSteps)) : 10;
   const evalEveryOf = () => o.evalEvery ?? (totalSteps ? Math.max(1, Math.round(totalSteps / 10)) : 0);
   let evalEvery = evalEveryOf();
+  /**
+   * The step of the next evaluation along the way (0: none): with evaluations planned by a fitted
+   * budget, evalEvery steps after this one; otherwise the next multiple of evalEvery.
+   */
+  const nextEvalStep = () =>
+    !evalEvery
+      ? 0
+      : budget?.fitted && o.evalEvery === undefined
+        ? step + evalEvery
+        : (Math.floor(step / evalEvery) + 1) * evalEvery;
+  let nextEval = nextEvalStep();
   /** The next gradAccum micro-batches, moving to the next epoch (and saving latest/) at an epoch's end. */
   const nextMicroBatches = async (): Promise<Batch[]> => {
     const micro: Batch[] = [];
@@ -671,6 +682,7 @@ async function trainIn(
     }
     totalSteps = step + steps;
     evalEvery = o.evalEvery ?? Math.max(1, Math.ceil(steps / evals));
+    nextEval = nextEvalStep();
     ui.log(
       `measured ${perStep.toFixed(2)} s per step (${(tokensPerStep / perStep).toFixed(0)} tokens/s) and ${evalCost.toFixed(1)} s per evaluation: ` +
         `the ${fmtTime(budget.seconds)} budget fits ${totalSteps} steps (${(totalSteps / stepsPerEpoch).toFixed(1)} epochs) and ${evals} more evaluations (every ${evalEvery} steps)`,
@@ -687,21 +699,26 @@ async function trainIn(
     await saveCheckpoint(path.join(dir, 'latest'), model, opt, snapshot(), tok);
     if (budget?.fitted) {
       // each evaluation shows what steps and evaluations (with their checkpoints) really cost:
-      // refit the step count to the time left, keeping the evaluations still to come
+      // refit the step count and the evaluations still to come to the time left
       const now = performance.now();
-      const { fit, perStep, evalCost } = budget.refit({ step, totalSteps, evalEvery, now, evalMs: now - te });
+      const fixedEvery = o.evalEvery !== undefined;
+      const r = budget.refit({ step, totalSteps, evalEvery, fixedEvery, now, evalMs: now - te });
+      const { totalSteps: fit, perStep, evalCost } = r;
       if (fit === step) {
         ui.log(
           `the budget leaves under a quarter of an evaluation interval (${Math.ceil(evalEvery / 4)} steps): this evaluation is the final one`,
         );
         totalSteps = fit;
-      } else if (Math.abs(fit - totalSteps) > 0.01 * totalSteps) {
+      } else if (Math.abs(fit - totalSteps) > 0.01 * totalSteps || r.evalEvery !== evalEvery) {
         ui.log(
-          `refitted after an evaluation: ${perStep.toFixed(2)} s per step, ${evalCost.toFixed(1)} s per evaluation: the budget fits ${fit} steps`,
+          `refitted after an evaluation: ${perStep.toFixed(2)} s per step, ${evalCost.toFixed(1)} s per evaluation: the budget fits ${fit} steps` +
+            (r.evalEvery !== evalEvery ? `, evaluations every ${r.evalEvery} steps` : ''),
         );
         totalSteps = fit;
       }
+      evalEvery = r.evalEvery;
     }
+    nextEval = nextEvalStep();
     run.plot();
     ui.progress?.start(totalSteps || 1, step);
   };
@@ -752,7 +769,7 @@ async function trainIn(
       });
       // with a fitted budget, an evaluation this near the final one would repeat it
       const finalNear = !!budget?.fitted && nearEnd(step, totalSteps, evalEvery);
-      if (evalEvery && step % evalEvery === 0 && (totalSteps === 0 || step < totalSteps) && !finalNear)
+      if (nextEval && step >= nextEval && (totalSteps === 0 || step < totalSteps) && !finalNear)
         await evaluateAndRefit();
       if (o.stopAfter !== undefined && step - (state?.step ?? 0) >= o.stopAfter && step < totalSteps)
         stopAfterReached = true;
