@@ -21,6 +21,7 @@ import { HalfWeights } from '../src/model/half.ts';
 import { attachLora, padVocab } from '../src/model/load.ts';
 import { LORA_DEFAULTS, sitesFor, type LoraConfig } from '../src/model/lora.ts';
 import { matmul } from '../src/ops/matmul/index.ts';
+import { autotuneUsed } from '../src/ops/matmul/tune.ts';
 import { copy } from '../src/ops/elementwise.ts';
 import { compactTokenizer, compactVocab, getTokenizer, type Tokenizer } from '../src/io/tokenizer.ts';
 import { encodeExamples, loadDataset, packEpoch } from '../src/data/index.ts';
@@ -66,6 +67,8 @@ export async function trainSetup(
   const opt = new AdamW(model.trainable);
   const b = batch ?? { tokens: randomTokens(B * (T + 1), config.vocab_size, 3), B, T };
   await readStep(trainStep(model, opt, [b], 1e-4, o)); // compile + warm
+  // as the trainer does after its first step: tune the products it ran by rule, then warm again
+  if ((await autotuneUsed()).length) await readStep(trainStep(model, opt, [b], 1e-4, o));
   return { model, opt, batch: b };
 }
 

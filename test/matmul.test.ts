@@ -15,9 +15,11 @@ import {
   MATMUL_VARIANTS,
   TILED,
   TEX,
+  tuneKey,
+  untunedClasses,
   type MatmulVariant,
 } from '../src/ops/matmul/index.ts';
-import { autotuneMatmul } from '../src/ops/matmul/tune.ts';
+import { autotuneMatmul, autotuneUsed, quickCandidates } from '../src/ops/matmul/tune.ts';
 import * as ref from '../src/ref/cpu.ts';
 
 beforeAll(setup);
@@ -276,5 +278,28 @@ describe('matmul: autotune', () => {
     expect((await autotuneMatmul({ M: 19, N: 30, K: 9 }, { transB: true })).cached).toBe(true);
     expect(resolveVariant({ Z: 1, M: 20, N: 24, K: 12, bBatched: false }, { transB: true })).toBe(r.winner);
     await check({ variant: 'auto', M: 20, N: 24, K: 12, transB: true, bias: true });
+  });
+
+  it('tunes the products a run multiplied by rule, at their own shapes, and then uses the winners', async () => {
+    setAutotuneFile(path.join(dir, 'used.json'));
+    untunedClasses().clear();
+    const big = { Z: 1, M: 2560, N: 128, K: 128, bBatched: false }; // over 2^22 multiply-adds: worth tuning
+    const A = Tensor.from(randn(2560 * 128, 1), [128, 2560]),
+      B = Tensor.from(randn(128 * 128, 2), [128, 128]);
+    matmul(A, B, { transA: true }).release();
+    matmul(Tensor.from(randn(20 * 12, 3), [20, 12]), Tensor.from(randn(12 * 24, 4), [12, 24])).release(); // too small
+    expect([...untunedClasses().keys()]).toEqual([tuneKey(big, { transA: true })]);
+    const r = await autotuneUsed();
+    expect(untunedClasses().size).toBe(0);
+    expect(r).toHaveLength(1);
+    expect(r[0].timedShape).toBe('2560x128x128'); // uncapped (autotuneMatmul caps M at 2048)
+    expect(Object.keys(r[0].ms).sort()).toEqual([...quickCandidates(big)].sort());
+    expect(resolveVariant(big, { transA: true })).toBe(r[0].winner);
+    // tuned now: no longer recorded, and it still multiplies right
+    matmul(A, B, { transA: true }).release();
+    expect(untunedClasses().size).toBe(0);
+    expect(await autotuneUsed()).toEqual([]);
+    await check({ variant: 'auto', M: 2560, N: 128, K: 128, transA: true });
+    for (const t of [A, B]) t.release();
   });
 });

@@ -23,6 +23,8 @@ import {
 } from '../data/index.ts';
 import { AdamW, DEFAULT_ADAMW, learningRate, type Schedule } from './optimizer.ts';
 import { trainStep, readStep } from './step.ts';
+import { autotuneUsed } from '../ops/matmul/tune.ts';
+import { autotuneFile } from '../gpu/autotune.ts';
 import {
   saveCheckpoint,
   resolveCheckpoint,
@@ -751,8 +753,15 @@ async function trainIn(
         time_s: elapsedBefore + elapsed,
       });
       if (step === (state?.step ?? 0) + 1) {
-        firstStepEnd = { elapsed, step };
         ui.log(`first step: ${dt.toFixed(1)} s (kernel compilation included)`);
+        // the products this step ran by rule: time the candidate blocks once for this adapter
+        const tt = performance.now();
+        const tunedNow = await autotuneUsed();
+        if (tunedNow.length)
+          ui.log(
+            `matmul: tuned ${tunedNow.length} product shapes of this model for this adapter in ${((performance.now() - tt) / 1000).toFixed(1)} s (kept in ${path.relative(process.cwd(), autotuneFile())})`,
+          );
+        firstStepEnd = { elapsed: (performance.now() - t0) / 1000, step };
       }
       // a time budget: measure steps 2..4 (the first compiles kernels), time one evaluation, then
       // fit the steps and the evaluations (at most EVAL_SHARE of the budget) to what is left

@@ -21,7 +21,7 @@
 // Files: spec.ts (options, shape check, variant tables), index.ts (the API and the choice of
 // variant), plan.ts (blocks that fit a binding or a texture, the K-block epilogue), buffer.ts and
 // texture.ts (the two kernel families), pack.ts (operands into textures), tune.ts (the autotuner).
-import { gpu } from '../../gpu/runtime.ts';
+import { gpu, runtime } from '../../gpu/runtime.ts';
 import { Tensor } from '../../gpu/tensor.ts';
 import { adapterKey, tuned } from '../../gpu/autotune.ts';
 import { runBuffer } from './buffer.ts';
@@ -85,9 +85,33 @@ export function resolveVariant(s: MatmulShape, o: MatmulOpts): ConcreteVariant {
     return resolveVariant(s, { variant: env as MatmulVariant });
   }
   if (s.M <= GEMV_MAX_M) return 'gemv'; // memory-bound: one pass over B, no packing
-  const t = tuned(tuneKey(s, o));
+  const key = tuneKey(s, o);
+  const t = tuned(key);
   if (t && MATMUL_VARIANTS.includes(t) && !unavailable(t)) return t as ConcreteVariant;
+  if (s.M * s.N * s.K >= UNTUNED_MIN_MACS) untunedClasses().set(key, { s, transA: !!o.transA, transB: !!o.transB });
+  return pickBlock(s);
+}
+
+/** The by-shape rule that 'auto' follows where nothing is tuned. */
+export function pickBlock(s: MatmulShape): ConcreteVariant {
   return gpu().info.isSoftware ? pickTex(s) : pickTiled(s);
+}
+
+/**
+ * Products below this many multiply-adds are not worth tuning (a fraction of a millisecond);
+ * the tiny preset's smallest is 1024·128·128 = 2^24.
+ */
+const UNTUNED_MIN_MACS = 1 << 22;
+
+/**
+ * The shape classes that 'auto' resolved by rule since the last autotuneUsed() (src/ops/matmul/tune.ts),
+ * by tune key: what a run actually multiplies, for the trainer to tune after its first step.
+ */
+export function untunedClasses() {
+  return runtime().memo(
+    'matmul.untuned',
+    () => new Map<string, { s: MatmulShape; transA: boolean; transB: boolean }>(),
+  );
 }
 
 function pickTiled(s: MatmulShape): ConcreteVariant {

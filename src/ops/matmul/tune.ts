@@ -4,7 +4,17 @@ import { uniform } from '../../rng.ts';
 import { gpu, sync } from '../../gpu/runtime.ts';
 import { Tensor } from '../../gpu/tensor.ts';
 import { autotune, tuned } from '../../gpu/autotune.ts';
-import { TEX, TILED, matmul, tuneKey, unavailable, type ConcreteVariant, type MatmulShape } from './index.ts';
+import {
+  TEX,
+  TILED,
+  matmul,
+  pickBlock,
+  tuneKey,
+  unavailable,
+  untunedClasses,
+  type ConcreteVariant,
+  type MatmulShape,
+} from './index.ts';
 
 /** Candidates that autotuneMatmul times on this adapter. */
 export function tuneCandidates(s: MatmulShape): ConcreteVariant[] {
@@ -15,6 +25,35 @@ export function tuneCandidates(s: MatmulShape): ConcreteVariant[] {
     : [...tiled, 'tex-16x16' as ConcreteVariant];
   if (s.M * s.N * s.K <= 1 << 18) c.push('naive');
   return c.filter((v) => !unavailable(v));
+}
+
+/**
+ * The candidates worth timing inside a run, where a candidate's first compile is paid out of the
+ * run's time: on CPU adapters the register blocks that the by-shape rule chooses between (a
+ * 64-row block takes 15-25 s to compile on a cold shader cache), on GPUs the tiled family.
+ */
+export function quickCandidates(s: MatmulShape): ConcreteVariant[] {
+  const c: ConcreteVariant[] = gpu().info.isSoftware
+    ? [pickBlock(s), ...(['tex-sg-32x16', 'tex-sg-8x16'] as ConcreteVariant[]).filter((v) => !unavailable(v))]
+    : (Object.keys(TILED) as ConcreteVariant[]);
+  return [...new Set(c)];
+}
+
+/**
+ * Tune every shape class that 'auto' has resolved by rule so far in this process (see
+ * untunedClasses: what this run multiplies) among quickCandidates, and forget them. The trainer
+ * calls it after its first step; later steps, and later runs on this adapter, use the winners.
+ */
+export async function autotuneUsed(): Promise<TuneResult[]> {
+  const seen = [...untunedClasses().values()];
+  untunedClasses().clear();
+  const out: TuneResult[] = [];
+  for (const { s, transA, transB } of seen) {
+    const cands = quickCandidates(s);
+    if (cands.length < 2) continue;
+    out.push(await autotuneMatmul(s, { transA, transB, candidates: cands, exact: true }));
+  }
+  return out;
 }
 
 export interface TuneResult {
@@ -28,18 +67,30 @@ export interface TuneResult {
 /**
  * Time the candidate variants on this shape class once and remember the fastest (on disk,
  * cache/autotune.json); later 'auto' calls in this or any process use it. Timing uses
- * random operands of the class, with M and N capped at 2048 and K at 1024 to keep it short.
+ * random operands of the class, with M and N capped at 2048 and K at 1024 to keep it short
+ * (unless `exact`: a 6085-row product capped at 2048 rows has a third of the workgroups, and
+ * the block that wins there lost at the real shape).
  */
 export async function autotuneMatmul(
   shape: { Z?: number; M: number; N: number; K: number; bBatched?: boolean },
-  o: { transA?: boolean; transB?: boolean; bias?: boolean; gelu?: boolean; force?: boolean; reps?: number } = {},
+  o: {
+    transA?: boolean;
+    transB?: boolean;
+    bias?: boolean;
+    gelu?: boolean;
+    force?: boolean;
+    reps?: number;
+    candidates?: ConcreteVariant[];
+    /** time at the shape itself, uncapped (what a run multiplies) */
+    exact?: boolean;
+  } = {},
 ): Promise<TuneResult> {
   const s: MatmulShape = { Z: shape.Z ?? 1, M: shape.M, N: shape.N, K: shape.K, bBatched: shape.bBatched ?? false };
   const key = tuneKey(s, o);
   const have = tuned(key);
-  const M = Math.min(s.M, 2048),
-    N = Math.min(s.N, 2048),
-    K = Math.min(s.K, 1024);
+  const M = o.exact ? s.M : Math.min(s.M, 2048),
+    N = o.exact ? s.N : Math.min(s.N, 2048),
+    K = o.exact ? s.K : Math.min(s.K, 1024);
   const timedShape = `${s.Z > 1 ? `${s.Z}x` : ''}${M}x${N}x${K}`;
   if (have && !o.force) return { key, winner: have, ms: {}, cached: true, timedShape };
   const bz = s.bBatched ? s.Z : 1;
@@ -51,7 +102,7 @@ export async function autotuneMatmul(
   const bias = o.bias ? Tensor.from(randomData(N, 3), [N]) : undefined;
   const C = Tensor.empty([s.Z, M, N]);
   const cands: Record<string, () => void> = {};
-  for (const v of tuneCandidates(s)) {
+  for (const v of o.candidates ?? tuneCandidates(s)) {
     cands[v] = () => {
       matmul(A, B, { transA: o.transA, transB: o.transB, bias, gelu: o.gelu, out: C, variant: v });
     };
