@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { setup, randn, poisoned, expectClose } from './helpers.ts';
 import { Tensor } from '../src/gpu/tensor.ts';
 import { setMaxBinding } from '../src/gpu/device.ts';
@@ -278,6 +278,22 @@ describe('matmul: autotune', () => {
     expect((await autotuneMatmul({ M: 19, N: 30, K: 9 }, { transB: true })).cached).toBe(true);
     expect(resolveVariant({ Z: 1, M: 20, N: 24, K: 12, bBatched: false }, { transB: true })).toBe(r.winner);
     await check({ variant: 'auto', M: 20, N: 24, K: 12, transB: true, bias: true });
+  });
+
+  it('a cache file that cannot be written keeps the winners for this process and says so once', async () => {
+    const blocker = path.join(dir, 'a-file');
+    fs.writeFileSync(blocker, ''); // a file where the cache's folder should be: not even root can write there
+    setAutotuneFile(path.join(blocker, 'autotune.json'));
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      const r = await autotuneMatmul({ M: 20, N: 24, K: 12 }, { reps: 1 });
+      await autotuneMatmul({ M: 20, N: 24, K: 12 }, { transA: true, reps: 1 });
+      expect(resolveVariant({ Z: 1, M: 20, N: 24, K: 12, bBatched: false }, {})).toBe(r.winner);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0][0])).toMatch(/could not write .*a-file.*last only this process/);
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it('tunes the products a run multiplied by rule, at their own shapes, and then uses the winners', async () => {

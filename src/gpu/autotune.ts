@@ -19,11 +19,14 @@ export interface TuneEntry {
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let file = process.env.MATMUL_AUTOTUNE_FILE ?? path.join(REPO, 'cache', 'autotune.json');
 let cache: Record<string, TuneEntry> | undefined;
+/** a write of `file` failed (and said so) */
+let unsaved = false;
 
 /** Use another cache file (tests); `undefined` restores the default. Clears the in-memory copy. */
 export function setAutotuneFile(f: string | undefined) {
   file = f ?? process.env.MATMUL_AUTOTUNE_FILE ?? path.join(REPO, 'cache', 'autotune.json');
   cache = undefined;
+  unsaved = false;
 }
 
 export function autotuneFile() {
@@ -42,18 +45,35 @@ function load(): Record<string, TuneEntry> {
   return cache;
 }
 
+/**
+ * Write the cache (merged with what another process may have written meanwhile). Where the file
+ * cannot be written (a read-only checkout, a full disk) the winners last only this process, and
+ * one line says so: tuning is an optimisation, never a reason to stop a run.
+ */
 function save() {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  // merge with what another process may have written meanwhile
-  let disk: Record<string, TuneEntry> = {};
   try {
-    disk = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch {
-    /* none */
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    let disk: Record<string, TuneEntry> = {};
+    try {
+      disk = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch {
+      /* none */
+    }
+    fs.writeFileSync(tmp, JSON.stringify({ ...disk, ...load() }, null, 1));
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      /* never written */
+    }
+    if (!unsaved)
+      console.warn(
+        `autotune: could not write ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): the tuned choices last only this process`,
+      );
+    unsaved = true;
   }
-  fs.writeFileSync(tmp, JSON.stringify({ ...disk, ...load() }, null, 1));
-  fs.renameSync(tmp, file);
 }
 
 /** The adapter part of every key. */
