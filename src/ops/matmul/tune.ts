@@ -39,6 +39,9 @@ export function quickCandidates(s: MatmulShape): ConcreteVariant[] {
   return [...new Set(c)];
 }
 
+/** The largest product (multiply-adds) that autotuneUsed times at its own shape. */
+const EXACT_MAX_MACS = 2 ** 31;
+
 /**
  * Tune every shape class that 'auto' has resolved by rule so far in this process (see
  * untunedClasses: what this run multiplies) among quickCandidates, and forget them. The trainer
@@ -51,7 +54,10 @@ export async function autotuneUsed(): Promise<TuneResult[]> {
   for (const { s, transA, transB } of seen) {
     const cands = quickCandidates(s);
     if (cands.length < 2) continue;
-    out.push(await autotuneMatmul(s, { transA, transB, candidates: cands, exact: true }));
+    // at its own shape, unless so large (distilgpt2's logits: 4·10^10) that a call takes seconds
+    // on a CPU adapter; capped at 2048x2048x1024 it still has workgroups enough for any block
+    const exact = s.Z * s.M * s.N * s.K <= EXACT_MAX_MACS;
+    out.push(await autotuneMatmul(s, { transA, transB, candidates: cands, exact }));
   }
   return out;
 }
