@@ -37,16 +37,29 @@ function randomTokens(n: number, vocab: number, seed: number): Int32Array {
   return Int32Array.from({ length: n }, () => Math.floor(u() * vocab));
 }
 
-async function median(fn: () => Promise<void>, reps: number): Promise<number> {
+/**
+ * The median of `reps` timed runs, or of fewer where the runs so far took over `budgetMs` (a
+ * scratch or distilgpt2-shaped training step takes half a minute on a slow 2-core CPU: three of
+ * each kept the full bench running for most of an hour). At least one run; `n` says how many.
+ */
+async function timedRuns(fn: () => Promise<void>, reps: number, budgetMs = Infinity) {
   const t: number[] = [];
-  for (let i = 0; i < reps; i++) {
+  const t0 = performance.now();
+  while (t.length < reps && (t.length === 0 || performance.now() - t0 < budgetMs)) {
     const a = performance.now();
     await fn();
     t.push(performance.now() - a);
   }
   t.sort((a, b) => a - b);
-  return t[Math.floor(t.length / 2)];
+  return { ms: t[Math.floor(t.length / 2)], n: t.length };
 }
+
+const median = async (fn: () => Promise<void>, reps: number) => (await timedRuns(fn, reps)).ms;
+
+/** A training row's time budget for its repetitions (see timedRuns). */
+const TRAIN_BUDGET_MS = 20_000;
+const repsNote = (n: number, reps: number) =>
+  n < reps ? `; ${n} of ${reps} reps (over ${TRAIN_BUDGET_MS / 1000} s)` : '';
 
 /** The benched models: the scratch config and distilgpt2's shape with its vocabulary padded to a multiple of 64. */
 export const BENCH_CONFIGS: Record<'scratch' | 'distilgpt2', GPT2Config> = {
@@ -116,10 +129,14 @@ async function trainRow(c: TrainCase, reps: number, torch: TorchResult | { error
   const batch = await coreBatch(c.tok, c.B, c.T);
   const { model, opt } = await trainSetup(c.config, c.B, c.T, batch, { gather: c.gather });
   resetCounters();
-  const ms = await median(async () => {
-    await readStep(trainStep(model, opt, [batch], 1e-4, { gather: c.gather }));
-  }, reps);
-  const counts = perCounts(resetCounters(), reps, 'step');
+  const { ms, n } = await timedRuns(
+    async () => {
+      await readStep(trainStep(model, opt, [batch], 1e-4, { gather: c.gather }));
+    },
+    reps,
+    TRAIN_BUDGET_MS,
+  );
+  const counts = perCounts(resetCounters(), n, 'step');
   model.params.values.release();
   trimPool();
   const counted = batch.weights ? batch.weights.filter((w) => w !== 0).length : c.B * c.T;
@@ -133,7 +150,7 @@ async function trainRow(c: TrainCase, reps: number, torch: TorchResult | { error
     value: tps,
     unit: 'tok/s',
     counts,
-    note: `logits products ${((100 * lm) / ms).toFixed(0)}% of the step${c.gather ? ` (${counted} of ${c.B * c.T} positions count)` : ''}; ${countsNote(counts)}`,
+    note: `logits products ${((100 * lm) / ms).toFixed(0)}% of the step${c.gather ? ` (${counted} of ${c.B * c.T} positions count)` : ''}; ${countsNote(counts)}${repsNote(n, reps)}`,
   };
   if (torch && c.peer) {
     if ('error' in torch) row.note += `; ${torch.error}`;
@@ -167,21 +184,25 @@ async function copyBandwidth(): Promise<number> {
  */
 async function fineTuneRows(config: GPT2Config, reps: number): Promise<Row[]> {
   const rows: Row[] = [];
-  const measured: { name: string; ms: number; mb: number; optMb: number }[] = [];
+  const measured: { name: string; ms: number; n: number; mb: number; optMb: number }[] = [];
   const lora: LoraConfig = { ...LORA_DEFAULTS, sites: sitesFor(config, LORA_DEFAULTS.targets) };
   for (const [name, o] of [
     ['full', {}],
     ['LoRA r=8 c_attn', { lora }],
   ] as const) {
     const { model, opt, batch } = await trainSetup(config, 4, 256, undefined, o);
-    const ms = await median(async () => {
-      await readStep(trainStep(model, opt, [batch], 1e-4));
-    }, reps);
+    const { ms, n } = await timedRuns(
+      async () => {
+        await readStep(trainStep(model, opt, [batch], 1e-4));
+      },
+      reps,
+      TRAIN_BUDGET_MS,
+    );
     const t = model.trainable;
     // AdamW's m and v for what trains; in all, also every value and the trained gradients
     const optMb = (8 * t.total) / 1e6;
     const mb = (4 * (model.params.total + (model.lora ? 4 * t.total : 3 * t.total))) / 1e6;
-    measured.push({ name, ms, mb, optMb });
+    measured.push({ name, ms, n, mb, optMb });
     // every buffer of both registries (the base and, with LoRA, the adapters), so that the next
     // row starts from an empty pool: values, gradients and AdamW's moments
     for (const p of new Set([model.params, t])) {
@@ -202,7 +223,7 @@ async function fineTuneRows(config: GPT2Config, reps: number): Promise<Row[]> {
       value: 1024 / (m.ms / 1000),
       unit: 'tok/s',
       ...vs,
-      note: 'random tokens, every position counts',
+      note: `random tokens, every position counts${repsNote(m.n, reps)}`,
     });
     rows.push({
       section: SECTION,
