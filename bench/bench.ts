@@ -10,7 +10,6 @@
 //   npm run bench -- --peers               also time the same work in other libraries (matmul: tfjs-webgpu, jax-js-webgpu, torch.mm;
 //                                          model: PyTorch)
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
@@ -20,6 +19,7 @@ import { trimPool } from '../src/gpu/tensor.ts';
 import { trimTexturePool } from '../src/gpu/texture.ts';
 import { NoAdapterError } from '../src/gpu/device.ts';
 import { parseDriver, describeDriver } from '../src/gpu/driver.ts';
+import { cpuInfo, describeCpu } from '../src/gpu/cpu.ts';
 import type { BenchOpts, Row } from './harness.ts';
 
 type Section = { run: (opts: BenchOpts) => Promise<Row[]> };
@@ -119,29 +119,6 @@ function printTable(section: string, rows: Row[]) {
   for (let r = 0; r < rows.length; r++) console.log(line(cols.map((c) => c[r + 1])));
 }
 
-/** The CPU (a VM may name only the family, e.g. "AMD EPYC"; its widest SIMD then tells machines apart). */
-function cpuInfo(): { model: string; cores: number; simd?: string; family?: number; modelId?: number } {
-  let info = '';
-  try {
-    info = fs.readFileSync('/proc/cpuinfo', 'utf8');
-  } catch {
-    /* not Linux */
-  }
-  const field = (name: string) => new RegExp(`^${name}\\s*: (.*)$`, 'm').exec(info)?.[1];
-  const has = new Set((field('flags') ?? '').split(' '));
-  const simd = ['avx512f', 'avx2', 'avx', 'sse4_2'].find((f) => has.has(f));
-  // a VM may name only "AMD EPYC": the family and model numbers tell its generation apart
-  // (AMD family 23 = 17h: Zen 1/2; 25 = 19h: Zen 3/4), which moves lavapipe's speed 2-4x
-  const family = Number(field('cpu family')),
-    modelId = Number(field('model'));
-  return {
-    model: os.cpus()[0]?.model?.trim() || 'unknown',
-    cores: os.availableParallelism(),
-    ...(simd ? { simd } : {}),
-    ...(Number.isFinite(family) && Number.isFinite(modelId) ? { family, modelId } : {}),
-  };
-}
-
 // ---------------------------------------------------------------- main
 try {
   const g = await init();
@@ -153,9 +130,7 @@ try {
     `adapter: ${g.info.description || g.info.device} (${g.info.vendor}/${g.info.architecture}${g.info.isSoftware ? ', software' : ''})`,
   );
   if (describeDriver(driver)) console.log(`driver: ${describeDriver(driver)}`);
-  console.log(
-    `cpu: ${cpu.model} (${cpu.cores} cores${cpu.simd ? `, ${cpu.simd}` : ''}${cpu.family !== undefined ? `, family ${cpu.family} model ${cpu.modelId}` : ''})`,
-  );
+  console.log(`cpu: ${describeCpu(cpu)}`);
   const all: Row[] = [];
   const failed: string[] = [];
   const seconds: Record<string, number> = {};

@@ -6,7 +6,8 @@ import { setup, randn, poisoned, expectClose } from './helpers.ts';
 import { Tensor } from '../src/gpu/tensor.ts';
 import { setMaxBinding } from '../src/gpu/device.ts';
 import { runtime, sync } from '../src/gpu/runtime.ts';
-import { setAutotuneFile, tuneEntry } from '../src/gpu/autotune.ts';
+import { adapterKey, setAutotuneFile, tuneEntry } from '../src/gpu/autotune.ts';
+import { cpuInfo, describeCpu } from '../src/gpu/cpu.ts';
 import { texturePoolStats } from '../src/gpu/texture.ts';
 import {
   matmul,
@@ -278,6 +279,14 @@ describe('matmul: autotune', () => {
     expect((await autotuneMatmul({ M: 19, N: 30, K: 9 }, { transB: true })).cached).toBe(true);
     expect(resolveVariant({ Z: 1, M: 20, N: 24, K: 12, bBatched: false }, { transB: true })).toBe(r.winner);
     await check({ variant: 'auto', M: 20, N: 24, K: 12, transB: true, bias: true });
+  });
+
+  it("keys a CPU adapter's winners by the CPU too (lavapipe's description is the same on every CPU)", async () => {
+    const { gpu } = await import('../src/gpu/runtime.ts');
+    const cpu = describeCpu(cpuInfo());
+    expect(cpu).toMatch(/\(\d+ cores/);
+    if (gpu().info.isSoftware) expect(adapterKey()).toContain(cpu);
+    else expect(adapterKey()).not.toContain(cpu);
   });
 
   it('a cache file that cannot be written keeps the winners for this process and says so once', async () => {

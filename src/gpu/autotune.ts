@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gpu, sync } from './runtime.ts';
+import { cpuInfo, describeCpu } from './cpu.ts';
 
 export interface TuneEntry {
   winner: string;
@@ -76,10 +77,15 @@ function save() {
   }
 }
 
-/** The adapter part of every key. */
+/**
+ * The adapter part of every key; for a CPU adapter also the CPU, since lavapipe's description
+ * ("llvmpipe (LLVM 15.0.6, 256 bits)") is the same on CPUs whose winners differ.
+ */
 export function adapterKey(): string {
   const i = gpu().info;
-  return [i.vendor, i.architecture, i.device, i.description].filter(Boolean).join('/');
+  return [i.vendor, i.architecture, i.device, i.description, i.isSoftware ? describeCpu(cpuInfo()) : '']
+    .filter(Boolean)
+    .join('/');
 }
 
 /** The remembered winner for `key`, if any. */
