@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gpu, sync } from './runtime.ts';
+import { gpu, runtime, sync } from './runtime.ts';
 import { cpuInfo, describeCpu } from './cpu.ts';
 
 export interface TuneEntry {
@@ -82,10 +82,13 @@ function save() {
  * ("llvmpipe (LLVM 15.0.6, 256 bits)") is the same on CPUs whose winners differ.
  */
 export function adapterKey(): string {
-  const i = gpu().info;
-  return [i.vendor, i.architecture, i.device, i.description, i.isSoftware ? describeCpu(cpuInfo()) : '']
-    .filter(Boolean)
-    .join('/');
+  // every 'auto' matmul asks for it: made once per device, not from /proc/cpuinfo per call
+  return runtime().memo('autotune.adapterKey', () => {
+    const i = gpu().info;
+    return [i.vendor, i.architecture, i.device, i.description, i.isSoftware ? describeCpu(cpuInfo()) : '']
+      .filter(Boolean)
+      .join('/');
+  });
 }
 
 /** The remembered winner for `key`, if any. */
