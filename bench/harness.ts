@@ -55,6 +55,21 @@ export function countsNote(c: PerCounts): string {
   return `${r(c.dispatches)} dispatches (avg ${r(Math.round(c.workgroups / Math.max(1, c.dispatches)))} workgroups), ${r(c.submits)} submits, ${r(c.waits)} waits per ${c.per}`;
 }
 
+const T0 = performance.now();
+let last = T0;
+
+/**
+ * One progress line on stderr as a part of a section finishes: what it was, its seconds, and the
+ * seconds since the bench started (a full bench runs for minutes with nothing else to show).
+ */
+export function progress(section: string, what: string) {
+  const now = performance.now();
+  process.stderr.write(
+    `  [${((now - T0) / 1000).toFixed(0)} s] ${section}: ${what} (${((now - last) / 1000).toFixed(1)} s)\n`,
+  );
+  last = now;
+}
+
 /** Median wall time (ms) of `fn` (which enqueues GPU work) over `reps` runs after `warmup`; each run ends in sync(). */
 export async function timeGpu(fn: () => void | Promise<void>, reps = 5, warmup = 2, minMs = 0): Promise<number> {
   for (let i = 0; i < warmup; i++) {

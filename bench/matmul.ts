@@ -19,8 +19,7 @@ import { Tensor } from '../src/gpu/tensor.ts';
 import { trimTexturePool } from '../src/gpu/texture.ts';
 import { availableVariants, matmul, type MatmulVariant } from '../src/ops/matmul/index.ts';
 import { autotuneMatmul } from '../src/ops/matmul/tune.ts';
-import { timeGpu, type Peer, type Row } from './harness.ts';
-import type { BenchOpts } from './harness.ts';
+import { progress, timeGpu, type BenchOpts, type Peer, type Row } from './harness.ts';
 import { torchPeer, type TorchResult } from './peers.ts';
 import { flops, operandData, shape, type MatmulShape, type PeerResult } from './peers/shared.ts';
 import { tfjsMatmul, tfjsVersion } from './peers/tfjs.ts';
@@ -110,6 +109,7 @@ export async function run(opts: Partial<BenchOpts> = {}): Promise<Row[]> {
       `torch.mm CPU: ${'error' in torch ? torch.error : `torch ${torch.torch}, ${torch.threads} threads, BLAS: ${torch.blas}`}`,
     );
     console.log(`tfjs-webgpu: ${await tfjsVersion()}; jax-js-webgpu: ${await jaxjsVersion()}`);
+    progress(SECTION, 'torch.mm peer');
   }
   for (const c of cases) {
     const op = operands(c);
@@ -180,6 +180,7 @@ export async function run(opts: Partial<BenchOpts> = {}): Promise<Row[]> {
     out.release();
     await sync();
     trimTexturePool();
+    progress(SECTION, `${c.tr} ${shape(c)}`);
   }
   return rows;
 }

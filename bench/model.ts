@@ -28,7 +28,7 @@ import { encodeExamples, loadDataset, packEpoch } from '../src/data/index.ts';
 import { AdamW } from '../src/train/optimizer.ts';
 import { trainStep, readStep, type Batch } from '../src/train/step.ts';
 import { torchPeer, torchName, type TorchResult } from './peers.ts';
-import { countsNote, perCounts, timeGpu, type BenchOpts, type PerCounts, type Row } from './harness.ts';
+import { countsNote, perCounts, progress, timeGpu, type BenchOpts, type PerCounts, type Row } from './harness.ts';
 
 const SECTION = 'model';
 
@@ -211,6 +211,7 @@ async function fineTuneRows(config: GPT2Config, reps: number): Promise<Row[]> {
       if (p.hasAdamState) for (const m of Object.values(p.adamState)) m.release();
     }
     trimPool();
+    progress(SECTION, `train step distilgpt2 shape, ${name}`);
   }
   const [full, lo] = measured;
   for (const m of measured) {
@@ -265,6 +266,7 @@ async function generationRows(
       await generate(model, prompt, { ...opts, cache: true, weights });
     }, reps);
     decode.push({ weights, prefillMs, pre: perCounts(pre, reps, 'prefill'), ms, gen: resetCounters() });
+    progress(SECTION, `prefill and generate ${name}, ${weights} weights`);
   }
   // 64 new tokens are the prefill's logits and 63 one-token decode steps; per decode step: a
   // generation's counts less its prefill's (both exact, the same every run)
@@ -273,12 +275,15 @@ async function generationRows(
     for (const k of ['dispatches', 'workgroups', 'submits', 'waits'] as const) t[k] = (gen[k] / reps - pre[k]) / 63;
     return t;
   };
-  // without the cache (each token re-runs the whole sequence), skipped by --quick
+  // without the cache (each token re-runs the whole sequence), skipped by --quick; 8 tokens
+  // (16 took 40 s for distilgpt2's shape on a slow 2-core CPU, for a row that only shows the contrast)
+  const UNCACHED = 8;
   const uncachedMs = quick
     ? undefined
     : await median(async () => {
-        await generate(model, prompt, { ...opts, maxNew: 16, cache: false });
+        await generate(model, prompt, { ...opts, maxNew: UNCACHED, cache: false });
       }, 1);
+  if (!quick) progress(SECTION, `generate ${name} without the cache`);
   // the memory bound: a decode step reads every weight once (wpe: one row), at the copy kernel's
   // bandwidth; with f16 weights the packed matrices take 2 bytes each and the rest stays f32
   const f32Bytes = 4 * (model.params.values.size - (config.n_positions - 1) * config.n_embd);
@@ -324,9 +329,9 @@ async function generationRows(
           {
             section: SECTION,
             name: `generate ${name} (no cache)`,
-            shape: '16 new after 64',
+            shape: `${UNCACHED} new after 64`,
             ms: uncachedMs,
-            value: 16 / (uncachedMs / 1000),
+            value: UNCACHED / (uncachedMs / 1000),
             unit: 'tok/s' as const,
           },
         ]),
@@ -398,9 +403,13 @@ export async function run(opts: BenchOpts = { quick: false, peers: false }): Pro
     console.log(
       `PyTorch peer: ${'error' in torch ? torch.error : `torch ${torch.torch}, ${torch.threads} threads, BLAS: ${torch.blas}`}`,
     );
+    progress(SECTION, 'PyTorch peer');
   }
   const rows: Row[] = [];
-  for (const c of cases) rows.push(await trainRow(c, reps, torch));
+  for (const c of cases) {
+    rows.push(await trainRow(c, reps, torch));
+    progress(SECTION, `train step ${c.name}`);
+  }
   if (!opts.quick) rows.push(...(await fineTuneRows(distil, reps)));
   rows.push(...(await generationRows('scratch', scratch, reps, torch, opts.quick)));
   if (!opts.quick) rows.push(...(await generationRows('distilgpt2', distil, reps, torch, false)));

@@ -22,7 +22,7 @@ import {
 } from '../src/ops/attention.ts';
 import { crossEntropy } from '../src/ops/crossentropy.ts';
 import { adamw, gradNorm } from '../src/ops/optim.ts';
-import { timeGpu, type Row } from './harness.ts';
+import { progress, timeGpu, type Row } from './harness.ts';
 import { rand as randomData } from './peers/shared.ts';
 
 const SECTION = 'transformer';
@@ -89,6 +89,7 @@ export async function run(opts: { quick?: boolean; only?: string[] } = {}): Prom
   }
   const ratio = (C: number, v: number) => `${((100 * v) / copyBw.get(C)!).toFixed(0)}% of copy`;
 
+  progress(SECTION, 'copy');
   // ---------------------------------------------------------------- layernorm
   // the row kernels the adapter gets (subgroup ones where it has subgroups), and where it has
   // them the workgroup-tree ones too, for the per-driver choice (issue 16)
@@ -137,6 +138,7 @@ export async function run(opts: { quick?: boolean; only?: string[] } = {}): Prom
         runtime().options.subgroups = true;
       }
 
+  progress(SECTION, 'layernorm');
   // ---------------------------------------------------------------- embedding
   if (want('embedding'))
     for (const C of Cs) {
@@ -180,6 +182,7 @@ export async function run(opts: { quick?: boolean; only?: string[] } = {}): Prom
       trimPool();
     }
 
+  progress(SECTION, 'embedding');
   // ---------------------------------------------------------------- attention: fused and tex vs unfused
   if (want('attention')) {
     const B = quick ? 2 : 4,
@@ -311,6 +314,7 @@ export async function run(opts: { quick?: boolean; only?: string[] } = {}): Prom
     trimPool();
   }
 
+  progress(SECTION, 'attention');
   // ---------------------------------------------------------------- cross-entropy
   if (want('crossentropy')) {
     const Nc = quick ? 256 : N;
@@ -366,6 +370,7 @@ export async function run(opts: { quick?: boolean; only?: string[] } = {}): Prom
     trimPool();
   }
 
+  progress(SECTION, 'cross-entropy');
   // ---------------------------------------------------------------- optimiser
   if (want('adamw') || want('gradnorm')) {
     const n = quick ? 4_000_000 : 30_000_000; // ~ the scratch model's parameters
@@ -423,6 +428,7 @@ export async function run(opts: { quick?: boolean; only?: string[] } = {}): Prom
     for (const t of [p, g, m, v, norm]) t.release();
     trimPool();
   }
+  progress(SECTION, 'optimiser');
   void gpu;
   return rows;
 }
