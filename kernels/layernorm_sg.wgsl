@@ -17,6 +17,9 @@
 // forward4 and backward_dx4 are the same with x, w, b, y, dy and dx read and written as vec4s
 // (lavapipe turns each storage load into a per-lane loop, so a vec4 is a quarter of the load
 // work): C and the bases x0, y0, w0, b0, dy0, dx0 must be multiples of 4; the bases stay in floats.
+// They take rows in pairs, loading w (and b) once for both, and forward4 reads x once for its
+// statistics (Welford per lane, merged across the subgroup) instead of twice: per element 3 loads
+// and a store where the scalar forward has 5 and a store. RPW must be even for them.
 diagnostic(off, subgroup_uniformity);
 const RPW: u32 = {{RPW}};
 
@@ -99,21 +102,53 @@ fn forward4(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) 
             @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) sgs: u32) {
   let g = wid.y * p.row + wid.x;
   let C4 = p.C / 4u;
-  for (var k = lid / sgs; k < RPW; k += 64u / sgs) {
+  let wb = p.w0 / 4u;
+  let bb = p.b0 / 4u;
+  // rows in pairs (r, r + 1): w and b are loaded once for both
+  for (var k = 2u * (lid / sgs); k < RPW; k += 2u * (64u / sgs)) {
     let r = g * RPW + k;
     if (r >= p.rows) { break; }
-    let xb = p.x0 / 4u + r * C4;
-    var s = 0.0;
-    for (var c = lane; c < C4; c += sgs) { s += dot(x4[xb + c], ONES); }
-    let mu = subgroupAdd(s) / f32(p.C);
-    var q = 0.0;
-    for (var c = lane; c < C4; c += sgs) { let d = x4[xb + c] - mu; q += dot(d, d); }
-    let rs = inverseSqrt(subgroupAdd(q) / f32(p.C) + p.eps);
-    let yb = p.y0 / 4u + r * C4;
-    for (var c = lane; c < C4; c += sgs) { y4[yb + c] = (x4[xb + c] - mu) * rs * w4[p.w0 / 4u + c] + b4[p.b0 / 4u + c]; }
+    let two = r + 1u < p.rows;
+    let xa = p.x0 / 4u + r * C4;
+    let xb = select(xa, xa + C4, two); // a lone last row is computed twice and stored once
+    // one pass over x: Welford's mean and sum of squared deviations per lane and component,
+    // then merged across the subgroup (exact, unlike sum-of-squares minus squared sum)
+    var ma = vec4f(0.0);
+    var qa = vec4f(0.0);
+    var mb = vec4f(0.0);
+    var qb = vec4f(0.0);
+    var n = 0.0;
+    for (var c = lane; c < C4; c += sgs) {
+      n += 1.0;
+      let inv = 1.0 / n;
+      let va = x4[xa + c];
+      let da = va - ma;
+      ma += da * inv;
+      qa += da * (va - ma);
+      let vb = x4[xb + c];
+      let db = vb - mb;
+      mb += db * inv;
+      qb += db * (vb - mb);
+    }
+    let mu = subgroupAdd(vec2f(dot(ma, ONES), dot(mb, ONES)) * n) / f32(p.C);
+    let ea = ma - mu.x;
+    let eb = mb - mu.y;
+    let m2 = subgroupAdd(vec2f(dot(qa, ONES) + n * dot(ea, ea), dot(qb, ONES) + n * dot(eb, eb)));
+    let rs = inverseSqrt(m2 / f32(p.C) + p.eps);
+    let ya = p.y0 / 4u + r * C4;
+    for (var c = lane; c < C4; c += sgs) {
+      let wv = w4[wb + c];
+      let bv = b4[bb + c];
+      y4[ya + c] = (x4[xa + c] - mu.x) * rs.x * wv + bv;
+      if (two) { y4[ya + C4 + c] = (x4[xb + c] - mu.y) * rs.y * wv + bv; }
+    }
     if (lane == 0u) {
-      mean_w[p.m0 + p.n0 + r] = mu;
-      rstd_w[p.s0 + p.n0 + r] = rs;
+      mean_w[p.m0 + p.n0 + r] = mu.x;
+      rstd_w[p.s0 + p.n0 + r] = rs.x;
+      if (two) {
+        mean_w[p.m0 + p.n0 + r + 1u] = mu.y;
+        rstd_w[p.s0 + p.n0 + r + 1u] = rs.y;
+      }
     }
   }
 }
@@ -128,24 +163,32 @@ fn backward_dx4(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_ind
                 @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) sgs: u32) {
   let g = wid.y * pb.row + wid.x;
   let C4 = pb.C / 4u;
-  for (var k = lid / sgs; k < RPW; k += 64u / sgs) {
+  let wb = pb.w0 / 4u;
+  // rows in pairs (r, r + 1), as forward4: w is loaded once for both
+  for (var k = 2u * (lid / sgs); k < RPW; k += 2u * (64u / sgs)) {
     let r = g * RPW + k;
     if (r >= pb.rows) { break; }
-    let mu = mean_r[pb.m0 + pb.n0 + r];
-    let rs = rstd_r[pb.s0 + pb.n0 + r];
-    let xb = pb.x0 / 4u + r * C4;
-    let yb = pb.dy0 / 4u + r * C4;
-    let wb = pb.w0 / 4u;
-    var s = vec2<f32>(0.0, 0.0);
+    let two = r + 1u < pb.rows;
+    let r1 = select(r, r + 1u, two);
+    let mu = vec2f(mean_r[pb.m0 + pb.n0 + r], mean_r[pb.m0 + pb.n0 + r1]);
+    let rs = vec2f(rstd_r[pb.s0 + pb.n0 + r], rstd_r[pb.s0 + pb.n0 + r1]);
+    let xa = pb.x0 / 4u + r * C4;
+    let xb = xa + (r1 - r) * C4;
+    let ya = pb.dy0 / 4u + r * C4;
+    let yb = ya + (r1 - r) * C4;
+    var s = vec4f(0.0); // row r: sum of w·dy, sum of w·dy·xhat; then row r1's
     for (var c = lane; c < C4; c += sgs) {
-      let gw = wb4_[wb + c] * dy4[yb + c];
-      s += vec2<f32>(dot(gw, ONES), dot(gw, (xb4_[xb + c] - mu) * rs));
+      let wv = wb4_[wb + c];
+      let ga = wv * dy4[ya + c];
+      let gb = wv * dy4[yb + c];
+      s += vec4f(dot(ga, ONES), dot(ga, (xb4_[xa + c] - mu.x) * rs.x), dot(gb, ONES), dot(gb, (xb4_[xb + c] - mu.y) * rs.y));
     }
     let t = subgroupAdd(s) / f32(pb.C);
-    let db = pb.dx0 / 4u + r * C4;
+    let da = pb.dx0 / 4u + r * C4;
     for (var c = lane; c < C4; c += sgs) {
-      let xh = (xb4_[xb + c] - mu) * rs;
-      dx4[db + c] = rs * (wb4_[wb + c] * dy4[yb + c] - t.x - xh * t.y);
+      let wv = wb4_[wb + c];
+      dx4[da + c] = rs.x * (wv * dy4[ya + c] - t.x - (xb4_[xa + c] - mu.x) * rs.x * t.y);
+      if (two) { dx4[da + C4 + c] = rs.y * (wv * dy4[yb + c] - t.z - (xb4_[xb + c] - mu.y) * rs.y * t.w); }
     }
   }
 }

@@ -15,6 +15,7 @@ import { add } from './elementwise.ts';
 const F = 'layernorm.wgsl';
 const FSG = 'layernorm_sg.wgsl';
 const RPW = 8; // rows per workgroup in the subgroup kernels
+const RPW_PAIRS = 16; // in forward4 and backward_dx4, which take rows in pairs: a pair per subgroup of 8
 
 /** The subgroup row kernels, unless the adapter lacks subgroups or runtime().options.subgroups is off. */
 function useSubgroups() {
@@ -65,10 +66,10 @@ export function layernormForward(
     const rows = Math.min(step, N - n0);
     const xB = x.range(n0 * C, rows * C),
       yB = y.range(n0 * C, rows * C);
-    const [gx, gy] = grid(sg ? Math.ceil(rows / RPW) : rows);
-    const k = !sg
-      ? kernel(F, 'forward', defs(C))
-      : kernel(FSG, vec4Fits(C, xB.base, yB.base, wB.base, bB.base) ? 'forward4' : 'forward', { RPW });
+    const v4 = sg && vec4Fits(C, xB.base, yB.base, wB.base, bB.base);
+    const rpw = v4 ? RPW_PAIRS : RPW;
+    const [gx, gy] = grid(sg ? Math.ceil(rows / rpw) : rows);
+    const k = !sg ? kernel(F, 'forward', defs(C)) : kernel(FSG, v4 ? 'forward4' : 'forward', { RPW: rpw });
     dispatch(
       k,
       { rows, C, x0: xB.base, y0: yB.base, w0: wB.base, b0: bB.base, m0: mB.base, s0: sB.base, eps, row: gx, n0 },
@@ -173,7 +174,9 @@ export function layernormBackward(
     const xB = x.range(n0 * C, rows * C),
       dyB = dy.range(n0 * C, rows * C),
       dxB = dx.range(n0 * C, rows * C);
-    const [gx, gy] = grid(sg ? Math.ceil(rows / RPW) : rows);
+    const v4 = sg && vec4Fits(C, xB.base, dyB.base, wB.base, dxB.base);
+    const rpw = v4 ? RPW_PAIRS : RPW;
+    const [gx, gy] = grid(sg ? Math.ceil(rows / rpw) : rows);
     const params = {
       rows,
       C,
@@ -189,7 +192,7 @@ export function layernormBackward(
     };
     const kdx = !sg
       ? kernel(F, 'backward_dx', defs(C))
-      : kernel(FSG, vec4Fits(C, xB.base, dyB.base, wB.base, dxB.base) ? 'backward_dx4' : 'backward_dx', { RPW });
+      : kernel(FSG, v4 ? 'backward_dx4' : 'backward_dx', { RPW: rpw });
     dispatch(kdx, params, [dyB, xB, wB, mB, sB, dxB], [gx, gy]);
     const dw4 = vec4Fits(C, xB.base, dyB.base, pB.base);
     dispatch(
