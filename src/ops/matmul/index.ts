@@ -131,9 +131,13 @@ function pickTiled(s: MatmulShape): ConcreteVariant {
  */
 const TEX_MIN_WORKGROUPS = 16;
 
+/** The two subgroup blocks pickTex chooses between (large, small); the in-run tuner (tune.ts) times both. */
+export const TEX_RULE_BLOCKS = ['tex-sg-32x16', 'tex-sg-8x16'] as const satisfies readonly ConcreteVariant[];
+
 function pickTex(s: MatmulShape): ConcreteVariant {
   const sg = (v: ConcreteVariant, alt: ConcreteVariant) => (unavailable(v) ? alt : v);
-  const [gx, gy, gz] = texGrid(TEX['tex-sg-32x16'], s.M, s.N, s.Z);
-  if (gx * gy * gz >= TEX_MIN_WORKGROUPS) return sg('tex-sg-32x16', 'tex-16x16');
-  return sg('tex-sg-8x16', s.M >= 8 ? 'tex-8x16' : 'tex-4x16');
+  const [large, small] = TEX_RULE_BLOCKS;
+  const [gx, gy, gz] = texGrid(TEX[large], s.M, s.N, s.Z);
+  if (gx * gy * gz >= TEX_MIN_WORKGROUPS) return sg(large, 'tex-16x16');
+  return sg(small, s.M >= 8 ? 'tex-8x16' : 'tex-4x16');
 }

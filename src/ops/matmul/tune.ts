@@ -9,6 +9,7 @@ import {
   TILED,
   matmul,
   pickBlock,
+  TEX_RULE_BLOCKS,
   tuneKey,
   unavailable,
   untunedClasses,
@@ -34,7 +35,7 @@ export function tuneCandidates(s: MatmulShape): ConcreteVariant[] {
  */
 export function quickCandidates(s: MatmulShape): ConcreteVariant[] {
   const c: ConcreteVariant[] = gpu().info.isSoftware
-    ? [pickBlock(s), ...(['tex-sg-32x16', 'tex-sg-8x16'] as ConcreteVariant[]).filter((v) => !unavailable(v))]
+    ? [pickBlock(s), ...TEX_RULE_BLOCKS.filter((v) => !unavailable(v))]
     : (Object.keys(TILED) as ConcreteVariant[]);
   return [...new Set(c)];
 }
