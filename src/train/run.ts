@@ -629,6 +629,7 @@ async function trainIn(
     o.warmup !== undefined && o.warmup >= 0 ? o.warmup : totalSteps ? Math.min(200, Math.ceil(0.05 * totalSteps)) : 10;
   const evalEveryOf = () => o.evalEvery ?? (totalSteps ? Math.max(1, Math.round(totalSteps / 10)) : 0);
   let evalEvery = evalEveryOf();
+  const fixedEvery = o.evalEvery !== undefined; // --eval-every given: no refit moves it
   /**
    * The step of the next evaluation along the way (0: none): with evaluations planned by a fitted
    * budget, evalEvery steps after this one; otherwise the next multiple of evalEvery.
@@ -636,7 +637,7 @@ async function trainIn(
   const nextEvalStep = () =>
     !evalEvery
       ? 0
-      : budget?.fitted && o.evalEvery === undefined
+      : budget?.fitted && !fixedEvery
         ? step + evalEvery
         : (Math.floor(step / evalEvery) + 1) * evalEvery;
   let nextEval = nextEvalStep();
@@ -703,7 +704,6 @@ async function trainIn(
       // each evaluation shows what steps and evaluations (with their checkpoints) really cost:
       // refit the step count and the evaluations still to come to the time left
       const now = performance.now();
-      const fixedEvery = o.evalEvery !== undefined;
       const r = budget.refit({ step, totalSteps, evalEvery, fixedEvery, now, evalMs: now - te });
       const { totalSteps: fit, perStep, evalCost } = r;
       if (fit === step) {
