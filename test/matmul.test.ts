@@ -6,7 +6,7 @@ import { setup, randn, poisoned, expectClose } from './helpers.ts';
 import { Tensor } from '../src/gpu/tensor.ts';
 import { setMaxBinding } from '../src/gpu/device.ts';
 import { runtime, sync } from '../src/gpu/runtime.ts';
-import { adapterKey, setAutotuneFile, tuneEntry } from '../src/gpu/autotune.ts';
+import { adapterKey, autotune, setAutotuneFile, tuneEntry } from '../src/gpu/autotune.ts';
 import { cpuInfo, describeCpu } from '../src/gpu/cpu.ts';
 import { texturePoolStats } from '../src/gpu/texture.ts';
 import {
@@ -279,6 +279,21 @@ describe('matmul: autotune', () => {
     expect((await autotuneMatmul({ M: 19, N: 30, K: 9 }, { transB: true })).cached).toBe(true);
     expect(resolveVariant({ Z: 1, M: 20, N: 24, K: 12, bBatched: false }, { transB: true })).toBe(r.winner);
     await check({ variant: 'auto', M: 20, N: 24, K: 12, transB: true, bias: true });
+  });
+
+  it('a slow spell while one candidate is timed does not decide the winner (rounds interleave them)', async () => {
+    setAutotuneFile(path.join(dir, 'spell.json'));
+    // 'fast' takes 2 ms and 'slow' 6 ms, but the first 4 timed calls of the tuning (after each
+    // candidate's warm-up call) fall in a 30 ms slow spell: timed one candidate after the other,
+    // 'fast' took all of it and lost
+    let calls = 0;
+    const busy = (ms: number) => {
+      const t = performance.now() + ms + (calls++ >= 2 && calls <= 6 ? 30 : 0);
+      while (performance.now() < t);
+    };
+    const r = await autotune('test|spell', { fast: () => busy(2), slow: () => busy(6) }, { reps: 4 });
+    expect(r.winner).toBe('fast');
+    expect(r.ms.fast).toBeLessThan(r.ms.slow);
   });
 
   it("keys a CPU adapter's winners by the CPU too (lavapipe's description is the same on every CPU)", async () => {
