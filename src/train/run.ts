@@ -635,11 +635,7 @@ async function trainIn(
    * budget, evalEvery steps after this one; otherwise the next multiple of evalEvery.
    */
   const nextEvalStep = () =>
-    !evalEvery
-      ? 0
-      : budget?.fitted && !fixedEvery
-        ? step + evalEvery
-        : (Math.floor(step / evalEvery) + 1) * evalEvery;
+    !evalEvery ? 0 : budget?.fitted && !fixedEvery ? step + evalEvery : (Math.floor(step / evalEvery) + 1) * evalEvery;
   let nextEval = nextEvalStep();
   /** The next gradAccum micro-batches, moving to the next epoch (and saving latest/) at an epoch's end. */
   const nextMicroBatches = async (): Promise<Batch[]> => {
