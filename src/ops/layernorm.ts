@@ -15,7 +15,7 @@ import { add } from './elementwise.ts';
 const F = 'layernorm.wgsl';
 const FSG = 'layernorm_sg.wgsl';
 const RPW = 8; // rows per workgroup in the subgroup kernels
-const RPW_PAIRS = 16; // in forward4 and backward_dx4, which take rows in pairs: a pair per subgroup of 8
+const RPW_PAIRS = 16; // forward4 and backward_dx4 take rows in pairs: with 8-lane subgroups (lavapipe), one pair each
 
 /** The subgroup row kernels, unless the adapter lacks subgroups or runtime().options.subgroups is off. */
 function useSubgroups() {
