@@ -24,6 +24,7 @@ describe('layernorm', () => {
     { N: 67, C: 48 },
     { N: 33, C: 384 },
     { N: 5, C: 7 },
+    { N: 9, C: 16 }, // 4 vec4s a row: on 8-lane subgroups half the lanes hold none (the Welford merge's empty lanes)
     { N: 45, C: 48, limit: 4096 }, // x, y, dy, dx in row chunks
   ];
   for (const { N, C, limit } of cases)
@@ -61,6 +62,7 @@ describe('layernorm', () => {
     { N: 33, C: 384 },
     { N: 17, C: 48 },
     { N: 5, C: 7 },
+    { N: 9, C: 16 }, // 4 vec4s a row: on 8-lane subgroups half the lanes hold none (the Welford merge's empty lanes)
   ])
     for (const sub of [true, false])
       it(`residual add fused into LayerNorm, N=${N} C=${C}, ${sub ? 'subgroup' : 'workgroup-tree'} rows, vs float64`, async () => {
