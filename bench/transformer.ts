@@ -138,7 +138,7 @@ export async function run(opts: { quick?: boolean; only?: string[] } = {}): Prom
         runtime().options.subgroups = true;
       }
 
-  progress(SECTION, 'layernorm');
+  if (want('layernorm')) progress(SECTION, 'layernorm');
   // ---------------------------------------------------------------- embedding
   if (want('embedding'))
     for (const C of Cs) {
@@ -182,7 +182,7 @@ export async function run(opts: { quick?: boolean; only?: string[] } = {}): Prom
       trimPool();
     }
 
-  progress(SECTION, 'embedding');
+  if (want('embedding')) progress(SECTION, 'embedding');
   // ---------------------------------------------------------------- attention: fused and tex vs unfused
   if (want('attention')) {
     const B = quick ? 2 : 4,
@@ -314,7 +314,7 @@ export async function run(opts: { quick?: boolean; only?: string[] } = {}): Prom
     trimPool();
   }
 
-  progress(SECTION, 'attention');
+  if (want('attention')) progress(SECTION, 'attention');
   // ---------------------------------------------------------------- cross-entropy
   if (want('crossentropy')) {
     const Nc = quick ? 256 : N;
@@ -370,7 +370,7 @@ export async function run(opts: { quick?: boolean; only?: string[] } = {}): Prom
     trimPool();
   }
 
-  progress(SECTION, 'cross-entropy');
+  if (want('crossentropy')) progress(SECTION, 'cross-entropy');
   // ---------------------------------------------------------------- optimiser
   if (want('adamw') || want('gradnorm')) {
     const n = quick ? 4_000_000 : 30_000_000; // ~ the scratch model's parameters
@@ -428,7 +428,7 @@ export async function run(opts: { quick?: boolean; only?: string[] } = {}): Prom
     for (const t of [p, g, m, v, norm]) t.release();
     trimPool();
   }
-  progress(SECTION, 'optimiser');
+  if (want('adamw') || want('gradnorm')) progress(SECTION, 'optimiser');
   void gpu;
   return rows;
 }
