@@ -14,12 +14,12 @@
 // written (the residual stream goes on) and y = LayerNorm(sum), with mean and rstd; r @7,
 // sum @8 (rw), the others as forward; vec4s as below. One pass over x and r instead of an add
 // kernel's pass and then the LayerNorm's.
-// forward4 and backward_dx4 are the same with x, w, b, y, dy and dx read and written as vec4s
-// (lavapipe turns each storage load into a per-lane loop, so a vec4 is a quarter of the load
-// work): C and the bases x0, y0, w0, b0, dy0, dx0 must be multiples of 4; the bases stay in floats.
-// They take rows in pairs, loading w (and b) once for both, and forward4 reads x once for its
-// statistics (Welford per lane, merged across the subgroup) instead of twice: per element 3 loads
-// and a store where the scalar forward has 5 and a store. RPW must be even for them.
+// forward4 is forward with x, w, b and y read and written as vec4s (lavapipe turns each storage
+// load into a per-lane loop, so a vec4 is a quarter of the load work): C and the bases x0, y0, w0,
+// b0 must be multiples of 4; the bases stay in floats. It takes rows in pairs, loading w and b
+// once for both, and reads x once for its statistics (Welford per lane, merged across the
+// subgroup) instead of twice: per element 3 loads and a store where the scalar forward has 5 and
+// a store. RPW must be even for it. (The vec4 backward is kernels/layernorm_backward_sg.wgsl.)
 diagnostic(off, subgroup_uniformity);
 const RPW: u32 = {{RPW}};
 
@@ -149,46 +149,6 @@ fn forward4(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) 
         mean_w[p.m0 + p.n0 + r + 1u] = mu.y;
         rstd_w[p.s0 + p.n0 + r + 1u] = rs.y;
       }
-    }
-  }
-}
-
-@group(0) @binding(1) var<storage, read> dy4: array<vec4f>;
-@group(0) @binding(2) var<storage, read> xb4_: array<vec4f>;
-@group(0) @binding(3) var<storage, read> wb4_: array<vec4f>;
-@group(0) @binding(6) var<storage, read_write> dx4: array<vec4f>;
-
-@compute @workgroup_size(64)
-fn backward_dx4(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32,
-                @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) sgs: u32) {
-  let g = wid.y * pb.row + wid.x;
-  let C4 = pb.C / 4u;
-  let wb = pb.w0 / 4u;
-  // rows in pairs (r, r + 1), as forward4: w is loaded once for both
-  for (var k = 2u * (lid / sgs); k < RPW; k += 2u * (64u / sgs)) {
-    let r = g * RPW + k;
-    if (r >= pb.rows) { break; }
-    let two = r + 1u < pb.rows;
-    let r1 = select(r, r + 1u, two);
-    let mu = vec2f(mean_r[pb.m0 + pb.n0 + r], mean_r[pb.m0 + pb.n0 + r1]);
-    let rs = vec2f(rstd_r[pb.s0 + pb.n0 + r], rstd_r[pb.s0 + pb.n0 + r1]);
-    let xa = pb.x0 / 4u + r * C4;
-    let xb = xa + (r1 - r) * C4;
-    let ya = pb.dy0 / 4u + r * C4;
-    let yb = ya + (r1 - r) * C4;
-    var s = vec4f(0.0); // row r: sum of w·dy, sum of w·dy·xhat; then row r1's
-    for (var c = lane; c < C4; c += sgs) {
-      let wv = wb4_[wb + c];
-      let ga = wv * dy4[ya + c];
-      let gb = wv * dy4[yb + c];
-      s += vec4f(dot(ga, ONES), dot(ga, (xb4_[xa + c] - mu.x) * rs.x), dot(gb, ONES), dot(gb, (xb4_[xb + c] - mu.y) * rs.y));
-    }
-    let t = subgroupAdd(s) / f32(pb.C);
-    let da = pb.dx0 / 4u + r * C4;
-    for (var c = lane; c < C4; c += sgs) {
-      let wv = wb4_[wb + c];
-      dx4[da + c] = rs.x * (wv * dy4[ya + c] - t.x - (xb4_[xa + c] - mu.x) * rs.x * t.y);
-      if (two) { dx4[da + C4 + c] = rs.y * (wv * dy4[yb + c] - t.z - (xb4_[xb + c] - mu.y) * rs.y * t.w); }
     }
   }
 }

@@ -1,8 +1,9 @@
 // LayerNorm over the last dimension (kernels/layernorm.wgsl).
 //
-// Forward: per row, two-pass mean / variance; writes y and the per-row mean and rstd for the
-// backward pass. Backward: dx per row; dw, db as per-block partial sums (one invocation per
-// channel and block of R rows, no barriers) then a second pass that sums the partials over
+// Forward: per row, mean / variance; writes y and the per-row mean and rstd for the backward
+// pass. Backward: dx per row; dw, db as per-block partial sums (one invocation per channel and
+// block of R rows, no barriers; with subgroups and vec4s, kernels/layernorm_backward_sg.wgsl
+// computes dx and the partials in one kernel) then a second pass that sums the partials over
 // blocks in a fixed order: no atomics, deterministic. x/y/dy/dx larger than one binding are
 // cut into row chunks.
 // Row kernels: with the `subgroups` feature, one subgroup per row reducing with subgroupAdd
@@ -15,7 +16,10 @@ import { add } from './elementwise.ts';
 const F = 'layernorm.wgsl';
 const FSG = 'layernorm_sg.wgsl';
 const RPW = 8; // rows per workgroup in the subgroup kernels
-const RPW_PAIRS = 16; // forward4 and backward_dx4 take rows in pairs: with 8-lane subgroups (lavapipe), one pair each
+const RPW_PAIRS = 16; // forward4 takes rows in pairs: with 8-lane subgroups (lavapipe), one pair each
+const FB = 'layernorm_backward_sg.wgsl';
+const RB = 8; // backward4: rows whose sums a subgroup holds in registers at once
+const BPW = 8; // backward4: blocks of R rows per workgroup (one per 8-lane subgroup)
 
 /** The subgroup row kernels, unless the adapter lacks subgroups or runtime().options.subgroups is off. */
 function useSubgroups() {
@@ -158,12 +162,14 @@ export function layernormBackward(
   const dx = Tensor.empty(x.shape),
     dw = Tensor.empty([C]),
     db = Tensor.empty([C]);
-  // rows per dw/db block: at most 256 blocks (and the partials [nblk, 2C] must fit a binding)
+  // rows per dw/db block: at most 256 blocks (and the partials [nblk, 2C] must fit a binding);
+  // with subgroups a multiple of RB (backward4 takes a block's rows RB at a time)
   const maxBlk = Math.min(256, rowsPerBinding(op, 8 * C, `the dw/db partials of ${C} channels`));
-  const R = Math.max(1, Math.ceil(N / maxBlk));
+  const sg = useSubgroups();
+  const unit = sg ? RB : 1;
+  const R = unit * Math.max(1, Math.ceil(N / maxBlk / unit));
   const nblk = Math.ceil(N / R);
   const part = Tensor.empty([Math.max(1, nblk), 2 * C]);
-  const sg = useSubgroups();
   const wB = w.binding,
     mB = mean.binding,
     sB = rstd.binding,
@@ -174,30 +180,21 @@ export function layernormBackward(
     const xB = x.range(n0 * C, rows * C),
       dyB = dy.range(n0 * C, rows * C),
       dxB = dx.range(n0 * C, rows * C);
-    const v4 = sg && vec4Fits(C, xB.base, dyB.base, wB.base, dxB.base);
-    const rpw = v4 ? RPW_PAIRS : RPW;
-    const [gx, gy] = grid(sg ? Math.ceil(rows / rpw) : rows);
-    const params = {
-      rows,
-      C,
-      x0: xB.base,
-      dy0: dyB.base,
-      w0: wB.base,
-      m0: mB.base,
-      s0: sB.base,
-      dx0: dxB.base,
-      row: gx,
-      n0,
-      R,
-    };
-    const kdx = !sg
-      ? kernel(F, 'backward_dx', defs(C))
-      : kernel(FSG, v4 ? 'backward_dx4' : 'backward_dx', { RPW: rpw });
-    dispatch(kdx, params, [dyB, xB, wB, mB, sB, dxB], [gx, gy]);
+    const params = { rows, C, x0: xB.base, dy0: dyB.base, w0: wB.base, m0: mB.base, s0: sB.base, dx0: dxB.base, n0, R };
+    if (sg && vec4Fits(C, xB.base, dyB.base, wB.base, dxB.base, pB.base)) {
+      // dx and the dw/db partials in one kernel
+      const [gx, gy] = grid(Math.ceil(Math.ceil(rows / R) / BPW));
+      dispatch(kernel(FB, 'backward4', { RB, BPW }), { ...params, row: gx }, [dyB, xB, wB, mB, sB, dxB, pB], [gx, gy]);
+      continue;
+    }
+    // dx per row, then the dw/db partials per block of R rows
+    const [gx, gy] = grid(sg ? Math.ceil(rows / RPW) : rows);
+    const kdx = sg ? kernel(FSG, 'backward_dx', { RPW }) : kernel(F, 'backward_dx', defs(C));
+    dispatch(kdx, { ...params, row: gx }, [dyB, xB, wB, mB, sB, dxB], [gx, gy]);
     const dw4 = vec4Fits(C, xB.base, dyB.base, pB.base);
     dispatch(
       kernel(F, dw4 ? 'dwdb4' : 'dwdb', defs(C)),
-      params,
+      { ...params, row: gx },
       [dyB, xB, mB, sB, pB],
       [Math.ceil(C / (dw4 ? 4 : 1) / 64), Math.ceil(rows / R)],
     );

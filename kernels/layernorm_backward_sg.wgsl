@@ -1,0 +1,90 @@
+// LayerNorm backward with subgroup reductions, vec4 form, dx and the dw/db partials in one
+// kernel (src/ops/layernorm.ts uses it with the `subgroups` feature, C and the bases x0, dy0, w0,
+// dx0 and part's multiples of 4; layernorm.wgsl's reduce4 then sums the partials over blocks).
+// Shapes and params as kernels/layernorm.wgsl's backward (BackParams): dy, x, dx [rows, C] of
+// the chunk; w [C]; mean, rstd [N] indexed by global row n0 + r; part [blocks, 2C].
+// dy @1, x @2, w @3, mean @4, rstd @5, dx @6 (rw), part @7 (rw).
+diagnostic(off, subgroup_uniformity);
+#include "common/layernorm_params.wgsl"
+
+@group(0) @binding(1) var<storage, read> dy4: array<vec4f>;
+@group(0) @binding(2) var<storage, read> xb4_: array<vec4f>;
+@group(0) @binding(3) var<storage, read> wb4_: array<vec4f>;
+@group(0) @binding(4) var<storage, read> mean_r: array<f32>;
+@group(0) @binding(5) var<storage, read> rstd_r: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dx4: array<vec4f>;
+const ONES = vec4f(1.0);
+
+// backward4: dx and the dw/db partial sums in one kernel (backward_dx4 and then layernorm.wgsl's
+// dwdb4 read dy and x three times, and mean and rstd once per element and row).
+// Each subgroup takes blocks of R rows (pb.R, a multiple of RB) of its workgroup's BPW blocks,
+// RB rows at a time: first, columns outer, the per-row sums of w·dy and w·dy·xhat (w loaded once
+// for RB rows, the RB sums held in registers); then, columns outer again, dx for RB rows and
+// their dw, db sums, added to the block's partials in part (layout [block, 2C] as dwdb4's: dw's
+// C then db's C; global block n0 / R + block). Each lane owns the same columns in every step, so
+// the partials need no atomics. part @7 (rw), the others as backward_dx4.
+const RB: u32 = {{RB}};
+const BPW: u32 = {{BPW}};
+@group(0) @binding(7) var<storage, read_write> part4: array<vec4f>;
+
+@compute @workgroup_size(64)
+fn backward4(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32,
+             @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) sgs: u32) {
+  let g = wid.y * pb.row + wid.x;
+  let C4 = pb.C / 4u;
+  let wb = pb.w0 / 4u;
+  let xo = pb.x0 / 4u;
+  let yo = pb.dy0 / 4u;
+  let dxo = pb.dx0 / 4u;
+  for (var k = lid / sgs; k < BPW; k += 64u / sgs) {
+    let blk = g * BPW + k;
+    if (blk * pb.R >= pb.rows) { break; }
+    let pk = (pb.n0 / pb.R + blk) * 2u * C4;
+    for (var q = 0u; q < pb.R; q += RB) {
+      let r0 = blk * pb.R + q;
+      if (r0 >= pb.rows) { break; }
+      let nr = min(RB, pb.rows - r0);
+      var mu: array<f32, RB>;
+      var rs: array<f32, RB>;
+      for (var i = 0u; i < RB; i++) {
+        let r = pb.n0 + r0 + min(i, nr - 1u);
+        mu[i] = mean_r[pb.m0 + r];
+        rs[i] = rstd_r[pb.s0 + r];
+      }
+      var s = array<vec2f, RB>(); // an explicit zero: Dawn on lavapipe kept the last step's sums without it
+      for (var c = lane; c < C4; c += sgs) {
+        let wv = wb4_[wb + c];
+        for (var i = 0u; i < RB; i++) {
+          if (i < nr) {
+            let o = (r0 + i) * C4 + c;
+            let gw = wv * dy4[yo + o];
+            s[i] += vec2f(dot(gw, ONES), dot(gw, (xb4_[xo + o] - mu[i]) * rs[i]));
+          }
+        }
+      }
+      var t: array<vec2f, RB>;
+      for (var i = 0u; i < RB; i++) { t[i] = subgroupAdd(s[i]) / f32(pb.C); }
+      for (var c = lane; c < C4; c += sgs) {
+        let wv = wb4_[wb + c];
+        var aw = vec4f(0.0);
+        var ab = vec4f(0.0);
+        if (q > 0u) {
+          aw = part4[pk + c];
+          ab = part4[pk + C4 + c];
+        }
+        for (var i = 0u; i < RB; i++) {
+          if (i < nr) {
+            let o = (r0 + i) * C4 + c;
+            let d = dy4[yo + o];
+            let xh = (xb4_[xo + o] - mu[i]) * rs[i];
+            dx4[dxo + o] = rs[i] * (wv * d - t[i].x - xh * t[i].y);
+            aw += d * xh;
+            ab += d;
+          }
+        }
+        part4[pk + c] = aw;
+        part4[pk + C4 + c] = ab;
+      }
+    }
+  }
+}
