@@ -32,23 +32,66 @@ const rand = (n: number, scale = 1, seed = 1) => randomData(n, seed, scale);
 const gbps = (bytes: number, ms: number) => bytes / ms / 1e6;
 
 /**
- * Median ms of one call of `fn`: each timed sample runs it `inner` times (enough for ~40 ms),
- * so the per-sync overhead (milliseconds on lavapipe) does not swamp small kernels. The first
- * call compiles and warms, so the samples need no warm-up of their own; a call of over 250 ms
- * (the 2048×50304 cross-entropy) gets 3 samples at most.
+ * Calls of `fn` per timed sample (enough for ~40 ms), so the per-sync overhead (milliseconds on
+ * lavapipe) does not swamp small kernels; the call timed here compiles and warms, so the samples
+ * need no warm-up of their own. Also the samples to take: a call of over 250 ms (the 2048×50304
+ * cross-entropy) gets 3 at most.
  */
-async function per(fn: () => void, reps: number): Promise<number> {
+async function sampling(fn: () => void, reps: number): Promise<{ inner: number; reps: number }> {
   const once = await timeGpu(fn, 1, 1);
   const inner = Math.max(1, Math.min(64, Math.ceil(40 / Math.max(once, 0.01))));
-  return (
-    (await timeGpu(
-      () => {
-        for (let i = 0; i < inner; i++) fn();
-      },
-      once > 250 ? Math.min(reps, 3) : reps,
-      0,
-    )) / inner
-  );
+  return { inner, reps: once > 250 ? Math.min(reps, 3) : reps };
+}
+
+const repeat = (fn: () => void, n: number) => () => {
+  for (let i = 0; i < n; i++) fn();
+};
+
+/** Median ms of one call of `fn` (see sampling). */
+async function per(fn: () => void, reps: number): Promise<number> {
+  const s = await sampling(fn, reps);
+  return (await timeGpu(repeat(fn, s.inner), s.reps, 0)) / s.inner;
+}
+
+/** The copy kernel over a tensor of `shape`: the bandwidth ceiling rows are measured against. */
+interface CopyJob {
+  run: () => void;
+  bytes: number; // read and written
+  release: () => void;
+}
+function copyJob(shape: number[]): CopyJob {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const x = Tensor.from(rand(n), shape),
+    y = Tensor.empty(shape);
+  return {
+    run: () => {
+      copy(x, y);
+    },
+    bytes: 8 * n,
+    release: () => {
+      x.release();
+      y.release();
+    },
+  };
+}
+
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+
+/**
+ * Median ms of one call of `fn` and of `ref` (the copy kernel the row is measured against), their
+ * samples alternated: a slow spell of the host (on a shared VM they last minutes and halve a
+ * kernel's speed) then falls on both, and their ratio, which the row reports, holds.
+ */
+async function perBeside(fn: () => void, ref: () => void, reps: number): Promise<{ ms: number; refMs: number }> {
+  const s = await sampling(fn, reps),
+    r = await sampling(ref, reps);
+  const a: number[] = [],
+    b: number[] = [];
+  for (let i = 0; i < s.reps; i++) {
+    a.push((await timeGpu(repeat(fn, s.inner), 1, 0)) / s.inner);
+    b.push((await timeGpu(repeat(ref, r.inner), 1, 0)) / r.inner);
+  }
+  return { ms: median(a), refMs: median(b) };
 }
 
 /** Allocated-bytes growth of the pool while `fn` runs once on an empty pool (its working set). */
@@ -74,20 +117,33 @@ export async function run(opts: { quick?: boolean; only?: string[] } = {}): Prom
   const V = 50304;
 
   // ---------------------------------------------------------------- copy: the bandwidth ceiling
-  const copyBw = new Map<number, number>();
+  // the rows below time the copy of [N, C] beside themselves (perBeside) and report against that
+  const copies = new Map<number, CopyJob>();
   for (const C of Cs) {
-    const x = Tensor.from(rand(N * C), [N, C]),
-      y = Tensor.empty([N, C]);
-    const ms = await per(() => {
-      copy(x, y);
-    }, reps);
-    const bw = gbps(2 * N * C * 4, ms);
-    copyBw.set(C, bw);
-    rows.push({ section: SECTION, name: 'copy (bandwidth ceiling)', shape: `${N}x${C}`, ms, value: bw, unit: 'GB/s' });
-    x.release();
-    y.release();
+    const job = copyJob([N, C]);
+    copies.set(C, job);
+    const ms = await per(job.run, reps);
+    rows.push({
+      section: SECTION,
+      name: 'copy (bandwidth ceiling)',
+      shape: `${N}x${C}`,
+      ms,
+      value: gbps(job.bytes, ms),
+      unit: 'GB/s',
+    });
   }
-  const ratio = (C: number, v: number) => `${((100 * v) / copyBw.get(C)!).toFixed(0)}% of copy`;
+  /** A row's time and GB/s for `bytes` moved, against `copy` timed beside it. */
+  const besideCopy = async (copy: CopyJob, bytes: number, fn: () => void) => {
+    const t = await perBeside(fn, copy.run, reps);
+    const value = gbps(bytes, t.ms),
+      copyBw = gbps(copy.bytes, t.refMs);
+    return {
+      ms: t.ms,
+      value,
+      baseline: { name: 'copy', value: copyBw },
+      note: `${((100 * value) / copyBw).toFixed(0)}% of copy (timed beside it)`,
+    };
+  };
 
   progress(SECTION, 'copy');
   // ---------------------------------------------------------------- layernorm
@@ -103,36 +159,26 @@ export async function run(opts: { quick?: boolean; only?: string[] } = {}): Prom
           b = Tensor.from(rand(C), [C]);
         const dy = Tensor.from(rand(N * C), [N, C]);
         let f = layernormForward(x, w, b);
-        const msF = await per(() => {
-          for (const t of Object.values(f)) t.release();
-          f = layernormForward(x, w, b);
-        }, reps);
-        const bwF = gbps(2 * N * C * 4 + 8 * N, msF);
         rows.push({
           section: SECTION,
           name: kind ? `layernorm forward (${kind})` : 'layernorm forward',
           shape: `${N}x${C}`,
-          ms: msF,
-          value: bwF,
           unit: 'GB/s',
-          baseline: { name: 'copy', value: copyBw.get(C)! },
-          note: ratio(C, bwF),
+          ...(await besideCopy(copies.get(C)!, 2 * N * C * 4 + 8 * N, () => {
+            for (const t of Object.values(f)) t.release();
+            f = layernormForward(x, w, b);
+          })),
         });
         let g = layernormBackward(dy, x, w, f.mean, f.rstd);
-        const msB = await per(() => {
-          for (const t of Object.values(g)) t.release();
-          g = layernormBackward(dy, x, w, f.mean, f.rstd);
-        }, reps);
-        const bwB = gbps(3 * N * C * 4 + 8 * N, msB);
         rows.push({
           section: SECTION,
           name: kind ? `layernorm backward (${kind})` : 'layernorm backward',
           shape: `${N}x${C}`,
-          ms: msB,
-          value: bwB,
           unit: 'GB/s',
-          baseline: { name: 'copy', value: copyBw.get(C)! },
-          note: ratio(C, bwB),
+          ...(await besideCopy(copies.get(C)!, 3 * N * C * 4 + 8 * N, () => {
+            for (const t of Object.values(g)) t.release();
+            g = layernormBackward(dy, x, w, f.mean, f.rstd);
+          })),
         });
         for (const t of [x, w, b, dy, ...Object.values(f), ...Object.values(g)]) t.release();
         runtime().options.subgroups = true;
@@ -149,34 +195,28 @@ export async function run(opts: { quick?: boolean; only?: string[] } = {}): Prom
       const wte = Tensor.from(rand(V * C, 0.02), [V, C]),
         wpe = Tensor.from(rand(P * C, 0.02), [P, C]);
       let out = embeddingForward(ids, wte, wpe, T);
-      const msF = await per(() => {
-        out.release();
-        out = embeddingForward(ids, wte, wpe, T);
-      }, reps);
-      const bwF = gbps(3 * N * C * 4, msF);
       rows.push({
         section: SECTION,
         name: 'embedding forward',
         shape: `N=${N} C=${C} V=${V}`,
-        ms: msF,
-        value: bwF,
         unit: 'GB/s',
-        note: ratio(C, bwF),
+        ...(await besideCopy(copies.get(C)!, 3 * N * C * 4, () => {
+          out.release();
+          out = embeddingForward(ids, wte, wpe, T);
+        })),
       });
       const dwte = Tensor.zeros([V, C]),
         dwpe = Tensor.zeros([P, C]);
-      const msB = await per(() => {
+      const back = await besideCopy(copies.get(C)!, 2 * N * C * 4 * 2 + 2 * T * C * 4, () => {
         embeddingBackward(ids, out, dwte, dwpe, T);
-      }, reps);
-      const bwB = gbps(2 * N * C * 4 * 2 + 2 * T * C * 4, msB);
+      });
       rows.push({
         section: SECTION,
         name: 'embedding backward',
         shape: `N=${N} C=${C} V=${V}`,
-        ms: msB,
-        value: bwB,
         unit: 'GB/s',
-        note: `${ratio(C, bwB)}; sort + owner-per-row`,
+        ...back,
+        note: `${back.note}; sort + owner-per-row`,
       });
       for (const t of [ids, wte, wpe, out, dwte, dwpe]) t.release();
       trimPool();
@@ -378,31 +418,28 @@ export async function run(opts: { quick?: boolean; only?: string[] } = {}): Prom
       g = Tensor.from(rand(n, 1e-3, 2), [n]);
     const m = Tensor.zeros([n]),
       v = Tensor.zeros([n]);
-    const x = Tensor.from(rand(n), [n]),
-      y = Tensor.empty([n]);
-    const msC = await per(() => {
-      copy(x, y);
-    }, reps);
-    const bwC = gbps(8 * n, msC);
-    rows.push({ section: SECTION, name: 'copy (bandwidth ceiling)', shape: `${n}`, ms: msC, value: bwC, unit: 'GB/s' });
-    x.release();
-    y.release();
-    const msN = await per(() => {
-      gradNorm(g).release();
-    }, reps);
+    const cj = copyJob([n]);
+    const msC = await per(cj.run, reps);
+    rows.push({
+      section: SECTION,
+      name: 'copy (bandwidth ceiling)',
+      shape: `${n}`,
+      ms: msC,
+      value: gbps(cj.bytes, msC),
+      unit: 'GB/s',
+    });
     rows.push({
       section: SECTION,
       name: 'gradNorm',
       shape: `${n}`,
-      ms: msN,
-      value: gbps(4 * n, msN),
       unit: 'GB/s',
-      baseline: { name: 'copy', value: bwC },
-      note: `${((100 * gbps(4 * n, msN)) / bwC).toFixed(0)}% of copy`,
+      ...(await besideCopy(cj, 4 * n, () => {
+        gradNorm(g).release();
+      })),
     });
     const norm = gradNorm(g);
     let step = 0;
-    const msA = await per(() => {
+    const adam = await besideCopy(cj, 28 * n, () => {
       adamw(p, g, m, v, {
         lr: 1e-4,
         beta1: 0.9,
@@ -413,22 +450,21 @@ export async function run(opts: { quick?: boolean; only?: string[] } = {}): Prom
         gradNorm: norm,
         clip: 1,
       });
-    }, reps);
-    const bwA = gbps(28 * n, msA);
+    });
     rows.push({
       section: SECTION,
       name: 'adamw',
       shape: `${n}`,
-      ms: msA,
-      value: bwA,
       unit: 'GB/s',
-      baseline: { name: 'copy', value: bwC },
-      note: `${((100 * bwA) / bwC).toFixed(0)}% of copy (7 f32 streams)`,
+      ...adam,
+      note: `${adam.note}; 7 f32 streams`,
     });
+    cj.release();
     for (const t of [p, g, m, v, norm]) t.release();
     trimPool();
   }
   if (want('adamw') || want('gradnorm')) progress(SECTION, 'optimiser');
+  for (const c of copies.values()) c.release();
   void gpu;
   return rows;
 }
