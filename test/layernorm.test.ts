@@ -3,7 +3,7 @@ import { setup, randn, poisoned, expectClose } from './helpers.ts';
 import { Tensor } from '../src/gpu/tensor.ts';
 import { setMaxBinding } from '../src/gpu/device.ts';
 import { layernormForward, layernormBackward, residualLayernormForward } from '../src/ops/layernorm.ts';
-import { runtime } from '../src/gpu/runtime.ts';
+import { gpu, profileStart, profileStop, runtime } from '../src/gpu/runtime.ts';
 import * as ref from '../src/ref/transformer.ts';
 
 beforeAll(setup);
@@ -131,6 +131,39 @@ describe('layernorm', () => {
       1e-7,
       'db fd',
     );
+  });
+
+  it('an adapter whose subgroups may be wider than the 64-invocation workgroups gets the workgroup-tree kernels', async () => {
+    const info = gpu().adapter.info as { subgroupMaxSize?: number };
+    const N = 6,
+      C = 32;
+    const x = randn(N * C, 21),
+      w = randn(C, 22),
+      b = randn(C, 23),
+      dy = randn(N * C, 24);
+    const kernelsRun = async (widest: number) => {
+      Object.defineProperty(info, 'subgroupMaxSize', { value: widest, configurable: true });
+      try {
+        profileStart();
+        const f = layernormForward(Tensor.from(x, [N, C]), Tensor.from(w, [C]), Tensor.from(b, [C]));
+        const g = layernormBackward(
+          Tensor.from(dy, [N, C]),
+          Tensor.from(x, [N, C]),
+          Tensor.from(w, [C]),
+          f.mean,
+          f.rstd,
+        );
+        const names = [...(await profileStop()).keys()].map((k) => k.split('{')[0]);
+        expectClose(await g.dx.toArray(), ref.layernormBackward(dy, x, w, N, C).dx, 1e-3, 1e-4, 'dx');
+        return names.filter((k) => k.startsWith('layernorm'));
+      } finally {
+        delete (info as Record<string, unknown>).subgroupMaxSize; // back to the adapter's own getter
+      }
+    };
+    expect(await kernelsRun(8)).toContain('layernorm_sg.wgsl:forward4');
+    const wide = await kernelsRun(128);
+    expect(wide).toContain('layernorm.wgsl:forward');
+    expect(wide.some((k) => k.includes('_sg.wgsl'))).toBe(false);
   });
 
   it('rejects bad shapes naming the op', () => {

@@ -21,9 +21,15 @@ const FB = 'layernorm_backward_sg.wgsl';
 const RB = 8; // backward4: rows whose sums a subgroup holds in registers at once
 const BPW = 8; // backward4: blocks of R rows per workgroup (one per 8-lane subgroup)
 
-/** The subgroup row kernels, unless the adapter lacks subgroups or runtime().options.subgroups is off. */
+/**
+ * The subgroup row kernels, unless runtime().options.subgroups is off or the adapter lacks
+ * subgroups or may run ones wider than their 64-invocation workgroups (whose lanes would then
+ * skip columns, and whose row loops would not advance).
+ */
 function useSubgroups() {
-  return runtime().options.subgroups && gpu().features.has('subgroups');
+  const g = gpu();
+  const widest = (g.adapter.info as { subgroupMaxSize?: number }).subgroupMaxSize ?? 0;
+  return runtime().options.subgroups && g.features.has('subgroups') && widest <= 64;
 }
 
 function defs(C: number) {
