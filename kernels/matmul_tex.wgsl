@@ -14,12 +14,13 @@
 // The register block is unrolled by text substitution (src/ops/matmul/texture.ts texKernel): DECL declares
 // accumulators c<i>_<j> (rows i < TM, vec4 columns j < TN4), STEP is one k-step of 4 (loads
 // b<kk>_<j> from Bt, one At texel a<i> per row, 4 vec4 fma per accumulator), STORE copies them to
-// an array and calls store4 for each in a loop. EXIT is the early return of invocations past M, N.
+// an array and calls store4 (or store4v, where C is aligned for vec4 stores) for each in a loop.
+// EXIT is the early return of invocations past M, N.
 // Subgroup form (LANE_ARG declares `lane`, the subgroup invocation id; the workgroup's x size is the
 // subgroup size SG, so a subgroup is one workgroup row and shares its rows of A): lane l loads the
 // At texels of rows l, SG+l, ... and STEP takes each row's texel with subgroupBroadcast, so a
 // subgroup loads every A texel once instead of SG times. EXIT is then empty (uniform control flow).
-// Bindings: At @1 (or A4), Bt @2, bias @3 (read only when flags & 1), c @4 (read_write).
+// Bindings: At @1 (or A4), Bt @2, bias @3 (read only when flags & 1), c @4 (read_write; or c4).
 // Or A straight from its storage buffer, no packing pass (each lane loads only its TM/SG rows
 // per k-step in the subgroup form, so these loads cost little), K a multiple of 4, aOff = 0:
 //   A4 (row-major A): array<vec4f>, texel x of row r = z*aRows + m at A4[a0 + r*lda + x];
@@ -38,6 +39,7 @@ struct Params {
 @group(0) @binding(2) var Bt: texture_2d<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
+@group(0) @binding(4) var<storage, read_write> c4: array<vec4f>; // C as vec4s (store4v; main uses c or c4, never both)
 
 #include "common/matmul_epilogue.wgsl"
 
@@ -50,6 +52,18 @@ fn store4(z: u32, m: u32, x4: u32, v: vec4f) {
       epilogue_store(p.c0 + z * p.scz + m * p.scm + n, n, v[e]);
     }
   }
+}
+
+// store4 with one vec4 store (and, under beta, one vec4 load) where c0, scm, scz and the block's N
+// are multiples of 4: lavapipe turns each storage access into a per-lane loop, and at K = 128 the
+// scalar stores took about a tenth of the product's time.
+fn store4v(z: u32, m: u32, x4: u32, v: vec4f) {
+  let n = 4u * x4;
+  if (m >= p.M || n >= p.N) { return; }
+  var r = vec4f(epilogue_value(v.x, n), epilogue_value(v.y, n + 1u), epilogue_value(v.z, n + 2u), epilogue_value(v.w, n + 3u));
+  let ci = (p.c0 + z * p.scz + m * p.scm) / 4u + x4;
+  if (p.beta != 0.0) { r += p.beta * c4[ci]; }
+  c4[ci] = r;
 }
 
 @compute @workgroup_size({{WGX}}, {{WGY}})

@@ -158,6 +158,9 @@ describe('matmul: beta accumulates into out', () => {
       await check({ variant, M: 37, N: 19, K: 23, beta: 0.5, bias: true });
       await check({ variant, M: 19, N: 37, K: 23, transA: true, beta: 1, gelu: true, bias: true });
       await check({ variant, Z: 2, bBatched: true, M: 19, N: 21, K: 9, transB: true, beta: -1, alpha: 2 });
+      // N a multiple of 4: the texture variants store (and read back under beta) C as vec4s
+      await check({ variant, M: 19, N: 36, K: 23, beta: 0.5, bias: true, gelu: true });
+      await check({ variant, Z: 2, bBatched: false, M: 19, N: 20, K: 9, transA: true, beta: -1, alpha: 2 });
     });
   }
 });
@@ -172,6 +175,7 @@ describe('matmul: tensors larger than one storage binding', () => {
         // K a multiple of 4: the texture variants read a row-major A from its buffer, in windows
         await check({ variant, M: 150, N: 70, K: 92, transA: tr[0], transB: tr[1], bias: true });
         await check({ variant, M: 30, N: 170, K: 92, transA: tr[0], transB: tr[1] }); // a transposed A fits: read from its buffer
+        await check({ variant, M: 150, N: 72, K: 92, transA: tr[0], transB: tr[1], bias: true }); // C windows in whole vec4s
       });
     }
   // (the texture variant's K blocks come from the texture size limit: tested below)

@@ -37,13 +37,16 @@ export function texGrid(cfg: TexConfig, M: number, N: number, Z: number): [numbe
 /** How the texture kernel reads A: a packed texture, or its buffer (row-major as vec4s, or transposed as scalars). */
 type AMode = 'tex' | 'rows' | 'cols';
 
-/** kernels/matmul_tex.wgsl with its TMx(4·TN4) register block unrolled, reading A as aMode says. */
-function texKernel(cfg: TexConfig, aMode: AMode): Kernel {
-  const id = `${cfg.TM}x${cfg.TN4}${cfg.SG ? 'sg' : ''}${aMode}`;
-  return runtime().memo(`matmul_tex:${id}`, () => generateTexKernel(cfg, aMode));
+/**
+ * kernels/matmul_tex.wgsl with its TMx(4·TN4) register block unrolled, reading A as aMode says and
+ * storing C as vec4s (store4v) where cVec4.
+ */
+function texKernel(cfg: TexConfig, aMode: AMode, cVec4: boolean): Kernel {
+  const id = `${cfg.TM}x${cfg.TN4}${cfg.SG ? 'sg' : ''}${aMode}${cVec4 ? 'c4' : ''}`;
+  return runtime().memo(`matmul_tex:${id}`, () => generateTexKernel(cfg, aMode, cVec4));
 }
 
-function generateTexKernel(cfg: TexConfig, aMode: AMode): Kernel {
+function generateTexKernel(cfg: TexConfig, aMode: AMode, cVec4: boolean): Kernel {
   const { TM, TN4 } = cfg;
   const [WGX, WGY] = texWorkgroup(cfg);
   const SG = cfg.SG ? WGX : 0;
@@ -80,7 +83,7 @@ function generateTexKernel(cfg: TexConfig, aMode: AMode): Kernel {
   store.push(`  if (m0 >= p.M || 4u * x0 >= p.N) { return; }`);
   store.push(`  let rows = min(${TM}u, p.M - m0);`);
   store.push(
-    `  for (var i = 0u; i < rows; i++) { for (var j = 0u; j < ${TN4}u; j++) { store4(z, m0 + i, x0 + j, res[i * ${TN4}u + j]); } }`,
+    `  for (var i = 0u; i < rows; i++) { for (var j = 0u; j < ${TN4}u; j++) { ${cVec4 ? 'store4v' : 'store4'}(z, m0 + i, x0 + j, res[i * ${TN4}u + j]); } }`,
   );
   return kernel('matmul_tex.wgsl', 'main', {
     TM,
@@ -147,7 +150,6 @@ export function runTex(v: string, a: Tensor, b: Tensor, out: Tensor, s: MatmulSh
       { z0: s.bBatched ? tb.z0 : 0, r0: tb.k0, c0: tb.n0 },
       { Z: zB, R: tb.kc, C: tb.nc, Y: 4 * K4, dzRows: 4 * K4 },
     );
-    const k = texKernel(cfg, aMode);
     const va = ta?.createView(),
       vb = tbt.createView();
     // dispatch blocks inside the texture block: C windows (and A's, when read from its buffer) must fit a binding
@@ -166,6 +168,8 @@ export function runTex(v: string, a: Tensor, b: Tensor, out: Tensor, s: MatmulSh
         kc: tb.kc,
       };
       const rc = windowOf(kp.target, st.C, blk);
+      // C stored as vec4s where its rows, batches and this block's columns come in whole vec4s
+      const cVec4 = rc.base % 4 === 0 && db.nc % 4 === 0 && st.C.m! % 4 === 0 && (db.zc === 1 || st.C.z! % 4 === 0);
       const rbias = biasWindow(o, blk, e.bias);
       // A's rows: texel rows of the packed block; or, from A's window, row z·M + m of lda = K/4
       // vec4s (rows), or element z·M·K + m of a column of lda = M elements (cols)
@@ -175,7 +179,7 @@ export function runTex(v: string, a: Tensor, b: Tensor, out: Tensor, s: MatmulSh
       const a0 = !ra ? 0 : aMode === 'rows' ? ra.base / 4 : ra.base,
         lda = aMode === 'rows' ? K / 4 : aMode === 'cols' ? M : 0;
       dispatch(
-        k,
+        texKernel(cfg, aMode, cVec4),
         {
           M: db.mc,
           N: db.nc,
@@ -195,7 +199,7 @@ export function runTex(v: string, a: Tensor, b: Tensor, out: Tensor, s: MatmulSh
           a0,
           lda,
         },
-        [ra ? (aMode === 'rows' ? pad16(ra) : ra) : va!, vb, rbias, rc],
+        [ra ? (aMode === 'rows' ? pad16(ra) : ra) : va!, vb, rbias, cVec4 ? pad16(rc) : rc],
         texGrid(cfg, db.mc, db.nc, db.zc),
       );
     }
