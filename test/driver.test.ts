@@ -1,8 +1,8 @@
 // src/gpu/driver.ts: Mesa/LLVM versions from adapter strings, and newer lavapipe from apt-cache policy.
 import { describe, it, expect } from 'vitest';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { tempDir } from './helpers.ts';
 import {
   parseDriver,
   describeDriver,
@@ -136,7 +136,7 @@ describe('lavapipeAdvice', () => {
 
 describe('vulkanIcds', () => {
   it('names each manifest and whether its library exists', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'icd-'));
+    const dir = tempDir('icd-');
     fs.mkdirSync(path.join(dir, 'icd.d'));
     fs.mkdirSync(path.join(dir, 'lib'));
     fs.writeFileSync(path.join(dir, 'lib/libvulkan_lvp.so'), '');

@@ -1,5 +1,8 @@
 // Shared test helpers: seeded random data, poisoned outputs, tolerance checks.
-import { expect } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect, onTestFinished } from 'vitest';
 import { init } from '../src/gpu/runtime.ts';
 import { Tensor } from '../src/gpu/tensor.ts';
 import { fill } from '../src/ops/elementwise.ts';
@@ -9,6 +12,13 @@ import type { Batch } from '../src/data/batch.ts';
 import type { GPT2 } from '../src/model/gpt2.ts';
 import { Tape } from '../src/tape/tape.ts';
 import type { uploadBatch } from '../src/train/step.ts';
+
+/** A fresh directory under the OS temp folder, removed when the test that asked for it finishes. */
+export function tempDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
 
 export async function setup() {
   return init();

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { setup, randn, poisoned, expectClose } from './helpers.ts';
+import { setup, randn, poisoned, expectClose, tempDir } from './helpers.ts';
 import { Tensor } from '../src/gpu/tensor.ts';
 import { setMaxBinding } from '../src/gpu/device.ts';
 import { runtime, sync } from '../src/gpu/runtime.ts';
@@ -241,7 +241,7 @@ describe('matmul: API', () => {
     expect(resolveVariant(s, { variant: 'tiled' })).toMatch(/^tiled-/);
     expect(resolveVariant(s, { variant: 'tex' })).toMatch(/^tex-/);
     const { gpu } = await import('../src/gpu/runtime.ts');
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'autotune-'));
+    const dir = tempDir('autotune-');
     setAutotuneFile(path.join(dir, 'none.json'));
     try {
       if (gpu().info.isSoftware) expect(resolveVariant(s, {})).toMatch(/^tex-/);

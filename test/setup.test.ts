@@ -1,6 +1,6 @@
 // scripts/lavapipe.sh (what `npm run setup` installs per distro), run with a fake apt-get,
 // dpkg-query and id on a PATH of their own: nothing is installed, apt's folder is a temp dir.
-import { describe, it, expect, beforeEach } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -31,6 +31,7 @@ case "$*" in *Status*) echo -n "install ok installed $(cat "$FAKE_DIR/installed"
 };
 
 let dir: string;
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'setup-test-'));
   fs.mkdirSync(path.join(dir, 'bin'));

@@ -2,9 +2,8 @@
 // uninterrupted run, clear errors, and a small model learning art QA on a slice.
 import { beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { setup } from './helpers.ts';
+import { setup, tempDir } from './helpers.ts';
 import { resolveOptions, train, TRAIN_DEFAULTS, type TrainOptions, type UI } from '../src/train/run.ts';
 import { loadHF } from '../src/io/hf.ts';
 import { GPT2 } from '../src/model/gpt2.ts';
@@ -16,7 +15,7 @@ import { trainStep, readStep } from '../src/train/step.ts';
 import { validationLoss, qaEval } from '../src/train/evaluate.ts';
 
 const FIX = path.join(import.meta.dirname, 'fixtures/gpt2-reference');
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'train-test-'));
+const tmp = () => tempDir('train-test-');
 
 function quietUI(metrics: Record<string, unknown>[] = []): UI {
   return { log: () => {}, metrics: (m) => metrics.push(m) };
