@@ -160,21 +160,28 @@ async function trainRow(c: TrainCase, reps: number, torch: TorchResult | { error
 }
 
 /** Bytes per second of the copy kernel (read + write) on 16M floats, larger than any cache. */
-async function copyBandwidth(): Promise<number> {
+/**
+ * The copy kernel over 2 × 64 MB: sample() times one burst of it (median of 3) and returns bytes
+ * per second. Generation rows sample it after each of their timed runs, so that the memory bound
+ * they report comes from the same minutes as the run (a slow spell of the host lasts minutes).
+ */
+function copyProbe() {
   const n = 1 << 24;
   const x = Tensor.zeros([n]),
     y = Tensor.empty([n]);
-  const ms = await timeGpu(
-    () => {
-      copy(x, y);
+  const run = () => {
+    copy(x, y);
+  };
+  return {
+    sample: async () => (2 * 4 * n) / ((await timeGpu(run, 3, 1)) / 1000),
+    release: () => {
+      x.release();
+      y.release();
     },
-    5,
-    1,
-  );
-  x.release();
-  y.release();
-  return (2 * 4 * n) / (ms / 1000);
+  };
 }
+
+const middle = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
 /**
  * A full fine-tuning step against a LoRA step (r 8 on c_attn, PEFT's default target for GPT-2)
@@ -253,6 +260,7 @@ async function generationRows(
   // decoding with each weight format: 'f16' (the default) reads half the bytes per token; its
   // decoder packs the f16 copies first, which its prefill's time and counts include
   const decode = [];
+  const probe = copyProbe();
   for (const weights of ['f16', 'f32'] as const) {
     await generate(model, prompt, { ...opts, maxNew: 2, weights });
     resetCounters();
@@ -262,10 +270,19 @@ async function generationRows(
       c.dispose();
     }, reps);
     const pre = resetCounters();
-    const ms = await median(async () => {
+    const runs: number[] = [],
+      bws: number[] = [];
+    const gen: Counters = { dispatches: 0, workgroups: 0, submits: 0, waits: 0 };
+    for (let r = 0; r < reps; r++) {
+      const t0 = performance.now();
       await generate(model, prompt, { ...opts, cache: true, weights });
-    }, reps);
-    decode.push({ weights, prefillMs, pre: perCounts(pre, reps, 'prefill'), ms, gen: resetCounters() });
+      runs.push(performance.now() - t0);
+      const c = resetCounters(); // the generation's counts, not the copies'
+      for (const k of ['dispatches', 'workgroups', 'submits', 'waits'] as const) gen[k] += c[k];
+      bws.push(await probe.sample());
+      resetCounters(); // the copies' counts
+    }
+    decode.push({ weights, prefillMs, pre: perCounts(pre, reps, 'prefill'), ms: middle(runs), gen, bw: middle(bws) });
     progress(SECTION, `prefill and generate ${name}, ${weights} weights`);
   }
   // 64 new tokens are the prefill's logits and 63 one-token decode steps; per decode step: a
@@ -290,7 +307,7 @@ async function generationRows(
   const f16Bytes = f32Bytes - 2 * HalfWeights.elements(model.params, config);
   model.params.values.release();
   trimPool();
-  const bw = await copyBandwidth();
+  probe.release();
   const peers = (k: 'prefill' | 'decode') =>
     torch && !('error' in torch) && torch[k][name] ? [{ name: torchName(torch), value: torch[k][name] }] : undefined;
   return [
@@ -305,7 +322,7 @@ async function generationRows(
       counts: pre,
       note: countsNote(pre),
     })),
-    ...decode.map(({ weights, prefillMs, pre, ms, gen }) => {
+    ...decode.map(({ weights, prefillMs, pre, ms, gen, bw }) => {
       const bytes = weights === 'f16' ? f16Bytes : f32Bytes;
       const boundTps = bw / bytes;
       const decodeTps = 63 / ((ms - prefillMs) / 1000); // the decode rate excludes the prefill: 63 steps
@@ -320,7 +337,7 @@ async function generationRows(
         peers: peers('decode'),
         counts,
         baseline: { name: 'memory bound', value: boundTps },
-        note: `${((100 * decodeTps) / boundTps).toFixed(0)}% of the memory bound (${(bytes / 1e6).toFixed(0)} MB of weights per token at the copy kernel's ${(bw / 1e9).toFixed(2)} GB/s, measured now)${weights === 'f16' ? '; the PyTorch peer decodes in f32' : ''}; ${countsNote(counts)}`,
+        note: `${((100 * decodeTps) / boundTps).toFixed(0)}% of the memory bound (${(bytes / 1e6).toFixed(0)} MB of weights per token at the copy kernel's ${(bw / 1e9).toFixed(2)} GB/s, timed after each run)${weights === 'f16' ? '; the PyTorch peer decodes in f32' : ''}; ${countsNote(counts)}`,
       };
     }),
     ...(uncachedMs === undefined
