@@ -285,6 +285,21 @@ describe('matmul: autotune', () => {
     await check({ variant: 'auto', M: 20, N: 24, K: 12, transB: true, bias: true });
   });
 
+  it('an entry written by an earlier tuner is tuned again, not used', async () => {
+    const file = path.join(dir, 'old.json');
+    const key = tuneKey({ Z: 1, M: 20, N: 24, K: 12, bBatched: false }, { transB: true });
+    fs.writeFileSync(file, JSON.stringify({ [key]: { winner: 'naive', ms: { naive: 1 }, date: '2026-12-01' } }));
+    setAutotuneFile(file);
+    expect(tuneEntry(key)).toBeUndefined();
+    expect(resolveVariant({ Z: 1, M: 20, N: 24, K: 12, bBatched: false }, { transB: true })).not.toBe('naive');
+    const r = await autotuneMatmul({ M: 20, N: 24, K: 12 }, { transB: true, reps: 1 });
+    expect(r.cached).toBe(false);
+    const entry = JSON.parse(fs.readFileSync(file, 'utf8'))[key];
+    expect(entry.winner).toBe(r.winner);
+    expect(entry.tuner).toBeGreaterThan(1);
+    expect(tuneEntry(key)?.winner).toBe(r.winner);
+  });
+
   it('a slow spell while one candidate is timed does not decide the winner (rounds interleave them)', async () => {
     setAutotuneFile(path.join(dir, 'spell.json'));
     // 'fast' takes 2 ms and 'slow' 6 ms, but the first 4 timed calls of the tuning (after each

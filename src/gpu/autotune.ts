@@ -4,7 +4,8 @@
 // The cache is a JSON object in cache/autotune.json under the repository root (git-ignored;
 // MATMUL_AUTOTUNE_FILE or setAutotuneFile() moves it). Keys name the adapter and the problem
 // class, e.g. "mesa/software/llvmpipe…|matmul|NN m2048 n2048 k512"; values record the winner,
-// every candidate's fastest time and the date. A missing or unreadable file is an empty cache.
+// every candidate's fastest time, the date and the tuner's version (TUNER). A missing or
+// unreadable file is an empty cache.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +16,17 @@ export interface TuneEntry {
   winner: string;
   ms: Record<string, number>;
   date: string;
+  /** the TUNER that chose it */
+  tuner?: number;
 }
+
+/**
+ * The tuning's version, kept in each entry: an entry from another version is not used (its class
+ * is tuned again), so a change to how candidates are timed, or to kernels that shifts which one
+ * wins, reaches caches written before it. 2: interleaved rounds (the timing), vec4 stores of C in
+ * the texture matmul (faster at small K); entries before it have none.
+ */
+const TUNER = 2;
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let file = process.env.MATMUL_AUTOTUNE_FILE ?? path.join(REPO, 'cache', 'autotune.json');
@@ -91,13 +102,14 @@ export function adapterKey(): string {
   });
 }
 
-/** The remembered winner for `key`, if any. */
+/** The remembered winner for `key`, if any (from this TUNER). */
 export function tuned(key: string): string | undefined {
-  return load()[key]?.winner;
+  return tuneEntry(key)?.winner;
 }
 
 export function tuneEntry(key: string): TuneEntry | undefined {
-  return load()[key];
+  const e = load()[key];
+  return e?.tuner === TUNER ? e : undefined;
 }
 
 /** Forget remembered winners (all, or those whose key starts with `prefix`), on disk too. */
@@ -137,7 +149,7 @@ export async function autotune(
       ms[name] = Math.min(ms[name] ?? Infinity, performance.now() - s);
     }
   const winner = Object.entries(ms).sort((x, y) => x[1] - y[1])[0][0];
-  const entry: TuneEntry = { winner, ms, date: new Date().toISOString() };
+  const entry: TuneEntry = { winner, ms, date: new Date().toISOString(), tuner: TUNER };
   load()[key] = entry;
   save();
   return entry;
