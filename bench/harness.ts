@@ -1,5 +1,7 @@
 // The bench harness: timing and the row every bench section returns.
 import { sync, type Counters } from '../src/gpu/runtime.ts';
+import { Tensor } from '../src/gpu/tensor.ts';
+import { copy } from '../src/ops/elementwise.ts';
 
 /** What every section's run() receives. */
 export interface BenchOpts {
@@ -85,6 +87,30 @@ export async function timeGpu(fn: () => void | Promise<void>, reps = 5, warmup =
     times.push(performance.now() - s);
     if (i > 1000) break;
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
+  return medianOf(times);
+}
+
+/** The middle value (of an even count, the upper of the two middle ones). */
+export const medianOf = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+
+/** The copy kernel over a tensor of `shape`: the bandwidth ceiling rows are measured against. */
+export interface CopyJob {
+  run: () => void;
+  bytes: number; // read and written
+  release: () => void;
+}
+export function copyJob(shape: number[], data?: Float32Array): CopyJob {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const x = data ? Tensor.from(data, shape) : Tensor.zeros(shape),
+    y = Tensor.empty(shape);
+  return {
+    run: () => {
+      copy(x, y);
+    },
+    bytes: 8 * n,
+    release: () => {
+      x.release();
+      y.release();
+    },
+  };
 }

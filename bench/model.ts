@@ -22,13 +22,22 @@ import { attachLora, padVocab } from '../src/model/load.ts';
 import { LORA_DEFAULTS, sitesFor, type LoraConfig } from '../src/model/lora.ts';
 import { matmul } from '../src/ops/matmul/index.ts';
 import { autotuneUsed } from '../src/ops/matmul/tune.ts';
-import { copy } from '../src/ops/elementwise.ts';
 import { compactTokenizer, compactVocab, getTokenizer, type Tokenizer } from '../src/io/tokenizer.ts';
 import { encodeExamples, loadDataset, packEpoch } from '../src/data/index.ts';
 import { AdamW } from '../src/train/optimizer.ts';
 import { trainStep, readStep, type Batch } from '../src/train/step.ts';
 import { torchPeer, torchName, type TorchResult } from './peers.ts';
-import { countsNote, perCounts, progress, timeGpu, type BenchOpts, type PerCounts, type Row } from './harness.ts';
+import {
+  copyJob,
+  countsNote,
+  medianOf,
+  perCounts,
+  progress,
+  timeGpu,
+  type BenchOpts,
+  type PerCounts,
+  type Row,
+} from './harness.ts';
 
 const SECTION = 'model';
 
@@ -50,8 +59,7 @@ async function timedRuns(fn: () => Promise<void>, reps: number, budgetMs = Infin
     await fn();
     t.push(performance.now() - a);
   }
-  t.sort((a, b) => a - b);
-  return { ms: t[Math.floor(t.length / 2)], n: t.length };
+  return { ms: medianOf(t), n: t.length };
 }
 
 const median = async (fn: () => Promise<void>, reps: number) => (await timedRuns(fn, reps)).ms;
@@ -159,29 +167,18 @@ async function trainRow(c: TrainCase, reps: number, torch: TorchResult | { error
   return row;
 }
 
-/** Bytes per second of the copy kernel (read + write) on 16M floats, larger than any cache. */
 /**
  * The copy kernel over 2 × 64 MB: sample() times one burst of it (median of 3) and returns bytes
  * per second. Generation rows sample it after each of their timed runs, so that the memory bound
  * they report comes from the same minutes as the run (a slow spell of the host lasts minutes).
  */
 function copyProbe() {
-  const n = 1 << 24;
-  const x = Tensor.zeros([n]),
-    y = Tensor.empty([n]);
-  const run = () => {
-    copy(x, y);
-  };
+  const job = copyJob([1 << 24]);
   return {
-    sample: async () => (2 * 4 * n) / ((await timeGpu(run, 3, 1)) / 1000),
-    release: () => {
-      x.release();
-      y.release();
-    },
+    sample: async () => job.bytes / ((await timeGpu(job.run, 3, 1)) / 1000),
+    release: job.release,
   };
 }
-
-const middle = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
 /**
  * A full fine-tuning step against a LoRA step (r 8 on c_attn, PEFT's default target for GPT-2)
@@ -282,7 +279,14 @@ async function generationRows(
       bws.push(await probe.sample());
       resetCounters(); // the copies' counts
     }
-    decode.push({ weights, prefillMs, pre: perCounts(pre, reps, 'prefill'), ms: middle(runs), gen, bw: middle(bws) });
+    decode.push({
+      weights,
+      prefillMs,
+      pre: perCounts(pre, reps, 'prefill'),
+      ms: medianOf(runs),
+      gen,
+      bw: medianOf(bws),
+    });
     progress(SECTION, `prefill and generate ${name}, ${weights} weights`);
   }
   // 64 new tokens are the prefill's logits and 63 one-token decode steps; per decode step: a

@@ -7,7 +7,6 @@
 import { fileURLToPath } from 'node:url';
 import { init, sync, gpu, runtime } from '../src/gpu/runtime.ts';
 import { Tensor, poolStats, trimPool } from '../src/gpu/tensor.ts';
-import { copy } from '../src/ops/elementwise.ts';
 import { embeddingForward, embeddingBackward } from '../src/ops/embedding.ts';
 import { layernormForward, layernormBackward } from '../src/ops/layernorm.ts';
 import { attentionTexUnavailable } from '../src/ops/attention_tex.ts';
@@ -23,7 +22,7 @@ import {
 } from '../src/ops/attention.ts';
 import { crossEntropy } from '../src/ops/crossentropy.ts';
 import { adamw, gradNorm } from '../src/ops/optim.ts';
-import { progress, timeGpu, type Row } from './harness.ts';
+import { copyJob, medianOf, progress, timeGpu, type CopyJob, type Row } from './harness.ts';
 import { rand as randomData } from './peers/shared.ts';
 
 const SECTION = 'transformer';
@@ -54,30 +53,6 @@ async function per(fn: () => void, reps: number): Promise<number> {
   return (await timeGpu(repeat(fn, s.inner), s.reps, 0)) / s.inner;
 }
 
-/** The copy kernel over a tensor of `shape`: the bandwidth ceiling rows are measured against. */
-interface CopyJob {
-  run: () => void;
-  bytes: number; // read and written
-  release: () => void;
-}
-function copyJob(shape: number[]): CopyJob {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const x = Tensor.from(rand(n), shape),
-    y = Tensor.empty(shape);
-  return {
-    run: () => {
-      copy(x, y);
-    },
-    bytes: 8 * n,
-    release: () => {
-      x.release();
-      y.release();
-    },
-  };
-}
-
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
-
 /**
  * Median ms of one call of `fn` and of `ref` (the copy kernel the row is measured against), their
  * samples alternated: a slow spell of the host (on a shared VM they last minutes and halve a
@@ -92,7 +67,7 @@ async function perBeside(fn: () => void, ref: () => void, reps: number): Promise
     a.push((await timeGpu(repeat(fn, s.inner), 1, 0)) / s.inner);
     b.push((await timeGpu(repeat(ref, r.inner), 1, 0)) / r.inner);
   }
-  return { ms: median(a), refMs: median(b) };
+  return { ms: medianOf(a), refMs: medianOf(b) };
 }
 
 /** Allocated-bytes growth of the pool while `fn` runs once on an empty pool (its working set). */
@@ -121,7 +96,7 @@ export async function run(opts: { quick?: boolean; only?: string[] } = {}): Prom
   // the rows below time the copy of [N, C] beside themselves (perBeside) and report against that
   const copies = new Map<number, CopyJob>();
   for (const C of Cs) {
-    const job = copyJob([N, C]);
+    const job = copyJob([N, C], rand(N * C));
     copies.set(C, job);
     const ms = await per(job.run, reps);
     rows.push({
@@ -427,7 +402,7 @@ export async function run(opts: { quick?: boolean; only?: string[] } = {}): Prom
       g = Tensor.from(rand(n, 1e-3, 2), [n]);
     const m = Tensor.zeros([n]),
       v = Tensor.zeros([n]);
-    const cj = copyJob([n]);
+    const cj = copyJob([n], rand(n));
     const msC = await per(cj.run, reps);
     rows.push({
       section: SECTION,

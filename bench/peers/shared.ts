@@ -2,6 +2,7 @@
 // operands' data, the peers' timing loop, and the one navigator.gpu shim both libraries look for.
 import { uniform } from '../../src/rng.ts';
 import { gpuObject } from '../../src/gpu/device.ts';
+import { medianOf } from '../harness.ts';
 
 /** C = op(A)·op(B) with C M×N and inner dimension K; tr says which of A and B are transposed. */
 export interface MatmulShape {
@@ -61,8 +62,7 @@ export async function timePeer(
   const n = flops(s) > 4.3e9 ? 1 : reps;
   const times: number[] = [];
   for (let i = 0; i < n; i++) times.push(await once());
-  times.sort((x, y) => x - y);
-  return { ms: times[Math.floor(times.length / 2)], n };
+  return { ms: medianOf(times), n };
 }
 
 /** The row's note for a peer: the shape it ran if not the row's, and its repetitions. */
