@@ -15,14 +15,15 @@ diagnostic(off, subgroup_uniformity);
 @group(0) @binding(6) var<storage, read_write> dx4: array<vec4f>;
 const ONES = vec4f(1.0);
 
-// backward4: dx and the dw/db partial sums in one kernel (backward_dx4 and then layernorm.wgsl's
-// dwdb4 read dy and x three times, and mean and rstd once per element and row).
+// backward4: dx and the dw/db partial sums in one kernel (the two kernels it replaced, a vec4 row
+// kernel and then layernorm.wgsl's dwdb4, read dy and x three times, and mean and rstd once per
+// element and row).
 // Each subgroup takes blocks of R rows (pb.R, a multiple of RB) of its workgroup's BPW blocks,
 // RB rows at a time: first, columns outer, the per-row sums of w·dy and w·dy·xhat (w loaded once
 // for RB rows, the RB sums held in registers); then, columns outer again, dx for RB rows and
 // their dw, db sums, added to the block's partials in part (layout [block, 2C] as dwdb4's: dw's
 // C then db's C; global block n0 / R + block). Each lane owns the same columns in every step, so
-// the partials need no atomics. part @7 (rw), the others as backward_dx4.
+// the partials need no atomics. Bindings as in this file's header.
 const RB: u32 = {{RB}};
 const BPW: u32 = {{BPW}};
 @group(0) @binding(7) var<storage, read_write> part4: array<vec4f>;
