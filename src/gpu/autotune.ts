@@ -24,9 +24,11 @@ export interface TuneEntry {
  * The tuning's version, kept in each entry: an entry from another version is not used (its class
  * is tuned again), so a change to how candidates are timed, or to kernels that shifts which one
  * wins, reaches caches written before it. 2: interleaved rounds (the timing), vec4 stores of C in
- * the texture matmul (faster at small K); entries before it have none.
+ * the texture matmul (faster at small K); entries before it have none. 3: one subgroup per
+ * workgroup in the texture matmul (the 8-row block had won small products only by leaving more
+ * workgroups for the CPU's threads).
  */
-const TUNER = 2;
+const TUNER = 3;
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let file = process.env.MATMUL_AUTOTUNE_FILE ?? path.join(REPO, 'cache', 'autotune.json');

@@ -26,7 +26,7 @@ import { Tensor } from '../../gpu/tensor.ts';
 import { adapterKey, tuned } from '../../gpu/autotune.ts';
 import { runBuffer } from './buffer.ts';
 import { epilogue } from './plan.ts';
-import { runTex, texGrid } from './texture.ts';
+import { runTex } from './texture.ts';
 import {
   GEMV_MAX_M,
   MATMUL_VARIANTS,
@@ -120,24 +120,21 @@ function pickTiled(s: MatmulShape): ConcreteVariant {
   return 'tiled-64x64';
 }
 
-/**
- * The texture variant for a problem: a 32-row register block where it still leaves
- * TEX_MIN_WORKGROUPS workgroups to spread over the CPU's threads, else 8 rows. Measured on a
- * 2-core lavapipe (Mesa 25.0.7, AVX2; training steps of the tiny and scratch configs timed alone,
- * medians of 7): the
- * 64-row block took 15–25 s to compile per A mode on a cold shader cache and was no faster
- * (scratch step 9.3 s with it, 8.1–8.4 s with this rule; tiny step 0.77–0.92 s vs 0.65–0.71 s);
- * a threshold of 32 workgroups gave 9.1–9.5 s and 0.90 s.
- */
-const TEX_MIN_WORKGROUPS = 16;
-
 /** The two subgroup blocks pickTex chooses between (large, small); the in-run tuner (tune.ts) times both. */
 export const TEX_RULE_BLOCKS = ['tex-sg-32x16', 'tex-sg-8x16'] as const satisfies readonly ConcreteVariant[];
 
+/**
+ * The texture variant for a problem: the 32-row register block, or 8 rows where A has fewer than
+ * 32. With one subgroup per workgroup (texture.ts texWorkgroup) even a small product leaves work
+ * for every CPU thread, and the 32-row block was as fast or faster at every shape timed on a
+ * 2-core lavapipe (Mesa 25.0.7; the tiny and scratch presets' products, and M = 48 to 128 with
+ * K or N down to 8: e.g. 128x64x4096 7.0 ms against 11.1, 64x128x1024 1.3 against 2.4); at M = 16
+ * the two tied. The 64-row block was 5-10% faster again but took 16-17 s to compile per A mode
+ * on a cold shader cache (32 rows: 5.5 s), time the ten-minute main job would lose.
+ */
 function pickTex(s: MatmulShape): ConcreteVariant {
   const sg = (v: ConcreteVariant, alt: ConcreteVariant) => (unavailable(v) ? alt : v);
   const [large, small] = TEX_RULE_BLOCKS;
-  const [gx, gy, gz] = texGrid(TEX[large], s.M, s.N, s.Z);
-  if (gx * gy * gz >= TEX_MIN_WORKGROUPS) return sg(large, 'tex-16x16');
+  if (s.M >= TEX[large].TM) return sg(large, 'tex-16x16');
   return sg(small, s.M >= 8 ? 'tex-8x16' : 'tex-4x16');
 }

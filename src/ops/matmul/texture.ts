@@ -21,15 +21,22 @@ import {
 } from './plan.ts';
 import { TEX, unavailable, type MatmulOpts, type MatmulShape, type TexConfig } from './spec.ts';
 
-/** Workgroup size of a texture variant. */
+/**
+ * Workgroup size of a texture variant: one row of 8 invocations, or one subgroup in the subgroup
+ * form. lavapipe runs each workgroup on one CPU thread, so the workgroup is the unit its threads
+ * share: with 8 rows of 8 (64 invocations), a weight gradient such as 128x384 (K = 1024) of
+ * 32-row blocks was a single workgroup and kept one of two cores idle. One row, measured on a
+ * 2-core lavapipe (Mesa 25.0.7, Zen 1; tmpx A/B, alternated, minimums of 3): tex-sg-32x16
+ * 128x384x1024 TN 18.3 -> 6.1 ms, 128x128x1024 TN 7.4 -> 2.3, 384x1536x2048 TN 171 -> 120,
+ * 646x128x6085 NN 99 -> 74; 1024^3 and the other shapes within 3% either way; tex-16x16 the same
+ * (128x128x1024 TN 13.7 -> 5.3 ms).
+ */
 function texWorkgroup(cfg: TexConfig): [number, number] {
-  if (!cfg.SG) return [8, 8];
-  const sg = subgroupSize();
-  return [sg, Math.max(1, 64 / sg)];
+  return [cfg.SG ? subgroupSize() : 8, 1];
 }
 
 /** The workgroup grid of a texture variant over an M x N (x Z) output block. */
-export function texGrid(cfg: TexConfig, M: number, N: number, Z: number): [number, number, number] {
+function texGrid(cfg: TexConfig, M: number, N: number, Z: number): [number, number, number] {
   const [WGX, WGY] = texWorkgroup(cfg);
   return [Math.ceil(Math.ceil(N / 4) / cfg.TN4 / WGX), Math.ceil(M / cfg.TM / WGY), Z];
 }
