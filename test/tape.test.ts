@@ -33,6 +33,7 @@ describe('logits only where the loss counts', () => {
         model.params.zeroGrad();
         const u = uploadBatch(b, { gather });
         expect(!!u.rows).toBe(gather && name !== 'full');
+        if (u.rows) expect(u.rows.shape[0] % 4, 'rows padded to whole vec4s').toBe(0);
         if (u.count === 0) {
           releaseBatch(u);
           return { loss: 0, grads: await model.params.grads.toArray() };
