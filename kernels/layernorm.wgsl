@@ -21,7 +21,7 @@ const VPT: u32 = {{VPT}};
 #include "common/layernorm_params.wgsl"
 const RED_WG: u32 = WG;
 #include "common/reduce.wgsl"
-struct ReduceParams { C: u32, nblk: u32, dw0: u32, db0: u32 }
+struct ReduceParams { C: u32, nblk: u32, dw0: u32, db0: u32, acc: u32, _p0: u32, _p1: u32, _p2: u32 } // acc: add to dw, db
 @group(0) @binding(0) var<uniform> pr: ReduceParams; // reduce
 
 // forward
@@ -98,7 +98,12 @@ fn backward_dx(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_inde
   let t = wg_sum2(s, lid) / f32(C);
   for (var k = 0u; k < VPT; k++) {
     let c = lid + k * WG;
-    if (c < C) { dx[pb.dx0 + r * C + c] = rs * (gw[k] - t.x - xh[k] * t.y); }
+    if (c < C) {
+      let i = pb.dx0 + r * C + c;
+      var v = rs * (gw[k] - t.x - xh[k] * t.y);
+      if (pb.acc != 0u) { v += dx[i]; }
+      dx[i] = v;
+    }
   }
 }
 
@@ -169,7 +174,13 @@ fn reduce(@builtin(global_invocation_id) gid: vec3u) {
   if (c >= 2u * C) { return; }
   var acc = 0.0;
   for (var k = 0u; k < pr.nblk; k++) { acc += part_r[k * 2u * C + c]; }
-  if (c < C) { dw[pr.dw0 + c] = acc; } else { db[pr.db0 + c - C] = acc; }
+  if (c < C) {
+    if (pr.acc != 0u) { acc += dw[pr.dw0 + c]; }
+    dw[pr.dw0 + c] = acc;
+  } else {
+    if (pr.acc != 0u) { acc += db[pr.db0 + c - C]; }
+    db[pr.db0 + c - C] = acc;
+  }
 }
 
 // reduce4: reduce with 4 channels per invocation, the partials as vec4s (C a multiple of 4).
@@ -184,6 +195,13 @@ fn reduce4(@builtin(global_invocation_id) gid: vec3u) {
   for (var k = 0u; k < pr.nblk; k++) { acc += part_r4[k * 2u * C4 + c4]; }
   for (var e = 0u; e < 4u; e++) {
     let c = 4u * c4 + e;
-    if (c < pr.C) { dw[pr.dw0 + c] = acc[e]; } else { db[pr.db0 + c - pr.C] = acc[e]; }
+    var v = acc[e];
+    if (c < pr.C) {
+      if (pr.acc != 0u) { v += dw[pr.dw0 + c]; }
+      dw[pr.dw0 + c] = v;
+    } else {
+      if (pr.acc != 0u) { v += db[pr.db0 + c - pr.C]; }
+      db[pr.db0 + c - pr.C] = v;
+    }
   }
 }

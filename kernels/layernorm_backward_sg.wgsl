@@ -78,7 +78,9 @@ fn backward4(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index)
             let o = (r0 + i) * C4 + c;
             let d = dy4[yo + o];
             let xh = (xb4_[xo + o] - mu[i]) * rs[i];
-            dx4[dxo + o] = rs[i] * (wv * d - t[i].x - xh * t[i].y);
+            var v = rs[i] * (wv * d - t[i].x - xh * t[i].y);
+            if (pb.acc != 0u) { v += dx4[dxo + o]; }
+            dx4[dxo + o] = v;
             aw += d * xh;
             ab += d;
           }

@@ -84,7 +84,9 @@ fn backward_dx(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_inde
     let db = pb.dx0 + r * C;
     for (var c = lane; c < C; c += sgs) {
       let xh = (xb_[xb + c] - mu) * rs;
-      dx[db + c] = rs * (wb_[pb.w0 + c] * dy[yb + c] - t.x - xh * t.y);
+      var v = rs * (wb_[pb.w0 + c] * dy[yb + c] - t.x - xh * t.y);
+      if (pb.acc != 0u) { v += dx[db + c]; }
+      dx[db + c] = v;
     }
   }
 }

@@ -151,12 +151,19 @@ export function residualLayernormForward(
   return { sum, y, mean, rstd };
 }
 
+/**
+ * dx, dw, db of y = layernorm(x)·w + b given dy. Each of `into`'s tensors, where given, receives
+ * its gradient added to what it holds (a residual stream's gradient so far; a parameter's
+ * gradient buffer), in the kernels that compute it, instead of a fresh tensor and a separate
+ * accumulate pass; the result then names that tensor.
+ */
 export function layernormBackward(
   dy: Tensor,
   x: Tensor,
   w: Tensor,
   mean: Tensor,
   rstd: Tensor,
+  into: { dx?: Tensor; dw?: Tensor; db?: Tensor } = {},
 ): { dx: Tensor; dw: Tensor; db: Tensor } {
   const op = 'layernormBackward';
   const { N, C } = rowsOf(op, x);
@@ -165,9 +172,14 @@ export function layernormBackward(
   expectShape(op, 'w', w, [C]);
   expectShape(op, 'mean', mean, [N]);
   expectShape(op, 'rstd', rstd, [N]);
-  const dx = Tensor.empty(x.shape),
-    dw = Tensor.empty([C]),
-    db = Tensor.empty([C]);
+  if (into.dx) expectShape(op, 'dx', into.dx, x.shape);
+  if (into.dw) expectShape(op, 'dw', into.dw, [C]);
+  if (into.db) expectShape(op, 'db', into.db, [C]);
+  if (!into.dw !== !into.db) throw new Error(`${op}: dw and db accumulate together or not at all`);
+  const dx = into.dx ?? Tensor.empty(x.shape),
+    dw = into.dw ?? Tensor.empty([C]),
+    db = into.db ?? Tensor.empty([C]);
+  const accDx = into.dx ? 1 : 0;
   // rows per dw/db block: at most 256 blocks (and the partials [nblk, 2C] must fit a binding);
   // with subgroups a multiple of RB (backward4 takes a block's rows RB at a time)
   const maxBlk = Math.min(256, rowsPerBinding(op, 8 * C, `the dw/db partials of ${C} channels`));
@@ -186,7 +198,19 @@ export function layernormBackward(
     const xB = x.range(n0 * C, rows * C),
       dyB = dy.range(n0 * C, rows * C),
       dxB = dx.range(n0 * C, rows * C);
-    const params = { rows, C, x0: xB.base, dy0: dyB.base, w0: wB.base, m0: mB.base, s0: sB.base, dx0: dxB.base, n0, R };
+    const params = {
+      rows,
+      C,
+      x0: xB.base,
+      dy0: dyB.base,
+      w0: wB.base,
+      m0: mB.base,
+      s0: sB.base,
+      dx0: dxB.base,
+      n0,
+      R,
+      acc: accDx,
+    };
     if (sg && vec4Fits(C, xB.base, dyB.base, wB.base, dxB.base, pB.base)) {
       // dx and the dw/db partials in one kernel
       const [gx, gy] = grid(Math.ceil(Math.ceil(rows / R) / BPW));
@@ -210,7 +234,7 @@ export function layernormBackward(
   const r4 = vec4Fits(C, pB.base);
   dispatch(
     kernel(F, r4 ? 'reduce4' : 'reduce', defs(C)),
-    { C, nblk, dw0: dwB.base, db0: dbB.base },
+    { C, nblk, dw0: dwB.base, db0: dbB.base, acc: into.dw ? 1 : 0 },
     [pB, dwB, dbB],
     [Math.ceil((2 * C) / (r4 ? 4 : 1) / 64)],
   );

@@ -203,10 +203,19 @@ export function layernorm(tape: Tape, x: Var, w: Var, b: Var, eps = 1e-5): Var {
   tape.record(() => {
     const gy = takeGrad(y);
     if (!gy) return;
-    const { dx, dw, db } = layernormBackward(gy, x.value, w.value, mean, rstd);
-    accumulateAdd(x, dx);
-    accumulateAdd(w, dw);
-    accumulateAdd(b, db);
+    // gradients that already exist (the residual stream's, the parameters' buffers) take theirs
+    // added in the kernels; the others get fresh tensors
+    const xInto = x.requiresGrad ? (x.persistentGrad ?? x.grad ?? undefined) : undefined;
+    const pInto = w.requiresGrad && b.requiresGrad && w.persistentGrad && b.persistentGrad;
+    const r = layernormBackward(gy, x.value, w.value, mean, rstd, {
+      dx: xInto,
+      ...(pInto ? { dw: w.persistentGrad!, db: b.persistentGrad! } : {}),
+    });
+    if (!xInto) accumulateAdd(x, r.dx);
+    if (!pInto) {
+      accumulateAdd(w, r.dw);
+      accumulateAdd(b, r.db);
+    }
     gy.release();
   });
   return y;
