@@ -59,7 +59,14 @@ describe('layernorm', () => {
         // into tensors that hold gradients already: each receives its gradient added
         const [dx0, dw0, db0] = [randn(N * C, 5), randn(C, 6), randn(C, 7)];
         const into = { dx: Tensor.from(dx0, [N, C]), dw: Tensor.from(dw0, [C]), db: Tensor.from(db0, [C]) };
-        const h = layernormBackward(Tensor.from(dy, [N, C]), Tensor.from(x, [N, C]), Tensor.from(w, [C]), f.mean, f.rstd, into);
+        const h = layernormBackward(
+          Tensor.from(dy, [N, C]),
+          Tensor.from(x, [N, C]),
+          Tensor.from(w, [C]),
+          f.mean,
+          f.rstd,
+          into,
+        );
         expect([h.dx, h.dw, h.db]).toEqual([into.dx, into.dw, into.db]);
         const plus = (a: Float32Array, b: ArrayLike<number>) => a.map((v, i) => v + b[i]);
         expectClose(await h.dx.toArray(), plus(dx0, wg.dx), 1e-3, 1e-4, 'dx accumulated');
