@@ -45,13 +45,8 @@ describe('layernorm', () => {
         expectClose(await f.mean.toArray(), want.mean, 1e-5, 1e-5, 'mean');
         expectClose(await f.rstd.toArray(), want.rstd, 1e-4, 1e-5, 'rstd');
         poisonNext([N, C], [C], [C]);
-        const g = layernormBackward(
-          Tensor.from(dy, [N, C]),
-          Tensor.from(x, [N, C]),
-          Tensor.from(w, [C]),
-          f.mean,
-          f.rstd,
-        );
+        const args = [Tensor.from(dy, [N, C]), Tensor.from(x, [N, C]), Tensor.from(w, [C]), f.mean, f.rstd] as const;
+        const g = layernormBackward(...args);
         const wg = ref.layernormBackward(dy, x, w, N, C);
         expectClose(await g.dx.toArray(), wg.dx, 1e-3, 1e-4, 'dx');
         expectClose(await g.dw.toArray(), wg.dw, 1e-4, 1e-4, 'dw');
@@ -59,14 +54,7 @@ describe('layernorm', () => {
         // into tensors that hold gradients already: each receives its gradient added
         const [dx0, dw0, db0] = [randn(N * C, 5), randn(C, 6), randn(C, 7)];
         const into = { dx: Tensor.from(dx0, [N, C]), dw: Tensor.from(dw0, [C]), db: Tensor.from(db0, [C]) };
-        const h = layernormBackward(
-          Tensor.from(dy, [N, C]),
-          Tensor.from(x, [N, C]),
-          Tensor.from(w, [C]),
-          f.mean,
-          f.rstd,
-          into,
-        );
+        const h = layernormBackward(...args, into);
         expect([h.dx, h.dw, h.db]).toEqual([into.dx, into.dw, into.db]);
         const plus = (a: Float32Array, b: ArrayLike<number>) => a.map((v, i) => v + b[i]);
         expectClose(await h.dx.toArray(), plus(dx0, wg.dx), 1e-3, 1e-4, 'dx accumulated');
@@ -162,13 +150,8 @@ describe('layernorm', () => {
       try {
         profileStart();
         const f = layernormForward(Tensor.from(x, [N, C]), Tensor.from(w, [C]), Tensor.from(b, [C]));
-        const g = layernormBackward(
-          Tensor.from(dy, [N, C]),
-          Tensor.from(x, [N, C]),
-          Tensor.from(w, [C]),
-          f.mean,
-          f.rstd,
-        );
+        const args = [Tensor.from(dy, [N, C]), Tensor.from(x, [N, C]), Tensor.from(w, [C]), f.mean, f.rstd] as const;
+        const g = layernormBackward(...args);
         const names = [...(await profileStop()).keys()].map((k) => k.split('{')[0]);
         expectClose(await g.dx.toArray(), ref.layernormBackward(dy, x, w, N, C).dx, 1e-3, 1e-4, 'dx');
         return names.filter((k) => k.startsWith('layernorm'));
