@@ -179,7 +179,6 @@ export function layernormBackward(
   const dx = into.dx ?? Tensor.empty(x.shape),
     dw = into.dw ?? Tensor.empty([C]),
     db = into.db ?? Tensor.empty([C]);
-  const accDx = into.dx ? 1 : 0;
   // rows per dw/db block: at most 256 blocks (and the partials [nblk, 2C] must fit a binding);
   // with subgroups a multiple of RB (backward4 takes a block's rows RB at a time)
   const maxBlk = Math.min(256, rowsPerBinding(op, 8 * C, `the dw/db partials of ${C} channels`));
@@ -209,7 +208,7 @@ export function layernormBackward(
       dx0: dxB.base,
       n0,
       R,
-      acc: accDx,
+      acc: into.dx ? 1 : 0,
     };
     if (sg && vec4Fits(C, xB.base, dyB.base, wB.base, dxB.base, pB.base)) {
       // dx and the dw/db partials in one kernel

@@ -205,7 +205,7 @@ export function layernorm(tape: Tape, x: Var, w: Var, b: Var, eps = 1e-5): Var {
     if (!gy) return;
     // gradients that already exist (the residual stream's, the parameters' buffers) take theirs
     // added in the kernels; the others get fresh tensors
-    const xInto = x.requiresGrad ? (x.persistentGrad ?? x.grad ?? undefined) : undefined;
+    const xInto = x.requiresGrad ? (x.gradient ?? undefined) : undefined;
     const pInto = w.requiresGrad && b.requiresGrad && w.persistentGrad && b.persistentGrad;
     const r = layernormBackward(gy, x.value, w.value, mean, rstd, {
       dx: xInto,
