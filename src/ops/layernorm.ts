@@ -18,8 +18,14 @@ const FSG = 'layernorm_sg.wgsl';
 const RPW = 8; // rows per workgroup in the subgroup kernels
 const RPW_PAIRS = 16; // forward4 takes rows in pairs: with 8-lane subgroups (lavapipe), one pair each
 const FB = 'layernorm_backward_sg.wgsl';
-const RB = 8; // backward4: rows whose sums a subgroup holds in registers at once
-const BPW = 8; // backward4: blocks of R rows per workgroup (one per 8-lane subgroup)
+const RB = 8; // backward4_wide: rows whose sums a subgroup holds in registers at once
+const BPW = 8; // backward4(_wide): blocks of R rows per workgroup (one per 8-lane subgroup)
+/**
+ * backward4 holds a row in registers, CPL vec4s per lane, up to this many; wider rows take
+ * backward4_wide. On lavapipe (8 lanes) 24 is C = 768, where the two kernels tied: at C = 384
+ * backward4 took 0.64 of backward4_wide's time, at 128 0.55 (bench/README.md, LayerNorm).
+ */
+const CPL_MAX = 24;
 
 /**
  * The subgroup row kernels, unless runtime().options.subgroups is off or the adapter lacks
@@ -30,6 +36,12 @@ function useSubgroups() {
   const g = gpu();
   const widest = (g.adapter.info as { subgroupMaxSize?: number }).subgroupMaxSize ?? 0;
   return runtime().options.subgroups && g.features.has('subgroups') && widest <= 64;
+}
+
+/** vec4 columns per lane for rows of C channels, at the adapter's smallest subgroup size. */
+function colsPerLane(C: number) {
+  const narrowest = (gpu().adapter.info as { subgroupMinSize?: number }).subgroupMinSize || 4;
+  return Math.ceil(C / 4 / narrowest);
 }
 
 function defs(C: number) {
@@ -180,7 +192,7 @@ export function layernormBackward(
     dw = into.dw ?? Tensor.empty([C]),
     db = into.db ?? Tensor.empty([C]);
   // rows per dw/db block: at most 256 blocks (and the partials [nblk, 2C] must fit a binding);
-  // with subgroups a multiple of RB (backward4 takes a block's rows RB at a time)
+  // with subgroups a multiple of RB (backward4_wide takes a block's rows RB at a time)
   const maxBlk = Math.min(256, rowsPerBinding(op, 8 * C, `the dw/db partials of ${C} channels`));
   const sg = useSubgroups();
   const unit = sg ? RB : 1;
@@ -213,7 +225,9 @@ export function layernormBackward(
     if (sg && vec4Fits(C, xB.base, dyB.base, wB.base, dxB.base, pB.base)) {
       // dx and the dw/db partials in one kernel
       const [gx, gy] = grid(Math.ceil(Math.ceil(rows / R) / BPW));
-      dispatch(kernel(FB, 'backward4', { RB, BPW }), { ...params, row: gx }, [dyB, xB, wB, mB, sB, dxB, pB], [gx, gy]);
+      const cpl = colsPerLane(C);
+      const k = kernel(FB, cpl <= CPL_MAX ? 'backward4' : 'backward4_wide', { RB, BPW, CPL: Math.min(cpl, CPL_MAX) });
+      dispatch(k, { ...params, row: gx }, [dyB, xB, wB, mB, sB, dxB, pB], [gx, gy]);
       continue;
     }
     // dx per row, then the dw/db partials per block of R rows
