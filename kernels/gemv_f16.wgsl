@@ -4,8 +4,10 @@
 // for m < M, n < N; alpha = 1 and beta = 0 in the shared epilogue (kernels/common/matmul_epilogue.wgsl).
 //
 // W: packed halves (kernels/pack_f16.wgsl), row n holding its K inputs (the transpose of a Conv1D
-// weight, or wte as stored): w[w0 + n*K8 + j] is a vec4u of pack2x16float pairs, W[n, 8j .. 8j+7]
-// low half first. x [M, K] f32 as vec4s: x4[x0 + m*K/4 + i] = x[m, 4i .. 4i+3].
+// weight, or wte as stored), rows interleaved in groups of IL: w[w0 + (n/IL)*K8*IL + j*IL + n%IL]
+// is a vec4u of pack2x16float pairs, W[n, 8j .. 8j+7] low half first, so the IL lanes of a
+// subgroup load 16·IL contiguous bytes at each step (row after row, lavapipe's per-lane loads
+// took 1.1–1.3× as long). x [M, K] f32 as vec4s: x4[x0 + m*K/4 + i] = x[m, 4i .. 4i+3].
 // Half the bytes of f32 weights and, on lavapipe (where every storage load is a per-lane scalar
 // loop per component), half the loads: 8 weights per vec4u where a vec4f holds 4.
 //
@@ -31,6 +33,7 @@ struct Params {
 
 const MR = {{MR}}u;
 const XB = {{XB}}u;
+const IL = {{IL}}u;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) g: vec3u{{LANE_ARG}}) {
@@ -41,10 +44,10 @@ fn main(@builtin(global_invocation_id) g: vec3u{{LANE_ARG}}) {
   var xr: array<u32, MR>;
   for (var r = 0u; r < MR; r++) { xr[r] = p.x0 + min(m0 + r, p.M - 1u) * K4; }
   var acc: array<vec4f, MR>;
-  let wb = p.w0 + n * p.K8;
+  let wb = p.w0 + (n / IL) * p.K8 * IL + n % IL;
   for (var kb = 0u; kb < K4 / XB; kb++) {
     let xk = kb * XB;         // first vec4 of x in this block
-    let wk = wb + kb * XB / 2u; // first vec4u of W's row n in this block
+    let wk = wb + kb * XB / 2u * IL; // first vec4u of W's row n in this block
 {{XLOAD}}
 {{BLOCK}}
   }

@@ -1,6 +1,8 @@
 // Pack f32 weights into the f16 rows that kernels/gemv_f16.wgsl reads (src/ops/gemv_f16.ts):
-//   out[o0 + n*K2 + i] = pack2x16float(W[n, 2i], W[n, 2i+1])   for n < N, i < K2 = K/2
-// from a source laid out either way:
+// word i < K2 = K/2 of row n < N is pack2x16float(W[n, 2i], W[n, 2i+1]), and rows are interleaved
+// in groups of IL: vec4u j of row n (words 4j .. 4j+3) is out4[o0/4 + (n/IL)·K8·IL + j·IL + n%IL]
+// (K8 = K/8), so the IL rows that a subgroup's lanes read side by side are contiguous (word(n, i)).
+// The source is laid out either way:
 //   rows — src[s0 + n*ls + k] = W[n, k]   (wte [V, C]: the lm_head's rows as stored; ls = K)
 //   cols — src[s0 + k*ls + n] = W[n, k]   (a Conv1D weight [in = K, out], transposed here; ls = out,
 //                                          of which these are the N columns from s0 on)
@@ -14,6 +16,12 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<u32>;
+const IL = {{IL}}u;
+
+// the index in out of word i of row n
+fn word(n: u32, i: u32) -> u32 {
+  return p.o0 + (((n / IL) * (p.K2 / 4u) + i / 4u) * IL + n % IL) * 4u + i % 4u;
+}
 
 // either layout through strides: W[n, k] = src[s0 + n*sn + k*sk] (rows: sn = K, sk = 1;
 // cols: sn = 1, sk = ls)
@@ -24,7 +32,7 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
   let n = t / p.K2;
   let i = t % p.K2;
   let s = p.s0 + n * p.sn + 2u * i * p.sk;
-  out[p.o0 + t] = pack2x16float(vec2f(src[s], src[s + p.sk]));
+  out[word(n, i)] = pack2x16float(vec2f(src[s], src[s + p.sk]));
 }
 
 // The same with vec4 loads (lavapipe turns each storage load into a per-lane loop, so a vec4
@@ -44,7 +52,7 @@ fn rows4(@builtin(global_invocation_id) g: vec3u) {
   let s = (p.s0 + n * p.ls) / 4u + 2u * i;
   let a = src4[s];
   let b = src4[s + 1u];
-  out4[p.o0 / 4u + t] = vec4u(pack2x16float(a.xy), pack2x16float(a.zw), pack2x16float(b.xy), pack2x16float(b.zw));
+  out4[p.o0 / 4u + ((n / IL) * K8 + i) * IL + n % IL] = vec4u(pack2x16float(a.xy), pack2x16float(a.zw), pack2x16float(b.xy), pack2x16float(b.zw));
 }
 
 @compute @workgroup_size(256)
@@ -56,9 +64,8 @@ fn cols4(@builtin(global_invocation_id) g: vec3u) {
   let n = 4u * (t % N4);
   let a = src4[(p.s0 + 2u * i * p.ls + n) / 4u];
   let b = src4[(p.s0 + (2u * i + 1u) * p.ls + n) / 4u];
-  let o = p.o0 + n * p.K2 + i;
-  out[o] = pack2x16float(vec2f(a.x, b.x));
-  out[o + p.K2] = pack2x16float(vec2f(a.y, b.y));
-  out[o + 2u * p.K2] = pack2x16float(vec2f(a.z, b.z));
-  out[o + 3u * p.K2] = pack2x16float(vec2f(a.w, b.w));
+  out[word(n, i)] = pack2x16float(vec2f(a.x, b.x));
+  out[word(n + 1u, i)] = pack2x16float(vec2f(a.y, b.y));
+  out[word(n + 2u, i)] = pack2x16float(vec2f(a.z, b.z));
+  out[word(n + 3u, i)] = pack2x16float(vec2f(a.w, b.w));
 }

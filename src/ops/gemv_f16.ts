@@ -9,12 +9,22 @@ import { Tensor, shapeStr } from '../gpu/tensor.ts';
 import { subgroupSize } from '../gpu/texture.ts';
 import { gemvRows } from './matmul/spec.ts';
 
-/** W [N, K] as packed halves: parts of whole rows, part p holding rows n0 .. n0+rows-1 (u32 [rows, K/2]). */
+/**
+ * W [N, K] as packed halves: parts of whole rows, part p holding rows n0 .. n0+rows-1 (u32
+ * [rows rounded up to HALF_INTERLEAVE, K/2], rows interleaved as kernels/pack_f16.wgsl says).
+ */
 export interface HalfMatrix {
   N: number;
   K: number;
   parts: { n0: number; rows: number; w: Tensor }[];
 }
+
+/**
+ * Rows interleaved per group in the packed layout: the lanes of an 8-wide subgroup (lavapipe's)
+ * then read one contiguous run. In throwaway kernels on a Zen 1 (2026-12-06) the products took
+ * 0.77–0.87 of the row-after-row layout's time (bench/README.md, On the Zen 1).
+ */
+const HALF_INTERLEAVE = 8;
 
 /** The reduction dimension must be a multiple of this (blocks of 8 vec4s of x). */
 export const HALF_K_MULTIPLE = 32;
@@ -33,7 +43,7 @@ export function packHalf(w: Tensor, layout: 'nk' | 'kn'): HalfMatrix {
   const parts: HalfMatrix['parts'] = [];
   for (let n0 = 0; n0 < N; n0 += per) {
     const rows = Math.min(per, N - n0);
-    const out = new Tensor([rows, K / 2], 'u32');
+    const out = new Tensor([Math.ceil(rows / HALF_INTERLEAVE) * HALF_INTERLEAVE, K / 2], 'u32');
     const s = src ?? w.range(n0 * K, rows * K);
     const s0 = s.base + (src ? n0 : 0),
       ls = layout === 'nk' ? K : N;
@@ -45,7 +55,7 @@ export function packHalf(w: Tensor, layout: 'nk' | 'kn'): HalfMatrix {
     const [gx, gy] = grid(Math.ceil(total / 256));
     const [sn, sk] = layout === 'nk' ? [K, 1] : [1, N];
     dispatch(
-      kernel('pack_f16.wgsl', entry),
+      kernel('pack_f16.wgsl', entry, { IL: HALF_INTERLEAVE }),
       { N: rows, K2: K / 2, s0, ls, sn, sk, o0: 0, row: gx * 256 },
       [s, out.binding],
       [gx, gy],
@@ -102,7 +112,7 @@ function blockDefs(MR: number, XB: number, subgroup: boolean) {
   const steps = Array.from(
     { length: XB / 2 },
     (_, j) =>
-      `    { let q = w[wk + ${j}u];
+      `    { let q = w[wk + ${j * HALF_INTERLEAVE}u];
       let lo = vec4f(unpack2x16float(q.x), unpack2x16float(q.y));
       let hi = vec4f(unpack2x16float(q.z), unpack2x16float(q.w));
       for (var r = 0u; r < MR; r++) { acc[r] += lo * ${xOf(2 * j)} + hi * ${xOf(2 * j + 1)}; } }`,
@@ -110,6 +120,7 @@ function blockDefs(MR: number, XB: number, subgroup: boolean) {
   return {
     MR,
     XB,
+    IL: HALF_INTERLEAVE,
     LANE_ARG: subgroup ? ', @builtin(subgroup_invocation_id) lane: u32' : '',
     XLOAD: subgroup
       ? '    var xv: array<vec4f, MR>;\n    for (var r = 0u; r < MR; r++) { xv[r] = x4[xr[r] + xk + lane]; }'
