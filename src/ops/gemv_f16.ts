@@ -21,8 +21,8 @@ export interface HalfMatrix {
 
 /**
  * Rows interleaved per group in the packed layout: the lanes of an 8-wide subgroup (lavapipe's)
- * then read one contiguous run. In throwaway kernels on a Zen 1 (2026-12-06) the products took
- * 0.77–0.87 of the row-after-row layout's time (bench/README.md, On the Zen 1).
+ * then read one contiguous run. `npx tsx bench/gemv.ts` on a Zen 1 (2026-12-06): the products took
+ * 0.82–0.95 of the row-after-row layout's time (bench/README.md, On the Zen 1).
  */
 const HALF_INTERLEAVE = 8;
 
