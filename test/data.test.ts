@@ -170,20 +170,26 @@ describe('WordNet art data', () => {
     const q = 'What was the birth year of Vincent van Gogh?';
     const words = new Set(q.toLowerCase().match(/[a-z']+/g));
     const seen = new Set<string>();
+    let lower = 0;
     for (let seed = 0; seed < 200; seed++) {
       const n = noisy(q, 'Vincent van Gogh', new Rng(seed));
-      expect(n).toContain('Vincent van Gogh');
+      // the name as given, or in lower case (its first letter capitalised where it opens the question)
+      const name = ['Vincent van Gogh', 'vincent van gogh', 'Vincent van gogh'].find((x) => n.includes(x));
+      expect(name, n).toBeDefined();
+      if (name !== 'Vincent van Gogh') lower++;
       for (const w of n
-        .replace('Vincent van Gogh', '')
+        .replace(name!, '')
         .toLowerCase()
         .match(/[a-z']+/g) ?? [])
         expect(words.has(w) || FILLERS.includes(w), `${w} in ${n}`).toBe(true);
       seen.add(n);
     }
     expect(seen.size).toBeGreaterThan(150); // mostly different copies
+    expect(lower).toBeGreaterThan(20); // about a fifth name it in lower case
+    expect(lower).toBeLessThan(80);
     expect(seen.has(q)).toBe(false); // at least one filler is always inserted
     // a possessive stays attached to the name
-    expect(noisy("What was Degas's job?", 'Degas', new Rng(3))).toMatch(/Degas's/);
+    expect(noisy("What was Degas's job?", 'Degas', new Rng(3))).toMatch(/degas's/i);
     // a name the question does not hold is an error, not a copy with the name noised away
     expect(() => noisy('Painting is a type of what?', 'painting', new Rng(1))).toThrow(/"painting" does not occur/);
     expect(() => noisy('What is art?', '', new Rng(1))).toThrow(/does not occur/);
