@@ -8,7 +8,7 @@
 //   npm run bench -- --quick               fewer shapes and repetitions
 //   npm run bench -- --json                also write bench/results/<date>-<adapter>.json (with the CPU model)
 //   npm run bench -- --peers               also time the same work in other libraries (matmul: tfjs-webgpu, jax-js-webgpu, torch.mm;
-//                                          model: PyTorch)
+//                                          model: PyTorch; mlp: jax-js-webgpu)
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +29,7 @@ const SECTIONS: Record<string, () => Promise<Section>> = {
   matmul: () => import('./matmul.ts'),
   transformer: () => import('./transformer.ts'),
   model: () => import('./model.ts'),
+  mlp: () => import('./mlp.ts'),
 };
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -50,7 +51,7 @@ const argv = yargs(hideBin(process.argv))
     type: 'boolean',
     default: false,
     describe:
-      'also time peer libraries (matmul: tfjs-backend-webgpu and jax-js on the same adapter, torch.mm on the CPU; model: PyTorch on the CPU)',
+      'also time peer libraries (matmul: tfjs-backend-webgpu and jax-js on the same adapter, torch.mm on the CPU; model: PyTorch on the CPU; mlp: jax-js)',
   })
   .check((a) => {
     const bad = (a.only ?? '').split(',').filter((s) => s && !(s in SECTIONS));

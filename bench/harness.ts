@@ -23,7 +23,7 @@ export interface Row {
   shape: string; // e.g. "2048x1536x384"
   ms: number; // median milliseconds per run
   value: number; // throughput in `unit`
-  unit: 'GFLOP/s' | 'GB/s' | 'tok/s' | 'MB';
+  unit: 'GFLOP/s' | 'GB/s' | 'tok/s' | 'rows/s' | 'MB';
   baseline?: { name: string; value: number }; // measured in the same run
   peers?: Peer[]; // e.g. tfjs-webgpu and jax-js-webgpu on the same adapter, torch.mm on the CPU
   /** what the runtime did per step or per token (src/gpu/runtime.ts counters), averaged over the timed runs */

@@ -65,7 +65,7 @@ async function timedRuns(fn: () => Promise<void>, reps: number, budgetMs = Infin
 const median = async (fn: () => Promise<void>, reps: number) => (await timedRuns(fn, reps)).ms;
 
 /** A training row's time budget for its repetitions (see timedRuns). */
-const TRAIN_BUDGET_MS = 20_000;
+const TRAIN_BUDGET_MS = 15_000;
 const repsNote = (n: number, reps: number) =>
   n < reps ? `; ${n} of ${reps} reps (over ${TRAIN_BUDGET_MS / 1000} s)` : '';
 

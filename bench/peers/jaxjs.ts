@@ -130,3 +130,84 @@ export async function jaxjsMatmul(c: MatmulShape, reps: number): Promise<PeerRes
     }
   }
 }
+
+/** The GELU MLP that bench/mlp.ts trains, with its data and initial weights (row-major f32). */
+export interface MlpCase {
+  B: number; // rows per step
+  C: number; // inputs
+  H: number; // hidden units
+  V: number; // classes
+  lr: number; // SGD step
+  x: Float32Array; // [B, C]
+  targets: Int32Array; // [B]
+  w1: Float32Array; // [C, H]
+  b1: Float32Array; // [H]
+  w2: Float32Array; // [H, V]
+  b2: Float32Array; // [V]
+}
+
+/**
+ * One SGD step of bench/mlp.ts's MLP in jax-js (valueAndGrad of the mean softmax cross-entropy,
+ * eager; GELU in its tanh form, as ours), ending in a read-back of the loss, as ours does: its
+ * median ms, and the first step's loss, which from the same data and weights must match ours.
+ */
+export async function jaxjsMlpStep(
+  m: MlpCase,
+  reps: number,
+): Promise<{ ms: number; loss0: number; n: number } | string> {
+  const t = await startJaxjs();
+  if (typeof t === 'string') return t;
+  const { jax, device } = t;
+  const np = jax.numpy;
+  type P = {
+    w1: InstanceType<Jax['Array']>;
+    b1: InstanceType<Jax['Array']>;
+    w2: InstanceType<Jax['Array']>;
+    b2: InstanceType<Jax['Array']>;
+  };
+  try {
+    const x = np.array(m.x, { shape: [m.B, m.C] });
+    const y = jax.nn.oneHot(np.array(m.targets, { shape: [m.B], dtype: np.int32 }), m.V);
+    let p: P = {
+      w1: np.array(m.w1, { shape: [m.C, m.H] }),
+      b1: np.array(m.b1, { shape: [m.H] }),
+      w2: np.array(m.w2, { shape: [m.H, m.V] }),
+      b2: np.array(m.b2, { shape: [m.V] }),
+    };
+    // jax-js's functions consume their arguments (reference counts): .ref keeps what is reused
+    const lossOf = (q: P, xs: typeof x, ys: typeof y) => {
+      const h = jax.nn.gelu(np.matmul(xs, q.w1).add(q.b1), { approximate: true });
+      const logits = np.matmul(h, q.w2).add(q.b2);
+      return jax.nn
+        .logSoftmax(logits)
+        .mul(ys)
+        .sum()
+        .mul(-1 / m.B);
+    };
+    const valueGrad = jax.valueAndGrad(lossOf);
+    const step = async () => {
+      const t0 = performance.now();
+      const [loss, g] = valueGrad({ w1: p.w1.ref, b1: p.b1.ref, w2: p.w2.ref, b2: p.b2.ref }, x.ref, y.ref);
+      const sgd = (w: P['w1'], d: P['w1']) => w.sub(d.mul(m.lr));
+      p = { w1: sgd(p.w1, g.w1), b1: sgd(p.b1, g.b1), w2: sgd(p.w2, g.w2), b2: sgd(p.b2, g.b2) };
+      for (const w of Object.values(p)) await w.ref.blockUntilReady().then((r) => r.dispose());
+      const l = (await loss.data())[0];
+      await device.queue.onSubmittedWorkDone();
+      return { ms: performance.now() - t0, loss: l };
+    };
+    device.pushErrorScope('validation');
+    const first = await step();
+    const invalid = await device.popErrorScope();
+    if (invalid) return `jax-js failed on the MLP step: ${message(invalid.message)}`;
+    if (!Number.isFinite(first.loss)) return `jax-js gave a non-finite MLP loss (${first.loss})`;
+    const times: number[] = [];
+    for (let i = 0; i < reps; i++) times.push((await step()).ms);
+    x.dispose();
+    y.dispose();
+    for (const w of Object.values(p)) w.dispose();
+    times.sort((a, b) => a - b);
+    return { ms: times[times.length >> 1], loss0: first.loss, n: reps };
+  } catch (e) {
+    return `jax-js failed on the MLP step: ${message(e)}`;
+  }
+}
