@@ -26,8 +26,8 @@ describe('layernorm', () => {
     { N: 5, C: 7 },
     { N: 9, C: 16 }, // 4 vec4s a row: on 8-lane subgroups half the lanes hold none (the Welford merge's empty lanes)
     { N: 45, C: 48, limit: 4096 }, // x, y, dy, dx in row chunks
-    { N: 2100, C: 8 }, // dw/db blocks of 16 rows (over 256 blocks of 8)
-    { N: 2060, C: 776 }, // rows too wide to hold in registers (backward4_wide), blocks of 16 rows: their second 8 rows add to the partials
+    { N: 2100, C: 8 }, // many dw/db blocks: 16 rows each (over 256 blocks of 8; 32 on a CPU adapter)
+    { N: 2060, C: 776 }, // rows too wide to hold in registers (backward4_wide), blocks of 16 rows (32 on a CPU adapter): their later 8-row steps add to the partials
   ];
   for (const { N, C, limit } of cases)
     for (const sub of [true, false]) {

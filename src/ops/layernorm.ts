@@ -26,6 +26,12 @@ const BPW = 8; // backward4(_wide): blocks of R rows per workgroup (one per 8-la
  * backward4 took 0.64 of backward4_wide's time, at 128 0.55 (bench/README.md, LayerNorm).
  */
 const CPL_MAX = 24;
+/**
+ * On a CPU adapter, dw/db blocks of at least this many rows: each block loads w and writes its
+ * partials once, and the adapter's few threads need few workgroups. 2048 rows, C = 768, lavapipe:
+ * blocks of 8 rows 9.9 ms (median), 16 rows 8.4, 32 rows 8.3–9.2; C = 384: 4.33, 3.86, 3.72.
+ */
+const CPU_BLOCK_ROWS = 32;
 
 /**
  * The subgroup row kernels, unless runtime().options.subgroups is off or the adapter lacks
@@ -192,11 +198,13 @@ export function layernormBackward(
     dw = into.dw ?? Tensor.empty([C]),
     db = into.db ?? Tensor.empty([C]);
   // rows per dw/db block: at most 256 blocks (and the partials [nblk, 2C] must fit a binding);
-  // with subgroups a multiple of RB (backward4_wide takes a block's rows RB at a time)
+  // with subgroups a multiple of RB (backward4_wide takes a block's rows RB at a time), and on a
+  // CPU adapter at least CPU_BLOCK_ROWS (or what one binding holds)
   const maxBlk = Math.min(256, rowsPerBinding(op, 8 * C, `the dw/db partials of ${C} channels`));
   const sg = useSubgroups();
   const unit = sg ? RB : 1;
-  const R = unit * Math.max(1, Math.ceil(N / maxBlk / unit));
+  let R = unit * Math.max(1, Math.ceil(N / maxBlk / unit));
+  if (sg && gpu().info.isSoftware) R = Math.max(R, Math.min(CPU_BLOCK_ROWS, chunkRows(op, C, unit)));
   const nblk = Math.ceil(N / R);
   const part = Tensor.empty([Math.max(1, nblk), 2 * C]);
   const wB = w.binding,
