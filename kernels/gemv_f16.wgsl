@@ -7,7 +7,7 @@
 // weight, or wte as stored), rows interleaved in groups of IL: w[w0 + (n/IL)*K8*IL + j*IL + n%IL]
 // is a vec4u of pack2x16float pairs, W[n, 8j .. 8j+7] low half first, so the IL lanes of a
 // subgroup load 16·IL contiguous bytes at each step (row after row, lavapipe's per-lane loads
-// took 1.1–1.3× as long). x [M, K] f32 as vec4s: x4[x0 + m*K/4 + i] = x[m, 4i .. 4i+3].
+// took 1.05–1.2× as long). x [M, K] f32 as vec4s: x4[x0 + m*K/4 + i] = x[m, 4i .. 4i+3].
 // Half the bytes of f32 weights and, on lavapipe (where every storage load is a per-lane scalar
 // loop per component), half the loads: 8 weights per vec4u where a vec4f holds 4.
 //
