@@ -13,7 +13,7 @@ import { accumulate } from '../src/ops/elementwise.ts';
 import { crossEntropyLoss, linear, linearGelu } from '../src/tape/ops.ts';
 import { Tape, Var } from '../src/tape/tape.ts';
 import { uniform } from '../src/rng.ts';
-import { progress, type BenchOpts, type Row } from './harness.ts';
+import { medianOf, progress, type BenchOpts, type Row } from './harness.ts';
 import { jaxjsMlpStep, type MlpCase } from './peers/jaxjs.ts';
 import { rand } from './peers/shared.ts';
 
@@ -73,8 +73,7 @@ async function oursMs(m: MlpCase, reps: number) {
   for (let i = 0; i < reps; i++) times.push((await step()).ms);
   for (const t of [x, targets, ...p.map((v) => v.value)]) t.release();
   await sync();
-  times.sort((a, b) => a - b);
-  return { ms: times[times.length >> 1], loss0: first.loss };
+  return { ms: medianOf(times), loss0: first.loss };
 }
 
 export async function run(opts: BenchOpts = { quick: false, peers: false }): Promise<Row[]> {

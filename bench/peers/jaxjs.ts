@@ -9,6 +9,7 @@
 // error scopes, and checks a few entries against the CPU: jax-js reports WebGPU validation errors
 // only on the console and returns zeros, so a silent failure would otherwise time as a fast kernel.
 import fs from 'node:fs';
+import { medianOf } from '../harness.ts';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import {
@@ -205,8 +206,7 @@ export async function jaxjsMlpStep(
     x.dispose();
     y.dispose();
     for (const w of Object.values(p)) w.dispose();
-    times.sort((a, b) => a - b);
-    return { ms: times[times.length >> 1], loss0: first.loss, n: reps };
+    return { ms: medianOf(times), loss0: first.loss, n: reps };
   } catch (e) {
     return `jax-js failed on the MLP step: ${message(e)}`;
   }

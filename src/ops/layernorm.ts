@@ -29,7 +29,7 @@ const CPL_MAX = 24;
 /**
  * On a CPU adapter, dw/db blocks of at least this many rows: each block loads w and writes its
  * partials once, and the adapter's few threads need few workgroups. 2048 rows, C = 768, lavapipe:
- * blocks of 8 rows 9.9 ms (median), 16 rows 8.4, 32 rows 8.3–9.2; C = 384: 4.33, 3.86, 3.72.
+ * blocks of 8 rows 9.9 ms (median), 16 rows 8.4, 32 rows 7.7–9.2; C = 384: 4.33, 3.86, 3.72.
  */
 const CPU_BLOCK_ROWS = 32;
 
