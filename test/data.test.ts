@@ -20,7 +20,7 @@ import {
 import { namesOf } from '../src/data/build.ts';
 import { getTokenizer } from '../src/io/tokenizer.ts';
 import { parsePersonGloss } from '../src/data/gloss.ts';
-import { FILLERS, INTENTS, noisy } from '../src/data/render.ts';
+import { FILLERS, INTENTS, LOWER_CASE_RATE, noisy } from '../src/data/render.ts';
 import { Rng } from '../src/data/rng.ts';
 
 const tok = getTokenizer();
@@ -176,7 +176,10 @@ describe('WordNet art data', () => {
       // the name as given, or in lower case (its first letter capitalised where it opens the question)
       const name = ['Vincent van Gogh', 'vincent van gogh', 'Vincent van gogh'].find((x) => n.includes(x));
       expect(name, n).toBeDefined();
-      if (name !== 'Vincent van Gogh') lower++;
+      if (name !== 'Vincent van Gogh') {
+        lower++;
+        expect(n, 'a lower-case copy is lower case throughout').toBe(n.toLowerCase());
+      }
       for (const w of n
         .replace(name!, '')
         .toLowerCase()
@@ -185,8 +188,8 @@ describe('WordNet art data', () => {
       seen.add(n);
     }
     expect(seen.size).toBeGreaterThan(150); // mostly different copies
-    expect(lower).toBeGreaterThan(20); // about a fifth name it in lower case
-    expect(lower).toBeLessThan(80);
+    // LOWER_CASE_RATE of them in lower case (binomial: 200 draws, sd about 7)
+    expect(Math.abs(lower - 200 * LOWER_CASE_RATE)).toBeLessThan(30);
     expect(seen.has(q)).toBe(false); // at least one filler is always inserted
     // a possessive stays attached to the name
     expect(noisy("What was Degas's job?", 'Degas', new Rng(3))).toMatch(/degas's/i);
