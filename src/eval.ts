@@ -10,7 +10,7 @@ import { checkRegularFile } from './io/files.ts';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from './exit.ts';
 import { loadAdapterModel, loadModelAndTokenizer } from './model/load.ts';
 import { adapterBase, isAdapterDir } from './io/peft.ts';
-import { MIXES, loadDataset, loadUserData, type Example, type Mix } from './data/index.ts';
+import { MIXES, loadDataset, loadUserData, lowerCaseQuestion, type Example, type Mix } from './data/index.ts';
 import { evalSets, evaluateModel } from './train/evaluate.ts';
 import { cliHubOptions, resolveWeights } from './io/hub.ts';
 
@@ -49,6 +49,11 @@ const argv = yargs(hideBin(process.argv))
   .option('batches', { type: 'number', default: 16, describe: 'validation batches (8 rows each)' })
   .option('qa', { type: 'number', default: 128, describe: 'held-out questions to answer (0: all)' })
   .option('samples', { type: 'number', default: 5, describe: 'answers to print beside their references' })
+  .option('lower-case', {
+    type: 'boolean',
+    default: false,
+    describe: 'ask the held-out questions typed in lower case, as people often type them (answers unchanged)',
+  })
   .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' })
   .strict()
   .help()
@@ -91,6 +96,7 @@ try {
     phr = ds.val.phrasings;
     ent = ds.val.entities;
   }
+  if (argv['lower-case']) phr = phr.map(lowerCaseQuestion);
   // the trainer's evaluation (src/train/evaluate.ts), on 8-row batches with a fixed order
   const T = Math.min(argv.seq, model.config.n_positions);
   const sets = evalSets(

@@ -12,6 +12,7 @@ import {
   loadBatchFile,
   loadDataset,
   loadUserData,
+  lowerCaseQuestion,
   makeEpoch,
   packEpoch,
   qaExample,
@@ -157,6 +158,24 @@ describe('WordNet art data', () => {
     const monet = (ds: Dataset) =>
       ds.train.filter((x) => x.entity === 'claude monet' && x.kind === 'text').map((x) => x.text);
     expect(monet(core).slice(0, monet(art).length)).toEqual(monet(art));
+  });
+
+  it('lower-cases the questions of QA examples and nothing else', () => {
+    const e = lowerCaseQuestion(qaExample('Who was Claude Monet?', 'Claude Monet was a French painter.'));
+    expect(e.prompt).toBe('Q: who was claude monet?\nA:');
+    expect(e.text).toBe('Q: who was claude monet?\nA: Claude Monet was a French painter.<|endoftext|>');
+    expect(e.answer).toBe('Claude Monet was a French painter.');
+    // a conversation: every question, no answer
+    const c: Example = {
+      kind: 'qa',
+      prompt: 'Q: Who?\nA: Monet.\nQ: When?\nA:',
+      answer: '1840.',
+      text: 'Q: Who?\nA: Monet.\nQ: When?\nA: 1840.',
+    };
+    expect(lowerCaseQuestion(c).prompt).toBe('Q: who?\nA: Monet.\nQ: when?\nA:');
+    expect(lowerCaseQuestion(c).text).toBe('Q: who?\nA: Monet.\nQ: when?\nA: 1840.');
+    const t = textExample('Claude Monet painted Water Lilies.');
+    expect(lowerCaseQuestion(t)).toBe(t);
   });
 
   it('makes noisy copies of questions that keep the name and add only fillers', () => {

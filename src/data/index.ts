@@ -1,5 +1,5 @@
 // src/data: the embedded default training data (built from WordNet), user data, and batching.
-export { type Example, qaExample, textExample } from './types.ts';
+export { type Example, lowerCaseQuestion, qaExample, textExample } from './types.ts';
 export {
   type BuildOptions,
   type DataStats,

@@ -21,6 +21,16 @@ export function qaExample(question: string, answer: string, extra: Partial<Examp
   return { kind: 'qa', text: `${prompt} ${a}${EOT_TEXT}`, prompt, answer: a, ...extra };
 }
 
+/**
+ * The example with its question typed in lower case, as people often type (`eval --lower-case`):
+ * every "Q:" line of the prompt lower-cased, the markers, earlier answers and the answer kept.
+ */
+export function lowerCaseQuestion(e: Example): Example {
+  if (e.kind !== 'qa' || !e.prompt) return e;
+  const prompt = e.prompt.replace(/^Q: (.*)$/gm, (_, q: string) => `Q: ${q.toLowerCase()}`);
+  return { ...e, prompt, text: prompt + e.text.slice(e.prompt.length) };
+}
+
 export function textExample(text: string, extra: Partial<Example> = {}): Example {
   const t = text.trim();
   return { kind: 'text', text: t.endsWith(EOT_TEXT) ? t : `${t}${EOT_TEXT}`, ...extra };
