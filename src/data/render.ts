@@ -842,8 +842,8 @@ export const LOWER_CASE_RATE = 0.4;
 /**
  * A noisy copy of question `q` that asks about `name` (training only): each word around the
  * name may be dropped (p 0.08) or replaced by a filler (p 0.12), one or two fillers are inserted,
- * the whole question may come in lower case (LOWER_CASE_RATE), and otherwise the case of the
- * first letter, and the final punctuation, may change. Asked each fact in a
+ * the whole question may come in lower case (LOWER_CASE_RATE), otherwise the name may be
+ * capitalised and the case of the first letter may change, and the final punctuation may change. Asked each fact in a
  * few fixed phrasings, a small model keys on the phrasing instead of the entity: on a held-out
  * phrasing it answered about whichever entity that frame resembled. Noisy frames teach it that
  * the name and the words that ask for a fact decide the answer.
@@ -867,10 +867,12 @@ export function noisy(q: string, name: string, r: Rng): string {
     const side = r.chance(0.6) ? before : after;
     side.splice(r.int(side.length + 1), 0, r.pick(FILLERS));
   }
-  // often typed all in lower case ("who was claude monet?"): the name's lower-case tokens are
-  // others than its capitalised ones, and the model has to learn both
+  // often typed all in lower case ("who was claude monet?"), and a name the data keeps in lower
+  // case often typed capitalised ("What is Cubism?"): each case of a name is its own tokens, and
+  // the model has to learn them all
   const lower = r.chance(LOWER_CASE_RATE);
-  let s = [...before, name, ...after].join(' ').replace(/ ([,'])/g, '$1');
+  const said = r.chance(0.5) ? cap(name) : name;
+  let s = [...before, said, ...after].join(' ').replace(/ ([,'])/g, '$1');
   const firstLower = r.chance(0.3);
   s = lower ? s.toLowerCase() : firstLower ? s.charAt(0).toLowerCase() + s.slice(1) : cap(s);
   return s + r.pick(['?', '?', '.', '']);
