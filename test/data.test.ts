@@ -210,6 +210,15 @@ describe('WordNet art data', () => {
     // LOWER_CASE_RATE of them in lower case (binomial: 200 draws, sd about 7)
     expect(Math.abs(lower - 200 * LOWER_CASE_RATE)).toBeLessThan(30);
     expect(seen.has(q)).toBe(false); // at least one filler is always inserted
+    // a name the data keeps in lower case is often capitalised, as people type it ("What is Cubism?")
+    let capital = 0;
+    for (let seed = 0; seed < 200; seed++) {
+      const n = noisy('What do you know about cubism?', 'cubism', new Rng(seed));
+      expect(n, 'the name in one of its two cases').toMatch(/\b(cubism|Cubism)\b/);
+      if (/\S Cubism/.test(n)) capital++; // capitalised inside the question, not only as its first word
+    }
+    expect(capital).toBeGreaterThan(30);
+    expect(capital).toBeLessThan(110);
     // a possessive stays attached to the name
     expect(noisy("What was Degas's job?", 'Degas', new Rng(3))).toMatch(/degas's/i);
     // a name the question does not hold is an error, not a copy with the name noised away
