@@ -842,11 +842,11 @@ export const LOWER_CASE_RATE = 0.4;
 /**
  * A noisy copy of question `q` that asks about `name` (training only): each word around the
  * name may be dropped (p 0.08) or replaced by a filler (p 0.12), one or two fillers are inserted,
- * the whole question may come in lower case (LOWER_CASE_RATE), otherwise the name may be
- * capitalised and the case of the first letter may change, and the final punctuation may change. Asked each fact in a
- * few fixed phrasings, a small model keys on the phrasing instead of the entity: on a held-out
- * phrasing it answered about whichever entity that frame resembled. Noisy frames teach it that
- * the name and the words that ask for a fact decide the answer.
+ * the whole question may come in lower case (LOWER_CASE_RATE), else the name may be capitalised
+ * (p 0.5) and the first letter's case may change, and the final punctuation may change. Asked
+ * each fact in a few fixed phrasings, a small model keys on the phrasing instead of the entity:
+ * on a held-out phrasing it answered about whichever entity that frame resembled. Noisy frames
+ * teach it that the name and the words that ask for a fact decide the answer.
  */
 export function noisy(q: string, name: string, r: Rng): string {
   const at = name ? q.indexOf(name) : -1;
