@@ -52,7 +52,7 @@ fn rows4(@builtin(global_invocation_id) g: vec3u) {
   let s = (p.s0 + n * p.ls) / 4u + 2u * i;
   let a = src4[s];
   let b = src4[s + 1u];
-  out4[p.o0 / 4u + ((n / IL) * K8 + i) * IL + n % IL] = vec4u(pack2x16float(a.xy), pack2x16float(a.zw), pack2x16float(b.xy), pack2x16float(b.zw));
+  out4[word(n, 4u * i) / 4u] = vec4u(pack2x16float(a.xy), pack2x16float(a.zw), pack2x16float(b.xy), pack2x16float(b.zw));
 }
 
 @compute @workgroup_size(256)
